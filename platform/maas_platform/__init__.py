@@ -1,0 +1,1 @@
+"""Multi-Agent-as-a-Service platform library."""

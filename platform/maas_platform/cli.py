@@ -1,0 +1,94 @@
+"""``maas``: the platform's command line."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from .config.loader import ConfigError
+
+app = typer.Typer(
+    help="Multi-Agent-as-a-Service platform: plan environments offline, check them, deploy them with Pulumi.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+errors = Console(stderr=True)
+
+EXIT_OK, EXIT_VIOLATIONS, EXIT_USAGE = 0, 1, 2
+
+
+def fail(message: str) -> "typer.Exit":
+    errors.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    return typer.Exit(EXIT_USAGE)
+
+
+@app.callback()
+def main() -> None:
+    """Multi-Agent-as-a-Service platform."""
+
+
+@app.command()
+def plan(
+    stack: Optional[str] = typer.Option(None, "--stack", "-s", help="Stack to plan; reads <stackConfigDir>/Pulumi.<stack>.yaml."),
+    config_file: Optional[Path] = typer.Option(
+        None, "--config-file", help="Plan this stack config file instead (stack name from Pulumi.<stack>.yaml or --stack)."
+    ),
+    json_path: Optional[Path] = typer.Option(None, "--json", help="Write the plan as JSON to this path."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Write exports here: plan.json, manifests/*.yaml."),
+    project_dir: Path = typer.Option(Path("."), "--project-dir", help="Directory holding Pulumi.yaml."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only errors."),
+) -> None:
+    """Plan a stack offline: run the real program under Pulumi's mock engine with a fake cloud.
+
+    Exit codes: 0 planned; 1 planned with mandatory policy violations; 2 invalid
+    configuration or usage.
+    """
+    from .plan import plan_project
+    from .plan.exports import write_exports
+
+    started = time.perf_counter()
+    try:
+        result = plan_project(project_dir, stack=stack, config_file=config_file)
+    except ConfigError as error:
+        raise fail(str(error))
+    elapsed = time.perf_counter() - started
+
+    if json_path is not None:
+        json_path.parent.mkdir(parents=True, exist_ok=True)
+        json_path.write_text(result.to_json())
+    written = write_exports(result, out) if out is not None else []
+
+    if not quiet:
+        _print_summary(result, elapsed)
+        for path in ([json_path] if json_path else []) + written[:1]:
+            console.print(f"wrote {path}")
+        if len(written) > 1:
+            console.print(f"wrote {len(written) - 1} Kubernetes manifests under {out / 'manifests'}")
+    mandatory = [v for v in result.violations if v.get("level") == "mandatory"]
+    raise typer.Exit(EXIT_VIOLATIONS if mandatory else EXIT_OK)
+
+
+def _print_summary(result, elapsed: float) -> None:
+    table = Table(title=f"{result.project}/{result.stack}: offline plan", show_lines=False)
+    table.add_column("component")
+    table.add_column("resource type")
+    table.add_column("count", justify="right")
+    summary = result.summary()
+    for component in sorted(summary):
+        for index, (type_token, count) in enumerate(sorted(summary[component].items())):
+            table.add_row(component if index == 0 else "", type_token, str(count))
+    console.print(table)
+    total = len(result.cloud_resources())
+    components = sum(1 for r in result.resources if not r["custom"])
+    console.print(f"{total} resources in {components} components, planned in {elapsed:.1f}s")
+
+
+if __name__ == "__main__":
+    app()

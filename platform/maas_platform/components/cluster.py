@@ -1,0 +1,316 @@
+"""A hardened EKS cluster from plain ``pulumi_aws`` resources.
+
+Secure by default: private API endpoint (public only with an explicit CIDR allow-list),
+secrets envelope-encrypted with the platform key, all five control-plane log types in a
+retained, encrypted log group, API-mode access entries with no implicit creator admin,
+managed node groups in private subnets whose launch template requires IMDSv2 with a hop
+limit of 1 and encrypts volumes, and the core add-ons with their own Pod Identity roles.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Literal, Optional
+
+import pulumi
+import pulumi_aws as aws
+from pydantic import Field
+
+from ..config.models import CORE_ADDONS, NodeGroupConfig
+from ..iam import assume_role_policy, managed_policy_arn
+from .base import AccountContext, ComponentArgs, StrInput, child
+
+CONTROL_PLANE_LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
+
+POD_IDENTITY_PRINCIPAL = "pods.eks.amazonaws.com"
+
+# Add-ons that call AWS APIs: their service account and the AWS-managed policy they need.
+ADDON_IDENTITIES = {
+    "vpc-cni": ("aws-node", "AmazonEKS_CNI_Policy"),
+    "aws-ebs-csi-driver": ("ebs-csi-controller-sa", "service-role/AmazonEBSCSIDriverPolicy"),
+}
+# Node networking and identity come first so a node is Ready as soon as it joins; the
+# Deployment-based add-ons come after the nodes, since EKS waits for their pods.
+ADDONS_BEFORE_NODES = ("vpc-cni", "kube-proxy", "eks-pod-identity-agent")
+
+
+class ClusterArgs(ComponentArgs):
+    cluster_name: str = Field(description="EKS cluster name.")
+    account: AccountContext
+    kubernetes_version: str = Field(description="Kubernetes minor version, e.g. '1.35'.")
+    support_type: Literal["STANDARD", "EXTENDED"] = Field("STANDARD", description="EKS upgrade policy.")
+    endpoint_public_access: bool = Field(False, description="Public API endpoint; off by default.")
+    public_access_cidrs: list[str] = Field(default_factory=list, description="Allow-list of a public endpoint.")
+    subnet_ids: list[StrInput] = Field(min_length=2, description="Private subnets, one per AZ.")
+    secrets_key_arn: StrInput = Field(description="KMS key for Kubernetes secrets envelope encryption.")
+    logs_key_arn: StrInput = Field(description="KMS key of the control-plane log group.")
+    volumes_key_arn: StrInput = Field(description="KMS key of node volumes.")
+    log_retention_days: int = Field(365, description="Control-plane log retention.")
+    admin_role_arns: list[str] = Field(default_factory=list, description="Roles granted cluster admin.")
+    node_groups: list[NodeGroupConfig] = Field(min_length=1, description="Managed node groups.")
+    addon_versions: dict[str, str] = Field(default_factory=dict, description="Pinned add-on versions.")
+    irsa: bool = Field(False, description="Create the IAM OIDC provider for IRSA.")
+    protect: bool = Field(False, description="Protect the cluster and its log group; turn on deletion protection.")
+    instance_tags: dict[str, str] = Field(
+        default_factory=dict, description="Tags propagated to node instances, volumes and network interfaces."
+    )
+
+
+class Cluster(pulumi.ComponentResource):
+    """EKS control plane, node groups, core add-ons and the identity plumbing."""
+
+    cluster: aws.eks.Cluster
+    node_role: aws.iam.Role
+    node_groups: list[aws.eks.NodeGroup]
+    addons: dict[str, aws.eks.Addon]
+    oidc_provider: Optional[aws.iam.OpenIdConnectProvider]
+    kubeconfig: pulumi.Output[str]
+
+    def __init__(self, name: str, args: ClusterArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__("maas:cluster:Cluster", name, None, opts)
+        account = args.account
+
+        log_group = aws.cloudwatch.LogGroup(
+            f"{name}-control-plane-logs",
+            # EKS writes to exactly this name; creating it first sets retention and the key.
+            name=f"/aws/eks/{args.cluster_name}/cluster",
+            retention_in_days=args.log_retention_days,
+            kms_key_id=args.logs_key_arn,
+            opts=child(self, protect=args.protect),
+        )
+
+        cluster_role = aws.iam.Role(
+            f"{name}-cluster-role",
+            description=f"EKS control plane of {args.cluster_name}",
+            assume_role_policy=assume_role_policy(
+                {"Service": account.service_principal("eks")}, actions=("sts:AssumeRole", "sts:TagSession")
+            ),
+            opts=child(self),
+        )
+        cluster_policy = aws.iam.RolePolicyAttachment(
+            f"{name}-cluster-policy",
+            role=cluster_role.name,
+            policy_arn=managed_policy_arn(account.partition, "AmazonEKSClusterPolicy"),
+            opts=child(self),
+        )
+
+        vpc_config: dict = {
+            "subnet_ids": args.subnet_ids,
+            "endpoint_private_access": True,
+            "endpoint_public_access": args.endpoint_public_access,
+        }
+        if args.endpoint_public_access:
+            vpc_config["public_access_cidrs"] = args.public_access_cidrs
+
+        self.cluster = aws.eks.Cluster(
+            f"{name}-eks",
+            name=args.cluster_name,
+            version=args.kubernetes_version,
+            role_arn=cluster_role.arn,
+            vpc_config=vpc_config,
+            encryption_config={"provider": {"key_arn": args.secrets_key_arn}, "resources": ["secrets"]},
+            enabled_cluster_log_types=list(CONTROL_PLANE_LOG_TYPES),
+            access_config={"authentication_mode": "API", "bootstrap_cluster_creator_admin_permissions": False},
+            # The core add-ons are managed below as EKS add-ons, with their own identities.
+            bootstrap_self_managed_addons=False,
+            upgrade_policy={"support_type": args.support_type},
+            zonal_shift_config={"enabled": True},
+            deletion_protection=args.protect,
+            opts=child(self, protect=args.protect, depends_on=[log_group, cluster_policy]),
+        )
+
+        self.admin_access: list[pulumi.Resource] = []
+        for index, role_arn in enumerate(args.admin_role_arns):
+            entry = aws.eks.AccessEntry(
+                f"{name}-admin-{index}",
+                cluster_name=self.cluster.name,
+                principal_arn=role_arn,
+                type="STANDARD",
+                opts=child(self),
+            )
+            self.admin_access.append(aws.eks.AccessPolicyAssociation(
+                f"{name}-admin-{index}-policy",
+                cluster_name=self.cluster.name,
+                principal_arn=role_arn,
+                policy_arn=f"arn:{account.partition}:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy",
+                access_scope={"type": "cluster"},
+                opts=child(self, depends_on=[entry]),
+            ))
+
+        self.oidc_provider = None
+        if args.irsa:
+            issuer = self.cluster.identities.apply(lambda ids: ids[0].oidcs[0].issuer if ids else "")
+            self.oidc_provider = aws.iam.OpenIdConnectProvider(
+                f"{name}-oidc",
+                url=issuer,
+                client_id_lists=["sts.amazonaws.com"],
+                opts=child(self),
+            )
+
+        self.node_role = self._node_role(name, args)
+        self.addons = self._addons(name, args, ADDONS_BEFORE_NODES, depends_on=[])
+        self.node_groups = self._node_groups(name, args, depends_on=[*self.addons.values(), self.node_access])
+        late = tuple(a for a in CORE_ADDONS if a not in ADDONS_BEFORE_NODES)
+        self.addons.update(self._addons(name, args, late, depends_on=list(self.node_groups)))
+        self.kubeconfig = self._kubeconfig(args)
+
+        self.register_outputs({
+            "cluster_name": self.cluster.name,
+            "cluster_arn": self.cluster.arn,
+            "cluster_endpoint": self.cluster.endpoint,
+            "node_role_arn": self.node_role.arn,
+        })
+
+    # -- nodes ---------------------------------------------------------------------------
+
+    def _node_role(self, name: str, args: ClusterArgs) -> aws.iam.Role:
+        role = aws.iam.Role(
+            f"{name}-node-role",
+            description=f"Managed nodes of {args.cluster_name}",
+            assume_role_policy=assume_role_policy({"Service": args.account.service_principal("ec2")}),
+            opts=child(self),
+        )
+        # The CNI policy is deliberately absent: vpc-cni gets it through its own Pod Identity role.
+        for policy in ("AmazonEKSWorkerNodePolicy", "AmazonEC2ContainerRegistryPullOnly"):
+            aws.iam.RolePolicyAttachment(
+                f"{name}-node-{policy}",
+                role=role.name,
+                policy_arn=managed_policy_arn(args.account.partition, policy),
+                opts=child(self),
+            )
+        self.node_access = aws.eks.AccessEntry(
+            f"{name}-node-access",
+            cluster_name=self.cluster.name,
+            principal_arn=role.arn,
+            type="EC2_LINUX",
+            opts=child(self),
+        )
+        return role
+
+    def _node_groups(self, name: str, args: ClusterArgs, depends_on: list[pulumi.Resource]) -> list[aws.eks.NodeGroup]:
+        groups = []
+        propagated = [
+            {"resource_type": kind, "tags": {**args.instance_tags, "Name": f"{args.cluster_name}-node"}}
+            for kind in ("instance", "volume", "network-interface")
+        ]
+        for spec in args.node_groups:
+            template = aws.ec2.LaunchTemplate(
+                f"{name}-{spec.name}-lt",
+                description=f"{args.cluster_name} {spec.name} nodes: IMDSv2 only, encrypted gp3 root volume",
+                update_default_version=True,
+                metadata_options={
+                    "http_endpoint": "enabled",
+                    "http_tokens": "required",
+                    "http_put_response_hop_limit": 1,
+                    "instance_metadata_tags": "disabled",
+                },
+                block_device_mappings=[{
+                    "device_name": "/dev/xvda",
+                    "ebs": {
+                        "volume_size": spec.disk_size_gib,
+                        "volume_type": "gp3",
+                        "encrypted": "true",
+                        "kms_key_id": args.volumes_key_arn,
+                        "delete_on_termination": "true",
+                    },
+                }],
+                monitoring={"enabled": True},
+                tag_specifications=propagated,
+                opts=child(self),
+            )
+            groups.append(aws.eks.NodeGroup(
+                f"{name}-{spec.name}",
+                cluster_name=self.cluster.name,
+                node_group_name=spec.name,
+                node_role_arn=self.node_role.arn,
+                subnet_ids=args.subnet_ids,
+                ami_type="AL2023_x86_64_STANDARD",
+                capacity_type=spec.capacity_type,
+                instance_types=spec.instance_types,
+                scaling_config={
+                    "min_size": spec.min_size, "desired_size": spec.desired_size, "max_size": spec.max_size,
+                },
+                update_config={"max_unavailable_percentage": 33},
+                launch_template={"id": template.id, "version": template.latest_version.apply(str)},
+                labels={"maas.dev/node-group": spec.name, **spec.labels},
+                taints=[{"key": t.key, "value": t.value, "effect": t.effect} for t in spec.taints],
+                node_repair_config={"enabled": True},
+                # The cluster autoscaler owns desired size once the group exists.
+                opts=child(self, depends_on=depends_on, ignore_changes=["scalingConfig.desiredSize"]),
+            ))
+        return groups
+
+    # -- add-ons -------------------------------------------------------------------------
+
+    def _addon_role(self, name: str, addon: str, policy: str, args: ClusterArgs) -> aws.iam.Role:
+        account = args.account
+        role = aws.iam.Role(
+            f"{name}-{addon}-role",
+            description=f"EKS add-on {addon} on {args.cluster_name} (Pod Identity)",
+            assume_role_policy=assume_role_policy(
+                {"Service": POD_IDENTITY_PRINCIPAL},
+                actions=("sts:AssumeRole", "sts:TagSession"),
+                conditions={
+                    "StringEquals": {"aws:SourceAccount": account.account_id},
+                    "ArnEquals": {"aws:SourceArn": account.arn("eks", f"cluster/{args.cluster_name}")},
+                },
+            ),
+            opts=child(self),
+        )
+        aws.iam.RolePolicyAttachment(
+            f"{name}-{addon}-policy",
+            role=role.name,
+            policy_arn=managed_policy_arn(account.partition, policy),
+            opts=child(self),
+        )
+        return role
+
+    def _addons(
+        self, name: str, args: ClusterArgs, names: tuple[str, ...], depends_on: list[pulumi.Resource]
+    ) -> dict[str, aws.eks.Addon]:
+        addons: dict[str, aws.eks.Addon] = {}
+        for addon in names:
+            identity = ADDON_IDENTITIES.get(addon)
+            associations = None
+            if identity:
+                service_account, policy = identity
+                role = self._addon_role(name, addon, policy, args)
+                associations = [{"role_arn": role.arn, "service_account": service_account}]
+            addons[addon] = aws.eks.Addon(
+                f"{name}-{addon}",
+                cluster_name=self.cluster.name,
+                addon_name=addon,
+                addon_version=args.addon_versions.get(addon),
+                resolve_conflicts_on_create="OVERWRITE",
+                resolve_conflicts_on_update="PRESERVE",
+                pod_identity_associations=associations,
+                opts=child(self, depends_on=depends_on),
+            )
+        return addons
+
+    # -- access for later components -------------------------------------------------------
+
+    def _kubeconfig(self, args: ClusterArgs) -> pulumi.Output[str]:
+        """A kubeconfig that authenticates with ``aws eks get-token`` (no static credentials)."""
+
+        def render(values: list) -> str:
+            endpoint, authority, cluster_name = values
+            ca_data = authority.get("data") if isinstance(authority, dict) else getattr(authority, "data", None)
+            return json.dumps({
+                "apiVersion": "v1",
+                "kind": "Config",
+                "clusters": [{"name": cluster_name, "cluster": {"server": endpoint, "certificate-authority-data": ca_data}}],
+                "contexts": [{"name": cluster_name, "context": {"cluster": cluster_name, "user": cluster_name}}],
+                "current-context": cluster_name,
+                "users": [{"name": cluster_name, "user": {"exec": {
+                    "apiVersion": "client.authentication.k8s.io/v1beta1",
+                    "command": "aws",
+                    "args": ["eks", "get-token", "--cluster-name", cluster_name, "--region", args.account.region,
+                             "--output", "json"],
+                    "interactiveMode": "Never",
+                }}}],
+            })
+
+        return pulumi.Output.secret(
+            pulumi.Output.all(self.cluster.endpoint, self.cluster.certificate_authority, self.cluster.name).apply(render)
+        )

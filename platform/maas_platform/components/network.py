@@ -1,0 +1,226 @@
+"""The environment's VPC: subnets across AZs, NAT, flow logs and VPC endpoints."""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Literal, Optional
+
+import pulumi
+import pulumi_aws as aws
+from pydantic import Field
+
+from ..iam import Statement, assume_role_policy, policy_document
+from .base import AccountContext, ComponentArgs, StrInput, child
+
+
+class NetworkArgs(ComponentArgs):
+    prefix: str = Field(description="Prefix of Name tags and log group names.")
+    account: AccountContext
+    cidr: str = Field(description="VPC CIDR block.")
+    availability_zones: list[str] = Field(min_length=2, max_length=3, description="AZ names, one subnet pair each.")
+    nat_gateways: Literal["single", "per_az"] = Field("per_az", description="One NAT for all AZs, or one per AZ.")
+    interface_endpoints: list[str] = Field(default_factory=list, description="Services reached via interface endpoints.")
+    cluster_name: str = Field(description="EKS cluster that discovers the subnets through their tags.")
+    flow_log_retention_days: int = Field(365, description="Retention of the flow log group.")
+    logs_key_arn: StrInput = Field(description="KMS key that encrypts the flow log group.")
+    protect: bool = Field(False, description="Protect the flow log group from deletion.")
+
+
+def subnet_plan(cidr: str, az_count: int) -> tuple[list[str], list[str]]:
+    """Split a VPC CIDR: the first three quarters are private subnets (one per AZ, room for
+    pod IPs), the last quarter is cut into small public subnets for NAT and load balancers."""
+    vpc = ipaddress.ip_network(cidr)
+    quarters = list(vpc.subnets(prefixlen_diff=2))
+    private = [str(q) for q in quarters[:az_count]]
+    public = [str(p) for p in list(quarters[3].subnets(prefixlen_diff=2))[:az_count]]
+    return private, public
+
+
+class Network(pulumi.ComponentResource):
+    """VPC over 2-3 AZs with private/public subnets, NAT, flow logs and endpoints."""
+
+    vpc: aws.ec2.Vpc
+    private_subnets: list[aws.ec2.Subnet]
+    public_subnets: list[aws.ec2.Subnet]
+    private_route_tables: list[aws.ec2.RouteTable]
+    flow_log_group: aws.cloudwatch.LogGroup
+
+    def __init__(self, name: str, args: NetworkArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__("maas:network:Network", name, None, opts)
+        azs = args.availability_zones
+        private_cidrs, public_cidrs = subnet_plan(args.cidr, len(azs))
+        cluster_tag = {f"kubernetes.io/cluster/{args.cluster_name}": "shared"}
+
+        self.vpc = aws.ec2.Vpc(
+            f"{name}-vpc",
+            cidr_block=args.cidr,
+            enable_dns_hostnames=True,
+            enable_dns_support=True,
+            tags={"Name": f"{args.prefix}-vpc"},
+            opts=child(self),
+        )
+        # The default security group allows all traffic between its members: strip every rule.
+        aws.ec2.DefaultSecurityGroup(
+            f"{name}-default-sg",
+            vpc_id=self.vpc.id,
+            tags={"Name": f"{args.prefix}-default-deny"},
+            opts=child(self),
+        )
+        igw = aws.ec2.InternetGateway(
+            f"{name}-igw", vpc_id=self.vpc.id, tags={"Name": f"{args.prefix}-igw"}, opts=child(self)
+        )
+
+        self.public_subnets, self.private_subnets = [], []
+        for index, az in enumerate(azs):
+            self.public_subnets.append(aws.ec2.Subnet(
+                f"{name}-public-{index}",
+                vpc_id=self.vpc.id,
+                cidr_block=public_cidrs[index],
+                availability_zone=az,
+                map_public_ip_on_launch=False,
+                tags={"Name": f"{args.prefix}-public-{az}", "kubernetes.io/role/elb": "1", **cluster_tag},
+                opts=child(self),
+            ))
+            self.private_subnets.append(aws.ec2.Subnet(
+                f"{name}-private-{index}",
+                vpc_id=self.vpc.id,
+                cidr_block=private_cidrs[index],
+                availability_zone=az,
+                map_public_ip_on_launch=False,
+                tags={"Name": f"{args.prefix}-private-{az}", "kubernetes.io/role/internal-elb": "1", **cluster_tag},
+                opts=child(self),
+            ))
+
+        public_rt = aws.ec2.RouteTable(
+            f"{name}-public-rt",
+            vpc_id=self.vpc.id,
+            routes=[{"cidr_block": "0.0.0.0/0", "gateway_id": igw.id}],
+            tags={"Name": f"{args.prefix}-public"},
+            opts=child(self),
+        )
+        for index, subnet in enumerate(self.public_subnets):
+            aws.ec2.RouteTableAssociation(
+                f"{name}-public-rta-{index}", subnet_id=subnet.id, route_table_id=public_rt.id, opts=child(self)
+            )
+
+        nat_count = len(azs) if args.nat_gateways == "per_az" else 1
+        nats = []
+        for index in range(nat_count):
+            eip = aws.ec2.Eip(
+                f"{name}-nat-eip-{index}", domain="vpc", tags={"Name": f"{args.prefix}-nat-{azs[index]}"},
+                opts=child(self),
+            )
+            nats.append(aws.ec2.NatGateway(
+                f"{name}-nat-{index}",
+                allocation_id=eip.id,
+                subnet_id=self.public_subnets[index].id,
+                connectivity_type="public",
+                tags={"Name": f"{args.prefix}-nat-{azs[index]}"},
+                opts=child(self, depends_on=[igw]),
+            ))
+
+        self.private_route_tables = []
+        for index, subnet in enumerate(self.private_subnets):
+            nat = nats[index if args.nat_gateways == "per_az" else 0]
+            table = aws.ec2.RouteTable(
+                f"{name}-private-rt-{index}",
+                vpc_id=self.vpc.id,
+                routes=[{"cidr_block": "0.0.0.0/0", "nat_gateway_id": nat.id}],
+                tags={"Name": f"{args.prefix}-private-{azs[index]}"},
+                opts=child(self),
+            )
+            aws.ec2.RouteTableAssociation(
+                f"{name}-private-rta-{index}", subnet_id=subnet.id, route_table_id=table.id, opts=child(self)
+            )
+            self.private_route_tables.append(table)
+
+        self.flow_log_group = self._flow_logs(name, args)
+        self._endpoints(name, args)
+
+        self.register_outputs({
+            "vpc_id": self.vpc.id,
+            "private_subnet_ids": [s.id for s in self.private_subnets],
+            "public_subnet_ids": [s.id for s in self.public_subnets],
+        })
+
+    def _flow_logs(self, name: str, args: NetworkArgs) -> aws.cloudwatch.LogGroup:
+        group = aws.cloudwatch.LogGroup(
+            f"{name}-flow-logs",
+            name=f"/{args.prefix}/vpc-flow-logs",
+            retention_in_days=args.flow_log_retention_days,
+            kms_key_id=args.logs_key_arn,
+            opts=child(self, protect=args.protect),
+        )
+        account = args.account
+        role = aws.iam.Role(
+            f"{name}-flow-logs-role",
+            description="VPC flow logs delivery to CloudWatch Logs",
+            assume_role_policy=assume_role_policy(
+                {"Service": account.service_principal("vpc-flow-logs")},
+                conditions={
+                    "StringEquals": {"aws:SourceAccount": account.account_id},
+                    "ArnLike": {"aws:SourceArn": account.arn("ec2", "vpc-flow-log/*")},
+                },
+            ),
+            opts=child(self),
+        )
+        aws.iam.RolePolicy(
+            f"{name}-flow-logs-policy",
+            role=role.id,
+            policy=policy_document(Statement(
+                sid="DeliverToFlowLogGroup",
+                actions=("logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"),
+                resources=(group.arn, group.arn.apply(lambda arn: f"{arn}:log-stream:*")),
+            )),
+            opts=child(self),
+        )
+        aws.ec2.FlowLog(
+            f"{name}-flow-log",
+            vpc_id=self.vpc.id,
+            traffic_type="ALL",
+            log_destination_type="cloud-watch-logs",
+            log_destination=group.arn,
+            iam_role_arn=role.arn,
+            max_aggregation_interval=60,
+            tags={"Name": f"{args.prefix}-vpc-flow-log"},
+            opts=child(self),
+        )
+        return group
+
+    def _endpoints(self, name: str, args: NetworkArgs) -> None:
+        region = args.account.region
+        for service in ("s3", "dynamodb"):
+            aws.ec2.VpcEndpoint(
+                f"{name}-{service}-endpoint",
+                vpc_id=self.vpc.id,
+                service_name=f"com.amazonaws.{region}.{service}",
+                vpc_endpoint_type="Gateway",
+                route_table_ids=[t.id for t in self.private_route_tables],
+                tags={"Name": f"{args.prefix}-{service}"},
+                opts=child(self),
+            )
+        if not args.interface_endpoints:
+            return
+        endpoint_sg = aws.ec2.SecurityGroup(
+            f"{name}-endpoints-sg",
+            description="HTTPS from inside the VPC to interface endpoints",
+            vpc_id=self.vpc.id,
+            ingress=[{
+                "description": "HTTPS from the VPC", "protocol": "tcp", "from_port": 443, "to_port": 443,
+                "cidr_blocks": [args.cidr],
+            }],
+            tags={"Name": f"{args.prefix}-endpoints"},
+            opts=child(self),
+        )
+        for service in args.interface_endpoints:
+            aws.ec2.VpcEndpoint(
+                f"{name}-{service.replace('.', '-')}-endpoint",
+                vpc_id=self.vpc.id,
+                service_name=f"com.amazonaws.{region}.{service}",
+                vpc_endpoint_type="Interface",
+                private_dns_enabled=True,
+                subnet_ids=[s.id for s in self.private_subnets],
+                security_group_ids=[endpoint_sg.id],
+                tags={"Name": f"{args.prefix}-{service}"},
+                opts=child(self),
+            )

@@ -1,0 +1,183 @@
+"""The environment: keys, network, cluster and the cluster baseline, composed from config."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_kubernetes as k8s
+
+from ..config.models import PlatformConfig
+from ..tagging import platform_tags, tag_transformation
+from .base import AccountContext, ComponentArgs, child
+from .cluster import Cluster, ClusterArgs
+from .encryption import EncryptionArgs, PlatformKeys
+from .network import Network, NetworkArgs
+
+# Pod Security Standards labels for namespaces the platform owns.
+RESTRICTED_NAMESPACE_LABELS = {
+    "pod-security.kubernetes.io/enforce": "restricted",
+    "pod-security.kubernetes.io/audit": "restricted",
+    "pod-security.kubernetes.io/warn": "restricted",
+}
+
+
+class PlatformArgs(ComponentArgs):
+    config: PlatformConfig
+
+
+class Platform(pulumi.ComponentResource):
+    """One environment of the platform. Give it the AWS provider through ``opts.providers``."""
+
+    account: AccountContext
+    keys: PlatformKeys
+    network: Network
+    cluster: Cluster
+    kubernetes: k8s.Provider
+
+    def __init__(self, name: str, args: PlatformArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        config = args.config
+        tags = platform_tags(config.environment, config.prefix, config.tags)
+        opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(transformations=[tag_transformation(tags)]))
+        super().__init__("maas:index:Platform", name, None, opts)
+        self.tags = tags
+
+        invoke = pulumi.InvokeOptions(parent=self)
+        identity = aws.get_caller_identity(opts=invoke)
+        partition = aws.get_partition(opts=invoke)
+        self.account = AccountContext(
+            account_id=identity.account_id,
+            partition=partition.partition,
+            region=config.region,
+            dns_suffix=partition.dns_suffix,
+        )
+        zones = config.network.availability_zones or self._zones(config.network.az_count, invoke)
+
+        self.keys = PlatformKeys(
+            f"{name}-keys",
+            EncryptionArgs(
+                prefix=config.prefix,
+                account=self.account,
+                deletion_window_days=config.encryption.key_deletion_window_days,
+                protect=config.protect_stateful,
+            ),
+            opts=child(self),
+        )
+        self.network = Network(
+            f"{name}-network",
+            NetworkArgs(
+                prefix=config.prefix,
+                account=self.account,
+                cidr=config.network.cidr,
+                availability_zones=zones,
+                nat_gateways=config.network.nat_gateways,
+                interface_endpoints=config.network.interface_endpoints,
+                cluster_name=config.cluster_name,
+                flow_log_retention_days=config.network.flow_log_retention_days,
+                logs_key_arn=self.keys.arn("logs"),
+                protect=config.protect_stateful,
+            ),
+            opts=child(self),
+        )
+        self.cluster = Cluster(
+            f"{name}-cluster",
+            ClusterArgs(
+                cluster_name=config.cluster_name,
+                account=self.account,
+                kubernetes_version=config.cluster.kubernetes_version,
+                support_type=config.cluster.support_type,
+                endpoint_public_access=config.cluster.endpoint_public_access,
+                public_access_cidrs=config.cluster.public_access_cidrs,
+                subnet_ids=[s.id for s in self.network.private_subnets],
+                secrets_key_arn=self.keys.arn("eks"),
+                logs_key_arn=self.keys.arn("logs"),
+                volumes_key_arn=self.keys.arn("ebs"),
+                log_retention_days=config.cluster.log_retention_days,
+                admin_role_arns=config.cluster.admin_role_arns,
+                node_groups=config.cluster.node_groups,
+                addon_versions=config.cluster.addon_versions,
+                irsa=config.cluster.irsa,
+                protect=config.protect_stateful,
+                instance_tags=tags,
+            ),
+            opts=child(self),
+        )
+        # The Kubernetes provider is the composition root's to build: every later component
+        # (add-ons, agents) receives it instead of making its own.
+        self.kubernetes = k8s.Provider(
+            f"{name}-k8s",
+            kubeconfig=self.cluster.kubeconfig,
+            enable_server_side_apply=True,
+            # Objects can be applied once the deploying role's admin access is in place.
+            opts=child(self, depends_on=self.cluster.admin_access),
+        )
+        self._baseline(name, config)
+
+        self.register_outputs(self.outputs())
+
+    def _zones(self, count: int, invoke: pulumi.InvokeOptions) -> list[str]:
+        """The region's first ``count`` standard AZs (Local and Wavelength Zones excluded)."""
+        zones = aws.get_availability_zones(
+            state="available",
+            filters=[{"name": "opt-in-status", "values": ["opt-in-not-required"]}],
+            opts=invoke,
+        )
+        names = sorted(zones.names)
+        if len(names) < count:
+            raise pulumi.RunError(
+                f"maas:network.az_count: region {self.account.region} offers {len(names)} zones, {count} requested"
+            )
+        return names[:count]
+
+    def _baseline(self, name: str, config: PlatformConfig) -> None:
+        """Cluster objects every environment has: an encrypted default StorageClass and the
+        platform's own namespace under Pod Security ``restricted``."""
+        labels = {"app.kubernetes.io/managed-by": "pulumi", "maas.dev/environment": config.environment}
+        k8s.storage.v1.StorageClass(
+            f"{name}-gp3-encrypted",
+            metadata={
+                "name": "gp3-encrypted",
+                "labels": labels,
+                "annotations": {"storageclass.kubernetes.io/is-default-class": "true"},
+            },
+            provisioner="ebs.csi.aws.com",
+            parameters={"type": "gp3", "encrypted": "true", "kmsKeyId": self.keys.arn("ebs")},
+            reclaim_policy="Retain" if config.protect_stateful else "Delete",
+            volume_binding_mode="WaitForFirstConsumer",
+            allow_volume_expansion=True,
+            opts=child(self, provider=self.kubernetes, depends_on=[self.cluster.addons["aws-ebs-csi-driver"]]),
+        )
+        k8s.core.v1.Namespace(
+            f"{name}-system-namespace",
+            metadata={"name": "maas-system", "labels": {**labels, **RESTRICTED_NAMESPACE_LABELS}},
+            opts=child(self, provider=self.kubernetes),
+        )
+
+    def outputs(self) -> dict[str, pulumi.Input]:
+        """What team stacks read through a StackReference (names prefixed by what they describe)."""
+        cluster = self.cluster.cluster
+        outputs: dict[str, pulumi.Input] = {
+            "environment": self.tags["environment"],
+            "region": self.account.region,
+            "account_id": self.account.account_id,
+            "cluster_name": cluster.name,
+            "cluster_arn": cluster.arn,
+            "cluster_endpoint": cluster.endpoint,
+            "cluster_certificate_authority": cluster.certificate_authority.apply(lambda ca: ca.data if ca else None),
+            "cluster_version": cluster.version,
+            "cluster_security_group_id": cluster.vpc_config.apply(lambda v: v.cluster_security_group_id if v else None),
+            "cluster_oidc_issuer": cluster.identities.apply(lambda ids: ids[0].oidcs[0].issuer if ids else None),
+            "oidc_provider_arn": self.cluster.oidc_provider.arn if self.cluster.oidc_provider else None,
+            "pod_identity_principal": "pods.eks.amazonaws.com",
+            "kubeconfig": self.cluster.kubeconfig,
+            "node_role_arn": self.cluster.node_role.arn,
+            "vpc_id": self.network.vpc.id,
+            "vpc_cidr": self.network.vpc.cidr_block,
+            "private_subnet_ids": [s.id for s in self.network.private_subnets],
+            "public_subnet_ids": [s.id for s in self.network.public_subnets],
+            "availability_zones": [s.availability_zone for s in self.network.private_subnets],
+            "platform_tags": self.tags,
+        }
+        outputs.update({f"{purpose}_key_arn": key.arn for purpose, key in self.keys.keys.items()})
+        return outputs

@@ -1,0 +1,112 @@
+"""Environment-aware defaults, in one place.
+
+Every default that depends on the environment tier lives in ``ENVIRONMENT_DEFAULTS``.
+A stack config only states what differs; :func:`with_environment_defaults` lays the
+user's values over the tier's defaults before validation, so the models themselves
+stay free of environment branches.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+# CloudWatch Logs accepts only these retention periods (days).
+LOG_RETENTION_DAYS = (
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731,
+    1096, 1827, 2192, 2557, 2922, 3288, 3653,
+)
+
+DEFAULT_KUBERNETES_VERSION = "1.35"
+
+# Interface endpoints the private subnets need so nodes and pods reach AWS
+# without NAT: image pulls (ecr.*), identity (sts, eks-auth for Pod Identity),
+# keys, secrets, messaging and logs.
+DEFAULT_INTERFACE_ENDPOINTS = (
+    "ecr.api", "ecr.dkr", "eks-auth", "kms", "logs", "secretsmanager", "sns", "sqs", "sts",
+)
+
+ENVIRONMENT_DEFAULTS: dict[str, dict[str, Any]] = {
+    # dev: the cheapest sound choice — two AZs, one NAT, no interface endpoints,
+    # small nodes, short log retention, nothing protected from deletion.
+    "dev": {
+        "protect_stateful": False,
+        "network": {
+            "cidr": "10.20.0.0/16",
+            "az_count": 2,
+            "nat_gateways": "single",
+            "interface_endpoints": [],
+            "flow_log_retention_days": 30,
+        },
+        "encryption": {"key_deletion_window_days": 7},
+        "cluster": {
+            "log_retention_days": 30,
+            "node_groups": [
+                {"name": "system", "instance_types": ["t3.large"], "min_size": 2,
+                 "desired_size": 2, "max_size": 4, "disk_size_gib": 40},
+            ],
+        },
+    },
+    "staging": {
+        "protect_stateful": False,
+        "network": {
+            "cidr": "10.30.0.0/16",
+            "az_count": 3,
+            "nat_gateways": "single",
+            "interface_endpoints": list(DEFAULT_INTERFACE_ENDPOINTS),
+            "flow_log_retention_days": 90,
+        },
+        "encryption": {"key_deletion_window_days": 14},
+        "cluster": {
+            "log_retention_days": 90,
+            "node_groups": [
+                {"name": "system", "instance_types": ["m6i.large"], "min_size": 3,
+                 "desired_size": 3, "max_size": 6, "disk_size_gib": 50},
+            ],
+        },
+    },
+    # prod: three AZs, a NAT gateway per AZ, interface endpoints, deletion
+    # protection on stateful resources, bigger node groups, a year of logs.
+    "prod": {
+        "protect_stateful": True,
+        "network": {
+            "cidr": "10.40.0.0/16",
+            "az_count": 3,
+            "nat_gateways": "per_az",
+            "interface_endpoints": list(DEFAULT_INTERFACE_ENDPOINTS),
+            "flow_log_retention_days": 365,
+        },
+        "encryption": {"key_deletion_window_days": 30},
+        "cluster": {
+            "log_retention_days": 365,
+            "node_groups": [
+                {"name": "system", "instance_types": ["m6i.xlarge"], "min_size": 3,
+                 "desired_size": 3, "max_size": 9, "disk_size_gib": 80},
+            ],
+        },
+    },
+}
+
+
+def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """Lay ``override`` over ``base``; nested mappings merge, everything else (lists too) replaces."""
+    merged = copy.deepcopy(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def with_environment_defaults(raw: dict[str, Any]) -> dict[str, Any]:
+    """Return ``raw`` laid over the defaults of its environment.
+
+    An unknown or missing environment is left for the model to reject with a
+    proper message, so this function never raises.
+    """
+    env = raw.get("environment")
+    defaults = ENVIRONMENT_DEFAULTS.get(env) if isinstance(env, str) else None
+    if defaults is None:
+        return raw
+    return _deep_merge(defaults, raw)

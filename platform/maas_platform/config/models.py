@@ -1,0 +1,289 @@
+"""Typed platform configuration.
+
+``PlatformConfig`` is the whole ``maas:`` namespace of a stack config. Every model is
+frozen, strict (a ``"3"`` is not a number) and forbids unknown keys, so a typo fails
+before anything is registered. Environment-dependent defaults come from
+:mod:`maas_platform.config.defaults`, never from branches in these models.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from typing import Annotated, Any, Literal, Optional
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+from .defaults import DEFAULT_KUBERNETES_VERSION, LOG_RETENTION_DAYS, with_environment_defaults
+
+Environment = Literal["dev", "staging", "prod"]
+
+_DNS_LABEL = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
+_REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
+_ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$")
+_INSTANCE_TYPE = re.compile(r"^[a-z][a-z0-9-]*\.[a-z0-9]+$")
+_K8S_VERSION = re.compile(r"^1\.(\d+)$")
+
+
+class StrictModel(BaseModel):
+    """Base for every config model: frozen, strict types, unknown keys rejected."""
+
+    model_config = ConfigDict(frozen=True, strict=True, extra="forbid")
+
+
+def _cidr(value: str) -> str:
+    try:
+        network = ipaddress.ip_network(value, strict=True)
+    except ValueError as exc:
+        raise ValueError(f"'{value}' is not a valid CIDR block ({exc})") from None
+    return str(network)
+
+
+def _vpc_cidr(value: str) -> str:
+    network = ipaddress.ip_network(_cidr(value))
+    if network.version != 4 or not network.is_private:
+        raise ValueError(f"'{value}' must be a private IPv4 range (RFC 1918), e.g. 10.20.0.0/16")
+    if not 16 <= network.prefixlen <= 22:
+        raise ValueError(f"'{value}' must have a prefix between /16 and /22 (EKS needs room for pod IPs)")
+    return value
+
+
+def _dns_label(value: str) -> str:
+    if len(value) > 40 or not _DNS_LABEL.match(value):
+        raise ValueError(
+            f"'{value}' must be a DNS label: lowercase letters, digits and '-', "
+            "starting with a letter, at most 40 characters"
+        )
+    return value
+
+
+def _region(value: str) -> str:
+    if not _REGION.match(value):
+        raise ValueError(f"'{value}' is not an AWS region name (e.g. us-east-1)")
+    return value
+
+
+def _role_arn(value: str) -> str:
+    if not _ROLE_ARN.match(value):
+        raise ValueError(f"'{value}' is not an IAM role ARN (arn:aws:iam::<account>:role/<name>)")
+    return value
+
+
+def _retention(value: int) -> int:
+    if value not in LOG_RETENTION_DAYS:
+        allowed = ", ".join(str(d) for d in LOG_RETENTION_DAYS)
+        raise ValueError(f"{value} is not a CloudWatch Logs retention period; use one of {allowed}")
+    return value
+
+
+def _k8s_version(value: str) -> str:
+    match = _K8S_VERSION.match(value)
+    if not match or not 29 <= int(match.group(1)) <= 37:
+        raise ValueError(f"'{value}' is not a Kubernetes minor version EKS offers; use e.g. '{DEFAULT_KUBERNETES_VERSION}'")
+    return value
+
+
+def _instance_type(value: str) -> str:
+    if not _INSTANCE_TYPE.match(value):
+        raise ValueError(f"'{value}' is not an EC2 instance type (e.g. m6i.large)")
+    return value
+
+
+Cidr = Annotated[str, AfterValidator(_cidr)]
+VpcCidr = Annotated[str, AfterValidator(_vpc_cidr)]
+DnsLabel = Annotated[str, AfterValidator(_dns_label)]
+Region = Annotated[str, AfterValidator(_region)]
+RoleArn = Annotated[str, AfterValidator(_role_arn)]
+RetentionDays = Annotated[int, AfterValidator(_retention)]
+KubernetesVersion = Annotated[str, AfterValidator(_k8s_version)]
+InstanceType = Annotated[str, AfterValidator(_instance_type)]
+
+
+class NetworkConfig(StrictModel):
+    cidr: VpcCidr = Field(description="VPC CIDR, a private /16 to /22. Default per environment (dev 10.20.0.0/16).")
+    az_count: int = Field(ge=2, le=3, description="Availability zones to span: 2 or 3. Default: dev 2, staging/prod 3.")
+    availability_zones: list[str] = Field(
+        default_factory=list,
+        description="Explicit AZ names (e.g. to avoid a zone EKS does not serve); default: the region's first az_count zones.",
+    )
+    nat_gateways: Literal["single", "per_az"] = Field(
+        description="'single' NAT gateway (cheap, one AZ failure cuts egress) or one 'per_az'. Default: prod per_az."
+    )
+    interface_endpoints: list[str] = Field(
+        description="AWS services reached through interface VPC endpoints (e.g. sts, ecr.api). Default: none in dev, the full set elsewhere."
+    )
+    flow_log_retention_days: RetentionDays = Field(description="Retention of the VPC flow log group. Default: dev 30, prod 365.")
+
+    @model_validator(mode="after")
+    def _endpoints_known(self) -> "NetworkConfig":
+        for service in self.interface_endpoints:
+            if not re.match(r"^[a-z0-9-]+(\.[a-z0-9-]+)?$", service):
+                raise ValueError(f"interface_endpoints: '{service}' is not a service name like 'ecr.api' or 'sts'")
+        if len(set(self.interface_endpoints)) != len(self.interface_endpoints):
+            raise ValueError("interface_endpoints: each service may be listed once")
+        return self
+
+
+class EncryptionConfig(StrictModel):
+    key_deletion_window_days: int = Field(
+        ge=7, le=30, description="Waiting period before a scheduled KMS key deletion. Default: dev 7, prod 30."
+    )
+
+
+class Taint(StrictModel):
+    key: str
+    value: str = ""
+    effect: Literal["NO_SCHEDULE", "NO_EXECUTE", "PREFER_NO_SCHEDULE"]
+
+
+class NodeGroupConfig(StrictModel):
+    name: DnsLabel = Field(description="Node group name, unique within the cluster.")
+    instance_types: list[InstanceType] = Field(min_length=1, description="EC2 instance types, first preferred.")
+    capacity_type: Literal["ON_DEMAND", "SPOT"] = Field("ON_DEMAND", description="ON_DEMAND (default) or SPOT.")
+    min_size: int = Field(ge=0, le=450)
+    desired_size: int = Field(ge=0, le=450)
+    max_size: int = Field(ge=1, le=450)
+    disk_size_gib: int = Field(40, ge=20, le=16384, description="Encrypted gp3 root volume size. Default 40.")
+    labels: dict[str, str] = Field(default_factory=dict, description="Kubernetes node labels.")
+    taints: list[Taint] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _sizes(self) -> "NodeGroupConfig":
+        if self.min_size > self.max_size:
+            raise ValueError(f"min_size: {self.min_size} must not exceed max_size ({self.max_size})")
+        if not self.min_size <= self.desired_size <= self.max_size:
+            raise ValueError(
+                f"desired_size: {self.desired_size} must lie between min_size ({self.min_size}) and max_size ({self.max_size})"
+            )
+        return self
+
+
+class ClusterConfig(StrictModel):
+    name: Optional[DnsLabel] = Field(None, description="EKS cluster name. Default: maas-<environment>.")
+    kubernetes_version: KubernetesVersion = Field(DEFAULT_KUBERNETES_VERSION, description="EKS Kubernetes minor version.")
+    support_type: Literal["STANDARD", "EXTENDED"] = Field(
+        "STANDARD", description="STANDARD (default) upgrades at end of standard support; EXTENDED pays to stay."
+    )
+    endpoint_public_access: bool = Field(False, description="Expose the API endpoint publicly. Off by default.")
+    public_access_cidrs: list[Cidr] = Field(
+        default_factory=list, description="CIDRs allowed to reach a public endpoint; required when endpoint_public_access is on."
+    )
+    admin_role_arns: list[RoleArn] = Field(
+        default_factory=list, description="IAM roles granted cluster-admin through access entries. The creator gets no implicit admin."
+    )
+    irsa: bool = Field(False, description="Also create the IAM OIDC provider for IRSA (Pod Identity is the default).")
+    log_retention_days: RetentionDays = Field(description="Control-plane log retention. Default: dev 30, prod 365.")
+    node_groups: list[NodeGroupConfig] = Field(min_length=1, description="Managed node groups.")
+    addon_versions: dict[str, str] = Field(
+        default_factory=dict,
+        description="Pinned EKS add-on versions by add-on name; unpinned add-ons take EKS's default for the cluster version.",
+    )
+
+    @model_validator(mode="after")
+    def _endpoint(self) -> "ClusterConfig":
+        if self.endpoint_public_access:
+            if not self.public_access_cidrs:
+                raise ValueError(
+                    "public_access_cidrs: a public endpoint needs an explicit CIDR allow-list "
+                    "(or set endpoint_public_access: false)"
+                )
+            if any(ipaddress.ip_network(c).prefixlen == 0 for c in self.public_access_cidrs):
+                raise ValueError("public_access_cidrs: 0.0.0.0/0 opens the API to the internet; list your own CIDRs")
+        elif self.public_access_cidrs:
+            raise ValueError("public_access_cidrs: only meaningful with endpoint_public_access: true")
+        names = [g.name for g in self.node_groups]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"node_groups: duplicate name '{duplicates[0]}'")
+        unknown = sorted(set(self.addon_versions) - set(CORE_ADDONS))
+        if unknown:
+            raise ValueError(f"addon_versions: '{unknown[0]}' is not one of {', '.join(CORE_ADDONS)}")
+        return self
+
+
+CORE_ADDONS = ("vpc-cni", "kube-proxy", "coredns", "eks-pod-identity-agent", "aws-ebs-csi-driver")
+
+
+class ObservabilityConfig(StrictModel):
+    """Observability stack settings; the add-ons and SLO rules read these."""
+
+    alert_emails: list[str] = Field(default_factory=list, description="Addresses subscribed to the platform alert topic.")
+
+
+class BrokerConfig(StrictModel):
+    """Messaging backbone between agents."""
+
+    backend: Literal["sns-sqs"] = Field("sns-sqs", description="Broker backend. Default sns-sqs.")
+
+
+class BudgetsConfig(StrictModel):
+    """Cost guard rails for the environment."""
+
+    monthly_limit_usd: Optional[float] = Field(None, gt=0, description="Monthly budget for the environment (USD).")
+
+
+class PlatformConfig(StrictModel):
+    """The ``maas:`` namespace of a stack config."""
+
+    environment: Environment = Field(description="Environment tier: dev, staging or prod. Drives every default.")
+    region: Region = Field("us-east-1", description="AWS region of the environment.")
+    account_id: Optional[str] = Field(
+        None, pattern=r"^\d{12}$", description="The only AWS account this stack may touch (recommended for prod)."
+    )
+    name: DnsLabel = Field("maas", description="Prefix of every physical name (e.g. maas-dev).")
+    protect_stateful: bool = Field(description="Protect keys, log groups and the cluster from deletion. Default: prod only.")
+    tags: dict[str, str] = Field(default_factory=dict, description="Extra tags on every taggable AWS resource.")
+    network: NetworkConfig
+    encryption: EncryptionConfig
+    cluster: ClusterConfig
+    observability: ObservabilityConfig = ObservabilityConfig()
+    broker: BrokerConfig = BrokerConfig()
+    budgets: BudgetsConfig = BudgetsConfig()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _environment_defaults(cls, data: Any) -> Any:
+        return with_environment_defaults(data) if isinstance(data, dict) else data
+
+    @model_validator(mode="after")
+    def _environment_rules(self) -> "PlatformConfig":
+        if self.environment == "prod":
+            if self.network.az_count < 3:
+                raise ValueError(f"network.az_count: prod needs 3 availability zones, got {self.network.az_count}")
+            if self.network.nat_gateways != "per_az":
+                raise ValueError("network.nat_gateways: prod needs 'per_az' so one AZ failure does not cut egress")
+            if not self.protect_stateful:
+                raise ValueError("protect_stateful: prod keeps stateful resources protected; it cannot be false")
+            for group in self.cluster.node_groups:
+                if group.min_size < self.network.az_count:
+                    raise ValueError(
+                        f"cluster.node_groups[{self.cluster.node_groups.index(group)}].min_size: prod needs at least "
+                        f"one node per AZ ({self.network.az_count}), got {group.min_size}"
+                    )
+        zones = self.network.availability_zones
+        if zones:
+            if len(zones) != self.network.az_count or len(set(zones)) != len(zones):
+                raise ValueError(
+                    f"network.availability_zones: list {self.network.az_count} distinct zones to match az_count, got {len(zones)}"
+                )
+            foreign = [z for z in zones if not re.match(rf"^{re.escape(self.region)}[a-z]$", z)]
+            if foreign:
+                raise ValueError(f"network.availability_zones: '{foreign[0]}' is not a zone of region {self.region}")
+        if not self.cluster.admin_role_arns:
+            raise ValueError(
+                "cluster.admin_role_arns: list at least the IAM role that runs `pulumi up`; "
+                "the cluster creator gets no implicit admin"
+            )
+        reserved = {"environment", "managed-by", "platform"} & set(self.tags)
+        if reserved:
+            raise ValueError(f"tags: '{sorted(reserved)[0]}' is set by the platform and cannot be overridden")
+        return self
+
+    @property
+    def prefix(self) -> str:
+        """Prefix of physical names: ``<name>-<environment>``."""
+        return f"{self.name}-{self.environment}"
+
+    @property
+    def cluster_name(self) -> str:
+        return self.cluster.name or self.prefix

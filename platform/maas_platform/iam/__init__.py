@@ -1,0 +1,102 @@
+"""IAM policy documents built from explicit statements.
+
+Every statement names its actions and its resources. ``*`` actions (``*``, ``sqs:*``)
+are refused, and so are empty action or resource lists. A ``*`` resource is allowed
+only in a resource policy (a key policy's ``*`` means "this key") or with a stated
+reason for the few read-only APIs that take no resource scope.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Optional, Sequence
+
+import pulumi
+
+
+class GrantError(ValueError):
+    """A statement that would grant more than it names."""
+
+
+@dataclass(frozen=True)
+class Statement:
+    actions: Sequence[str]
+    resources: Sequence[pulumi.Input[str]] = ()
+    sid: Optional[str] = None
+    effect: str = "Allow"
+    principals: Optional[Mapping[str, Any]] = None
+    conditions: Optional[Mapping[str, Mapping[str, Any]]] = None
+    any_resource_reason: Optional[str] = None
+    not_principal: bool = field(default=False)
+
+    def __post_init__(self) -> None:
+        if not self.actions:
+            raise GrantError(f"statement {self.sid or ''}: an empty action list grants nothing; name the actions")
+        for action in self.actions:
+            if action == "*" or action.endswith(":*") or ":" not in action:
+                raise GrantError(f"statement {self.sid or ''}: '{action}' is a wildcard or malformed action; list explicit actions")
+        if self.effect not in ("Allow", "Deny"):
+            raise GrantError(f"statement {self.sid or ''}: effect must be Allow or Deny")
+        if not self.resources:
+            raise GrantError(f"statement {self.sid or ''}: name the resources it applies to")
+        if "*" in self.resources and self.principals is None and self.any_resource_reason is None and self.effect == "Allow":
+            raise GrantError(
+                f"statement {self.sid or ''}: '*' resource in an identity policy; scope it to ARNs or state any_resource_reason"
+            )
+
+
+def _render(statement: Statement, resources: list[str], principals: Any, conditions: Any) -> dict[str, Any]:
+    rendered: dict[str, Any] = {}
+    if statement.sid:
+        rendered["Sid"] = statement.sid
+    rendered["Effect"] = statement.effect
+    if principals is not None:
+        rendered["NotPrincipal" if statement.not_principal else "Principal"] = principals
+    actions = sorted(set(statement.actions))
+    rendered["Action"] = actions[0] if len(actions) == 1 else actions
+    unique = sorted(set(resources))
+    rendered["Resource"] = unique[0] if len(unique) == 1 else unique
+    if conditions:
+        rendered["Condition"] = conditions
+    return rendered
+
+
+def policy_document(*statements: Statement) -> pulumi.Output[str]:
+    """Render statements into a JSON policy document (resolved once every ARN is known)."""
+    if not statements:
+        raise GrantError("a policy needs at least one statement")
+    n = len(statements)
+    inputs = [pulumi.Output.all(*s.resources) for s in statements]
+    inputs += [pulumi.Output.from_input(s.principals) for s in statements]
+    inputs += [pulumi.Output.from_input(s.conditions) for s in statements]
+
+    def build(args: list[Any]) -> str:
+        rendered = [
+            _render(statement, list(args[i]), args[n + i], args[2 * n + i]) for i, statement in enumerate(statements)
+        ]
+        return json.dumps({"Version": "2012-10-17", "Statement": rendered})
+
+    return pulumi.Output.all(*inputs).apply(build)
+
+
+def assume_role_policy(
+    principal: Mapping[str, Any],
+    *,
+    actions: Sequence[str] = ("sts:AssumeRole",),
+    conditions: Optional[Mapping[str, Mapping[str, Any]]] = None,
+) -> pulumi.Output[str]:
+    """A trust policy for one principal, e.g. ``{"Service": "eks.amazonaws.com"}``."""
+
+    def build(resolved: list[Any]) -> str:
+        statement: dict[str, Any] = {"Effect": "Allow", "Principal": resolved[0], "Action": list(actions)}
+        if resolved[1]:
+            statement["Condition"] = resolved[1]
+        return json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+
+    return pulumi.Output.all(pulumi.Output.from_input(principal), pulumi.Output.from_input(conditions)).apply(build)
+
+
+def managed_policy_arn(partition: str, name: str) -> str:
+    """ARN of an AWS-managed policy, e.g. ``AmazonEKSClusterPolicy``."""
+    return f"arn:{partition}:iam::aws:policy/{name}"

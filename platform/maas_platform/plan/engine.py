@@ -1,0 +1,174 @@
+"""Run a Pulumi program under the SDK's mock engine and capture what it registers.
+
+The program is the real one (``stacks/__main__.py`` or a team stack's), executed with
+its stack config exactly as ``pulumi up`` would hand it over, against
+:class:`~maas_platform.plan.fake_cloud.FakeCloud`. The monitor records every
+``RegisterResource`` request as the engine receives it: parent, dependencies, provider,
+protect flag and inputs (camelCase, as the engine sees them).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import runpy
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+import pulumi
+from google.protobuf import json_format
+from pulumi.runtime import mocks, settings
+from pulumi.runtime.stack import run_in_stack
+from pulumi.runtime.sync_await import _sync_await
+
+from .fake_cloud import FakeCloud
+
+# Sentinels of Pulumi's wire format.
+SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
+RESOURCE_SIG = "5cf8f73096256a8f31e491e813e4eb8e"
+ASSET_SIG = "c44067f5952c0a294b673a41bacd8c17"
+ARCHIVE_SIG = "0def7320c3a5731c473e5ecbe6d01bc7"
+OUTPUT_SIG = "d0e6a833031e9bbcd3f4e8bde6ca49a4"
+SIG_KEY = "4dabf18193072939515e22adb298388d"
+UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+
+SECRET = "[secret]"
+UNKNOWN_VALUE = "[unknown]"
+
+
+def clean(value: Any) -> Any:
+    """Wire values -> plain JSON: secrets masked, references by URN, integral floats as ints."""
+    if isinstance(value, dict):
+        sig = value.get(SIG_KEY)
+        if sig == SECRET_SIG:
+            return SECRET
+        if sig == RESOURCE_SIG:
+            return value.get("urn")
+        if sig == OUTPUT_SIG:
+            if value.get("secret"):
+                return SECRET
+            return clean(value["value"]) if "value" in value else UNKNOWN_VALUE
+        if sig in (ASSET_SIG, ARCHIVE_SIG):
+            return {k: v for k, v in value.items() if k in ("path", "uri", "text") and not isinstance(v, dict)}
+        return {k: clean(v) for k, v in sorted(value.items())}
+    if isinstance(value, list):
+        return [clean(v) for v in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if value == UNKNOWN:
+        return UNKNOWN_VALUE
+    return value
+
+
+@dataclass
+class Registration:
+    urn: str
+    type: str
+    name: str
+    parent: Optional[str]
+    custom: bool
+    provider: Optional[str]
+    protect: bool
+    dependencies: list[str]
+    inputs: dict[str, Any]
+
+
+@dataclass
+class Capture:
+    resources: list[Registration] = field(default_factory=list)
+    outputs: dict[str, Any] = field(default_factory=dict)
+
+
+class CapturingMonitor(mocks.MockMonitor):
+    """The SDK's mock monitor, recording each registration as the engine would see it."""
+
+    def __init__(self, cloud: FakeCloud):
+        super().__init__(cloud)
+        self.capture = Capture()
+
+    def make_urn(self, parent: str, type_: str, name: str) -> str:
+        """URNs as the engine builds them: the parent's full qualified type, none for the stack's children."""
+        if parent:
+            qualified = parent.split("::")[2]
+            if qualified != "pulumi:pulumi:Stack":
+                type_ = f"{qualified}${type_}"
+        return "urn:pulumi:" + "::".join([pulumi.get_stack(), pulumi.get_project(), type_, name])
+
+    def RegisterResource(self, request):  # noqa: N802 (gRPC method name)
+        response = super().RegisterResource(request)
+        if request.type == "pulumi:pulumi:Stack":
+            return response
+        inputs = json_format.MessageToDict(request.object, preserving_proto_field_name=True)
+        provider = request.provider.split("::")
+        self.capture.resources.append(Registration(
+            urn=response.urn,
+            type=request.type,
+            name=request.name,
+            parent=request.parent or None,
+            custom=bool(request.custom),
+            provider="::".join(provider[:-1]) if len(provider) > 1 else None,
+            protect=bool(getattr(request, "protect", False)),
+            dependencies=sorted(set(request.dependencies)),
+            inputs=clean(inputs),
+        ))
+        return response
+
+    def RegisterResourceOutputs(self, request):  # noqa: N802
+        if request.urn.split("::")[2] == "pulumi:pulumi:Stack":
+            self.capture.outputs = clean(json_format.MessageToDict(request.outputs))
+        return super().RegisterResourceOutputs(request)
+
+
+class ProgramError(RuntimeError):
+    """The program stopped with a message meant for the user (``pulumi.RunError``)."""
+
+
+def _wire_config(config: dict[str, Any]) -> dict[str, str]:
+    """Config as the Pulumi CLI hands it to a program: objects as JSON, scalars as text."""
+    wired = {}
+    for key, value in config.items():
+        if isinstance(value, (dict, list)):
+            wired[key] = json.dumps(value)
+        elif isinstance(value, bool):
+            wired[key] = "true" if value else "false"
+        else:
+            wired[key] = str(value)
+    return wired
+
+
+def run_program(
+    program: Path,
+    *,
+    project: str,
+    stack: str,
+    config: dict[str, Any],
+    secret_keys: Optional[list[str]] = None,
+    cloud: FakeCloud,
+) -> Capture:
+    """Execute ``program`` (a directory with ``__main__.py`` or a file) under mocks."""
+    entry = (program / "__main__.py" if program.is_dir() else program).resolve()
+    monitor = CapturingMonitor(cloud)
+    pulumi.runtime.set_mocks(cloud, project=project, stack=stack, preview=False, monitor=monitor)
+    pulumi.runtime.set_all_config(_wire_config(config), secret_keys or [])
+    settings.ROOT.set(None)
+
+    def main() -> None:
+        sys.path.insert(0, str(entry.parent))
+        cwd = os.getcwd()
+        os.chdir(entry.parent)
+        try:
+            runpy.run_path(str(entry), run_name="__main__")
+        finally:
+            os.chdir(cwd)
+            sys.path.remove(str(entry.parent))
+
+    try:
+        _sync_await(run_in_stack(main))
+    except pulumi.RunError as error:
+        raise ProgramError(str(error)) from None
+    finally:
+        pulumi.runtime.set_all_config({}, [])
+    monitor.capture.resources.sort(key=lambda r: r.urn)
+    return monitor.capture

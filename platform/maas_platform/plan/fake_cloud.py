@@ -1,0 +1,224 @@
+"""A generic fake cloud for Pulumi's mock engine.
+
+It answers like AWS would for *any* resource, from the resource's type and name alone:
+ids in the service's id scheme, ARNs in the partition's ARN scheme, physical names as
+Pulumi auto-names them, and ``tagsAll`` as the provider computes it. A few attributes
+that AWS computes on create and that later resources consume (an EKS endpoint, a launch
+template's version, a KMS key id) come from ``COMPUTED``, keyed by type, so a value is
+never invented for one program. Every value is derived from a hash of the URN, so the
+same program always gets the same cloud.
+
+Invokes are answered only for the data sources listed in ``call``; any other invoke is an
+error, so a program never silently plans against an empty answer.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import hashlib
+import importlib
+import inspect
+import re
+from typing import Any, Callable, Optional
+
+import pulumi
+
+FAKE_ACCOUNT_ID = "123456789012"
+
+# Id schemes of EC2 and friends: "<prefix>-<17 hex>".
+ID_PREFIX = {
+    "aws:ec2/vpc:Vpc": "vpc",
+    "aws:ec2/subnet:Subnet": "subnet",
+    "aws:ec2/internetGateway:InternetGateway": "igw",
+    "aws:ec2/routeTable:RouteTable": "rtb",
+    "aws:ec2/routeTableAssociation:RouteTableAssociation": "rtbassoc",
+    "aws:ec2/natGateway:NatGateway": "nat",
+    "aws:ec2/eip:Eip": "eipalloc",
+    "aws:ec2/securityGroup:SecurityGroup": "sg",
+    "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup": "sg",
+    "aws:ec2/vpcEndpoint:VpcEndpoint": "vpce",
+    "aws:ec2/launchTemplate:LaunchTemplate": "lt",
+    "aws:ec2/flowLog:FlowLog": "fl",
+}
+
+# Services whose ARNs carry no region.
+GLOBAL_SERVICES = {"iam", "s3", "route53", "cloudfront", "budgets", "organizations"}
+# ARN resource part when it is not "<kind>/<id>".
+ARN_RESOURCE: dict[str, Callable[[str, dict[str, Any]], str]] = {
+    "aws:cloudwatch/logGroup:LogGroup": lambda pid, _: f"log-group:{pid}",
+    "aws:kms/key:Key": lambda pid, _: f"key/{pid}",
+    "aws:kms/alias:Alias": lambda pid, _: pid,
+    "aws:eks/cluster:Cluster": lambda pid, _: f"cluster/{pid}",
+    "aws:sqs/queue:Queue": lambda pid, _: pid,
+    "aws:sns/topic:Topic": lambda pid, _: pid,
+    "aws:dynamodb/table:Table": lambda pid, _: f"table/{pid}",
+    "aws:s3/bucketV2:BucketV2": lambda pid, _: pid,
+    "aws:s3/bucket:Bucket": lambda pid, _: pid,
+    "aws:secretsmanager/secret:Secret": lambda pid, _: f"secret:{pid}",
+}
+
+
+def _digest(*parts: str, length: int = 17) -> str:
+    return hashlib.sha256("/".join(parts).encode()).hexdigest()[:length]
+
+
+def _uuid(seed: str) -> str:
+    h = _digest(seed, length=32)
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:32]}"
+
+
+def _camel_to_snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+@functools.lru_cache(maxsize=None)
+def resource_class(type_token: str) -> Optional[type]:
+    """The SDK class of a type token, e.g. ``aws:ec2/vpc:Vpc`` -> ``pulumi_aws.ec2.vpc.Vpc``."""
+    try:
+        package, module, cls = type_token.split(":")
+    except ValueError:
+        return None
+    pkg = "pulumi_" + package.replace("-", "_")
+    parts = module.split("/")
+    candidates = []
+    if package == "aws" and len(parts) == 2:
+        candidates.append(f"{pkg}.{parts[0]}.{_camel_to_snake(parts[1])}")
+        candidates.append(f"{pkg}.{parts[0]}" if parts[0] != "index" else pkg)
+    else:
+        candidates.append(".".join([pkg, *parts]) if module != "index" else pkg)
+    for candidate in candidates:
+        try:
+            found = getattr(importlib.import_module(candidate), cls, None)
+        except ImportError:
+            continue
+        if inspect.isclass(found):
+            return found
+    return None
+
+
+@functools.lru_cache(maxsize=None)
+def input_names(type_token: str) -> frozenset[str]:
+    """Python names of a resource's constructor arguments (empty when unknown)."""
+    cls = resource_class(type_token)
+    init = getattr(cls, "_internal_init", None)
+    if init is None:
+        return frozenset()
+    return frozenset(inspect.signature(init).parameters)
+
+
+class FakeCloud(pulumi.runtime.Mocks):
+    """Answers resource registrations and invokes as a generic AWS account would."""
+
+    def __init__(self, region: str, account_id: str = FAKE_ACCOUNT_ID, partition: str = "aws"):
+        self.region = region
+        self.account_id = account_id
+        self.partition = partition
+
+    # -- resources ----------------------------------------------------------------------
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[Optional[str], dict]:
+        token = args.typ
+        inputs = dict(args.inputs)
+        if not token.startswith("aws:"):
+            return f"{args.name}-{_digest(token, args.name, length=8)}", inputs
+
+        names = input_names(token)
+        physical = inputs.get("name")
+        if physical is None and "name" in names:
+            physical = f"{args.name}-{_digest(token, args.name, length=7)}"  # Pulumi auto-naming
+            inputs["name"] = physical
+
+        seed = f"{token}::{args.name}"
+        if token in ID_PREFIX:
+            resource_id = f"{ID_PREFIX[token]}-{_digest(seed)}"
+        elif token == "aws:kms/key:Key":
+            resource_id = _uuid(seed)
+        else:
+            resource_id = str(physical) if physical else f"{args.name}-{_digest(seed, length=8)}"
+
+        state = {**inputs, "id": resource_id}
+        state["arn"] = self.arn(token, resource_id, inputs)
+        if "tags" in names:
+            state["tagsAll"] = dict(inputs.get("tags") or {})
+        for attribute, compute in COMPUTED.get(token, {}).items():
+            state[attribute] = compute(self, seed, state)
+        return resource_id, state
+
+    def arn(self, token: str, resource_id: str, inputs: dict[str, Any]) -> str:
+        service = token.split(":")[1].split("/")[0]
+        kind = token.split(":")[2]
+        region = "" if service in GLOBAL_SERVICES else self.region
+        account = "" if service == "s3" else self.account_id
+        render = ARN_RESOURCE.get(token)
+        resource = render(resource_id, inputs) if render else f"{_camel_to_snake(kind).replace('_', '-')}/{resource_id}"
+        return f"arn:{self.partition}:{service}:{region}:{account}:{resource}"
+
+    # -- invokes -------------------------------------------------------------------------
+
+    def zone_names(self) -> list[str]:
+        return [f"{self.region}{letter}" for letter in "abc"]
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> dict:
+        token = args.token
+        if token == "aws:index/getAvailabilityZones:getAvailabilityZones":
+            names = self.zone_names()
+            short = "".join(part[0] if not part.isdigit() else part for part in self.region.split("-"))
+            return {
+                "id": self.region,
+                "names": names,
+                "zoneIds": [f"{short}-az{i + 1}" for i in range(len(names))],
+                "groupNames": [self.region] * len(names),
+                "state": "available",
+            }
+        if token == "aws:index/getCallerIdentity:getCallerIdentity":
+            return {
+                "accountId": self.account_id,
+                "arn": f"arn:{self.partition}:iam::{self.account_id}:role/offline-plan",
+                "userId": "AROAOFFLINEPLAN:maas",
+                "id": self.account_id,
+            }
+        if token == "aws:index/getPartition:getPartition":
+            return {"id": self.partition, "partition": self.partition, "dnsSuffix": "amazonaws.com",
+                    "reverseDnsPrefix": "com.amazonaws"}
+        if token == "aws:index/getRegion:getRegion":
+            return {"id": self.region, "name": self.region, "region": self.region,
+                    "endpoint": f"ec2.{self.region}.amazonaws.com", "description": self.region}
+        raise NotImplementedError(f"the offline plan does not emulate the data source {token}")
+
+
+def _eks_endpoint(cloud: FakeCloud, seed: str, state: dict) -> str:
+    return f"https://{_digest(seed, length=32).upper()}.gr7.{cloud.region}.eks.amazonaws.com"
+
+
+def _eks_identity(cloud: FakeCloud, seed: str, state: dict) -> list:
+    return [{"oidcs": [{"issuer": f"https://oidc.eks.{cloud.region}.amazonaws.com/id/{_digest(seed, length=32).upper()}"}]}]
+
+
+def _eks_vpc_config(cloud: FakeCloud, seed: str, state: dict) -> dict:
+    return {**(state.get("vpcConfig") or {}), "clusterSecurityGroupId": f"sg-{_digest(seed, 'cluster-sg')}",
+            "vpcId": f"vpc-{_digest(seed, 'vpc')}"}
+
+
+# Attributes AWS computes on create, by type: name -> f(cloud, seed, state).
+COMPUTED: dict[str, dict[str, Callable[[FakeCloud, str, dict], Any]]] = {
+    "aws:eks/cluster:Cluster": {
+        "endpoint": _eks_endpoint,
+        "certificateAuthority": lambda c, seed, s: {"data": base64.b64encode(f"fake-ca:{seed}".encode()).decode()},
+        "identities": _eks_identity,
+        "vpcConfig": _eks_vpc_config,
+        "status": lambda c, seed, s: "ACTIVE",
+        "platformVersion": lambda c, seed, s: "eks.1",
+    },
+    "aws:ec2/launchTemplate:LaunchTemplate": {
+        "latestVersion": lambda c, seed, s: 1,
+        "defaultVersion": lambda c, seed, s: 1,
+    },
+    "aws:kms/key:Key": {
+        "keyId": lambda c, seed, s: s["id"],
+    },
+    "aws:ec2/vpc:Vpc": {
+        "defaultSecurityGroupId": lambda c, seed, s: f"sg-{_digest(seed, 'default')}",
+        "mainRouteTableId": lambda c, seed, s: f"rtb-{_digest(seed, 'main')}",
+    },
+}
