@@ -18,8 +18,9 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console()
-errors = Console(stderr=True)
+# Wide enough for type tokens when the output is a file or a CI log.
+console = Console(width=None if Console().is_terminal else 140)
+errors = Console(stderr=True, width=None if Console(stderr=True).is_terminal else 400)
 
 EXIT_OK, EXIT_VIOLATIONS, EXIT_USAGE = 0, 1, 2
 

@@ -124,6 +124,10 @@ class CapturingMonitor(mocks.MockMonitor):
 class ProgramError(RuntimeError):
     """The program stopped with a message meant for the user (``pulumi.RunError``)."""
 
+    def __init__(self, message: str, registered: int):
+        super().__init__(message)
+        self.registered = registered  # resources registered before the program stopped
+
 
 def _wire_config(config: dict[str, Any]) -> dict[str, str]:
     """Config as the Pulumi CLI hands it to a program: objects as JSON, scalars as text."""
@@ -167,7 +171,7 @@ def run_program(
     try:
         _sync_await(run_in_stack(main))
     except pulumi.RunError as error:
-        raise ProgramError(str(error)) from None
+        raise ProgramError(str(error), registered=len(monitor.capture.resources)) from None
     finally:
         pulumi.runtime.set_all_config({}, [])
     monitor.capture.resources.sort(key=lambda r: r.urn)

@@ -42,6 +42,13 @@ ID_PREFIX = {
     "aws:ec2/flowLog:FlowLog": "fl",
 }
 
+# ARN service names that differ from the SDK module (CloudWatch Logs lives in "cloudwatch").
+ARN_SERVICE = {
+    "aws:cloudwatch/logGroup:LogGroup": "logs",
+    "aws:cloudwatch/logStream:LogStream": "logs",
+    "aws:cloudwatch/eventRule:EventRule": "events",
+    "aws:cloudwatch/eventBus:EventBus": "events",
+}
 # Services whose ARNs carry no region.
 GLOBAL_SERVICES = {"iam", "s3", "route53", "cloudfront", "budgets", "organizations"}
 # ARN resource part when it is not "<kind>/<id>".
@@ -146,7 +153,7 @@ class FakeCloud(pulumi.runtime.Mocks):
         return resource_id, state
 
     def arn(self, token: str, resource_id: str, inputs: dict[str, Any]) -> str:
-        service = token.split(":")[1].split("/")[0]
+        service = ARN_SERVICE.get(token) or token.split(":")[1].split("/")[0]
         kind = token.split(":")[2]
         region = "" if service in GLOBAL_SERVICES else self.region
         account = "" if service == "s3" else self.account_id

@@ -1,0 +1,112 @@
+"""The `maas plan` contract: JSON shape, determinism, exit codes, exports."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import ENVIRONMENTS, ROOT
+from maas_platform.plan import plan_project
+from maas_platform.plan.engine import ProgramError, run_program
+from maas_platform.plan.fake_cloud import FakeCloud
+
+RESOURCE_KEYS = {"urn", "type", "name", "parent", "dependencies", "inputs"}
+
+
+def maas(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "maas_platform.cli", *args], cwd=cwd, capture_output=True, text=True, timeout=300
+    )
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_every_environment_plans_with_the_contract_shape(plans, env):
+    document = json.loads(plans[env].to_json())
+    assert list(document) == ["project", "stack", "resources", "outputs", "violations", "cost"]
+    assert document["project"] == "maas" and document["stack"] == env
+    assert document["violations"] == [] and document["cost"] is None
+    urns = {r["urn"] for r in document["resources"]}
+    for resource in document["resources"]:
+        assert RESOURCE_KEYS <= set(resource)
+        assert resource["parent"] is None or resource["parent"] in urns or resource["parent"].endswith(
+            f"pulumi:pulumi:Stack::maas-{env}"
+        )
+        assert set(resource["dependencies"]) <= urns, f"{resource['urn']} depends on something not in the plan"
+    assert document["outputs"]["cluster_name"] == f"maas-{env}"
+
+
+def test_prod_is_bigger_than_dev(plans):
+    assert len(plans["prod"].cloud_resources()) > len(plans["dev"].cloud_resources()) > 40
+
+
+def test_inputs_are_camel_case_as_the_engine_sees_them(prod):
+    cluster = prod.of_type("aws:eks/cluster:Cluster")[0]["inputs"]
+    assert "enabledClusterLogTypes" in cluster and "enabled_cluster_log_types" not in cluster
+    node_group = prod.of_type("aws:eks/nodeGroup:NodeGroup")[0]["inputs"]
+    assert node_group["scalingConfig"]["minSize"] == 3 and isinstance(node_group["scalingConfig"]["minSize"], int)
+
+
+def test_secrets_never_appear_in_the_plan(prod):
+    provider = next(r for r in prod.resources if r["type"] == "pulumi:providers:kubernetes")
+    assert provider["inputs"]["kubeconfig"] == "[secret]"
+    assert prod.outputs["kubeconfig"] == "[secret]"
+    assert "get-token" not in prod.to_json()
+
+
+def test_plan_is_deterministic(dev):
+    again = plan_project(ROOT, stack="dev")
+    assert again.to_json() == dev.to_json()
+
+
+def test_cli_json_is_byte_identical_across_runs(tmp_path):
+    first, second = tmp_path / "a.json", tmp_path / "b.json"
+    for path in (first, second):
+        result = maas("plan", "--stack", "dev", "--json", str(path), "--quiet")
+        assert result.returncode == 0, result.stderr
+    assert first.read_bytes() == second.read_bytes()
+
+
+def test_cli_prod_plan_and_exports(tmp_path):
+    out = tmp_path / "out"
+    result = maas("plan", "--stack", "prod", "--json", str(tmp_path / "p.json"), "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    assert "resources in" in result.stdout and "maas:cluster:Cluster" in result.stdout
+    plan = json.loads((tmp_path / "p.json").read_text())
+    assert json.loads((out / "plan.json").read_text()) == plan
+    kinds = {p.name.split("--")[0] for p in (out / "manifests").glob("*.yaml")}
+    assert {"namespace", "storageclass"} <= kinds
+
+
+def test_config_file_option_takes_the_stack_name_from_the_file(tmp_path):
+    config = tmp_path / "Pulumi.sandbox.yaml"
+    config.write_text((ROOT / "stacks" / "Pulumi.dev.yaml").read_text())
+    result = maas("plan", "--config-file", str(config), "--json", str(tmp_path / "p.json"), "--quiet")
+    assert result.returncode == 0, result.stderr
+    assert json.loads((tmp_path / "p.json").read_text())["stack"] == "sandbox"
+
+
+def test_usage_errors_exit_2_without_traceback():
+    for args in (("plan",), ("plan", "--stack", "nope")):
+        result = maas(*args)
+        assert result.returncode == 2, args
+        assert "Traceback" not in result.stderr
+        assert result.stderr.strip().startswith("error:")
+
+
+def test_invalid_config_stops_before_any_resource_is_registered():
+    with pytest.raises(ProgramError) as stopped:
+        run_program(
+            ROOT / "stacks", project="maas", stack="dev",
+            config={"maas:environment": "prod", "maas:network": {"az_count": 1}}, cloud=FakeCloud("us-east-1"),
+        )
+    assert str(stopped.value).startswith("maas:network.az_count:")
+    assert stopped.value.registered == 0
+
+
+def test_offline_plan_refuses_data_sources_it_does_not_emulate():
+    with pytest.raises(NotImplementedError, match="getAmi"):
+        FakeCloud("us-east-1").call(type("Args", (), {"token": "aws:ec2/getAmi:getAmi", "args": {}})())
