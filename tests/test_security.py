@@ -219,3 +219,11 @@ def test_nodes_propagate_tags_to_instances_and_volumes(prod):
         kinds = {spec["resourceType"]: spec["tags"] for spec in template["inputs"]["tagSpecifications"]}
         assert {"instance", "volume"} <= set(kinds)
         assert all(tags["environment"] == "prod" for tags in kinds.values())
+
+
+def test_ebs_csi_driver_may_use_only_the_volume_key(prod):
+    (grant,) = [p for p in prod.of_type("aws:iam/rolePolicy:RolePolicy") if p["name"].endswith("aws-ebs-csi-driver-kms")]
+    statements = policy(grant["inputs"]["policy"])["Statement"]
+    assert {s["Resource"] for s in statements} == {prod.outputs["ebs_key_arn"]}
+    create_grant = next(s for s in statements if "kms:CreateGrant" in s["Action"])
+    assert create_grant["Condition"] == {"Bool": {"kms:GrantIsForAWSResource": True}}

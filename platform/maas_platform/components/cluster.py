@@ -17,7 +17,7 @@ import pulumi_aws as aws
 from pydantic import Field
 
 from ..config.models import CORE_ADDONS, NodeGroupConfig
-from ..iam import assume_role_policy, managed_policy_arn
+from ..iam import Statement, assume_role_policy, managed_policy_arn, policy_document
 from .base import AccountContext, ComponentArgs, StrInput, child
 
 CONTROL_PLANE_LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
@@ -265,6 +265,28 @@ class Cluster(pulumi.ComponentResource):
         )
         return role
 
+    def _volume_key_grant(self, name: str, role: aws.iam.Role, args: ClusterArgs) -> None:
+        """The managed EBS CSI policy covers AWS-managed keys only; volumes use the platform key."""
+        aws.iam.RolePolicy(
+            f"{name}-aws-ebs-csi-driver-kms",
+            role=role.id,
+            policy=policy_document(
+                Statement(
+                    sid="UseVolumeKey",
+                    actions=("kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKeyWithoutPlaintext",
+                             "kms:ReEncryptFrom", "kms:ReEncryptTo"),
+                    resources=(args.volumes_key_arn,),
+                ),
+                Statement(
+                    sid="GrantVolumeKeyToEbs",
+                    actions=("kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant"),
+                    resources=(args.volumes_key_arn,),
+                    conditions={"Bool": {"kms:GrantIsForAWSResource": True}},
+                ),
+            ),
+            opts=child(self),
+        )
+
     def _addons(
         self, name: str, args: ClusterArgs, names: tuple[str, ...], depends_on: list[pulumi.Resource]
     ) -> dict[str, aws.eks.Addon]:
@@ -276,6 +298,8 @@ class Cluster(pulumi.ComponentResource):
                 service_account, policy = identity
                 role = self._addon_role(name, addon, policy, args)
                 associations = [{"role_arn": role.arn, "service_account": service_account}]
+                if addon == "aws-ebs-csi-driver":
+                    self._volume_key_grant(name, role, args)
             addons[addon] = aws.eks.Addon(
                 f"{name}-{addon}",
                 cluster_name=self.cluster.name,
