@@ -227,3 +227,17 @@ def test_ebs_csi_driver_may_use_only_the_volume_key(prod):
     assert {s["Resource"] for s in statements} == {prod.outputs["ebs_key_arn"]}
     create_grant = next(s for s in statements if "kms:CreateGrant" in s["Action"])
     assert create_grant["Condition"] == {"Bool": {"kms:GrantIsForAWSResource": True}}
+
+
+def test_public_endpoint_only_with_its_allow_list(tmp_path, root):
+    from maas_platform.plan import plan_project
+
+    stack = tmp_path / "Pulumi.edge.yaml"
+    stack.write_text(
+        "config:\n  maas:environment: dev\n  maas:cluster:\n"
+        "    admin_role_arns: [arn:aws:iam::111122223333:role/maas-platform-admin]\n"
+        "    endpoint_public_access: true\n    public_access_cidrs: [203.0.113.0/24]\n"
+    )
+    vpc = plan_project(root, config_file=stack).of_type(CLUSTER)[0]["inputs"]["vpcConfig"]
+    assert vpc["endpointPublicAccess"] is True and vpc["endpointPrivateAccess"] is True
+    assert vpc["publicAccessCidrs"] == ["203.0.113.0/24"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Union
 
 import pulumi
+import pulumi_aws as aws
 from pydantic import BaseModel, ConfigDict, Field
 
 # A value that may be known now or only after the engine creates something.
@@ -45,3 +46,17 @@ class AccountContext(ComponentArgs):
 def child(parent: pulumi.Resource, **kwargs) -> pulumi.ResourceOptions:
     """Options for a component's child: parented, nothing else inherited from the caller's opts."""
     return pulumi.ResourceOptions(parent=parent, **kwargs)
+
+
+def encrypted_log_group(
+    parent: pulumi.Resource, resource_name: str, log_group_name: str, *,
+    retention_days: int, key_arn: pulumi.Input[str], protect: bool,
+) -> aws.cloudwatch.LogGroup:
+    """A CloudWatch log group with retention and a customer key, protected when asked."""
+    return aws.cloudwatch.LogGroup(
+        resource_name,
+        name=log_group_name,
+        retention_in_days=retention_days,
+        kms_key_id=key_arn,
+        opts=child(parent, protect=protect),
+    )

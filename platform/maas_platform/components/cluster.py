@@ -18,7 +18,7 @@ from pydantic import Field
 
 from ..config.models import CORE_ADDONS, NodeGroupConfig
 from ..iam import Statement, assume_role_policy, managed_policy_arn, policy_document
-from .base import AccountContext, ComponentArgs, StrInput, child
+from .base import AccountContext, ComponentArgs, StrInput, child, encrypted_log_group
 
 CONTROL_PLANE_LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
 
@@ -70,13 +70,10 @@ class Cluster(pulumi.ComponentResource):
         super().__init__("maas:cluster:Cluster", name, None, opts)
         account = args.account
 
-        log_group = aws.cloudwatch.LogGroup(
-            f"{name}-control-plane-logs",
-            # EKS writes to exactly this name; creating it first sets retention and the key.
-            name=f"/aws/eks/{args.cluster_name}/cluster",
-            retention_in_days=args.log_retention_days,
-            kms_key_id=args.logs_key_arn,
-            opts=child(self, protect=args.protect),
+        # EKS writes to exactly this name; creating it first sets retention and the key.
+        log_group = encrypted_log_group(
+            self, f"{name}-control-plane-logs", f"/aws/eks/{args.cluster_name}/cluster",
+            retention_days=args.log_retention_days, key_arn=args.logs_key_arn, protect=args.protect,
         )
 
         cluster_role = aws.iam.Role(

@@ -10,7 +10,7 @@ import pulumi_aws as aws
 from pydantic import Field
 
 from ..iam import Statement, assume_role_policy, policy_document
-from .base import AccountContext, ComponentArgs, StrInput, child
+from .base import AccountContext, ComponentArgs, StrInput, child, encrypted_log_group
 
 
 class NetworkArgs(ComponentArgs):
@@ -70,26 +70,23 @@ class Network(pulumi.ComponentResource):
             f"{name}-igw", vpc_id=self.vpc.id, tags={"Name": f"{args.prefix}-igw"}, opts=child(self)
         )
 
-        self.public_subnets, self.private_subnets = [], []
-        for index, az in enumerate(azs):
-            self.public_subnets.append(aws.ec2.Subnet(
-                f"{name}-public-{index}",
-                vpc_id=self.vpc.id,
-                cidr_block=public_cidrs[index],
-                availability_zone=az,
-                map_public_ip_on_launch=False,
-                tags={"Name": f"{args.prefix}-public-{az}", "kubernetes.io/role/elb": "1", **cluster_tag},
-                opts=child(self),
-            ))
-            self.private_subnets.append(aws.ec2.Subnet(
-                f"{name}-private-{index}",
-                vpc_id=self.vpc.id,
-                cidr_block=private_cidrs[index],
-                availability_zone=az,
-                map_public_ip_on_launch=False,
-                tags={"Name": f"{args.prefix}-private-{az}", "kubernetes.io/role/internal-elb": "1", **cluster_tag},
-                opts=child(self),
-            ))
+        # Load balancers find their subnets through these role tags.
+        tiers = {"public": (public_cidrs, "kubernetes.io/role/elb"), "private": (private_cidrs, "kubernetes.io/role/internal-elb")}
+        subnets: dict[str, list[aws.ec2.Subnet]] = {}
+        for tier, (cidrs, role_tag) in tiers.items():
+            subnets[tier] = [
+                aws.ec2.Subnet(
+                    f"{name}-{tier}-{index}",
+                    vpc_id=self.vpc.id,
+                    cidr_block=cidrs[index],
+                    availability_zone=az,
+                    map_public_ip_on_launch=False,
+                    tags={"Name": f"{args.prefix}-{tier}-{az}", role_tag: "1", **cluster_tag},
+                    opts=child(self),
+                )
+                for index, az in enumerate(azs)
+            ]
+        self.public_subnets, self.private_subnets = subnets["public"], subnets["private"]
 
         public_rt = aws.ec2.RouteTable(
             f"{name}-public-rt",
@@ -144,12 +141,9 @@ class Network(pulumi.ComponentResource):
         })
 
     def _flow_logs(self, name: str, args: NetworkArgs) -> aws.cloudwatch.LogGroup:
-        group = aws.cloudwatch.LogGroup(
-            f"{name}-flow-logs",
-            name=f"/{args.prefix}/vpc-flow-logs",
-            retention_in_days=args.flow_log_retention_days,
-            kms_key_id=args.logs_key_arn,
-            opts=child(self, protect=args.protect),
+        group = encrypted_log_group(
+            self, f"{name}-flow-logs", f"/{args.prefix}/vpc-flow-logs",
+            retention_days=args.flow_log_retention_days, key_arn=args.logs_key_arn, protect=args.protect,
         )
         account = args.account
         role = aws.iam.Role(
