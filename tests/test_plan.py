@@ -110,3 +110,9 @@ def test_invalid_config_stops_before_any_resource_is_registered():
 def test_offline_plan_refuses_data_sources_it_does_not_emulate():
     with pytest.raises(NotImplementedError, match="getAmi"):
         FakeCloud("us-east-1").call(type("Args", (), {"token": "aws:ec2/getAmi:getAmi", "args": {}})())
+
+
+def test_the_fake_account_is_the_one_the_stack_names(prod, dev):
+    assert prod.outputs["account_id"] == "111122223333"
+    assert prod.outputs["cluster_arn"] == "arn:aws:eks:us-east-1:111122223333:cluster/maas-prod"
+    assert dev.outputs["account_id"] == "123456789012"  # dev names no account

@@ -12,7 +12,7 @@ import yaml
 
 from ..config.loader import ConfigError, is_secure, read_stack_file, stack_name_from_file
 from .engine import SECRET, Capture, ProgramError, run_program
-from .fake_cloud import FakeCloud
+from .fake_cloud import FAKE_ACCOUNT_ID, FakeCloud
 
 DEFAULT_REGION = "us-east-1"
 
@@ -147,11 +147,13 @@ def plan_project(project_dir: Path, stack: Optional[str] = None, config_file: Op
     else:
         raise ConfigError("name the stack: --stack NAME (reads stacks/Pulumi.NAME.yaml) or --config-file PATH")
     config, secrets = load_stack_config(config_file)
+    # The fake account answers in the stack's region, as the account the stack names (if any).
     region = str(config.get("maas:region") or config.get("aws:region") or DEFAULT_REGION)
+    account = str(config.get("maas:account_id") or FAKE_ACCOUNT_ID)
     try:
         capture = run_program(
             project.main, project=project.name, stack=stack, config=config, secret_keys=secrets,
-            cloud=FakeCloud(region=region),
+            cloud=FakeCloud(region=region, account_id=account),
         )
     except ProgramError as error:
         raise ConfigError(str(error), _relative(config_file)) from None
