@@ -36,8 +36,13 @@ class ConfigError(ValueError):
 _KEY_PREFIX = re.compile(r"^([a-z_][a-z0-9_]*(?:\[\d+\])?(?:\.[a-z_][a-z0-9_]*(?:\[\d+\])?)*): (.*)$", re.S)
 
 
+# Fields holding a union tagged by ``kind``: pydantic puts the tag in the error location.
+_TAGGED_UNIONS = {"storage", "exposure"}
+
+
 def _location(loc: tuple[Any, ...]) -> str:
     path = ""
+    loc = tuple(part for i, part in enumerate(loc) if not (i and loc[i - 1] in _TAGGED_UNIONS and isinstance(part, str)))
     for part in loc:
         if isinstance(part, int):
             path += f"[{part}]"
@@ -56,8 +61,25 @@ def _join(base: str, key: str) -> str:
     return f"{base}{key}" if key.startswith("[") else f"{base}.{key}"
 
 
-def format_validation_error(error: ValidationError, root: str = f"{NAMESPACE}:") -> str:
-    """One line for the first problem, naming the full key: ``maas:network.cidr: ...``."""
+_AGENT_PATH = re.compile(r"^agents\[(\d+)\]")
+
+
+def _agent_named(path: str, data: Any) -> str:
+    """`` (agent 'triage')`` when ``path`` lies inside the i-th agent of ``data`` and it has a name."""
+    match = _AGENT_PATH.match(path)
+    agents = data.get("agents") if isinstance(data, dict) else None
+    if not match or not isinstance(agents, list) or int(match.group(1)) >= len(agents):
+        return ""
+    agent = agents[int(match.group(1))]
+    name = agent.get("name") if isinstance(agent, dict) else None
+    return f" (agent '{name}')" if isinstance(name, str) and name else ""
+
+
+def format_validation_error(error: ValidationError, root: str = f"{NAMESPACE}:", data: Any = None) -> str:
+    """One line for the first problem, naming the full key: ``maas:network.cidr: ...``.
+
+    Inside an agent, the agent is named too: ``maas:agents[2].replicas.min (agent 'triage'): ...``.
+    """
     first = error.errors(include_url=False)[0]
     path = _location(tuple(first["loc"]))
     message = str(first["msg"])
@@ -70,6 +92,9 @@ def format_validation_error(error: ValidationError, root: str = f"{NAMESPACE}:")
         message = match.group(2)
     if first["type"] == "extra_forbidden":
         message = "unknown key; check the spelling against docs/configuration.md"
+    elif first["type"] == "union_tag_invalid":
+        path = _join(path, str(first["ctx"]["discriminator"]).strip("'"))
+        message = f"'{first['ctx']['tag']}' is not one of {first['ctx']['expected_tags'].replace(chr(39), '')}"
     elif first["type"] == "missing":
         message = "required key is missing"
     elif first["type"] in {"model_type", "model_attributes_type", "dict_type"}:
@@ -78,7 +103,7 @@ def format_validation_error(error: ValidationError, root: str = f"{NAMESPACE}:")
         message = f"{message}, got {type(first['input']).__name__} {first['input']!r}"
     more = error.error_count() - 1
     suffix = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
-    return f"{_join(root, path)}: {message}{suffix}"
+    return f"{_join(root, path)}{_agent_named(path, data)}: {message}{suffix}"
 
 
 def validate(model: type[M], data: Any, root: str = f"{NAMESPACE}:", source: Optional[str] = None) -> M:
@@ -86,7 +111,7 @@ def validate(model: type[M], data: Any, root: str = f"{NAMESPACE}:", source: Opt
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(format_validation_error(exc, root), source) from None
+        raise ConfigError(format_validation_error(exc, root, data), source) from None
 
 
 def _namespace_values(config: Mapping[str, Any], namespace: str = NAMESPACE) -> dict[str, Any]:

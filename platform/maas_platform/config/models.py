@@ -12,7 +12,10 @@ import ipaddress
 import re
 from typing import Annotated, Any, Literal, Optional
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, Field, model_validator
+
+from .agents import AgentSpec, name_limits
+from .base import StrictModel
 
 from .defaults import DEFAULT_KUBERNETES_VERSION, LOG_RETENTION_DAYS, with_environment_defaults
 
@@ -23,12 +26,6 @@ _REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
 _ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$")
 _INSTANCE_TYPE = re.compile(r"^[a-z][a-z0-9-]*\.[a-z0-9]+$")
 _K8S_VERSION = re.compile(r"^1\.(\d+)$")
-
-
-class StrictModel(BaseModel):
-    """Base for every config model: frozen, strict types, unknown keys rejected."""
-
-    model_config = ConfigDict(frozen=True, strict=True, extra="forbid")
 
 
 def _cidr(value: str) -> str:
@@ -131,21 +128,21 @@ class EncryptionConfig(StrictModel):
 
 
 class Taint(StrictModel):
-    key: str
-    value: str = ""
-    effect: Literal["NO_SCHEDULE", "NO_EXECUTE", "PREFER_NO_SCHEDULE"]
+    key: str = Field(description="Taint key, e.g. dedicated.")
+    value: str = Field("", description="Taint value.")
+    effect: Literal["NO_SCHEDULE", "NO_EXECUTE", "PREFER_NO_SCHEDULE"] = Field(description="What the taint does to pods without a toleration.")
 
 
 class NodeGroupConfig(StrictModel):
     name: DnsLabel = Field(description="Node group name, unique within the cluster.")
     instance_types: list[InstanceType] = Field(min_length=1, description="EC2 instance types, first preferred.")
     capacity_type: Literal["ON_DEMAND", "SPOT"] = Field("ON_DEMAND", description="ON_DEMAND (default) or SPOT.")
-    min_size: int = Field(ge=0, le=450)
-    desired_size: int = Field(ge=0, le=450)
-    max_size: int = Field(ge=1, le=450)
+    min_size: int = Field(ge=0, le=450, description="Fewest nodes (prod: at least one per AZ).")
+    desired_size: int = Field(ge=0, le=450, description="Nodes at creation; the cluster's scaling owns it afterwards.")
+    max_size: int = Field(ge=1, le=450, description="Most nodes.")
     disk_size_gib: int = Field(40, ge=20, le=16384, description="Encrypted gp3 root volume size. Default 40.")
     labels: dict[str, str] = Field(default_factory=dict, description="Kubernetes node labels.")
-    taints: list[Taint] = Field(default_factory=list)
+    taints: list[Taint] = Field(default_factory=list, description="Kubernetes taints on the group's nodes.")
 
     @model_validator(mode="after")
     def _sizes(self) -> "NodeGroupConfig":
@@ -228,17 +225,20 @@ class PlatformConfig(StrictModel):
     environment: Environment = Field(description="Environment tier: dev, staging or prod. Drives every default.")
     region: Region = Field("us-east-1", description="AWS region of the environment.")
     account_id: Optional[str] = Field(
-        None, pattern=r"^\d{12}$", description="The only AWS account this stack may touch (recommended for prod)."
+        None, pattern=r"^\d{12}$", description="The only AWS account this stack may touch, 12 digits quoted (recommended for prod)."
     )
     name: DnsLabel = Field("maas", description="Prefix of every physical name (e.g. maas-dev).")
     protect_stateful: bool = Field(description="Protect keys, log groups and the cluster from deletion. Default: prod only.")
     tags: dict[str, str] = Field(default_factory=dict, description="Extra tags on every taggable AWS resource.")
-    network: NetworkConfig
-    encryption: EncryptionConfig
-    cluster: ClusterConfig
-    observability: ObservabilityConfig = ObservabilityConfig()
-    broker: BrokerConfig = BrokerConfig()
-    budgets: BudgetsConfig = BudgetsConfig()
+    network: NetworkConfig = Field(description="VPC, subnets, NAT and endpoints.")
+    encryption: EncryptionConfig = Field(description="Platform KMS keys.")
+    cluster: ClusterConfig = Field(description="The EKS cluster and its node groups.")
+    observability: ObservabilityConfig = Field(ObservabilityConfig(), description="Alerting and the observability stack.")
+    broker: BrokerConfig = Field(BrokerConfig(), description="Messaging between agents.")
+    budgets: BudgetsConfig = Field(BudgetsConfig(), description="Cost guard rails.")
+    agents: list[AgentSpec] = Field(
+        default_factory=list, description="Agents this stack deploys, each its own bounded context (see docs/onboarding-an-agent.md)."
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -274,6 +274,16 @@ class PlatformConfig(StrictModel):
                 "cluster.admin_role_arns: list at least the IAM role that runs `pulumi up`; "
                 "the cluster creator gets no implicit admin"
             )
+        seen: set[str] = set()
+        for index, agent in enumerate(self.agents):
+            if agent.name in seen:
+                raise ValueError(f"agents[{index}].name: duplicate agent name '{agent.name}'; each agent needs its own")
+            seen.add(agent.name)
+            if agent.identity == "irsa" and not self.cluster.irsa:
+                raise ValueError(f"agents[{index}].identity: IRSA needs the cluster's OIDC provider; set cluster.irsa: true")
+            problem = name_limits(self.prefix, agent.name)
+            if problem:
+                raise ValueError(f"agents[{index}].name: '{agent.name}' {problem}")
         reserved = {"environment", "managed-by", "platform"} & set(self.tags)
         if reserved:
             raise ValueError(f"tags: '{sorted(reserved)[0]}' is set by the platform and cannot be overridden")

@@ -1,0 +1,382 @@
+"""The agent spec: one entry under ``maas:agents``, or the args of one ``AgentService``.
+
+An agent is a bounded context: it names its team and cost center, its container, how
+it is reached, what it stores and which secrets it needs *by name* (values live in
+Secrets Manager, never in config). The sections later parts of the platform consume
+(messaging, SLOs, budget) are validated here too, so one spec describes the agent whole.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from typing import Annotated, Any, Literal, Optional, Union
+
+from pydantic import AfterValidator, BeforeValidator, Field, field_validator, model_validator
+
+from .base import StrictModel
+
+# DNS-1123 label, and short enough for every AWS name it feeds (see ``name_limits``).
+AGENT_NAME_MAX = 30
+_DNS_LABEL = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_SECRET_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_CPU = re.compile(r"^(\d+m|\d+(\.\d{1,3})?)$")
+_MEMORY = re.compile(r"^\d+(Ki|Mi|Gi|Ti|k|M|G|T)?$")
+_IMAGE = re.compile(
+    r"^(?P<repo>[a-z0-9]+(?:[._-][a-z0-9]+)*(?::\d+)?(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*)"
+    r"(?::(?P<tag>[\w][\w.-]{0,127}))?(?:@(?P<digest>sha256:[a-f0-9]{64}))?$"
+)
+_CERT_ARN = re.compile(r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[0-9a-f-]{36}$")
+_HOSTNAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+# Env names that hold credentials: such a value belongs under ``secrets``.
+_SECRET_ENV = re.compile(r"(PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|CREDENTIAL|ACCESS_?KEY)", re.I)
+# Values that are credentials whatever their name (LLM provider keys, AWS keys, PEM).
+_SECRET_VALUE = re.compile(r"^(sk-[A-Za-z0-9_-]{16,}|sk-ant-|AKIA[0-9A-Z]{16}|ASIA[0-9A-Z]{16}|-----BEGIN |gh[pousr]_[A-Za-z0-9]{20,}|xox[bpas]-)")
+
+
+# Namespaces the cluster and the platform's add-ons own.
+RESERVED_NAMES = frozenset({"default", "maas-system", "external-secrets", "monitoring", "keda", "amazon-cloudwatch"})
+
+
+def _agent_name(value: str) -> str:
+    if value in RESERVED_NAMES or value.startswith("kube-"):
+        raise ValueError(f"'{value}' is a namespace the cluster or the platform owns; choose another agent name")
+    if len(value) > AGENT_NAME_MAX or not _DNS_LABEL.match(value):
+        raise ValueError(
+            f"'{value}' must be a DNS-1123 label: lowercase letters, digits and '-', starting with a letter, "
+            f"at most {AGENT_NAME_MAX} characters (it names a namespace, an IAM role and a datastore)"
+        )
+    return value
+
+
+def _label(value: str) -> str:
+    if len(value) > 40 or not _DNS_LABEL.match(value):
+        raise ValueError(f"'{value}' must be lowercase letters, digits and '-', starting with a letter, at most 40 characters")
+    return value
+
+
+def _image(value: str) -> str:
+    match = _IMAGE.match(value)
+    if not match:
+        raise ValueError(f"'{value}' is not a container image reference (registry/repository:tag or @sha256:digest)")
+    if not match.group("digest") and match.group("tag") in (None, "latest"):
+        raise ValueError(
+            f"'{value}' is not pinned; give an immutable tag (e.g. :1.4.2) or a digest (@sha256:...), never latest"
+        )
+    return value
+
+
+def _cpu(value: str) -> str:
+    if not _CPU.match(value):
+        raise ValueError(f"'{value}' is not a CPU quantity (e.g. 250m or 1)")
+    return value
+
+
+def _memory(value: str) -> str:
+    if not _MEMORY.match(value):
+        raise ValueError(f"'{value}' is not a memory quantity (e.g. 256Mi or 1Gi)")
+    return value
+
+
+def _shorthand(field: str):
+    """Let ``storage: s3`` stand for ``storage: {kind: s3}``."""
+
+    def expand(value: Any) -> Any:
+        return {field: value} if isinstance(value, str) else value
+
+    return BeforeValidator(expand)
+
+
+AgentName = Annotated[str, AfterValidator(_agent_name)]
+Label = Annotated[str, AfterValidator(_label)]
+Image = Annotated[str, AfterValidator(_image)]
+Cpu = Annotated[str, AfterValidator(_cpu)]
+Memory = Annotated[str, AfterValidator(_memory)]
+
+_UNITS = {"": 1, "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40}
+
+
+def cpu_millicores(quantity: str) -> int:
+    return int(quantity[:-1]) if quantity.endswith("m") else int(Decimal(quantity) * 1000)
+
+
+def memory_bytes(quantity: str) -> int:
+    number = re.match(r"^\d+", quantity).group(0)  # type: ignore[union-attr]
+    return int(number) * _UNITS[quantity[len(number):]]
+
+
+# --- sections ------------------------------------------------------------------------------
+
+class ComputeResources(StrictModel):
+    cpu: Cpu = Field(description="CPU quantity, e.g. 250m.")
+    memory: Memory = Field(description="Memory quantity, e.g. 512Mi.")
+
+
+class ResourcesSpec(StrictModel):
+    """Requests and limits of the agent's container; the namespace quota is derived from them."""
+
+    requests: ComputeResources = Field(
+        ComputeResources(cpu="250m", memory="512Mi"), description="What the scheduler reserves per replica."
+    )
+    limits: ComputeResources = Field(
+        ComputeResources(cpu="1", memory="1Gi"), description="The most a replica may use (memory over it is OOM-killed)."
+    )
+
+    @model_validator(mode="after")
+    def _limits_cover_requests(self) -> "ResourcesSpec":
+        if cpu_millicores(self.limits.cpu) < cpu_millicores(self.requests.cpu):
+            raise ValueError(f"limits.cpu: {self.limits.cpu} is below the request {self.requests.cpu}")
+        if memory_bytes(self.limits.memory) < memory_bytes(self.requests.memory):
+            raise ValueError(f"limits.memory: {self.limits.memory} is below the request {self.requests.memory}")
+        return self
+
+
+class ReplicasSpec(StrictModel):
+    min: int = Field(2, ge=1, le=100, description="Fewest replicas (2+ keeps the agent up through a node or zone loss).")
+    max: int = Field(6, ge=1, le=500, description="Most replicas the autoscaler may run.")
+    target_cpu_percent: int = Field(70, ge=10, le=100, description="CPU utilisation the HPA aims for.")
+
+    @model_validator(mode="after")
+    def _order(self) -> "ReplicasSpec":
+        if self.min > self.max:
+            raise ValueError(f"min: {self.min} must not exceed max ({self.max})")
+        return self
+
+
+class DynamoDBStorage(StrictModel):
+    """A DynamoDB table: on-demand, point-in-time recovery, encrypted with the agent's key."""
+
+    kind: Literal["dynamodb"] = "dynamodb"
+    partition_key: str = Field("pk", pattern=r"^[A-Za-z0-9_.-]{1,255}$", description="Partition key attribute (string).")
+    sort_key: Optional[str] = Field("sk", pattern=r"^[A-Za-z0-9_.-]{1,255}$", description="Sort key attribute (string); null for none.")
+    ttl_attribute: Optional[str] = Field(None, pattern=r"^[A-Za-z0-9_.-]{1,255}$", description="Attribute holding an expiry epoch.")
+
+
+class PostgresStorage(StrictModel):
+    """Aurora Serverless v2 PostgreSQL: IAM authentication, TLS only, managed master password."""
+
+    kind: Literal["postgres"]
+    engine_version: str = Field("16.6", pattern=r"^1[3-7]\.\d+$", description="Aurora PostgreSQL version.")
+    database: Optional[str] = Field(
+        None, pattern=r"^[a-z][a-z0-9_]{0,62}$", description="Database name. Default: the agent name with '_' for '-'."
+    )
+    min_capacity_acu: float = Field(
+        0, ge=0, le=256, description="Least capacity (ACU). 0 pauses when idle where the environment allows it."
+    )
+    max_capacity_acu: float = Field(4, ge=1, le=256, description="Most capacity (ACU).")
+    backup_retention_days: int = Field(7, ge=1, le=35, description="Automated backup retention.")
+
+    @model_validator(mode="after")
+    def _capacity(self) -> "PostgresStorage":
+        if self.min_capacity_acu > self.max_capacity_acu:
+            raise ValueError(f"min_capacity_acu: {self.min_capacity_acu} must not exceed max_capacity_acu ({self.max_capacity_acu})")
+        if self.min_capacity_acu * 2 != int(self.min_capacity_acu * 2):
+            raise ValueError("min_capacity_acu: capacity moves in steps of 0.5 ACU")
+        return self
+
+
+class S3Storage(StrictModel):
+    """An S3 bucket: public access blocked, versioned, SSE-KMS with the agent key, TLS only."""
+
+    kind: Literal["s3"]
+    noncurrent_version_expiration_days: int = Field(
+        30, ge=1, le=3650, description="Days old object versions are kept before expiring."
+    )
+
+
+class NoStorage(StrictModel):
+    kind: Literal["none"]
+
+
+Storage = Annotated[
+    Union[DynamoDBStorage, PostgresStorage, S3Storage, NoStorage],
+    Field(discriminator="kind"),
+    _shorthand("kind"),
+]
+
+
+class InternalExposure(StrictModel):
+    """Reachable inside the VPC through the shared internal load balancer."""
+
+    kind: Literal["internal"] = "internal"
+
+
+class PublicExposure(StrictModel):
+    """Reachable from the internet over HTTPS only, through the shared internet-facing load balancer."""
+
+    kind: Literal["public"]
+    host: str = Field(description="DNS name clients use, e.g. triage.example.com.")
+    certificate_arn: str = Field(description="ACM certificate covering host; TLS 1.2+ is enforced.")
+
+    @field_validator("host")
+    @classmethod
+    def _host(cls, value: str) -> str:
+        if not _HOSTNAME.match(value):
+            raise ValueError(f"'{value}' is not a DNS name (e.g. triage.example.com)")
+        return value
+
+    @field_validator("certificate_arn")
+    @classmethod
+    def _certificate(cls, value: str) -> str:
+        if not _CERT_ARN.match(value):
+            raise ValueError(f"'{value}' is not an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<id>)")
+        return value
+
+
+Exposure = Annotated[Union[InternalExposure, PublicExposure], Field(discriminator="kind"), _shorthand("kind")]
+
+
+class Subscription(StrictModel):
+    topic: Label = Field(description="A topic declared under maas:broker.")
+    filter: dict[str, list[str]] = Field(
+        default_factory=dict, description="SNS filter policy on message attributes, e.g. {type: [ticket.created]}."
+    )
+
+
+class MessagingSpec(StrictModel):
+    """What the agent publishes and consumes between agents (the broker reads this)."""
+
+    publishes: list[Label] = Field(default_factory=list, description="Topics the agent may publish to.")
+    subscribes: list[Subscription] = Field(default_factory=list, description="Topics delivered to the agent's inbox.")
+
+    @field_validator("subscribes", mode="before")
+    @classmethod
+    def _topic_shorthand(cls, value: Any) -> Any:
+        return [{"topic": v} if isinstance(v, str) else v for v in value] if isinstance(value, list) else value
+
+
+class LatencySLO(StrictModel):
+    objective: float = Field(0.99, gt=0.5, lt=1, description="Share of requests faster than threshold_ms.")
+    threshold_ms: int = Field(2000, ge=10, le=600_000, description="Latency threshold in milliseconds.")
+
+
+class SLOSpec(StrictModel):
+    """Service level objectives; the observability stack turns them into rules and alerts."""
+
+    availability: float = Field(0.995, gt=0.5, lt=1, description="Share of non-5xx responses.")
+    latency: LatencySLO = Field(LatencySLO(), description="Latency objective.")
+    accuracy: Optional[float] = Field(
+        0.95, gt=0.5, lt=1, description="Share of tasks the agent reports successful; null turns it off."
+    )
+    window_days: Literal[28, 30] = Field(28, description="SLO window in days.")
+
+
+class BudgetSpec(StrictModel):
+    """Spend limits; the cost controls turn them into budgets and alerts."""
+
+    monthly_usd: Optional[float] = Field(None, gt=0, description="Monthly AWS budget for the agent's resources.")
+    llm_monthly_usd: Optional[float] = Field(None, gt=0, description="Monthly LLM spend limit.")
+
+
+class EgressSpec(StrictModel):
+    internet_https: bool = Field(
+        True, description="Allow HTTPS to the internet (LLM provider APIs). AWS endpoints in the VPC are always allowed."
+    )
+
+
+# --- the agent -------------------------------------------------------------------------------
+
+class AgentSpec(StrictModel):
+    """One agent: its own namespace, identity, key, datastore, secrets and workload."""
+
+    name: AgentName = Field(description="DNS-1123 label naming the agent, its namespace and its AWS resources.")
+    team: Label = Field(description="Owning team (tag and label `team`).")
+    cost_center: str = Field(
+        pattern=r"^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$",
+        description="Cost center (tag `cost-center`, label `maas.dev/cost-center`): letters, digits, '-', '_', '.'.",
+    )
+    image: Image = Field(description="Container image, pinned by an immutable tag or digest.")
+    port: int = Field(8080, ge=1024, le=65535, description="Container port of the REST API (unprivileged).")
+    health_path: str = Field("/healthz", pattern=r"^/[\w./-]*$", description="HTTP path of the health endpoint.")
+    env: dict[str, str] = Field(default_factory=dict, description="Plain environment variables (no credentials).")
+    resources: ResourcesSpec = Field(ResourcesSpec(), description="Container requests and limits.")
+    replicas: ReplicasSpec = Field(ReplicasSpec(), description="Replica bounds for the autoscaler.")
+    storage: Storage = Field(DynamoDBStorage(), description="The agent's datastore: dynamodb (default), postgres, s3 or none.")
+    secrets: list[str] = Field(
+        default_factory=list,
+        description="Names of the agent's secrets; values are put in Secrets Manager, never in config.",
+    )
+    exposure: Exposure = Field(InternalExposure(), description="internal (default) or public with host and certificate_arn.")
+    identity: Literal["pod-identity", "irsa"] = Field(
+        "pod-identity", description="How the agent's pods get its role: EKS Pod Identity (default) or IRSA."
+    )
+    egress: EgressSpec = Field(EgressSpec(), description="Outbound traffic the network policy allows.")
+    messaging: MessagingSpec = Field(MessagingSpec(), description="Topics published and subscribed.")
+    slos: SLOSpec = Field(SLOSpec(), description="Service level objectives.")
+    budget: BudgetSpec = Field(BudgetSpec(), description="Spend limits.")
+
+    @field_validator("secrets", mode="before")
+    @classmethod
+    def _names_only(cls, value: Any) -> Any:
+        if isinstance(value, dict) or (isinstance(value, list) and any(isinstance(v, dict) for v in value)):
+            raise ValueError(
+                "list secret names only; a value never goes in config (put it in Secrets Manager after `pulumi up`)"
+            )
+        return value
+
+    @field_validator("secrets")
+    @classmethod
+    def _secret_names(cls, value: list[str]) -> list[str]:
+        for name in value:
+            if len(name) > 64 or not _SECRET_NAME.match(name):
+                raise ValueError(f"'{name}' must be lowercase letters, digits and '-', at most 64 characters (e.g. openai-api-key)")
+        if len(set(value)) != len(value):
+            raise ValueError("each secret may be listed once")
+        return value
+
+    @field_validator("env")
+    @classmethod
+    def _plain_env(cls, value: dict[str, str]) -> dict[str, str]:
+        for key, text in value.items():
+            if not _ENV_NAME.match(key):
+                raise ValueError(f"'{key}' is not an environment variable name")
+            if _SECRET_ENV.search(key) or _SECRET_VALUE.match(text):
+                secret = key.lower().replace("_", "-")
+                raise ValueError(
+                    f"{key} looks like a credential written inline; list '{secret}' under secrets "
+                    "and put the value in Secrets Manager"
+                )
+        return value
+
+    @model_validator(mode="after")
+    def _cross(self) -> "AgentSpec":
+        reserved = {"MAAS_AGENT", "MAAS_ENVIRONMENT", "AWS_REGION"} & set(self.env)
+        if reserved:
+            raise ValueError(f"env: {sorted(reserved)[0]} is set by the platform")
+        clashes = {secret_env_name(s) for s in self.secrets} & set(self.env)
+        if clashes:
+            raise ValueError(f"env: {sorted(clashes)[0]} is also the variable of a secret; rename one")
+        return self
+
+    @property
+    def namespace(self) -> str:
+        return self.name
+
+    @property
+    def database_name(self) -> Optional[str]:
+        if isinstance(self.storage, PostgresStorage):
+            return self.storage.database or self.name.replace("-", "_")
+        return None
+
+
+def secret_env_name(secret: str) -> str:
+    """The variable a secret reaches the container as: ``openai-api-key`` -> ``OPENAI_API_KEY``."""
+    return secret.upper().replace("-", "_")
+
+
+def name_limits(prefix: str, name: str) -> Optional[str]:
+    """Why ``name`` is too long for the AWS names it feeds under ``prefix``, or None.
+
+    The binding limits: IAM role names (64), S3 bucket names (63, with the account id)
+    and Aurora cluster identifiers (63).
+    """
+    checks = {
+        "IAM role name": (len(f"{prefix}-agent-{name}"), 64),
+        "S3 bucket name": (len(f"{prefix}-{name}-123456789012"), 63),
+        "Aurora cluster identifier": (len(f"{prefix}-{name}"), 63),
+    }
+    for what, (length, limit) in checks.items():
+        if length > limit:
+            return f"makes the {what} {length} characters under prefix '{prefix}' (AWS allows {limit}); shorten it"
+    return None
