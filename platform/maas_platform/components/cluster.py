@@ -17,12 +17,10 @@ import pulumi_aws as aws
 from pydantic import Field
 
 from ..config.models import CORE_ADDONS, NodeGroupConfig
-from ..iam import Statement, assume_role_policy, managed_policy_arn, policy_document
+from ..iam import Statement, assume_role_policy, managed_policy_arn, pod_identity, policy_document, trust_policy
 from .base import AccountContext, ComponentArgs, StrInput, child, encrypted_log_group
 
 CONTROL_PLANE_LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
-
-POD_IDENTITY_PRINCIPAL = "pods.eks.amazonaws.com"
 
 # Add-ons that call AWS APIs: their service account and the AWS-managed policy they need.
 ADDON_IDENTITIES = {
@@ -32,6 +30,10 @@ ADDON_IDENTITIES = {
 # Node networking and identity come first so a node is Ready as soon as it joins; the
 # Deployment-based add-ons come after the nodes, since EKS waits for their pods.
 ADDONS_BEFORE_NODES = ("vpc-cni", "kube-proxy", "eks-pod-identity-agent")
+# Add-on settings: the VPC CNI enforces NetworkPolicy (agents' namespaces are default-deny).
+ADDON_CONFIGURATION = {
+    "vpc-cni": {"enableNetworkPolicy": "true"},
+}
 
 
 class ClusterArgs(ComponentArgs):
@@ -239,18 +241,13 @@ class Cluster(pulumi.ComponentResource):
 
     # -- add-ons -------------------------------------------------------------------------
 
-    def _addon_role(self, name: str, addon: str, policy: str, args: ClusterArgs) -> aws.iam.Role:
+    def _addon_role(self, name: str, addon: str, service_account: str, policy: str, args: ClusterArgs) -> aws.iam.Role:
         account = args.account
         role = aws.iam.Role(
             f"{name}-{addon}-role",
             description=f"EKS add-on {addon} on {args.cluster_name} (Pod Identity)",
-            assume_role_policy=assume_role_policy(
-                {"Service": POD_IDENTITY_PRINCIPAL},
-                actions=("sts:AssumeRole", "sts:TagSession"),
-                conditions={
-                    "StringEquals": {"aws:SourceAccount": account.account_id},
-                    "ArnEquals": {"aws:SourceArn": account.arn("eks", f"cluster/{args.cluster_name}")},
-                },
+            assume_role_policy=trust_policy(
+                pod_identity(account.account_id, account.arn("eks", f"cluster/{args.cluster_name}"), "kube-system", service_account)
             ),
             opts=child(self),
         )
@@ -293,7 +290,7 @@ class Cluster(pulumi.ComponentResource):
             associations = None
             if identity:
                 service_account, policy = identity
-                role = self._addon_role(name, addon, policy, args)
+                role = self._addon_role(name, addon, service_account, policy, args)
                 associations = [{"role_arn": role.arn, "service_account": service_account}]
                 if addon == "aws-ebs-csi-driver":
                     self._volume_key_grant(name, role, args)
@@ -301,6 +298,7 @@ class Cluster(pulumi.ComponentResource):
                 f"{name}-{addon}",
                 cluster_name=self.cluster.name,
                 addon_name=addon,
+                configuration_values=json.dumps(ADDON_CONFIGURATION[addon]) if addon in ADDON_CONFIGURATION else None,
                 addon_version=args.addon_versions.get(addon),
                 resolve_conflicts_on_create="OVERWRITE",
                 resolve_conflicts_on_update="PRESERVE",

@@ -10,18 +10,12 @@ import pulumi_kubernetes as k8s
 
 from ..config.models import PlatformConfig
 from ..tagging import platform_tags, tag_transformation
-from .base import AccountContext, ComponentArgs, child
+from .addons import ClusterAddons, ClusterAddonsArgs
+from .agent import AgentService, AgentServiceArgs, PlatformRefs
+from .base import RESTRICTED_NAMESPACE_LABELS, AccountContext, ComponentArgs, child
 from .cluster import Cluster, ClusterArgs
 from .encryption import EncryptionArgs, PlatformKeys
 from .network import Network, NetworkArgs
-
-# Pod Security Standards labels for namespaces the platform owns.
-RESTRICTED_NAMESPACE_LABELS = {
-    "pod-security.kubernetes.io/enforce": "restricted",
-    "pod-security.kubernetes.io/audit": "restricted",
-    "pod-security.kubernetes.io/warn": "restricted",
-}
-
 
 class PlatformArgs(ComponentArgs):
     config: PlatformConfig
@@ -35,6 +29,8 @@ class Platform(pulumi.ComponentResource):
     network: Network
     cluster: Cluster
     kubernetes: k8s.Provider
+    addons: ClusterAddons
+    agents: dict[str, AgentService]
 
     def __init__(self, name: str, args: PlatformArgs, opts: Optional[pulumi.ResourceOptions] = None):
         config = args.config
@@ -42,6 +38,7 @@ class Platform(pulumi.ComponentResource):
         opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(transformations=[tag_transformation(tags)]))
         super().__init__("maas:index:Platform", name, None, opts)
         self.tags = tags
+        self.prefix = config.prefix
 
         invoke = pulumi.InvokeOptions(parent=self)
         identity = aws.get_caller_identity(opts=invoke)
@@ -113,6 +110,32 @@ class Platform(pulumi.ComponentResource):
             opts=child(self, depends_on=self.cluster.admin_access),
         )
         self._baseline(name, config)
+        self.addons = ClusterAddons(
+            f"{name}-addons",
+            ClusterAddonsArgs(
+                prefix=config.prefix,
+                account=self.account,
+                cluster_name=self.cluster.cluster.name,
+                cluster_arn=self.cluster.cluster.arn,
+                vpc_id=self.network.vpc.id,
+                agent_role_prefix=f"{config.prefix}-agent-",
+                load_balancer_tags=tags,
+                # Controllers need nodes to run on and Pod Identity to get credentials.
+                wait_for=[*self.cluster.node_groups, self.cluster.addons["eks-pod-identity-agent"]],
+                protect=config.protect_stateful,
+            ),
+            opts=child(self, providers=[self.kubernetes]),
+        )
+        self.zones = zones
+        refs = self.refs(config)
+        self.agents = {
+            spec.name: AgentService(
+                f"{name}-agent-{spec.name}",
+                AgentServiceArgs(spec=spec, platform=refs),
+                opts=child(self, providers=[self.kubernetes], depends_on=[self.addons]),
+            )
+            for spec in config.agents
+        }
 
         self.register_outputs(self.outputs())
 
@@ -154,6 +177,29 @@ class Platform(pulumi.ComponentResource):
             opts=child(self, provider=self.kubernetes),
         )
 
+    def refs(self, config: PlatformConfig) -> PlatformRefs:
+        """This environment as its agents see it (what a team stack reads from the outputs)."""
+        cluster = self.cluster.cluster
+        return PlatformRefs(
+            environment=config.environment,
+            prefix=config.prefix,
+            account=self.account,
+            cluster_name=cluster.name,
+            cluster_arn=cluster.arn,
+            vpc_id=self.network.vpc.id,
+            vpc_cidr=config.network.cidr,
+            private_subnet_ids=[s.id for s in self.network.private_subnets],
+            availability_zones=self.zones,
+            cluster_security_group_id=cluster.vpc_config.apply(lambda v: v.cluster_security_group_id if v else None),
+            external_secrets_role_arn=self.addons.external_secrets_role.arn,
+            oidc_provider_arn=self.cluster.oidc_provider.arn if self.cluster.oidc_provider else None,
+            oidc_issuer=cluster.identities.apply(lambda ids: ids[0].oidcs[0].issuer if ids else None),
+            ingress_class=self.addons.ingress_class,
+            protect_stateful=config.protect_stateful,
+            scale_to_zero=config.environment != "prod",
+            tags=self.tags,
+        )
+
     def outputs(self) -> dict[str, pulumi.Input]:
         """What team stacks read through a StackReference (names prefixed by what they describe)."""
         cluster = self.cluster.cluster
@@ -178,6 +224,19 @@ class Platform(pulumi.ComponentResource):
             "public_subnet_ids": [s.id for s in self.network.public_subnets],
             "availability_zones": [s.availability_zone for s in self.network.private_subnets],
             "platform_tags": self.tags,
+            "prefix": self.prefix,
+            "external_secrets_role_arn": self.addons.external_secrets_role.arn,
+            "ingress_class": self.addons.ingress_class,
+            "agents": {
+                agent: {
+                    "namespace": a.spec.namespace,
+                    "role_arn": a.role.arn,
+                    "key_arn": a.key.arn,
+                    "secret_arns": {secret: s.arn for secret, s in a.secrets.items()},
+                    "datastore_arns": a.datastore_arns(),
+                }
+                for agent, a in self.agents.items()
+            },
         }
         outputs.update({f"{purpose}_key_arn": key.arn for purpose, key in self.keys.keys.items()})
         return outputs

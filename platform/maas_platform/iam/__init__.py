@@ -87,16 +87,66 @@ def assume_role_policy(
     conditions: Optional[Mapping[str, Mapping[str, Any]]] = None,
 ) -> pulumi.Output[str]:
     """A trust policy for one principal, e.g. ``{"Service": "eks.amazonaws.com"}``."""
-
-    def build(resolved: list[Any]) -> str:
-        statement: dict[str, Any] = {"Effect": "Allow", "Principal": resolved[0], "Action": list(actions)}
-        if resolved[1]:
-            statement["Condition"] = resolved[1]
-        return json.dumps({"Version": "2012-10-17", "Statement": [statement]})
-
-    return pulumi.Output.all(pulumi.Output.from_input(principal), pulumi.Output.from_input(conditions)).apply(build)
+    return trust_policy(Trust(principal=principal, actions=actions, conditions=conditions))
 
 
 def managed_policy_arn(partition: str, name: str) -> str:
     """ARN of an AWS-managed policy, e.g. ``AmazonEKSClusterPolicy``."""
     return f"arn:{partition}:iam::aws:policy/{name}"
+
+
+
+@dataclass(frozen=True)
+class Trust:
+    """One statement of a role's trust policy (trust policies carry no ``Resource``)."""
+
+    principal: Mapping[str, Any]
+    actions: Sequence[str] = ("sts:AssumeRole",)
+    conditions: Optional[Mapping[str, Mapping[str, Any]]] = None
+    sid: Optional[str] = None
+
+
+def trust_policy(*trusts: Trust) -> pulumi.Output[str]:
+    """A role trust policy of one or more principals, each with its own conditions."""
+    if not trusts:
+        raise GrantError("a trust policy needs at least one principal")
+
+    def build(resolved: list[Any]) -> str:
+        statements = []
+        for trust, (principal, conditions) in zip(trusts, zip(resolved[::2], resolved[1::2])):
+            statement: dict[str, Any] = {"Sid": trust.sid} if trust.sid else {}
+            statement.update({"Effect": "Allow", "Principal": principal, "Action": list(trust.actions)})
+            if conditions:
+                statement["Condition"] = conditions
+            statements.append(statement)
+        return json.dumps({"Version": "2012-10-17", "Statement": statements})
+
+    inputs = []
+    for trust in trusts:
+        inputs += [pulumi.Output.from_input(trust.principal), pulumi.Output.from_input(trust.conditions)]
+    return pulumi.Output.all(*inputs).apply(build)
+
+
+POD_IDENTITY_PRINCIPAL = "pods.eks.amazonaws.com"
+
+
+def pod_identity(
+    account_id: pulumi.Input[str], cluster_arn: pulumi.Input[str], namespace: str, service_account: str
+) -> Trust:
+    """EKS Pod Identity for one service account of one cluster of one account.
+
+    EKS Pod Identity assumes the role with session tags naming the cluster, namespace and
+    service account; the trust conditions on those tags are what scope the role (the
+    EKS user guide, "Create IAM role with trust policy required by EKS Pod Identity").
+    """
+    return Trust(
+        sid="EksPodIdentityOfOneServiceAccount",
+        principal={"Service": POD_IDENTITY_PRINCIPAL},
+        actions=("sts:AssumeRole", "sts:TagSession"),
+        conditions={"StringEquals": {
+            "aws:SourceAccount": account_id,
+            "aws:RequestTag/eks-cluster-arn": cluster_arn,
+            "aws:RequestTag/kubernetes-namespace": namespace,
+            "aws:RequestTag/kubernetes-service-account": service_account,
+        }},
+    )

@@ -115,7 +115,9 @@ class Plan:
             owner = components[-1]
         else:
             return "(stack)"
-        return owner["type"]
+        siblings = [r for r in self.resources if r["type"] == owner["type"] and r["parent"] == owner["parent"]]
+        # Components of a kind that repeats (agents) are told apart by name.
+        return f"{owner['type']} {owner['name']}" if len(siblings) > 1 else owner["type"]
 
     def summary(self) -> dict[str, Counter]:
         """Resource counts: component -> type -> count."""

@@ -10,6 +10,11 @@ same program always gets the same cloud.
 
 Invokes are answered only for the data sources listed in ``call``; any other invoke is an
 error, so a program never silently plans against an empty answer.
+
+A ``pulumi.StackReference`` reads the outputs of another stack. The fake cloud answers it
+from the :class:`StackOutputs` it was given, by fully qualified stack name; a reference to
+any other stack raises :class:`UnknownStackReference`, so a team stack never plans against
+outputs nobody supplied.
 """
 
 from __future__ import annotations
@@ -20,9 +25,12 @@ import hashlib
 import importlib
 import inspect
 import re
-from typing import Any, Callable, Optional
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping, Optional
 
 import pulumi
+
+from ..config.loader import ConfigError
 
 FAKE_ACCOUNT_ID = "123456789012"
 
@@ -40,6 +48,13 @@ ID_PREFIX = {
     "aws:ec2/vpcEndpoint:VpcEndpoint": "vpce",
     "aws:ec2/launchTemplate:LaunchTemplate": "lt",
     "aws:ec2/flowLog:FlowLog": "fl",
+}
+
+# The input that holds the physical name, when it is not ``name``: (wire name, Python name).
+NAME_FIELD = {
+    "aws:s3/bucket:Bucket": ("bucket", "bucket"),
+    "aws:rds/cluster:Cluster": ("clusterIdentifier", "cluster_identifier"),
+    "aws:rds/clusterInstance:ClusterInstance": ("identifier", "identifier"),
 }
 
 # ARN service names that differ from the SDK module (CloudWatch Logs lives in "cloudwatch").
@@ -62,7 +77,11 @@ ARN_RESOURCE: dict[str, Callable[[str, dict[str, Any]], str]] = {
     "aws:dynamodb/table:Table": lambda pid, _: f"table/{pid}",
     "aws:s3/bucketV2:BucketV2": lambda pid, _: pid,
     "aws:s3/bucket:Bucket": lambda pid, _: pid,
-    "aws:secretsmanager/secret:Secret": lambda pid, _: f"secret:{pid}",
+    "aws:secretsmanager/secret:Secret": lambda pid, _: f"secret:{pid}-{_digest(pid, length=6)}",
+    "aws:rds/cluster:Cluster": lambda pid, _: f"cluster:{pid}",
+    "aws:rds/clusterInstance:ClusterInstance": lambda pid, _: f"db:{pid}",
+    "aws:rds/subnetGroup:SubnetGroup": lambda pid, _: f"subgrp:{pid}",
+    "aws:rds/clusterParameterGroup:ClusterParameterGroup": lambda pid, _: f"cluster-pg:{pid}",
 }
 
 
@@ -114,27 +133,59 @@ def input_names(type_token: str) -> frozenset[str]:
     return frozenset(inspect.signature(init).parameters)
 
 
+STACK_REFERENCE = "pulumi:pulumi:StackReference"
+
+
+@dataclass(frozen=True)
+class StackOutputs:
+    """The outputs of another stack as a ``StackReference`` reads them.
+
+    ``values`` are plain (secrets unwrapped; a value not known yet is the engine's unknown
+    sentinel, which the program sees as unknown); ``secret_names`` are the outputs the
+    program must see as secret; ``source`` says where the values came from.
+    """
+
+    values: Mapping[str, Any]
+    secret_names: frozenset[str] = frozenset()
+    source: str = ""
+
+
+class UnknownStackReference(ConfigError):
+    """The program read a stack the fake cloud was given no outputs for."""
+
+    def __init__(self, stack: str, known: list[str]):
+        self.stack = stack
+        offered = f" (it knows {', '.join(known)})" if known else ""
+        super().__init__(f"StackReference '{stack}': the offline plan has no outputs for this stack{offered}")
+
+
 class FakeCloud(pulumi.runtime.Mocks):
     """Answers resource registrations and invokes as a generic AWS account would."""
 
-    def __init__(self, region: str, account_id: str = FAKE_ACCOUNT_ID, partition: str = "aws"):
+    def __init__(self, region: str, account_id: str = FAKE_ACCOUNT_ID, partition: str = "aws",
+                 stacks: Optional[Mapping[str, StackOutputs]] = None):
         self.region = region
         self.account_id = account_id
         self.partition = partition
+        self.stacks = dict(stacks or {})
+        self.stacks_read: list[str] = []  # stack names the program referenced, in order
 
     # -- resources ----------------------------------------------------------------------
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[Optional[str], dict]:
         token = args.typ
+        if token == STACK_REFERENCE:
+            return self.stack_reference(str(args.inputs.get("name") or args.resource_id))
         inputs = dict(args.inputs)
         if not token.startswith("aws:"):
             return f"{args.name}-{_digest(token, args.name, length=8)}", inputs
 
         names = input_names(token)
-        physical = inputs.get("name")
-        if physical is None and "name" in names:
+        wire, python = NAME_FIELD.get(token, ("name", "name"))
+        physical = inputs.get(wire)
+        if physical is None and python in names:
             physical = f"{args.name}-{_digest(token, args.name, length=7)}"  # Pulumi auto-naming
-            inputs["name"] = physical
+            inputs[wire] = physical
 
         seed = f"{token}::{args.name}"
         if token in ID_PREFIX:
@@ -151,6 +202,19 @@ class FakeCloud(pulumi.runtime.Mocks):
         for attribute, compute in COMPUTED.get(token, {}).items():
             state[attribute] = compute(self, seed, state)
         return resource_id, state
+
+    def stack_reference(self, stack: str) -> tuple[str, dict]:
+        """The state of a ``pulumi:pulumi:StackReference`` read, as the engine returns it."""
+        outputs = self.stacks.get(stack)
+        if outputs is None:
+            raise UnknownStackReference(stack, sorted(self.stacks))
+        if stack not in self.stacks_read:
+            self.stacks_read.append(stack)
+        return stack, {
+            "name": stack,
+            "outputs": dict(outputs.values),
+            "secretOutputNames": sorted(outputs.secret_names),
+        }
 
     def arn(self, token: str, resource_id: str, inputs: dict[str, Any]) -> str:
         service = ARN_SERVICE.get(token) or token.split(":")[1].split("/")[0]
@@ -223,6 +287,15 @@ COMPUTED: dict[str, dict[str, Callable[[FakeCloud, str, dict], Any]]] = {
     },
     "aws:kms/key:Key": {
         "keyId": lambda c, seed, s: s["id"],
+    },
+    "aws:rds/cluster:Cluster": {
+        "clusterResourceId": lambda c, seed, s: "cluster-" + _digest(seed, length=26).upper(),
+        "endpoint": lambda c, seed, s: f"{s['id']}.cluster-{_digest(c.account_id, length=12)}.{c.region}.rds.amazonaws.com",
+        "readerEndpoint": lambda c, seed, s: f"{s['id']}.cluster-ro-{_digest(c.account_id, length=12)}.{c.region}.rds.amazonaws.com",
+        "masterUserSecrets": lambda c, seed, s: [{
+            "kmsKeyId": s.get("masterUserSecretKmsKeyId"), "secretStatus": "active",
+            "secretArn": f"arn:{c.partition}:secretsmanager:{c.region}:{c.account_id}:secret:rds!cluster-{_uuid(seed)}-{_digest(seed, length=6)}",
+        }],
     },
     "aws:ec2/vpc:Vpc": {
         "defaultSecurityGroupId": lambda c, seed, s: f"sg-{_digest(seed, 'default')}",

@@ -1,0 +1,550 @@
+"""Cluster add-ons installed once per cluster: External Secrets Operator and the AWS Load
+Balancer Controller, each a pinned Helm chart with its own EKS Pod Identity role.
+
+External Secrets Operator (ESO) never reads a secret with its own identity. Its role may
+only ``sts:AssumeRole``/``sts:TagSession`` into the agents' roles
+(``<agent_role_prefix>*``). An agent's SecretStore names the agent's own role, so ESO
+reads that agent's secrets with that agent's permissions. For this to work, each agent
+role must trust :attr:`ClusterAddons.external_secrets_role` for both actions. The
+session tags that Pod Identity adds are transitive, so ``sts:TagSession`` is needed too.
+
+The AWS Load Balancer Controller gets the upstream IAM policy of its pinned release, kept
+here as data. Its region and VPC id are set explicitly, so it never needs the instance
+metadata service, which the nodes' hop limit of 1 hides from pods anyway. The Service
+mutator webhook is off, so a ``type: LoadBalancer`` Service is never silently handed to
+the controller: a Service that wants an NLB says ``loadBalancerClass: service.k8s.aws/nlb``.
+
+Both components run as the workload identity of one service account in one namespace on
+one cluster. Their trust policies check exactly that, through the session tags that EKS
+Pod Identity documents (see :func:`pod_identity_trust_policy`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_kubernetes as k8s
+from pydantic import Field, model_validator
+
+from ..iam import Statement, pod_identity, policy_document, trust_policy
+from .base import RESTRICTED_NAMESPACE_LABELS, AccountContext, ComponentArgs, StrInput, child
+
+
+@dataclass(frozen=True)
+class Chart:
+    """A Helm chart pinned to one exact version."""
+
+    name: str
+    version: str
+    repo: str
+    app_version: str
+
+
+# Chart 2.10.0 ships controller v2.10.0. Source: the external-secrets v2.10.0 release
+# (github.com/external-secrets/external-secrets/releases/tag/v2.10.0, Renovate bumps
+# 2.9.0 -> 2.10.0 dated 2026-08-28). It was the newest release the index showed on 2026-11-26.
+EXTERNAL_SECRETS_CHART = Chart(
+    name="external-secrets",
+    version="2.10.0",
+    repo="https://charts.external-secrets.io",
+    app_version="v2.10.0",
+)
+# Chart 3.5.0 ships controller v3.5.0. Since 3.0.0 the chart version equals the app version
+# (aws/eks-charts#1312). Source: aws/eks-charts PR #1354 "aws-load-balancer-controller:
+# v3.5.0" (2026-08-03) and release notes at
+# github.com/kubernetes-sigs/aws-load-balancer-controller/releases/tag/v3.5.0.
+LOAD_BALANCER_CONTROLLER_CHART = Chart(
+    name="aws-load-balancer-controller",
+    version="3.5.0",
+    repo="https://aws.github.io/eks-charts",
+    app_version="v3.5.0",
+)
+
+EXTERNAL_SECRETS_NAMESPACE = "external-secrets"
+EXTERNAL_SECRETS_SERVICE_ACCOUNT = "external-secrets"
+LOAD_BALANCER_CONTROLLER_NAMESPACE = "kube-system"
+LOAD_BALANCER_CONTROLLER_SERVICE_ACCOUNT = "aws-load-balancer-controller"
+INGRESS_CLASS = "alb"
+HELM_TIMEOUT_SECONDS = 600
+HELM_MAX_HISTORY = 10
+
+RESTRICTED_CONTAINER_SECURITY_CONTEXT = {
+    "allowPrivilegeEscalation": False,
+    "capabilities": {"drop": ["ALL"]},
+    "readOnlyRootFilesystem": True,
+    "runAsNonRoot": True,
+    "seccompProfile": {"type": "RuntimeDefault"},
+}
+
+EXTERNAL_SECRETS_RESOURCES = {
+    "controller": {"requests": {"cpu": "50m", "memory": "128Mi"}, "limits": {"cpu": "500m", "memory": "512Mi"}},
+    "webhook": {"requests": {"cpu": "20m", "memory": "64Mi"}, "limits": {"cpu": "200m", "memory": "256Mi"}},
+    "certController": {"requests": {"cpu": "20m", "memory": "64Mi"}, "limits": {"cpu": "200m", "memory": "256Mi"}},
+}
+LOAD_BALANCER_CONTROLLER_RESOURCES = {
+    "requests": {"cpu": "100m", "memory": "128Mi"},
+    "limits": {"cpu": "500m", "memory": "512Mi"},
+}
+
+IAM_NAME_PATTERN = r"^[A-Za-z0-9+=,.@_-]+$"
+
+
+def pod_identity_trust_policy(
+    account: AccountContext, cluster_arn: StrInput, namespace: str, service_account: str
+) -> pulumi.Output[str]:
+    """Trust for one service account in one namespace of one cluster, through EKS Pod Identity.
+
+    The checks are the ones AWS documents for Pod Identity roles (EKS User Guide,
+    "Create IAM role with trust policy required by EKS Pod Identity"): the request tags
+    ``eks-cluster-arn``, ``kubernetes-namespace`` and ``kubernetes-service-account``, which
+    Pod Identity attaches to every AssumeRole call. ``aws:SourceAccount`` is added as the
+    confused-deputy guard. ``aws:SourceArn`` is not used: the Pod Identity pages do not
+    document it, and a trust that requires it to be the cluster ARN can refuse every
+    assumption (awslabs/mountpoint-s3-csi-driver#781). For the same reason the
+    associations keep session tags on (``disable_session_tags=False``).
+    """
+    return trust_policy(pod_identity(account.account_id, cluster_arn, namespace, service_account))
+
+
+def external_secrets_statements(account: AccountContext, agent_role_prefix: str) -> tuple[Statement, ...]:
+    """ESO may only become an agent. Every secret read happens under the agent's own role."""
+    return (
+        Statement(
+            sid="AssumeAgentRoles",
+            actions=("sts:AssumeRole", "sts:TagSession"),
+            resources=(f"arn:{account.partition}:iam::{account.account_id}:role/{agent_role_prefix}*",),
+        ),
+    )
+
+
+def load_balancer_controller_statements(partition: str) -> tuple[Statement, ...]:
+    """``docs/install/iam_policy.json`` of kubernetes-sigs/aws-load-balancer-controller, as data.
+
+    Statement for statement, with the same actions (explicit, no wildcard actions),
+    resources and conditions as upstream at the pinned release. Only three things are
+    added: the partition (upstream ships one file per partition), a Sid, and the reason
+    for each ``*`` resource.
+    """
+    elb = f"arn:{partition}:elasticloadbalancing:*:*"
+    security_groups = f"arn:{partition}:ec2:*:*:security-group/*"
+    load_balancers_and_target_groups = (
+        f"{elb}:targetgroup/*/*",
+        f"{elb}:loadbalancer/net/*/*",
+        f"{elb}:loadbalancer/app/*/*",
+    )
+    cluster_tag = "elbv2.k8s.aws/cluster"
+    return (
+        Statement(
+            sid="CreateElbServiceLinkedRole",
+            actions=("iam:CreateServiceLinkedRole",),
+            resources=("*",),
+            conditions={"StringEquals": {"iam:AWSServiceName": "elasticloadbalancing.amazonaws.com"}},
+            any_resource_reason="upstream policy; the condition limits it to the Elastic Load Balancing service-linked role",
+        ),
+        Statement(
+            sid="DescribeNetworkAndLoadBalancers",
+            actions=(
+                "ec2:DescribeAccountAttributes",
+                "ec2:DescribeAddresses",
+                "ec2:DescribeAvailabilityZones",
+                "ec2:DescribeInternetGateways",
+                "ec2:DescribeVpcs",
+                "ec2:DescribeVpcPeeringConnections",
+                "ec2:DescribeSubnets",
+                "ec2:DescribeSecurityGroups",
+                "ec2:DescribeInstances",
+                "ec2:DescribeNetworkInterfaces",
+                "ec2:DescribeTags",
+                "ec2:GetCoipPoolUsage",
+                "ec2:DescribeCoipPools",
+                "ec2:GetSecurityGroupsForVpc",
+                "ec2:DescribeIpamPools",
+                "ec2:DescribeRouteTables",
+                "elasticloadbalancing:DescribeLoadBalancers",
+                "elasticloadbalancing:DescribeLoadBalancerAttributes",
+                "elasticloadbalancing:DescribeListeners",
+                "elasticloadbalancing:DescribeListenerCertificates",
+                "elasticloadbalancing:DescribeSSLPolicies",
+                "elasticloadbalancing:DescribeRules",
+                "elasticloadbalancing:DescribeTargetGroups",
+                "elasticloadbalancing:DescribeTargetGroupAttributes",
+                "elasticloadbalancing:DescribeTargetHealth",
+                "elasticloadbalancing:DescribeTags",
+                "elasticloadbalancing:DescribeTrustStores",
+                "elasticloadbalancing:DescribeListenerAttributes",
+                "elasticloadbalancing:DescribeCapacityReservation",
+            ),
+            resources=("*",),
+            any_resource_reason="read-only Describe/Get APIs that take no resource scope",
+        ),
+        Statement(
+            sid="UseCertificatesWafAndShield",
+            actions=(
+                "cognito-idp:DescribeUserPoolClient",
+                "acm:ListCertificates",
+                "acm:DescribeCertificate",
+                "iam:ListServerCertificates",
+                "iam:GetServerCertificate",
+                "waf-regional:GetWebACL",
+                "waf-regional:GetWebACLForResource",
+                "waf-regional:AssociateWebACL",
+                "waf-regional:DisassociateWebACL",
+                "wafv2:GetWebACL",
+                "wafv2:GetWebACLForResource",
+                "wafv2:AssociateWebACL",
+                "wafv2:DisassociateWebACL",
+                "shield:GetSubscriptionState",
+                "shield:DescribeProtection",
+                "shield:CreateProtection",
+                "shield:DeleteProtection",
+            ),
+            resources=("*",),
+            any_resource_reason="upstream policy; certificates, web ACLs and protections are named per Ingress at run time",
+        ),
+        Statement(
+            sid="OpenNodeSecurityGroupsToLoadBalancers",
+            actions=("ec2:AuthorizeSecurityGroupIngress", "ec2:RevokeSecurityGroupIngress"),
+            resources=("*",),
+            any_resource_reason="upstream policy; the node and cluster security groups it opens carry no controller tag",
+        ),
+        Statement(
+            sid="CreateSecurityGroups",
+            actions=("ec2:CreateSecurityGroup",),
+            resources=("*",),
+            any_resource_reason="upstream policy; CreateSecurityGroup is authorized against the VPC and the new group",
+        ),
+        Statement(
+            sid="TagNewSecurityGroups",
+            actions=("ec2:CreateTags",),
+            resources=(security_groups,),
+            conditions={
+                "StringEquals": {"ec2:CreateAction": "CreateSecurityGroup"},
+                "Null": {f"aws:RequestTag/{cluster_tag}": "false"},
+            },
+        ),
+        Statement(
+            sid="RetagOwnSecurityGroups",
+            actions=("ec2:CreateTags", "ec2:DeleteTags"),
+            resources=(security_groups,),
+            conditions={"Null": {f"aws:RequestTag/{cluster_tag}": "true", f"aws:ResourceTag/{cluster_tag}": "false"}},
+        ),
+        Statement(
+            sid="ManageOwnSecurityGroups",
+            actions=("ec2:AuthorizeSecurityGroupIngress", "ec2:RevokeSecurityGroupIngress", "ec2:DeleteSecurityGroup"),
+            resources=("*",),
+            conditions={"Null": {f"aws:ResourceTag/{cluster_tag}": "false"}},
+            any_resource_reason="upstream policy; limited by the condition to groups tagged by the controller",
+        ),
+        Statement(
+            sid="CreateTaggedLoadBalancers",
+            actions=("elasticloadbalancing:CreateLoadBalancer", "elasticloadbalancing:CreateTargetGroup"),
+            resources=("*",),
+            conditions={"Null": {f"aws:RequestTag/{cluster_tag}": "false"}},
+            any_resource_reason="upstream policy; the resource does not exist yet, the condition requires the controller tag",
+        ),
+        Statement(
+            sid="ManageListenersAndRules",
+            actions=(
+                "elasticloadbalancing:CreateListener",
+                "elasticloadbalancing:DeleteListener",
+                "elasticloadbalancing:CreateRule",
+                "elasticloadbalancing:DeleteRule",
+            ),
+            resources=("*",),
+            any_resource_reason="upstream policy; listeners and rules are created under load balancers named at run time",
+        ),
+        Statement(
+            sid="RetagOwnLoadBalancers",
+            actions=("elasticloadbalancing:AddTags", "elasticloadbalancing:RemoveTags"),
+            resources=load_balancers_and_target_groups,
+            conditions={"Null": {f"aws:RequestTag/{cluster_tag}": "true", f"aws:ResourceTag/{cluster_tag}": "false"}},
+        ),
+        Statement(
+            sid="TagListenersAndRules",
+            actions=("elasticloadbalancing:AddTags", "elasticloadbalancing:RemoveTags"),
+            resources=(
+                f"{elb}:listener/net/*/*/*",
+                f"{elb}:listener/app/*/*/*",
+                f"{elb}:listener-rule/net/*/*/*",
+                f"{elb}:listener-rule/app/*/*/*",
+            ),
+        ),
+        Statement(
+            sid="ModifyOwnLoadBalancers",
+            actions=(
+                "elasticloadbalancing:ModifyLoadBalancerAttributes",
+                "elasticloadbalancing:SetIpAddressType",
+                "elasticloadbalancing:SetSecurityGroups",
+                "elasticloadbalancing:SetSubnets",
+                "elasticloadbalancing:DeleteLoadBalancer",
+                "elasticloadbalancing:ModifyTargetGroup",
+                "elasticloadbalancing:ModifyTargetGroupAttributes",
+                "elasticloadbalancing:DeleteTargetGroup",
+                "elasticloadbalancing:ModifyListenerAttributes",
+                "elasticloadbalancing:ModifyCapacityReservation",
+                "elasticloadbalancing:ModifyIpPools",
+            ),
+            resources=("*",),
+            conditions={"Null": {f"aws:ResourceTag/{cluster_tag}": "false"}},
+            any_resource_reason="upstream policy; limited by the condition to resources tagged by the controller",
+        ),
+        Statement(
+            sid="TagOnCreate",
+            actions=("elasticloadbalancing:AddTags",),
+            resources=load_balancers_and_target_groups,
+            conditions={
+                "StringEquals": {"elasticloadbalancing:CreateAction": ["CreateTargetGroup", "CreateLoadBalancer"]},
+                "Null": {f"aws:RequestTag/{cluster_tag}": "false"},
+            },
+        ),
+        Statement(
+            sid="RegisterTargets",
+            actions=("elasticloadbalancing:RegisterTargets", "elasticloadbalancing:DeregisterTargets"),
+            resources=(f"{elb}:targetgroup/*/*",),
+        ),
+        Statement(
+            sid="ConfigureListenersAndRules",
+            actions=(
+                "elasticloadbalancing:SetWebAcl",
+                "elasticloadbalancing:ModifyListener",
+                "elasticloadbalancing:AddListenerCertificates",
+                "elasticloadbalancing:RemoveListenerCertificates",
+                "elasticloadbalancing:ModifyRule",
+                "elasticloadbalancing:SetRulePriorities",
+            ),
+            resources=("*",),
+            any_resource_reason="upstream policy; listeners and rules are named at run time and carry no controller tag",
+        ),
+    )
+
+
+class ClusterAddonsArgs(ComponentArgs):
+    prefix: str = Field(
+        pattern=IAM_NAME_PATTERN, description="Environment prefix of physical names, e.g. 'maas-dev'."
+    )
+    account: AccountContext
+    cluster_name: StrInput = Field(
+        description="EKS cluster name. Pass the cluster resource's output so the associations wait for the cluster."
+    )
+    cluster_arn: StrInput = Field(description="EKS cluster ARN. The add-on roles trust only this cluster.")
+    vpc_id: StrInput = Field(description="VPC of the cluster. The load balancer controller gets it instead of asking IMDS.")
+    agent_role_prefix: str = Field(
+        min_length=3,
+        pattern=IAM_NAME_PATTERN,
+        description="Name prefix of the agents' IAM roles (``<prefix><agent>``, path '/'). ESO may assume exactly these.",
+    )
+    load_balancer_tags: dict[str, str] = Field(
+        default_factory=dict,
+        description="Tags the load balancer controller puts on every AWS resource it creates (chart value defaultTags).",
+    )
+    wait_for: list[pulumi.Resource] = Field(
+        default_factory=list,
+        description=(
+            "Resources the add-on pods need before they can run, such as the node groups and the "
+            "eks-pod-identity-agent add-on. Both releases wait for them, because Helm waits for ready pods. "
+            "Default: none."
+        ),
+    )
+    protect: bool = Field(
+        False,
+        description="Protect both releases and the ESO namespace. Removing ESO removes its CRDs and every synced Secret.",
+    )
+
+    @property
+    def external_secrets_role_name(self) -> str:
+        return f"{self.prefix}-external-secrets"
+
+    @property
+    def load_balancer_controller_role_name(self) -> str:
+        return f"{self.prefix}-aws-lb-controller"
+
+    @model_validator(mode="after")
+    def _role_names(self) -> "ClusterAddonsArgs":
+        for role in (self.external_secrets_role_name, self.load_balancer_controller_role_name):
+            if len(role) > 64:
+                raise ValueError(f"prefix: IAM role name '{role}' is {len(role)} characters, the limit is 64")
+            if role.startswith(self.agent_role_prefix):
+                raise ValueError(
+                    f"agent_role_prefix: '{self.agent_role_prefix}' also matches the add-on role '{role}'; "
+                    "ESO could assume it"
+                )
+        return self
+
+
+class ClusterAddons(pulumi.ComponentResource):
+    """External Secrets Operator and the AWS Load Balancer Controller, once per cluster.
+
+    Pass the AWS and Kubernetes providers through ``opts.providers``. The children inherit
+    them from this component and nothing else from the caller's options. Each release
+    depends only on its Pod Identity association, its namespace and ``args.wait_for``.
+    """
+
+    external_secrets_namespace: k8s.core.v1.Namespace
+    external_secrets_role: aws.iam.Role
+    external_secrets: k8s.helm.v3.Release
+    load_balancer_controller_role: aws.iam.Role
+    load_balancer_controller: k8s.helm.v3.Release
+    pod_identity_associations: dict[str, aws.eks.PodIdentityAssociation]
+    ingress_class: str
+
+    def __init__(self, name: str, args: ClusterAddonsArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__("maas:addons:ClusterAddons", name, None, opts)
+        self.ingress_class = INGRESS_CLASS
+        self.pod_identity_associations = {}
+
+        self.external_secrets_namespace = k8s.core.v1.Namespace(
+            f"{name}-external-secrets-namespace",
+            metadata={
+                "name": EXTERNAL_SECRETS_NAMESPACE,
+                "labels": {"app.kubernetes.io/managed-by": "pulumi", **RESTRICTED_NAMESPACE_LABELS},
+            },
+            opts=child(self, protect=args.protect),
+        )
+        self.external_secrets_role, eso_identity = self._identity(
+            name, "external-secrets", args,
+            role_name=args.external_secrets_role_name,
+            namespace=EXTERNAL_SECRETS_NAMESPACE,
+            service_account=EXTERNAL_SECRETS_SERVICE_ACCOUNT,
+            statements=external_secrets_statements(args.account, args.agent_role_prefix),
+            description="External Secrets Operator: may only assume agent roles (Pod Identity)",
+        )
+        self.external_secrets = self._release(
+            f"{name}-external-secrets", EXTERNAL_SECRETS_CHART, args,
+            namespace=self.external_secrets_namespace.metadata.name,
+            values=self._external_secrets_values(),
+            depends_on=[eso_identity],
+        )
+
+        self.load_balancer_controller_role, lbc_identity = self._identity(
+            name, "aws-load-balancer-controller", args,
+            role_name=args.load_balancer_controller_role_name,
+            namespace=LOAD_BALANCER_CONTROLLER_NAMESPACE,
+            service_account=LOAD_BALANCER_CONTROLLER_SERVICE_ACCOUNT,
+            statements=load_balancer_controller_statements(args.account.partition),
+            description="AWS Load Balancer Controller (Pod Identity)",
+        )
+        self.load_balancer_controller = self._release(
+            f"{name}-aws-load-balancer-controller", LOAD_BALANCER_CONTROLLER_CHART, args,
+            namespace=LOAD_BALANCER_CONTROLLER_NAMESPACE,
+            values=self._load_balancer_controller_values(args),
+            depends_on=[lbc_identity],
+        )
+
+        self.register_outputs({
+            "external_secrets_role_arn": self.external_secrets_role.arn,
+            "load_balancer_controller_role_arn": self.load_balancer_controller_role.arn,
+            "ingress_class": self.ingress_class,
+        })
+
+    # -- identities ------------------------------------------------------------------------
+
+    def _identity(
+        self, name: str, addon: str, args: ClusterAddonsArgs, *, role_name: str, namespace: str,
+        service_account: str, statements: tuple[Statement, ...], description: str,
+    ) -> tuple[aws.iam.Role, aws.eks.PodIdentityAssociation]:
+        """A role trusted by one service account, its inline policy, and the association.
+
+        The association waits for the policy, so the first credentials the pods get
+        already carry the permissions.
+        """
+        role = aws.iam.Role(
+            f"{name}-{addon}-role",
+            name=role_name,
+            description=description,
+            assume_role_policy=pod_identity_trust_policy(args.account, args.cluster_arn, namespace, service_account),
+            opts=child(self),
+        )
+        policy = aws.iam.RolePolicy(
+            f"{name}-{addon}-policy",
+            role=role.id,
+            policy=policy_document(*statements),
+            opts=child(self),
+        )
+        association = aws.eks.PodIdentityAssociation(
+            f"{name}-{addon}-identity",
+            cluster_name=args.cluster_name,
+            namespace=namespace,
+            service_account=service_account,
+            role_arn=role.arn,
+            disable_session_tags=False,  # the trust policy checks the session tags
+            opts=child(self, depends_on=[policy]),
+        )
+        self.pod_identity_associations[addon] = association
+        return role, association
+
+    # -- releases --------------------------------------------------------------------------
+
+    def _release(
+        self, resource_name: str, chart: Chart, args: ClusterAddonsArgs, *, namespace: pulumi.Input[str],
+        values: dict, depends_on: list[pulumi.Resource],
+    ) -> k8s.helm.v3.Release:
+        return k8s.helm.v3.Release(
+            resource_name,
+            name=chart.name,  # a fixed release name keeps the chart's object names stable
+            chart=chart.name,
+            version=chart.version,
+            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=chart.repo),
+            namespace=namespace,
+            create_namespace=False,
+            atomic=True,
+            cleanup_on_fail=True,
+            timeout=HELM_TIMEOUT_SECONDS,
+            max_history=HELM_MAX_HISTORY,
+            values=values,
+            opts=child(self, protect=args.protect, depends_on=[*depends_on, *args.wait_for]),
+        )
+
+    @staticmethod
+    def _external_secrets_values() -> dict:
+        # Keys as in the chart's values.yaml: installCRDs, leaderElect, replicaCount,
+        # serviceAccount, securityContext, resources and podDisruptionBudget, for the
+        # controller, the webhook and the cert controller. The chart's own defaults already
+        # meet Pod Security "restricted". They are restated here, and Helm merges the maps.
+        security = dict(RESTRICTED_CONTAINER_SECURITY_CONTEXT)
+        return {
+            "installCRDs": True,
+            "replicaCount": 2,
+            "leaderElect": True,  # two controllers, one active
+            "serviceAccount": {"create": True, "name": EXTERNAL_SECRETS_SERVICE_ACCOUNT},
+            "securityContext": security,
+            "resources": EXTERNAL_SECRETS_RESOURCES["controller"],
+            "podDisruptionBudget": {"enabled": True, "minAvailable": 1},
+            "webhook": {
+                # failurePolicy is Fail: ExternalSecrets cannot be admitted without a webhook pod.
+                "replicaCount": 2,
+                "securityContext": security,
+                "resources": EXTERNAL_SECRETS_RESOURCES["webhook"],
+                "podDisruptionBudget": {"enabled": True, "minAvailable": 1},
+            },
+            "certController": {
+                # One replica: a PDB with minAvailable 1 on one pod would block node drains.
+                "replicaCount": 1,
+                "securityContext": security,
+                "resources": EXTERNAL_SECRETS_RESOURCES["certController"],
+            },
+        }
+
+    @staticmethod
+    def _load_balancer_controller_values(args: ClusterAddonsArgs) -> dict:
+        values: dict = {
+            "clusterName": args.cluster_name,
+            "region": args.account.region,
+            "vpcId": args.vpc_id,
+            "serviceAccount": {"create": True, "name": LOAD_BALANCER_CONTROLLER_SERVICE_ACCOUNT},
+            "replicaCount": 2,
+            "podDisruptionBudget": {"maxUnavailable": 1},
+            "resources": LOAD_BALANCER_CONTROLLER_RESOURCES,
+            "securityContext": dict(RESTRICTED_CONTAINER_SECURITY_CONTEXT),
+            "ingressClass": INGRESS_CLASS,
+            "createIngressClassResource": True,
+            # Services of type LoadBalancer stay with whoever their loadBalancerClass names.
+            "enableServiceMutatorWebhook": False,
+            # Reuse the webhook certificate across upgrades instead of regenerating it.
+            "keepTLSSecret": True,
+        }
+        if args.load_balancer_tags:
+            values["defaultTags"] = dict(args.load_balancer_tags)
+        return values

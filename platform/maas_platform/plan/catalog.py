@@ -1,0 +1,37 @@
+"""Synthetic agent catalogs: N agents of every storage kind, for scale checks and the benchmark."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ..config.loader import read_stack_file
+
+STORAGE_CYCLE = ("dynamodb", "postgres", "s3", "none")
+
+
+def synthetic_agents(count: int) -> list[dict[str, Any]]:
+    """``count`` valid agent specs cycling through the storage kinds, teams and exposures."""
+    agents = []
+    for index in range(count):
+        storage = STORAGE_CYCLE[index % len(STORAGE_CYCLE)]
+        agent: dict[str, Any] = {
+            "name": f"agent-{index:04d}",
+            "team": f"team-{index % 7}",
+            "cost_center": f"cc-{1000 + index % 5}",
+            "image": f"registry.example.com/agents/agent-{index % 11}:1.{index % 3}.0",
+            "storage": storage,
+            "secrets": ["llm-api-key"] if index % 2 == 0 else [],
+        }
+        agents.append(agent)
+    return agents
+
+
+def write_catalog_stack(base: Path, out: Path, count: int) -> Path:
+    """A copy of the stack file ``base`` whose ``maas:agents`` is a synthetic catalog of ``count``."""
+    config = read_stack_file(base)
+    config["maas:agents"] = synthetic_agents(count)
+    out.write_text(yaml.safe_dump({"config": config}, sort_keys=False))
+    return out

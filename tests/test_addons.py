@@ -1,0 +1,355 @@
+"""ClusterAddons under Pulumi's mock engine: pinned charts, one identity per add-on, least privilege."""
+
+from __future__ import annotations
+
+import json
+import re
+import textwrap
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from maas_platform.components.addons import (
+    EXTERNAL_SECRETS_CHART,
+    EXTERNAL_SECRETS_NAMESPACE,
+    EXTERNAL_SECRETS_SERVICE_ACCOUNT,
+    INGRESS_CLASS,
+    LOAD_BALANCER_CONTROLLER_CHART,
+    LOAD_BALANCER_CONTROLLER_NAMESPACE,
+    LOAD_BALANCER_CONTROLLER_SERVICE_ACCOUNT,
+    ClusterAddonsArgs,
+    load_balancer_controller_statements,
+)
+from maas_platform.components.base import AccountContext
+from maas_platform.plan.engine import run_program
+from maas_platform.plan.fake_cloud import FAKE_ACCOUNT_ID, FakeCloud
+
+REGION = "us-east-1"
+CLUSTER_NAME = "maas-dev"
+CLUSTER_ARN = f"arn:aws:eks:{REGION}:{FAKE_ACCOUNT_ID}:cluster/{CLUSTER_NAME}"
+AGENT_ROLE_PREFIX = "maas-dev-agent-"
+
+RELEASE = "kubernetes:helm.sh/v3:Release"
+ROLE = "aws:iam/role:Role"
+ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+ASSOCIATION = "aws:eks/podIdentityAssociation:PodIdentityAssociation"
+NAMESPACE = "kubernetes:core/v1:Namespace"
+
+# The '*'-resource statements of the upstream docs/install/iam_policy.json, by action set.
+# Anything else in the controller's policy must name ARNs.
+DOCUMENTED_ANY_RESOURCE = {
+    frozenset({"iam:CreateServiceLinkedRole"}),
+    frozenset({
+        "ec2:DescribeAccountAttributes", "ec2:DescribeAddresses", "ec2:DescribeAvailabilityZones",
+        "ec2:DescribeInternetGateways", "ec2:DescribeVpcs", "ec2:DescribeVpcPeeringConnections",
+        "ec2:DescribeSubnets", "ec2:DescribeSecurityGroups", "ec2:DescribeInstances",
+        "ec2:DescribeNetworkInterfaces", "ec2:DescribeTags", "ec2:GetCoipPoolUsage", "ec2:DescribeCoipPools",
+        "ec2:GetSecurityGroupsForVpc", "ec2:DescribeIpamPools", "ec2:DescribeRouteTables",
+        "elasticloadbalancing:DescribeLoadBalancers", "elasticloadbalancing:DescribeLoadBalancerAttributes",
+        "elasticloadbalancing:DescribeListeners", "elasticloadbalancing:DescribeListenerCertificates",
+        "elasticloadbalancing:DescribeSSLPolicies", "elasticloadbalancing:DescribeRules",
+        "elasticloadbalancing:DescribeTargetGroups", "elasticloadbalancing:DescribeTargetGroupAttributes",
+        "elasticloadbalancing:DescribeTargetHealth", "elasticloadbalancing:DescribeTags",
+        "elasticloadbalancing:DescribeTrustStores", "elasticloadbalancing:DescribeListenerAttributes",
+        "elasticloadbalancing:DescribeCapacityReservation",
+    }),
+    frozenset({
+        "cognito-idp:DescribeUserPoolClient", "acm:ListCertificates", "acm:DescribeCertificate",
+        "iam:ListServerCertificates", "iam:GetServerCertificate", "waf-regional:GetWebACL",
+        "waf-regional:GetWebACLForResource", "waf-regional:AssociateWebACL", "waf-regional:DisassociateWebACL",
+        "wafv2:GetWebACL", "wafv2:GetWebACLForResource", "wafv2:AssociateWebACL", "wafv2:DisassociateWebACL",
+        "shield:GetSubscriptionState", "shield:DescribeProtection", "shield:CreateProtection",
+        "shield:DeleteProtection",
+    }),
+    frozenset({"ec2:AuthorizeSecurityGroupIngress", "ec2:RevokeSecurityGroupIngress"}),
+    frozenset({"ec2:CreateSecurityGroup"}),
+    frozenset({"ec2:AuthorizeSecurityGroupIngress", "ec2:RevokeSecurityGroupIngress", "ec2:DeleteSecurityGroup"}),
+    frozenset({"elasticloadbalancing:CreateLoadBalancer", "elasticloadbalancing:CreateTargetGroup"}),
+    frozenset({
+        "elasticloadbalancing:CreateListener", "elasticloadbalancing:DeleteListener",
+        "elasticloadbalancing:CreateRule", "elasticloadbalancing:DeleteRule",
+    }),
+    frozenset({
+        "elasticloadbalancing:ModifyLoadBalancerAttributes", "elasticloadbalancing:SetIpAddressType",
+        "elasticloadbalancing:SetSecurityGroups", "elasticloadbalancing:SetSubnets",
+        "elasticloadbalancing:DeleteLoadBalancer", "elasticloadbalancing:ModifyTargetGroup",
+        "elasticloadbalancing:ModifyTargetGroupAttributes", "elasticloadbalancing:DeleteTargetGroup",
+        "elasticloadbalancing:ModifyListenerAttributes", "elasticloadbalancing:ModifyCapacityReservation",
+        "elasticloadbalancing:ModifyIpPools",
+    }),
+    frozenset({
+        "elasticloadbalancing:SetWebAcl", "elasticloadbalancing:ModifyListener",
+        "elasticloadbalancing:AddListenerCertificates", "elasticloadbalancing:RemoveListenerCertificates",
+        "elasticloadbalancing:ModifyRule", "elasticloadbalancing:SetRulePriorities",
+    }),
+}
+
+PROGRAM = textwrap.dedent(f"""
+    import pulumi
+    import pulumi_aws as aws
+    import pulumi_kubernetes as k8s
+
+    from maas_platform.components.addons import ClusterAddons, ClusterAddonsArgs
+    from maas_platform.components.base import AccountContext
+
+    aws_provider = aws.Provider("aws", region="{REGION}")
+    k8s_provider = k8s.Provider("k8s", kubeconfig="{{}}")
+    on_aws = pulumi.ResourceOptions(provider=aws_provider)
+
+    vpc = aws.ec2.Vpc("vpc", cidr_block="10.0.0.0/16", opts=on_aws)
+    cluster = aws.eks.Cluster(
+        "eks", name="{CLUSTER_NAME}", role_arn="arn:aws:iam::{FAKE_ACCOUNT_ID}:role/eks",
+        vpc_config={{"subnet_ids": ["subnet-a", "subnet-b"]}}, opts=on_aws,
+    )
+    agent = aws.eks.Addon(
+        "pod-identity-agent", cluster_name=cluster.name, addon_name="eks-pod-identity-agent", opts=on_aws,
+    )
+    ClusterAddons(
+        "addons",
+        ClusterAddonsArgs(
+            prefix="maas-dev",
+            account=AccountContext(account_id="{FAKE_ACCOUNT_ID}", region="{REGION}"),
+            cluster_name=cluster.name,
+            cluster_arn=cluster.arn,
+            vpc_id=vpc.id,
+            agent_role_prefix="{AGENT_ROLE_PREFIX}",
+            load_balancer_tags={{"environment": "dev", "platform": "maas-dev"}},
+            wait_for=[agent],
+            protect=True,
+        ),
+        opts=pulumi.ResourceOptions(providers=[aws_provider, k8s_provider]),
+    )
+""")
+
+
+@pytest.fixture(scope="module")
+def capture(tmp_path_factory):
+    program = tmp_path_factory.mktemp("addons") / "__main__.py"
+    program.write_text(PROGRAM)
+    return run_program(program.parent, project="t", stack="dev", config={}, cloud=FakeCloud(REGION))
+
+
+def only(capture, type_token: str, suffix: str):
+    found = [r for r in capture.resources if r.type == type_token and r.name.endswith(suffix)]
+    assert len(found) == 1, f"expected one {type_token} named *{suffix}, found {[r.name for r in found]}"
+    return found[0]
+
+
+def urn_of(capture, type_token: str, name: str) -> str:
+    return next(r.urn for r in capture.resources if r.type == type_token and r.name == name)
+
+
+def statements(document: str) -> list[dict[str, Any]]:
+    return json.loads(document)["Statement"]
+
+
+def as_list(value: Any) -> list:
+    return value if isinstance(value, list) else [value]
+
+
+ADDONS = [
+    ("external-secrets", EXTERNAL_SECRETS_NAMESPACE, EXTERNAL_SECRETS_SERVICE_ACCOUNT),
+    ("aws-load-balancer-controller", LOAD_BALANCER_CONTROLLER_NAMESPACE, LOAD_BALANCER_CONTROLLER_SERVICE_ACCOUNT),
+]
+
+
+# -- charts ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("chart", [EXTERNAL_SECRETS_CHART, LOAD_BALANCER_CONTROLLER_CHART])
+def test_releases_are_pinned_to_an_exact_chart_version(capture, chart):
+    assert re.fullmatch(r"\d+\.\d+\.\d+", chart.version), f"{chart.name}: '{chart.version}' is not an exact version"
+    release = only(capture, RELEASE, chart.name)
+    inputs = release.inputs
+    assert inputs["chart"] == chart.name and inputs["name"] == chart.name
+    assert inputs["version"] == chart.version
+    assert inputs["repositoryOpts"] == {"repo": chart.repo}
+    assert inputs["atomic"] is True and inputs["cleanupOnFail"] is True
+    assert 0 < inputs["timeout"] <= 900
+
+
+def test_charts_come_from_their_official_repositories():
+    assert EXTERNAL_SECRETS_CHART.repo == "https://charts.external-secrets.io"
+    assert LOAD_BALANCER_CONTROLLER_CHART.repo == "https://aws.github.io/eks-charts"
+
+
+def test_external_secrets_values(capture):
+    release = only(capture, RELEASE, "external-secrets")
+    values = release.inputs["values"]
+    assert release.inputs["namespace"] == EXTERNAL_SECRETS_NAMESPACE
+    assert values["installCRDs"] is True
+    assert values["serviceAccount"] == {"create": True, "name": EXTERNAL_SECRETS_SERVICE_ACCOUNT}
+    assert values["replicaCount"] == 2 and values["leaderElect"] is True
+    assert values["podDisruptionBudget"]["enabled"] is True
+    for component in (values, values["webhook"], values["certController"]):
+        context = component["securityContext"]
+        assert context["runAsNonRoot"] is True and context["allowPrivilegeEscalation"] is False
+        assert context["capabilities"] == {"drop": ["ALL"]}
+        assert set(component["resources"]) == {"requests", "limits"}
+
+
+def test_external_secrets_namespace_enforces_restricted_pod_security(capture):
+    namespace = only(capture, NAMESPACE, "external-secrets-namespace")
+    metadata = namespace.inputs["metadata"]
+    assert metadata["name"] == EXTERNAL_SECRETS_NAMESPACE
+    assert metadata["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
+    release = only(capture, RELEASE, "external-secrets")
+    assert release.inputs["createNamespace"] is False
+    assert namespace.urn in release.dependencies
+
+
+def test_load_balancer_controller_values(capture):
+    release = only(capture, RELEASE, "aws-load-balancer-controller")
+    values = release.inputs["values"]
+    vpc = only(capture, "aws:ec2/vpc:Vpc", "vpc")
+    assert release.inputs["namespace"] == LOAD_BALANCER_CONTROLLER_NAMESPACE
+    assert values["clusterName"] == CLUSTER_NAME
+    assert values["region"] == REGION
+    assert values["vpcId"].startswith("vpc-") and vpc.urn in release.dependencies
+    assert values["serviceAccount"] == {"create": True, "name": LOAD_BALANCER_CONTROLLER_SERVICE_ACCOUNT}
+    assert values["replicaCount"] == 2 and values["podDisruptionBudget"] == {"maxUnavailable": 1}
+    assert values["enableServiceMutatorWebhook"] is False
+    assert values["ingressClass"] == INGRESS_CLASS == "alb"
+    assert values["defaultTags"] == {"environment": "dev", "platform": "maas-dev"}
+    assert set(values["resources"]) == {"requests", "limits"}
+
+
+# -- identities --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("addon,namespace,service_account", ADDONS)
+def test_each_addon_has_its_own_role_trusted_only_through_pod_identity(capture, addon, namespace, service_account):
+    role = only(capture, ROLE, f"{addon}-role")
+    [statement] = statements(role.inputs["assumeRolePolicy"])
+    assert statement["Effect"] == "Allow"
+    assert statement["Principal"] == {"Service": "pods.eks.amazonaws.com"}
+    assert sorted(statement["Action"]) == ["sts:AssumeRole", "sts:TagSession"]
+    assert statement["Condition"] == {"StringEquals": {
+        "aws:SourceAccount": FAKE_ACCOUNT_ID,
+        "aws:RequestTag/eks-cluster-arn": CLUSTER_ARN,
+        "aws:RequestTag/kubernetes-namespace": namespace,
+        "aws:RequestTag/kubernetes-service-account": service_account,
+    }}
+
+
+def test_the_two_addons_do_not_share_a_role(capture):
+    names = {only(capture, ROLE, f"{addon}-role").inputs["name"] for addon, _, _ in ADDONS}
+    assert len(names) == 2
+
+
+@pytest.mark.parametrize("addon,namespace,service_account", ADDONS)
+def test_pod_identity_association_names_the_right_service_account(capture, addon, namespace, service_account):
+    association = only(capture, ASSOCIATION, f"{addon}-identity")
+    role = only(capture, ROLE, f"{addon}-role")
+    policy = only(capture, ROLE_POLICY, f"{addon}-policy")
+    assert association.inputs["namespace"] == namespace
+    assert association.inputs["serviceAccount"] == service_account
+    assert association.inputs["clusterName"] == CLUSTER_NAME
+    assert association.inputs["roleArn"] == f"arn:aws:iam::{FAKE_ACCOUNT_ID}:role/{role.inputs['name']}"
+    assert association.inputs["disableSessionTags"] is False  # the trust policy reads the session tags
+    # Credentials are handed out only once the permissions are attached.
+    assert policy.urn in association.dependencies
+    assert urn_of(capture, "aws:eks/cluster:Cluster", "eks") in association.dependencies
+
+
+@pytest.mark.parametrize("addon,_namespace,_service_account", ADDONS)
+def test_each_release_waits_for_its_identity_and_nothing_unrelated(capture, addon, _namespace, _service_account):
+    release = only(capture, RELEASE, addon)
+    own = only(capture, ASSOCIATION, f"{addon}-identity")
+    other = next(r for r in capture.resources if r.type == ASSOCIATION and r.urn != own.urn)
+    assert own.urn in release.dependencies
+    assert other.urn not in release.dependencies
+    assert urn_of(capture, "aws:eks/addon:Addon", "pod-identity-agent") in release.dependencies  # wait_for
+    assert not [d for d in release.dependencies if ":iam/" in d], "a release should wait for the association only"
+
+
+def test_children_use_the_providers_passed_to_the_component(capture):
+    component = only(capture, "maas:addons:ClusterAddons", "addons")
+    children = [r for r in capture.resources if r.parent == component.urn]
+    assert {r.type for r in children} == {RELEASE, ROLE, ROLE_POLICY, ASSOCIATION, NAMESPACE}
+    for resource in children:
+        provider = "kubernetes::k8s" if resource.type.startswith("kubernetes:") else "aws::aws"
+        assert resource.provider.endswith(f"pulumi:providers:{provider}"), resource.urn
+
+
+def test_protect_covers_the_releases_and_the_namespace_only(capture):
+    protected = {r.type for r in capture.resources if r.protect}
+    assert protected == {RELEASE, NAMESPACE}
+
+
+# -- grants ------------------------------------------------------------------------------
+
+def test_external_secrets_may_only_assume_agent_roles(capture):
+    policy = only(capture, ROLE_POLICY, "external-secrets-policy")
+    document = policy.inputs["policy"]
+    [statement] = statements(document)
+    assert statement["Effect"] == "Allow"
+    assert sorted(as_list(statement["Action"])) == ["sts:AssumeRole", "sts:TagSession"]
+    assert as_list(statement["Resource"]) == [f"arn:aws:iam::{FAKE_ACCOUNT_ID}:role/{AGENT_ROLE_PREFIX}*"]
+    assert "secretsmanager" not in document and "kms:" not in document and "ssm:" not in document
+
+
+def test_load_balancer_controller_policy_has_explicit_actions_only(capture):
+    document = only(capture, ROLE_POLICY, "aws-load-balancer-controller-policy").inputs["policy"]
+    for statement in statements(document):
+        assert statement["Effect"] == "Allow"
+        for action in as_list(statement["Action"]):
+            assert "*" not in action and "?" not in action, f"{statement.get('Sid')}: wildcard action {action}"
+
+
+def test_load_balancer_controller_any_resource_statements_are_the_documented_ones(capture):
+    document = only(capture, ROLE_POLICY, "aws-load-balancer-controller-policy").inputs["policy"]
+    any_resource = [s for s in statements(document) if "*" in as_list(s["Resource"])]
+    found = [frozenset(as_list(s["Action"])) for s in any_resource]
+    assert len(found) == len(set(found)) and set(found) <= DOCUMENTED_ANY_RESOURCE
+    for statement in statements(document):
+        for resource in as_list(statement["Resource"]):
+            assert resource == "*" or resource.startswith("arn:aws:"), resource
+
+
+def test_load_balancer_controller_policy_fits_the_inline_policy_limit(capture):
+    document = only(capture, ROLE_POLICY, "aws-load-balancer-controller-policy").inputs["policy"]
+    assert len(re.sub(r"\s", "", document)) <= 10_240  # IAM: inline policies per role, whitespace excluded
+
+
+def test_load_balancer_controller_statements_follow_the_partition():
+    for statement in load_balancer_controller_statements("aws-us-gov"):
+        for resource in statement.resources:
+            assert resource == "*" or resource.startswith("arn:aws-us-gov:")
+        if "*" in statement.resources:
+            assert statement.any_resource_reason
+
+
+# -- args --------------------------------------------------------------------------------
+
+def args(**overrides) -> ClusterAddonsArgs:
+    base = dict(
+        prefix="maas-dev", account=AccountContext(account_id=FAKE_ACCOUNT_ID, region=REGION),
+        cluster_name=CLUSTER_NAME, cluster_arn=CLUSTER_ARN, vpc_id="vpc-1", agent_role_prefix=AGENT_ROLE_PREFIX,
+    )
+    return ClusterAddonsArgs(**{**base, **overrides})
+
+
+def test_args_defaults():
+    model = args()
+    assert model.protect is False and model.wait_for == [] and model.load_balancer_tags == {}
+
+
+@pytest.mark.parametrize("prefix", ["", "ma", "maas-*", "maas-dev-agent?", "maas dev"])
+def test_agent_role_prefix_must_be_a_literal_name_prefix(prefix):
+    with pytest.raises(ValidationError, match="agent_role_prefix"):
+        args(agent_role_prefix=prefix)
+
+
+def test_agent_role_prefix_must_not_cover_the_addon_roles():
+    with pytest.raises(ValidationError, match="agent_role_prefix: 'maas-dev-' also matches"):
+        args(agent_role_prefix="maas-dev-")
+
+
+def test_role_names_must_fit_iam():
+    with pytest.raises(ValidationError, match="limit is 64"):
+        args(prefix="p" * 50)
+
+
+def test_unknown_args_are_rejected():
+    with pytest.raises(ValidationError, match="replicas"):
+        args(replicas=3)
