@@ -102,7 +102,7 @@ BAD_CONFIGS = [
     ("invalid-region", "dev", put("region", "us-east"), "maas:region:", "not an AWS region name"),
     ("name-uppercase", "dev", put("name", "MaaS"), "maas:name:", "DNS label"),
     ("cluster-name-uppercase", "dev", put("cluster.name", "Maas-Dev"), "maas:cluster.name:", "DNS label"),
-    ("account-id-short", "dev", put("account_id", "1234"), "maas:account_id:", r"\d{12}"),
+    ("account-id-short", "dev", put("account_id", "1234"), "maas:account_id:", "12-digit AWS account id"),
     # network
     ("cidr-unparsable", "dev", put("network.cidr", "10.300.0.0/16"), "maas:network.cidr:", "not a valid CIDR block"),
     ("cidr-host-bits", "dev", put("network.cidr", "10.20.0.1/16"), "maas:network.cidr:", "has host bits set"),

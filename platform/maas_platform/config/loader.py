@@ -80,7 +80,10 @@ def format_validation_error(error: ValidationError, root: str = f"{NAMESPACE}:",
 
     Inside an agent, the agent is named too: ``maas:agents[2].replicas.min (agent 'triage'): ...``.
     """
-    first = error.errors(include_url=False)[0]
+    problems = error.errors(include_url=False)
+    # Without a valid environment no defaults apply: the other "missing" keys are its echo.
+    environment = [p for p in problems if tuple(p["loc"])[:1] == ("environment",)]
+    first = environment[0] if environment else problems[0]
     path = _location(tuple(first["loc"]))
     message = str(first["msg"])
     for prefix in ("Value error, ", "Assertion failed, "):
@@ -101,7 +104,7 @@ def format_validation_error(error: ValidationError, root: str = f"{NAMESPACE}:",
         message = f"expected a mapping of keys, got {type(first['input']).__name__} {first['input']!r}"
     elif "input" in first and first["type"].endswith("_type"):
         message = f"{message}, got {type(first['input']).__name__} {first['input']!r}"
-    more = error.error_count() - 1
+    more = 0 if environment else error.error_count() - 1
     suffix = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
     return f"{_join(root, path)}{_agent_named(path, data)}: {message}{suffix}"
 

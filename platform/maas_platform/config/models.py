@@ -54,6 +54,12 @@ def _dns_label(value: str) -> str:
     return value
 
 
+def _account_id(value: str) -> str:
+    if not re.match(r"^\d{12}$", value):
+        raise ValueError(f"'{value}' is not a 12-digit AWS account id; write it quoted, e.g. \"111122223333\"")
+    return value
+
+
 def _region(value: str) -> str:
     if not _REGION.match(value):
         raise ValueError(f"'{value}' is not an AWS region name (e.g. us-east-1)")
@@ -90,6 +96,7 @@ Cidr = Annotated[str, AfterValidator(_cidr)]
 VpcCidr = Annotated[str, AfterValidator(_vpc_cidr)]
 DnsLabel = Annotated[str, AfterValidator(_dns_label)]
 Region = Annotated[str, AfterValidator(_region)]
+AccountId = Annotated[str, AfterValidator(_account_id)]
 RoleArn = Annotated[str, AfterValidator(_role_arn)]
 RetentionDays = Annotated[int, AfterValidator(_retention)]
 KubernetesVersion = Annotated[str, AfterValidator(_k8s_version)]
@@ -224,8 +231,8 @@ class PlatformConfig(StrictModel):
 
     environment: Environment = Field(description="Environment tier: dev, staging or prod. Drives every default.")
     region: Region = Field("us-east-1", description="AWS region of the environment.")
-    account_id: Optional[str] = Field(
-        None, pattern=r"^\d{12}$", description="The only AWS account this stack may touch, 12 digits quoted (recommended for prod)."
+    account_id: Optional[AccountId] = Field(
+        None, description="The only AWS account this stack may touch, 12 digits quoted (recommended for prod)."
     )
     name: DnsLabel = Field("maas", description="Prefix of every physical name (e.g. maas-dev).")
     protect_stateful: bool = Field(description="Protect keys, log groups and the cluster from deletion. Default: prod only.")
@@ -264,7 +271,8 @@ class PlatformConfig(StrictModel):
         if zones:
             if len(zones) != self.network.az_count or len(set(zones)) != len(zones):
                 raise ValueError(
-                    f"network.availability_zones: list {self.network.az_count} distinct zones to match az_count, got {len(zones)}"
+                    f"network.availability_zones: list {self.network.az_count} distinct zones to match az_count, "
+                    f"got {len(set(zones))} distinct of {len(zones)}"
                 )
             foreign = [z for z in zones if not re.match(rf"^{re.escape(self.region)}[a-z]$", z)]
             if foreign:
