@@ -176,7 +176,7 @@ def test_deployments_are_hardened_probed_spread_and_pinned(dev, agent):
 def test_secrets_reach_the_pod_by_reference_never_by_value(dev):
     (deployment,) = k8s_kind(agent_resources(dev, "triage"), "Deployment")
     env = {e["name"]: e for e in deployment["spec"]["template"]["spec"]["containers"][0]["env"]}
-    assert env["OPENAI_API_KEY"]["valueFrom"]["secretKeyRef"] == {"name": "triage-secrets", "key": "OPENAI_API_KEY"}
+    assert env["OPENAI_API_KEY"]["valueFrom"]["secretKeyRef"] == {"name": "triage-secrets", "key": "OPENAI_API_KEY", "optional": True}
     assert "value" not in env["OPENAI_API_KEY"]
     (secret,) = dev.of_type("aws:secretsmanager/secret:Secret")[:1]
     assert not {"secretString", "secretBinary"} & set(secret["inputs"])

@@ -62,6 +62,15 @@ LOAD_BALANCER_CONTROLLER_CHART = Chart(
     repo="https://aws.github.io/eks-charts",
     app_version="v3.5.0",
 )
+# Chart 3.13.0 ships metrics-server v0.8.0 (kubernetes-sigs/metrics-server release v0.8.0,
+# chart bumps 3.12 -> 3.13.0 of July 2025). It serves the resource metrics the agents' CPU
+# autoscalers read; it calls no AWS API, so it has no AWS identity.
+METRICS_SERVER_CHART = Chart(
+    name="metrics-server",
+    version="3.13.0",
+    repo="https://kubernetes-sigs.github.io/metrics-server/",
+    app_version="v0.8.0",
+)
 
 EXTERNAL_SECRETS_NAMESPACE = "external-secrets"
 EXTERNAL_SECRETS_SERVICE_ACCOUNT = "external-secrets"
@@ -431,6 +440,17 @@ class ClusterAddons(pulumi.ComponentResource):
             namespace=LOAD_BALANCER_CONTROLLER_NAMESPACE,
             values=self._load_balancer_controller_values(args),
             depends_on=[lbc_identity],
+        )
+
+        self.metrics_server = self._release(
+            f"{name}-metrics-server", METRICS_SERVER_CHART, args,
+            namespace="kube-system",
+            values={
+                "replicas": 2,
+                "podDisruptionBudget": {"enabled": True, "maxUnavailable": 1},
+                "resources": {"requests": {"cpu": "100m", "memory": "200Mi"}, "limits": {"memory": "400Mi"}},
+            },
+            depends_on=[],
         )
 
         self.register_outputs({

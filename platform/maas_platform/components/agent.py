@@ -495,7 +495,8 @@ class AgentService(pulumi.ComponentResource):
                 namespace=spec.namespace,
                 service_account=spec.name,
                 role_arn=self.role.arn,
-                opts=child(self),
+                # The first credentials a pod gets already carry the role's permissions.
+                opts=child(self, depends_on=[self.role_policy]),
             )
         return account
 
@@ -640,6 +641,8 @@ class AgentService(pulumi.ComponentResource):
             {"name": "MAAS_AGENT", "value": spec.name},
             {"name": "MAAS_ENVIRONMENT", "value": platform.environment},
             {"name": "AWS_REGION", "value": platform.account.region},
+            # Where the shared load balancer routes the agent: "/" for a public host, "/<agent>" inside.
+            {"name": "MAAS_BASE_PATH", "value": "/" if isinstance(spec.exposure, PublicExposure) else f"/{spec.name}"},
         ]
         store = self.datastore
         if isinstance(store, aws.dynamodb.Table):
@@ -656,7 +659,10 @@ class AgentService(pulumi.ComponentResource):
             ]
         env += [{"name": k, "value": v} for k, v in sorted(spec.env.items())]
         env += [
-            {"name": secret_env_name(s), "valueFrom": {"secretKeyRef": {"name": f"{spec.name}-secrets", "key": secret_env_name(s)}}}
+            # optional: the first rollout must not wait for values someone puts after `pulumi up`.
+            {"name": secret_env_name(s), "valueFrom": {"secretKeyRef": {
+                "name": f"{spec.name}-secrets", "key": secret_env_name(s), "optional": True,
+            }}}
             for s in spec.secrets
         ]
         return env

@@ -20,7 +20,7 @@ from .base import StrictModel
 AGENT_NAME_MAX = 30
 _DNS_LABEL = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_SECRET_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_SECRET_NAME = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
 _CPU = re.compile(r"^(\d+m|\d+(\.\d{1,3})?)$")
 _MEMORY = re.compile(r"^\d+(Ki|Mi|Gi|Ti|k|M|G|T)?$")
 _IMAGE = re.compile(
@@ -30,7 +30,7 @@ _IMAGE = re.compile(
 _CERT_ARN = re.compile(r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[0-9a-f-]{36}$")
 _HOSTNAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 # Env names that hold credentials: such a value belongs under ``secrets``.
-_SECRET_ENV = re.compile(r"(PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|CREDENTIAL|ACCESS_?KEY)", re.I)
+_SECRET_ENV = re.compile(r"(^|_)(PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|CREDENTIALS?|ACCESS_?KEY)(_|$)", re.I)
 # Values that are credentials whatever their name (LLM provider keys, AWS keys, PEM).
 _SECRET_VALUE = re.compile(r"^(sk-[A-Za-z0-9_-]{16,}|sk-ant-|AKIA[0-9A-Z]{16}|ASIA[0-9A-Z]{16}|-----BEGIN |gh[pousr]_[A-Za-z0-9]{20,}|xox[bpas]-)")
 
@@ -271,7 +271,9 @@ class BudgetSpec(StrictModel):
 
 class EgressSpec(StrictModel):
     internet_https: bool = Field(
-        True, description="Allow HTTPS to the internet (LLM provider APIs). AWS endpoints in the VPC are always allowed."
+        True,
+        description="Allow HTTPS to the internet (LLM provider APIs). Agents storing in DynamoDB or S3 always get it: "
+        "those endpoints answer on public addresses a NetworkPolicy cannot name.",
     )
 
 
@@ -320,7 +322,10 @@ class AgentSpec(StrictModel):
     def _secret_names(cls, value: list[str]) -> list[str]:
         for name in value:
             if len(name) > 64 or not _SECRET_NAME.match(name):
-                raise ValueError(f"'{name}' must be lowercase letters, digits and '-', at most 64 characters (e.g. openai-api-key)")
+                raise ValueError(
+                    f"'{name}' must be lowercase letters, digits and '-', starting with a letter, "
+                    "at most 64 characters (e.g. openai-api-key)"
+                )
         if len(set(value)) != len(value):
             raise ValueError("each secret may be listed once")
         return value
@@ -341,7 +346,7 @@ class AgentSpec(StrictModel):
 
     @model_validator(mode="after")
     def _cross(self) -> "AgentSpec":
-        reserved = {"MAAS_AGENT", "MAAS_ENVIRONMENT", "AWS_REGION"} & set(self.env)
+        reserved = PLATFORM_ENV & set(self.env)
         if reserved:
             raise ValueError(f"env: {sorted(reserved)[0]} is set by the platform")
         clashes = {secret_env_name(s) for s in self.secrets} & set(self.env)
@@ -358,6 +363,13 @@ class AgentSpec(StrictModel):
         if isinstance(self.storage, PostgresStorage):
             return self.storage.database or self.name.replace("-", "_")
         return None
+
+
+# Variables the platform sets in every agent's container (some only for one storage kind).
+PLATFORM_ENV = frozenset({
+    "MAAS_AGENT", "MAAS_ENVIRONMENT", "MAAS_BASE_PATH", "AWS_REGION", "DYNAMODB_TABLE", "S3_BUCKET",
+    "PGHOST", "PGPORT", "PGDATABASE", "PGUSER", "PGSSLMODE",
+})
 
 
 def secret_env_name(secret: str) -> str:
