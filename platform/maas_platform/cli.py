@@ -13,7 +13,7 @@ from rich.table import Table
 from .config.loader import ConfigError
 
 app = typer.Typer(
-    help="Multi-Agent-as-a-Service platform: plan environments offline, check them, deploy them with Pulumi.",
+    help="Multi-Agent-as-a-Service platform: plan environments and team stacks offline (deploy them with `pulumi up`).",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -44,9 +44,22 @@ def plan(
     json_path: Optional[Path] = typer.Option(None, "--json", help="Write the plan as JSON to this path."),
     out: Optional[Path] = typer.Option(None, "--out", help="Write exports here: plan.json, manifests/*.yaml."),
     project_dir: Path = typer.Option(Path("."), "--project-dir", help="Directory holding Pulumi.yaml."),
+    platform_dir: Optional[Path] = typer.Option(
+        None, "--platform-dir",
+        help="Team stacks: the platform project to plan maas:platform_stack from "
+             "(default: the nearest project above --project-dir that the stack name's <org>/<project>/ names).",
+    ),
+    platform_outputs: Optional[Path] = typer.Option(
+        None, "--platform-outputs",
+        help="Team stacks: read maas:platform_stack's outputs from this JSON object of name -> value "
+             "(pulumi stack output --json --show-secrets) instead of planning the platform.",
+    ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only errors."),
 ) -> None:
     """Plan a stack offline: run the real program under Pulumi's mock engine with a fake cloud.
+
+    Team stacks read their platform stack (maas:platform_stack) from --platform-outputs,
+    else from an offline plan of the platform stack, made first.
 
     Exit codes: 0 planned; 1 planned with mandatory policy violations; 2 invalid
     configuration or usage.
@@ -56,7 +69,10 @@ def plan(
 
     started = time.perf_counter()
     try:
-        result = plan_project(project_dir, stack=stack, config_file=config_file)
+        result = plan_project(
+            project_dir, stack=stack, config_file=config_file,
+            platform_dir=platform_dir, platform_outputs=platform_outputs,
+        )
     except ConfigError as error:
         raise fail(str(error))
     elapsed = time.perf_counter() - started
@@ -89,6 +105,8 @@ def _print_summary(result, elapsed: float) -> None:
     total = len(result.cloud_resources())
     components = sum(1 for r in result.resources if not r["custom"])
     console.print(f"{total} resources in {components} components, planned in {elapsed:.1f}s")
+    for name, source in sorted(result.stack_references.items()):
+        console.print(f"read stack {name} from the {source}", highlight=False)
 
 
 if __name__ == "__main__":

@@ -71,13 +71,16 @@ class PlatformRefs(ComponentArgs):
     protect_stateful: bool = Field(False, description="Protect data and keys (prod).")
     scale_to_zero: bool = Field(True, description="Idle datastores may pause (not in prod).")
     tags: dict[str, str] = Field(default_factory=dict, description="Tags of the environment.")
+    taken_names: list[str] = Field(
+        default_factory=list, description="Agent names the platform stack already deploys (their namespaces exist)."
+    )
 
     @classmethod
     def from_stack_reference(cls, reference: pulumi.StackReference, environment: str, prefix: str, region: str,
                              account_id: str, **overrides: Any) -> "PlatformRefs":
         """Refs read from a platform stack's outputs (as ``Platform.outputs()`` names them)."""
         out = reference.require_output
-        return cls(
+        fields: dict[str, Any] = dict(
             environment=environment,
             prefix=prefix,
             account=AccountContext(account_id=account_id, region=region),
@@ -93,8 +96,8 @@ class PlatformRefs(ComponentArgs):
             oidc_issuer=out("cluster_oidc_issuer"),
             protect_stateful=environment == "prod",
             scale_to_zero=environment != "prod",
-            **overrides,
         )
+        return cls(**{**fields, **overrides})
 
 
 class AgentServiceArgs(ComponentArgs):
@@ -117,6 +120,8 @@ class AgentService(pulumi.ComponentResource):
         problem = name_limits(platform.prefix, spec.name)
         if problem:
             raise ConfigError(f"agent '{spec.name}': name {problem}")
+        if spec.name in platform.taken_names:
+            raise ConfigError(f"agent '{spec.name}': name is taken by an agent of the platform stack; choose another")
         self.spec, self.platform = spec, platform
         self.physical = f"{platform.prefix}-{spec.name}"
         self.labels = {

@@ -1,4 +1,19 @@
-"""The offline plan: what ``pulumi up`` would create, computed without a cloud or a CLI."""
+"""The offline plan: what ``pulumi up`` would create, computed without a cloud or a CLI.
+
+A stack that reads another stack through a ``StackReference`` (a team stack reading its
+platform stack, named by ``maas:platform_stack``) is planned against that stack's outputs,
+taken in this order:
+
+1. ``stack_outputs`` given by the caller (``name -> StackOutputs``);
+2. ``platform_outputs``: a JSON file of output name -> value (e.g. from
+   ``pulumi stack output --json --show-secrets``) for the ``maas:platform_stack``;
+3. otherwise the platform stack is planned offline first: its project is ``platform_dir``, or
+   the nearest directory above the team project whose ``Pulumi.yaml`` is the project the
+   reference names (``org/<project>/stack``); its stack file is ``Pulumi.<stack>.yaml`` of
+   the referenced stack, or ``Pulumi.<maas:environment>.yaml`` when there is none.
+
+A reference to any other stack stops the plan with a one-line :class:`ConfigError`.
+"""
 
 from __future__ import annotations
 
@@ -11,8 +26,8 @@ from typing import Any, Optional
 import yaml
 
 from ..config.loader import ConfigError, is_secure, read_stack_file, stack_name_from_file
-from .engine import SECRET, Capture, ProgramError, run_program
-from .fake_cloud import FAKE_ACCOUNT_ID, FakeCloud
+from .engine import SECRET, Capture, ProgramError, run_program, unwrap
+from .fake_cloud import FAKE_ACCOUNT_ID, FakeCloud, StackOutputs, UnknownStackReference
 
 DEFAULT_REGION = "us-east-1"
 
@@ -54,6 +69,10 @@ class Plan:
     outputs: dict[str, Any]
     violations: list[dict[str, Any]] = field(default_factory=list)
     cost: Optional[dict[str, Any]] = None
+    # Not part of the JSON contract: the stack outputs unmasked (wire form), and the stacks
+    # the program read through a StackReference (name -> where their outputs came from).
+    raw_outputs: dict[str, Any] = field(default_factory=dict, repr=False)
+    stack_references: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_capture(cls, project: str, stack: str, capture: Capture) -> "Plan":
@@ -71,7 +90,17 @@ class Plan:
             }
             for r in capture.resources
         ]
-        return cls(project=project, stack=stack, resources=resources, outputs=capture.outputs)
+        return cls(project=project, stack=stack, resources=resources, outputs=capture.outputs,
+                   raw_outputs=capture.raw_outputs)
+
+    def stack_outputs(self, source: str = "") -> StackOutputs:
+        """This plan's outputs as another stack's ``StackReference`` would read them."""
+        values, secrets = {}, set()
+        for name, wire in self.raw_outputs.items():
+            values[name], secret = unwrap(wire)
+            if secret:
+                secrets.add(name)
+        return StackOutputs(values=values, secret_names=frozenset(secrets), source=source)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -137,8 +166,22 @@ def load_stack_config(path: Path) -> tuple[dict[str, Any], list[str]]:
     return {k: (SECRET if is_secure(v) else v) for k, v in config.items()}, secrets
 
 
-def plan_project(project_dir: Path, stack: Optional[str] = None, config_file: Optional[Path] = None) -> Plan:
-    """Plan one stack of the project in ``project_dir`` offline."""
+def plan_project(
+    project_dir: Path,
+    stack: Optional[str] = None,
+    config_file: Optional[Path] = None,
+    *,
+    platform_dir: Optional[Path] = None,
+    platform_outputs: Optional[Path] = None,
+    stack_outputs: Optional[dict[str, StackOutputs]] = None,
+    _planning: tuple[str, ...] = (),
+    _account_id: Optional[str] = None,
+) -> Plan:
+    """Plan one stack of the project in ``project_dir`` offline.
+
+    ``platform_dir``, ``platform_outputs`` and ``stack_outputs`` answer the program's
+    ``StackReference`` to its platform stack (see the module docstring for the order).
+    """
     project = Project.load(project_dir)
     if config_file is not None:
         stack = stack or stack_name_from_file(config_file)
@@ -149,17 +192,103 @@ def plan_project(project_dir: Path, stack: Optional[str] = None, config_file: Op
     else:
         raise ConfigError("name the stack: --stack NAME (reads stacks/Pulumi.NAME.yaml) or --config-file PATH")
     config, secrets = load_stack_config(config_file)
-    # The fake account answers in the stack's region, as the account the stack names (if any).
+    source = _relative(config_file)
+    stacks = dict(stack_outputs or {})
+    platform_stack = config.get("maas:platform_stack")
+    if platform_outputs is not None and not platform_stack:
+        raise ConfigError(f"--platform-outputs: {source} sets no maas:platform_stack, so no StackReference reads them")
+    if platform_stack and platform_stack not in stacks:
+        if not isinstance(platform_stack, str):
+            raise ConfigError("maas:platform_stack: expected the platform stack's name, e.g. acme/maas/dev", source)
+        if platform_outputs is not None:
+            stacks[platform_stack] = read_outputs_file(platform_outputs)
+        else:
+            stacks[platform_stack] = _plan_referenced_stack(
+                platform_stack, project, platform_dir, config, source, _planning + (str(project.root.resolve()),)
+            )
+    # The fake account answers in the stack's region, as the account the stack names (if any),
+    # else as the account of the platform stack it reads, else as the caller's (``_account_id``).
     region = str(config.get("maas:region") or config.get("aws:region") or DEFAULT_REGION)
-    account = str(config.get("maas:account_id") or FAKE_ACCOUNT_ID)
+    platform_account = stacks[platform_stack].values.get("account_id") if platform_stack in stacks else None
+    if not isinstance(platform_account, str):
+        platform_account = None
+    account = str(config.get("maas:account_id") or platform_account or _account_id or FAKE_ACCOUNT_ID)
+    cloud = FakeCloud(region=region, account_id=account, stacks=stacks)
     try:
         capture = run_program(
-            project.main, project=project.name, stack=stack, config=config, secret_keys=secrets,
-            cloud=FakeCloud(region=region, account_id=account),
+            project.main, project=project.name, stack=stack, config=config, secret_keys=secrets, cloud=cloud,
         )
     except ProgramError as error:
-        raise ConfigError(str(error), _relative(config_file)) from None
-    return Plan.from_capture(project.name, stack, capture)
+        raise ConfigError(str(error), source) from None
+    except UnknownStackReference as error:
+        hint = "; set maas:platform_stack to it (planned offline from its project) or pass --platform-outputs FILE"
+        raise ConfigError(error.message + hint, source) from None
+    plan = Plan.from_capture(project.name, stack, capture)
+    plan.stack_references = {name: stacks[name].source for name in cloud.stacks_read}
+    return plan
+
+
+def read_outputs_file(path: Path) -> StackOutputs:
+    """A JSON object of stack output name -> value (``pulumi stack output --json --show-secrets``).
+
+    Values written as ``"[secret]"`` (the output was shown without ``--show-secrets``) are
+    read as secrets.
+    """
+    try:
+        document = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"--platform-outputs: file not found: {path}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"--platform-outputs: {path} is not valid JSON ({exc})") from None
+    if not isinstance(document, dict) or not document:
+        raise ConfigError(f"--platform-outputs: {path} must be a JSON object of output name -> value")
+    secrets = frozenset(name for name, value in document.items() if value == SECRET)
+    return StackOutputs(values=document, secret_names=secrets, source=f"outputs file {_relative(path)}")
+
+
+def _plan_referenced_stack(
+    reference: str, team: Project, platform_dir: Optional[Path], config: dict[str, Any], source: str,
+    planning: tuple[str, ...],
+) -> StackOutputs:
+    """Plan the stack ``reference`` names offline and return its outputs.
+
+    A platform stack that pins no account is planned in the account the team stack pins
+    (its credentials' account), so the two agree offline as they would in the cloud.
+    """
+    environment = config.get("maas:environment")
+    parts = reference.split("/")
+    wanted = parts[-2] if len(parts) == 3 else None  # org/project/stack names the project
+    platform = Project.load(platform_dir) if platform_dir is not None else _find_project(team.root, wanted, reference, source)
+    if str(platform.root.resolve()) in planning:
+        raise ConfigError(f"maas:platform_stack: '{reference}' leads back to a project already being planned", source)
+    names = [parts[-1]] + ([environment] if isinstance(environment, str) and environment != parts[-1] else [])
+    files = [platform.stack_file(name) for name in names]
+    stack_file = next((f for f in files if f.is_file()), None)
+    if stack_file is None:
+        tried = " or ".join(_relative(f) for f in files)
+        raise ConfigError(
+            f"maas:platform_stack: no stack file for '{reference}' ({tried}); pass --platform-outputs FILE", source
+        )
+    account = config.get("maas:account_id")
+    plan = plan_project(
+        platform.root, config_file=stack_file, _planning=planning, _account_id=str(account) if account else None,
+    )
+    return plan.stack_outputs(source=f"offline plan of {_relative(stack_file)}")
+
+
+def _find_project(start: Path, name: Optional[str], reference: str, source: str) -> Project:
+    """The nearest project above ``start`` called ``name`` (any project when ``name`` is None)."""
+    for directory in start.resolve().parents:
+        if (directory / "Pulumi.yaml").is_file():
+            project = Project.load(directory)
+            if name is None or project.name == name:
+                return project
+    which = f"project '{name}'" if name else "Pulumi project"
+    raise ConfigError(
+        f"maas:platform_stack: no {which} above {_relative(start)} to plan '{reference}' from; "
+        "pass --platform-dir DIR or --platform-outputs FILE",
+        source,
+    )
 
 
 def _relative(path: Path) -> str:

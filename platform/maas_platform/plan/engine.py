@@ -62,6 +62,30 @@ def clean(value: Any) -> Any:
     return value
 
 
+def unwrap(value: Any) -> tuple[Any, bool]:
+    """Wire values -> plain values another program can read, and whether a secret was inside.
+
+    Like :func:`clean`, but secrets keep their value. A value not known yet becomes
+    ``"[unknown]"``, as in the plan JSON: the engine's own unknown sentinel would reach a
+    reading program as a missing output, so the marker is what shows where it flows.
+    """
+    if isinstance(value, dict):
+        sig = value.get(SIG_KEY)
+        if sig == SECRET_SIG:
+            return unwrap(value.get("value"))[0], True
+        if sig == OUTPUT_SIG:
+            inner, secret = unwrap(value["value"]) if "value" in value else (UNKNOWN_VALUE, False)
+            return inner, secret or bool(value.get("secret"))
+        if sig in (RESOURCE_SIG, ASSET_SIG, ARCHIVE_SIG):
+            return clean(value), False
+        pairs = {k: unwrap(v) for k, v in sorted(value.items())}
+        return {k: v for k, (v, _) in pairs.items()}, any(secret for _, secret in pairs.values())
+    if isinstance(value, list):
+        items = [unwrap(v) for v in value]
+        return [v for v, _ in items], any(secret for _, secret in items)
+    return clean(value), False
+
+
 @dataclass
 class Registration:
     urn: str
@@ -78,7 +102,8 @@ class Registration:
 @dataclass
 class Capture:
     resources: list[Registration] = field(default_factory=list)
-    outputs: dict[str, Any] = field(default_factory=dict)
+    outputs: dict[str, Any] = field(default_factory=dict)  # cleaned: secrets masked
+    raw_outputs: dict[str, Any] = field(default_factory=dict)  # as the engine received them (wire form)
 
 
 class CapturingMonitor(mocks.MockMonitor):
@@ -117,7 +142,8 @@ class CapturingMonitor(mocks.MockMonitor):
 
     def RegisterResourceOutputs(self, request):  # noqa: N802
         if request.urn.split("::")[2] == "pulumi:pulumi:Stack":
-            self.capture.outputs = clean(json_format.MessageToDict(request.outputs))
+            self.capture.raw_outputs = json_format.MessageToDict(request.outputs)
+            self.capture.outputs = clean(self.capture.raw_outputs)
         return super().RegisterResourceOutputs(request)
 
 

@@ -5,7 +5,7 @@ ids in the service's id scheme, ARNs in the partition's ARN scheme, physical nam
 Pulumi auto-names them, and ``tagsAll`` as the provider computes it. A few attributes
 that AWS computes on create and that later resources consume (an EKS endpoint, a launch
 template's version, a KMS key id) come from ``COMPUTED``, keyed by type, so a value is
-never invented for one program. Every value is derived from a hash of the URN, so the
+never invented for one program. Every value is derived from a hash of the type and name, so the
 same program always gets the same cloud.
 
 Invokes are answered only for the data sources listed in ``call``; any other invoke is an
@@ -29,8 +29,6 @@ from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Optional
 
 import pulumi
-
-from ..config.loader import ConfigError
 
 FAKE_ACCOUNT_ID = "123456789012"
 
@@ -140,9 +138,8 @@ STACK_REFERENCE = "pulumi:pulumi:StackReference"
 class StackOutputs:
     """The outputs of another stack as a ``StackReference`` reads them.
 
-    ``values`` are plain (secrets unwrapped; a value not known yet is the engine's unknown
-    sentinel, which the program sees as unknown); ``secret_names`` are the outputs the
-    program must see as secret; ``source`` says where the values came from.
+    ``values`` are plain JSON values (secrets unwrapped); ``secret_names`` are the outputs
+    the program must see as secret; ``source`` says where the values came from (for messages).
     """
 
     values: Mapping[str, Any]
@@ -150,13 +147,14 @@ class StackOutputs:
     source: str = ""
 
 
-class UnknownStackReference(ConfigError):
+class UnknownStackReference(LookupError):
     """The program read a stack the fake cloud was given no outputs for."""
 
     def __init__(self, stack: str, known: list[str]):
         self.stack = stack
-        offered = f" (it knows {', '.join(known)})" if known else ""
-        super().__init__(f"StackReference '{stack}': the offline plan has no outputs for this stack{offered}")
+        offered = f" (it has outputs of {', '.join(known)} only)" if known else ""
+        self.message = f"StackReference '{stack}': the offline plan has no outputs for this stack{offered}"
+        super().__init__(self.message)
 
 
 class FakeCloud(pulumi.runtime.Mocks):
