@@ -15,6 +15,9 @@ except ConfigError as error:
     # RunError: Pulumi prints the one-line message without a traceback.
     raise pulumi.RunError(str(error)) from None
 
+for warning in config.warnings():
+    pulumi.log.warn(warning)
+
 aws_provider = aws.Provider(
     "aws",
     region=config.region,

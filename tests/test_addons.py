@@ -265,7 +265,9 @@ def test_each_release_waits_for_its_identity_and_nothing_unrelated(capture, addo
 def test_children_use_the_providers_passed_to_the_component(capture):
     component = only(capture, "maas:addons:ClusterAddons", "addons")
     children = [r for r in capture.resources if r.parent == component.urn]
-    assert {r.type for r in children} == {RELEASE, ROLE, ROLE_POLICY, ASSOCIATION, NAMESPACE}
+    assert {r.type for r in children} == {
+        RELEASE, ROLE, ROLE_POLICY, ASSOCIATION, NAMESPACE, "kubernetes:keda.sh/v1alpha1:ClusterTriggerAuthentication",
+    }
     for resource in children:
         provider = "kubernetes::k8s" if resource.type.startswith("kubernetes:") else "aws::aws"
         assert resource.provider.endswith(f"pulumi:providers:{provider}"), resource.urn
@@ -277,6 +279,19 @@ def test_protect_covers_the_releases_and_the_namespace_only(capture):
 
 
 # -- grants ------------------------------------------------------------------------------
+
+def test_keda_only_reads_the_depth_of_the_environments_inboxes(capture):
+    document = only(capture, ROLE_POLICY, "keda-policy").inputs["policy"]
+    [statement] = statements(document)
+    assert sorted(as_list(statement["Action"])) == ["sqs:GetQueueAttributes", "sqs:GetQueueUrl"]
+    assert all(r.startswith("arn:aws:sqs:") and "-inbox" in r for r in as_list(statement["Resource"]))
+    association = only(capture, ASSOCIATION, "keda-identity")
+    assert (association.inputs["namespace"], association.inputs["serviceAccount"]) == ("keda", "keda-operator")
+    (authentication,) = [r for r in capture.resources if r.type.endswith(":ClusterTriggerAuthentication")]
+    assert authentication.inputs["spec"] == {"podIdentity": {"provider": "aws"}}
+    release = only(capture, RELEASE, "keda")
+    assert release.urn in authentication.dependencies, "the CRD must exist before the authentication"
+
 
 def test_external_secrets_may_only_assume_agent_roles(capture):
     policy = only(capture, ROLE_POLICY, "external-secrets-policy")

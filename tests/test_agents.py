@@ -86,9 +86,10 @@ def test_each_dev_agent_gets_its_whole_bounded_context(dev, agent, storage):
     if by_type(resources, "aws:secretsmanager/secret:Secret"):
         (external,) = k8s_kind(resources, "ExternalSecret")
         assert external["metadata"]["namespace"] == agent
-    for kind in ("Deployment", "Service", "PodDisruptionBudget", "HorizontalPodAutoscaler", "Ingress",
+    for kind in ("Deployment", "Service", "PodDisruptionBudget", "ScaledObject", "Ingress",
                  "ResourceQuota", "LimitRange"):
         assert len(k8s_kind(resources, kind)) == 1, kind
+    assert not k8s_kind(resources, "HorizontalPodAutoscaler"), "KEDA owns the one HPA of an agent with an inbox"
     policies = {p["metadata"]["name"]: p["spec"] for p in k8s_kind(resources, "NetworkPolicy")}
     assert policies["default-deny"] == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
 
@@ -216,6 +217,10 @@ def test_the_vpc_cni_enforces_network_policies(dev):
 ARN = re.compile(r"arn:aws[a-z-]*:[^\"\s,\]]+")
 
 
+def _list(value: Any) -> list:
+    return value if isinstance(value, list) else [value]
+
+
 def _arns(document: Any) -> set[str]:
     return set(ARN.findall(json.dumps(document)))
 
@@ -230,12 +235,17 @@ def test_no_agent_can_reach_another_agents_data_keys_or_secrets(tmp_path):
 
     def own_arns(agent: str) -> set[str]:
         record = owned[agent]
-        return {record["key_arn"], record["role_arn"], *record["secret_arns"].values(), *record["datastore_arns"]}
+        return {record["key_arn"], record["role_arn"], *record["secret_arns"].values(), *record["datastore_arns"],
+                record["inbox_arn"], record["dead_letter_queue_arn"]}
+
+    topics = {name: t["arn"] for name, t in plan.outputs["messaging"]["topics"].items()}
+    specs = {a["name"]: a for a in read_stack_file(path)["maas:agents"]}
 
     everyone = {agent: own_arns(agent) for agent in owned}
     for agent in owned:
         resources = agent_resources(plan, agent)
-        mine = everyone[agent]
+        declared = {topics[t] for t in specs[agent]["messaging"]["publishes"]}
+        mine = everyone[agent] | declared | {plan.outputs["messaging"]["broker_key_arn"]}
         others = set().union(*(arns for name, arns in everyone.items() if name != agent))
         others_names = {f"maas-dev-{name}" for name in owned if name != agent} | {f"/agents/{n}/" for n in owned if n != agent}
 
@@ -250,6 +260,12 @@ def test_no_agent_can_reach_another_agents_data_keys_or_secrets(tmp_path):
                 assert any(arn == own or arn.startswith(own + "/") for own in mine), (agent, arn)
                 assert not any(name in arn for name in others_names), (agent, arn)
         assert not _arns(grant["inputs"]) & others
+        # It consumes its own inbox only, and publishes to the topics it declared only.
+        statements = policy(grant["inputs"]["policy"])["Statement"]
+        consumed = {r for s in statements if "sqs:ReceiveMessage" in s["Action"] for r in _list(s["Resource"])}
+        assert consumed == {owned[agent]["inbox_arn"]}, (agent, consumed)
+        published = {r for s in statements if "sns:Publish" in _list(s["Action"]) for r in _list(s["Resource"])}
+        assert published == declared, (agent, published)
 
         # The key, the secrets' resource policies and the trust name this agent's role only.
         key_policy = policy(one(resources, "aws:kms/key:Key")["policy"])

@@ -82,6 +82,8 @@ def plan(
         json_path.write_text(result.to_json())
     written = write_exports(result, out) if out is not None else []
 
+    for warning in result.warnings:
+        errors.print(f"[bold yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
     if not quiet:
         _print_summary(result, elapsed)
         for path in ([json_path] if json_path else []) + written[:1]:

@@ -25,13 +25,19 @@ import pulumi
 from pulumi.runtime.sync_await import _sync_await
 from pydantic import AfterValidator, Field, ValidationError
 
-from .components.agent import PlatformRefs
+from .components.agent import MessagingRefs, PlatformRefs, TopicRef
 from .config.agents import AgentSpec
 from .config.base import StrictModel
 from .config.loader import ConfigError, format_validation_error, runtime_namespace_values, validate
 from .config.models import DnsLabel, Environment, Region
 
 # Outputs of the platform stack (``Platform.outputs()``) a team stack cannot do without.
+# Broker settings the platform exports under ``messaging`` and agents' queues follow.
+MESSAGING_SETTINGS = (
+    "max_receive_count", "visibility_timeout_seconds", "inbox_retention_days", "dlq_retention_days",
+    "max_message_age_seconds", "keda_authentication",
+)
+
 REQUIRED_OUTPUTS = (
     "environment", "region", "account_id", "prefix", "kubeconfig", "cluster_name", "cluster_arn", "vpc_id",
     "vpc_cidr", "private_subnet_ids", "availability_zones", "cluster_security_group_id", "cluster_oidc_issuer",
@@ -113,6 +119,17 @@ def platform_refs(reference: pulumi.StackReference, config: TeamConfig) -> Platf
         extra["tags"] = outputs["platform_tags"]
     if isinstance(outputs.get("ingress_class"), str):
         extra["ingress_class"] = outputs["ingress_class"]
+    messaging = outputs.get("messaging")
+    if isinstance(messaging, dict):
+        extra["messaging"] = MessagingRefs(
+            backend=messaging.get("backend", "sns-sqs"),
+            topics={name: TopicRef(arn=t["arn"], ordered=bool(t.get("ordered")))
+                    for name, t in (messaging.get("topics") or {}).items()},
+            broker_key_arn=messaging.get("broker_key_arn"),
+            alert_topic_arn=messaging.get("alert_topic_arn"),
+            kafka_cluster_arn=messaging.get("kafka_cluster_arn"),
+            **{k: messaging[k] for k in MESSAGING_SETTINGS if isinstance(messaging.get(k), (int, str))},
+        )
     if isinstance(outputs.get("agents"), dict):
         extra["taken_names"] = sorted(outputs["agents"])
     if not outputs.get("oidc_provider_arn"):

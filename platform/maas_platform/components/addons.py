@@ -71,6 +71,18 @@ METRICS_SERVER_CHART = Chart(
     repo="https://kubernetes-sigs.github.io/metrics-server/",
     app_version="v0.8.0",
 )
+# Chart 2.17.2 ships KEDA v2.17.2 (kedacore/charts PR #765, 2025-06-17). KEDA reads the
+# agents' inbox depth with its own Pod Identity role (ClusterTriggerAuthentication below).
+KEDA_CHART = Chart(
+    name="keda",
+    version="2.17.2",
+    repo="https://kedacore.github.io/charts",
+    app_version="2.17.2",
+)
+KEDA_NAMESPACE = "keda"
+KEDA_SERVICE_ACCOUNT = "keda-operator"
+# The ClusterTriggerAuthentication agents' ScaledObjects reference.
+KEDA_AWS_AUTHENTICATION = "keda-aws"
 
 EXTERNAL_SECRETS_NAMESPACE = "external-secrets"
 EXTERNAL_SECRETS_SERVICE_ACCOUNT = "external-secrets"
@@ -125,6 +137,17 @@ def external_secrets_statements(account: AccountContext, agent_role_prefix: str)
             sid="AssumeAgentRoles",
             actions=("sts:AssumeRole", "sts:TagSession"),
             resources=(f"arn:{account.partition}:iam::{account.account_id}:role/{agent_role_prefix}*",),
+        ),
+    )
+
+
+def keda_statements(account: AccountContext, queue_prefix: str) -> tuple[Statement, ...]:
+    """KEDA only reads queue depth: attributes of the environment's inboxes, never messages."""
+    return (
+        Statement(
+            sid="ReadInboxDepth",
+            actions=("sqs:GetQueueAttributes", "sqs:GetQueueUrl"),
+            resources=(account.arn("sqs", f"{queue_prefix}-*-inbox"), account.arn("sqs", f"{queue_prefix}-*-inbox.fifo")),
         ),
     )
 
@@ -402,6 +425,7 @@ class ClusterAddons(pulumi.ComponentResource):
     def __init__(self, name: str, args: ClusterAddonsArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("maas:addons:ClusterAddons", name, None, opts)
         self.ingress_class = INGRESS_CLASS
+        self.keda_authentication_name = KEDA_AWS_AUTHENTICATION
         self.pod_identity_associations = {}
 
         self.external_secrets_namespace = k8s.core.v1.Namespace(
@@ -440,6 +464,42 @@ class ClusterAddons(pulumi.ComponentResource):
             namespace=LOAD_BALANCER_CONTROLLER_NAMESPACE,
             values=self._load_balancer_controller_values(args),
             depends_on=[lbc_identity],
+        )
+
+        self.keda_namespace = k8s.core.v1.Namespace(
+            f"{name}-keda-namespace",
+            metadata={"name": KEDA_NAMESPACE, "labels": {"app.kubernetes.io/managed-by": "pulumi", **RESTRICTED_NAMESPACE_LABELS}},
+            opts=child(self, protect=args.protect),
+        )
+        self.keda_role, keda_identity = self._identity(
+            name, "keda", args,
+            role_name=f"{args.prefix}-keda",
+            namespace=KEDA_NAMESPACE,
+            service_account=KEDA_SERVICE_ACCOUNT,
+            statements=keda_statements(args.account, args.prefix),
+            description="KEDA operator: reads the depth of agents' inboxes (Pod Identity)",
+        )
+        self.keda = self._release(
+            f"{name}-keda", KEDA_CHART, args,
+            namespace=self.keda_namespace.metadata.name,
+            values={
+                "serviceAccount": {"operator": {"create": True, "name": KEDA_SERVICE_ACCOUNT}},
+                "podIdentity": {"aws": {"irsa": {"enabled": False}}},
+                "resources": {
+                    "operator": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"memory": "512Mi"}},
+                    "metricServer": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"memory": "512Mi"}},
+                },
+            },
+            depends_on=[keda_identity],
+        )
+        # One authentication for every agent: KEDA's own identity, which may only read depth.
+        self.keda_authentication = k8s.apiextensions.CustomResource(
+            f"{name}-keda-aws-authentication",
+            api_version="keda.sh/v1alpha1",
+            kind="ClusterTriggerAuthentication",
+            metadata={"name": KEDA_AWS_AUTHENTICATION, "labels": {"app.kubernetes.io/managed-by": "pulumi"}},
+            spec={"podIdentity": {"provider": "aws"}},
+            opts=child(self, depends_on=[self.keda]),
         )
 
         self.metrics_server = self._release(

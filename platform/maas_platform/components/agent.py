@@ -48,7 +48,30 @@ MONITORING_NAMESPACE = "monitoring"
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 POSTGRES_PORT = 5432
 # Services the agent key may be used through, on the agent's behalf.
-KEY_SERVICES = ("dynamodb", "rds", "s3", "secretsmanager")
+KEY_SERVICES = ("dynamodb", "rds", "s3", "secretsmanager", "sqs")
+
+
+class TopicRef(ComponentArgs):
+    arn: StrInput
+    ordered: bool = False
+
+
+class MessagingRefs(ComponentArgs):
+    """The environment's broker, as agents see it (``maas:broker`` and the platform's outputs)."""
+
+    backend: str = Field("sns-sqs", description="sns-sqs, rabbitmq or msk-serverless.")
+    topics: dict[str, TopicRef] = Field(default_factory=dict, description="Declared topics by name.")
+    broker_key_arn: Optional[StrInput] = Field(None, description="Key of the topics.")
+    alert_topic_arn: Optional[StrInput] = Field(None, description="Where alarms go.")
+    kafka_cluster_arn: Optional[StrInput] = Field(None, description="MSK Serverless cluster (msk-serverless).")
+    max_receive_count: int = 5
+    visibility_timeout_seconds: int = 60
+    inbox_retention_days: int = 4
+    dlq_retention_days: int = 14
+    max_message_age_seconds: int = 900
+    keda_authentication: Optional[str] = Field(
+        "keda-aws", description="ClusterTriggerAuthentication of KEDA; None scales on CPU only."
+    )
 
 
 class PlatformRefs(ComponentArgs):
@@ -71,6 +94,7 @@ class PlatformRefs(ComponentArgs):
     protect_stateful: bool = Field(False, description="Protect data and keys (prod).")
     scale_to_zero: bool = Field(True, description="Idle datastores may pause (not in prod).")
     tags: dict[str, str] = Field(default_factory=dict, description="Tags of the environment.")
+    messaging: MessagingRefs = Field(MessagingRefs(), description="The environment's broker.")
     taken_names: list[str] = Field(
         default_factory=list, description="Agent names the platform stack already deploys (their namespaces exist)."
     )
@@ -122,6 +146,14 @@ class AgentService(pulumi.ComponentResource):
             raise ConfigError(f"agent '{spec.name}': name {problem}")
         if spec.name in platform.taken_names:
             raise ConfigError(f"agent '{spec.name}': name is taken by an agent of the platform stack; choose another")
+        declared = platform.messaging.topics if platform.messaging.backend == "sns-sqs" else None
+        for field, topics in (("publishes", spec.messaging.publishes), ("subscribes", [s.topic for s in spec.messaging.subscribes])):
+            for topic in topics:
+                if declared is not None and topic not in declared:
+                    raise ConfigError(
+                        f"agent '{spec.name}': messaging.{field}: topic '{topic}' is not declared by the platform "
+                        f"(maas:broker.topics); declared: {', '.join(sorted(declared)) or 'none'}"
+                    )
         self.spec, self.platform = spec, platform
         self.physical = f"{platform.prefix}-{spec.name}"
         self.labels = {
@@ -145,6 +177,7 @@ class AgentService(pulumi.ComponentResource):
         self.key = self._key(name)
         self.datastore = self._datastore(name)
         self.secrets = self._secrets(name)
+        self.inbox, self.dead_letters = self._messaging(name)
         self.role_policy = aws.iam.RolePolicy(
             f"{name}-access",
             role=self.role.id,
@@ -153,6 +186,11 @@ class AgentService(pulumi.ComponentResource):
                 storage=spec.storage,
                 datastore=self.datastore_arns(),
                 secret_arns=[s.arn for s in self.secrets.values()],
+                inbox_arn=self.inbox.arn if self.inbox else None,
+                publish_arns=[self.platform.messaging.topics[t].arn for t in spec.messaging.publishes
+                              if t in self.platform.messaging.topics],
+                broker_key_arn=self.platform.messaging.broker_key_arn if spec.messaging.publishes else None,
+                kafka=self._kafka_grants(),
             )),
             opts=child(self),
         )
@@ -211,7 +249,7 @@ class AgentService(pulumi.ComponentResource):
         """The agent's own key: usable by its role, and by AWS services only on the account's behalf."""
         account = self.platform.account
         root = {"AWS": account.root_principal}
-        policy = policy_document(
+        statements = [
             Statement(sid="RootAdministersKey", principals=root, actions=KEY_ADMIN_ACTIONS, resources=("*",)),
             Statement(
                 sid="AgentUsesKey",
@@ -229,14 +267,24 @@ class AgentService(pulumi.ComponentResource):
                     "kms:ViaService": [account.regional_service(s) for s in KEY_SERVICES],
                 }},
             ),
-        )
+        ]
+        subscribed = self._subscribed_topic_arns()
+        if subscribed:
+            # SNS encrypts what it delivers into the agent's inbox with the agent's key.
+            statements.append(Statement(
+                sid="SubscribedTopicsDeliverToInbox",
+                principals={"Service": account.service_principal("sns")},
+                actions=("kms:Decrypt", "kms:GenerateDataKey"),
+                resources=("*",),
+                conditions={"ArnEquals": {"aws:SourceArn": subscribed}},
+            ))
         key = aws.kms.Key(
             f"{name}-key",
             description=f"{self.physical}: data and secrets of agent {self.spec.name}",
             enable_key_rotation=True,
             rotation_period_in_days=365,
             deletion_window_in_days=30 if self.platform.protect_stateful else 7,
-            policy=policy,
+            policy=policy_document(*statements),
             opts=child(self, protect=self.platform.protect_stateful),
         )
         aws.kms.Alias(f"{name}-key-alias", name=f"alias/{self.physical}", target_key_id=key.key_id, opts=child(self))
@@ -471,6 +519,157 @@ class AgentService(pulumi.ComponentResource):
             )
             secrets[secret] = resource
         return secrets
+
+    # -- messaging --------------------------------------------------------------------------------
+
+    def _subscribed_topic_arns(self) -> list[StrInput]:
+        topics = self.platform.messaging.topics
+        return [topics[s.topic].arn for s in self.spec.messaging.subscribes if s.topic in topics]
+
+    def _ordered_inbox(self) -> bool:
+        topics = self.platform.messaging.topics
+        return any(topics[s.topic].ordered for s in self.spec.messaging.subscribes if s.topic in topics)
+
+    def _messaging(self, name: str) -> tuple[Optional[aws.sqs.Queue], Optional[aws.sqs.Queue]]:
+        """The agent's inbox and dead-letter queue, its subscriptions and their alarms (sns-sqs)."""
+        messaging, spec = self.platform.messaging, self.spec
+        if messaging.backend != "sns-sqs":
+            return None, None
+        fifo = self._ordered_inbox()
+        suffix = ".fifo" if fifo else ""
+        day = 86_400
+        dead_letters = aws.sqs.Queue(
+            f"{name}-dlq",
+            name=f"{self.physical}-dlq{suffix}",
+            fifo_queue=fifo or None,
+            message_retention_seconds=messaging.dlq_retention_days * day,
+            kms_master_key_id=self.key.arn,
+            kms_data_key_reuse_period_seconds=300,
+            opts=child(self),
+        )
+        inbox = aws.sqs.Queue(
+            f"{name}-inbox",
+            name=f"{self.physical}-inbox{suffix}",
+            fifo_queue=fifo or None,
+            content_based_deduplication=fifo or None,
+            message_retention_seconds=messaging.inbox_retention_days * day,
+            visibility_timeout_seconds=messaging.visibility_timeout_seconds,
+            receive_wait_time_seconds=20,
+            kms_master_key_id=self.key.arn,
+            kms_data_key_reuse_period_seconds=300,
+            redrive_policy=pulumi.Output.json_dumps({
+                "deadLetterTargetArn": dead_letters.arn, "maxReceiveCount": messaging.max_receive_count,
+            }),
+            opts=child(self),
+        )
+        aws.sqs.RedriveAllowPolicy(
+            f"{name}-dlq-redrive-allow",
+            queue_url=dead_letters.id,
+            redrive_allow_policy=pulumi.Output.json_dumps({"redrivePermission": "byQueue", "sourceQueueArns": [inbox.arn]}),
+            opts=child(self),
+        )
+        topics = self._subscribed_topic_arns()
+        sqs_all = ("sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttributes",
+                   "sqs:ReceiveMessage", "sqs:SendMessage")
+        inbox_policy = [
+            Statement(sid="DenyPlainHttp", effect="Deny", principals={"AWS": "*"}, actions=sqs_all,
+                      resources=(inbox.arn,), conditions={"Bool": {"aws:SecureTransport": False}}),
+        ]
+        if topics:
+            inbox_policy += [
+                Statement(sid="SubscribedTopicsDeliver", principals={"Service": self.platform.account.service_principal("sns")},
+                          actions=("sqs:SendMessage",), resources=(inbox.arn,),
+                          conditions={"ArnEquals": {"aws:SourceArn": topics}}),
+                # Nothing else may write into the inbox, whatever its identity policy says,
+                # except the messaging operator redriving dead letters back into it.
+                Statement(sid="OnlySubscribedTopicsSend", effect="Deny", principals={"AWS": "*"},
+                          actions=("sqs:SendMessage",), resources=(inbox.arn,),
+                          conditions={"ArnNotEquals": {"aws:SourceArn": topics,
+                                                       "aws:PrincipalArn": self._operator_role_arn()}}),
+            ]
+        else:
+            inbox_policy.append(Statement(sid="NoTopicSubscribed", effect="Deny", principals={"AWS": "*"},
+                                          actions=("sqs:SendMessage",), resources=(inbox.arn,)))
+        aws.sqs.QueuePolicy(f"{name}-inbox-policy", queue_url=inbox.id, policy=policy_document(*inbox_policy),
+                            opts=child(self))
+        aws.sqs.QueuePolicy(
+            f"{name}-dlq-policy",
+            queue_url=dead_letters.id,
+            policy=policy_document(Statement(
+                sid="DenyPlainHttp", effect="Deny", principals={"AWS": "*"}, actions=sqs_all,
+                resources=(dead_letters.arn,), conditions={"Bool": {"aws:SecureTransport": False}},
+            )),
+            opts=child(self),
+        )
+        for subscription in spec.messaging.subscribes:
+            topic = messaging.topics[subscription.topic]
+            aws.sns.TopicSubscription(
+                f"{name}-subscription-{subscription.topic}",
+                topic=topic.arn,
+                protocol="sqs",
+                endpoint=inbox.arn,
+                raw_message_delivery=True,
+                filter_policy=json.dumps(subscription.filter, sort_keys=True) if subscription.filter else None,
+                filter_policy_scope="MessageAttributes" if subscription.filter else None,
+                opts=child(self),
+            )
+        self._alarms(name, inbox, dead_letters)
+        return inbox, dead_letters
+
+    def _alarms(self, name: str, inbox: aws.sqs.Queue, dead_letters: aws.sqs.Queue) -> None:
+        messaging = self.platform.messaging
+        actions = [messaging.alert_topic_arn] if messaging.alert_topic_arn else []
+        common = dict(namespace="AWS/SQS", period=60, evaluation_periods=1, treat_missing_data="notBreaching",
+                      alarm_actions=actions, ok_actions=actions)
+        aws.cloudwatch.MetricAlarm(
+            f"{name}-dlq-alarm",
+            name=f"{self.physical}-dlq-not-empty",
+            alarm_description=f"Agent {self.spec.name}: messages in its dead-letter queue. "
+                              "Runbook: docs/runbooks/dead-letter-queue.md",
+            metric_name="ApproximateNumberOfMessagesVisible",
+            dimensions={"QueueName": dead_letters.name},
+            statistic="Maximum",
+            comparison_operator="GreaterThanThreshold",
+            threshold=0,
+            **common,
+            opts=child(self),
+        )
+        aws.cloudwatch.MetricAlarm(
+            f"{name}-inbox-age-alarm",
+            name=f"{self.physical}-inbox-message-age",
+            alarm_description=f"Agent {self.spec.name}: the oldest inbox message is older than "
+                              f"{messaging.max_message_age_seconds}s. Runbook: docs/runbooks/dead-letter-queue.md",
+            metric_name="ApproximateAgeOfOldestMessage",
+            dimensions={"QueueName": inbox.name},
+            statistic="Maximum",
+            comparison_operator="GreaterThanThreshold",
+            threshold=messaging.max_message_age_seconds,
+            **{**common, "evaluation_periods": 5},
+            opts=child(self),
+        )
+
+    def _operator_role_arn(self) -> str:
+        """The messaging operator's role (:mod:`.broker`), named by convention."""
+        account = self.platform.account
+        return f"arn:{account.partition}:iam::{account.account_id}:role/{self.platform.prefix}-messaging-operator"
+
+    def _kafka_grants(self) -> Optional[dict[str, Any]]:
+        """For msk-serverless: the cluster and the topic ARNs this agent writes and reads."""
+        messaging, spec = self.platform.messaging, self.spec
+        if messaging.backend != "msk-serverless" or messaging.kafka_cluster_arn is None:
+            return None
+        cluster = pulumi.Output.from_input(messaging.kafka_cluster_arn)
+
+        def under(kind: str, leaf: str) -> pulumi.Output[str]:
+            # arn:aws:kafka:<region>:<account>:cluster/<name>/<uuid> -> <kind>/<name>/<uuid>/<leaf>
+            return cluster.apply(lambda arn: arn.replace(":cluster/", f":{kind}/", 1) + f"/{leaf}")
+
+        return {
+            "cluster": cluster,
+            "write": [under("topic", t) for t in spec.messaging.publishes],
+            "read": [under("topic", s.topic) for s in spec.messaging.subscribes],
+            "group": under("group", spec.name),
+        }
 
     # -- Kubernetes ------------------------------------------------------------------------------
 
@@ -746,6 +945,9 @@ class AgentService(pulumi.ComponentResource):
             spec={"maxUnavailable": 1, "selector": {"matchLabels": selector}},
             opts=child(self, depends_on=[self.namespace]),
         )
+        if self.inbox is not None and self.platform.messaging.keda_authentication:
+            self._scaled_object(name, deployment)
+            return deployment
         k8s.autoscaling.v2.HorizontalPodAutoscaler(
             f"{name}-hpa",
             metadata=self._meta(spec.name),
@@ -761,6 +963,44 @@ class AgentService(pulumi.ComponentResource):
             opts=child(self, depends_on=[deployment]),
         )
         return deployment
+
+    def _scaled_object(self, name: str, deployment: k8s.apps.v1.Deployment) -> None:
+        """KEDA scales on inbox depth and CPU together (one HPA, owned by KEDA)."""
+        spec, platform = self.spec, self.platform
+        messaging = spec.messaging
+        zero = messaging.scale_to_zero and platform.scale_to_zero
+        k8s.apiextensions.CustomResource(
+            f"{name}-scaled-object",
+            api_version="keda.sh/v1alpha1",
+            kind="ScaledObject",
+            metadata=self._meta(spec.name),
+            spec={
+                "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": spec.name},
+                "minReplicaCount": 0 if zero else spec.replicas.min,
+                "maxReplicaCount": spec.replicas.max,
+                "pollingInterval": 15,
+                "cooldownPeriod": 300,
+                "advanced": {"horizontalPodAutoscalerConfig": {
+                    "behavior": {"scaleDown": {"stabilizationWindowSeconds": 300}},
+                }},
+                "triggers": [
+                    {
+                        "type": "aws-sqs-queue",
+                        "authenticationRef": {"name": platform.messaging.keda_authentication,
+                                              "kind": "ClusterTriggerAuthentication"},
+                        "metadata": {
+                            "queueURL": self.inbox.url,
+                            "queueLength": str(messaging.messages_per_replica),
+                            "activationQueueLength": str(messaging.activation_messages),
+                            "awsRegion": platform.account.region,
+                        },
+                    },
+                    {"type": "cpu", "metricType": "Utilization",
+                     "metadata": {"value": str(spec.replicas.target_cpu_percent)}},
+                ],
+            },
+            opts=child(self, depends_on=[deployment]),
+        )
 
     def _exposure(self, name: str) -> None:
         """The REST entry: a rule on the environment's shared internal or internet-facing ALB."""

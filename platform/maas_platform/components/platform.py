@@ -11,8 +11,9 @@ import pulumi_kubernetes as k8s
 from ..config.models import PlatformConfig
 from ..tagging import platform_tags, tag_transformation
 from .addons import ClusterAddons, ClusterAddonsArgs
-from .agent import AgentService, AgentServiceArgs, PlatformRefs
+from .agent import AgentService, AgentServiceArgs, MessagingRefs, PlatformRefs, TopicRef
 from .base import RESTRICTED_NAMESPACE_LABELS, AccountContext, ComponentArgs, child
+from .broker import Broker, BrokerArgs
 from .cluster import Cluster, ClusterArgs
 from .encryption import EncryptionArgs, PlatformKeys
 from .network import Network, NetworkArgs
@@ -39,6 +40,7 @@ class Platform(pulumi.ComponentResource):
         super().__init__("maas:index:Platform", name, None, opts)
         self.tags = tags
         self.prefix = config.prefix
+        self._config = config
 
         invoke = pulumi.InvokeOptions(parent=self)
         identity = aws.get_caller_identity(opts=invoke)
@@ -127,6 +129,29 @@ class Platform(pulumi.ComponentResource):
             opts=child(self, providers=[self.kubernetes]),
         )
         self.zones = zones
+        publishers: dict[str, list[str]] = {}
+        for agent in config.agents:
+            for topic in agent.messaging.publishes:
+                publishers.setdefault(topic, []).append(agent.name)
+        self.broker = Broker(
+            f"{name}-broker",
+            BrokerArgs(
+                prefix=config.prefix,
+                environment=config.environment,
+                account=self.account,
+                config=config.broker,
+                publishers=publishers,
+                operator_role_arns=config.operator_role_arns,
+                alert_emails=config.observability.alert_emails,
+                rabbitmq_deployment=config.rabbitmq_deployment,
+                vpc_id=self.network.vpc.id,
+                private_subnet_ids=[s.id for s in self.network.private_subnets],
+                cluster_security_group_id=self._cluster_security_group(),
+                deletion_window_days=config.encryption.key_deletion_window_days,
+                protect=config.protect_stateful,
+            ),
+            opts=child(self),
+        )
         refs = self.refs(config)
         self.agents = {
             spec.name: AgentService(
@@ -190,7 +215,20 @@ class Platform(pulumi.ComponentResource):
             vpc_cidr=config.network.cidr,
             private_subnet_ids=[s.id for s in self.network.private_subnets],
             availability_zones=self.zones,
-            cluster_security_group_id=cluster.vpc_config.apply(lambda v: v.cluster_security_group_id if v else None),
+            cluster_security_group_id=self._cluster_security_group(),
+            messaging=MessagingRefs(
+                backend=config.broker.backend,
+                topics={n: TopicRef(arn=t.arn, ordered=config.broker.topic(n).ordered) for n, t in self.broker.topics.items()},
+                broker_key_arn=self.broker.key.arn,
+                alert_topic_arn=self.broker.alert_topic.arn,
+                kafka_cluster_arn=self.broker.kafka.arn if self.broker.kafka else None,
+                max_receive_count=config.broker.max_receive_count,
+                visibility_timeout_seconds=config.broker.visibility_timeout_seconds,
+                inbox_retention_days=config.broker.inbox_retention_days,
+                dlq_retention_days=config.broker.dlq_retention_days,
+                max_message_age_seconds=config.broker.max_message_age_seconds,
+                keda_authentication=self.addons.keda_authentication_name,
+            ),
             external_secrets_role_arn=self.addons.external_secrets_role.arn,
             oidc_provider_arn=self.cluster.oidc_provider.arn if self.cluster.oidc_provider else None,
             oidc_issuer=cluster.identities.apply(lambda ids: ids[0].oidcs[0].issuer if ids else None),
@@ -199,6 +237,9 @@ class Platform(pulumi.ComponentResource):
             scale_to_zero=config.environment != "prod",
             tags=self.tags,
         )
+
+    def _cluster_security_group(self) -> pulumi.Output[str]:
+        return self.cluster.cluster.vpc_config.apply(lambda v: v.cluster_security_group_id if v else None)
 
     def outputs(self) -> dict[str, pulumi.Input]:
         """What team stacks read through a StackReference (names prefixed by what they describe)."""
@@ -227,6 +268,15 @@ class Platform(pulumi.ComponentResource):
             "prefix": self.prefix,
             "external_secrets_role_arn": self.addons.external_secrets_role.arn,
             "ingress_class": self.addons.ingress_class,
+            "messaging": {
+                **self.broker.outputs(),
+                "max_receive_count": self._config.broker.max_receive_count,
+                "visibility_timeout_seconds": self._config.broker.visibility_timeout_seconds,
+                "inbox_retention_days": self._config.broker.inbox_retention_days,
+                "dlq_retention_days": self._config.broker.dlq_retention_days,
+                "max_message_age_seconds": self._config.broker.max_message_age_seconds,
+                "keda_authentication": self.addons.keda_authentication_name,
+            },
             "agents": {
                 agent: {
                     "namespace": a.spec.namespace,
@@ -234,6 +284,8 @@ class Platform(pulumi.ComponentResource):
                     "key_arn": a.key.arn,
                     "secret_arns": {secret: s.arn for secret, s in a.secrets.items()},
                     "datastore_arns": a.datastore_arns(),
+                    "inbox_arn": a.inbox.arn if a.inbox else None,
+                    "dead_letter_queue_arn": a.dead_letters.arn if a.dead_letters else None,
                 }
                 for agent, a in self.agents.items()
             },

@@ -239,6 +239,23 @@ class MessagingSpec(StrictModel):
 
     publishes: list[Label] = Field(default_factory=list, description="Topics the agent may publish to.")
     subscribes: list[Subscription] = Field(default_factory=list, description="Topics delivered to the agent's inbox.")
+    messages_per_replica: int = Field(
+        5, ge=1, le=10_000, description="Inbox messages one replica works through; KEDA scales replicas to depth / this."
+    )
+    activation_messages: int = Field(
+        0, ge=0, le=10_000, description="Inbox depth above which a scaled-to-zero agent wakes up."
+    )
+    scale_to_zero: bool = Field(
+        False, description="Run no replica while the inbox is empty (not in prod; the REST entry is then unserved)."
+    )
+
+    @model_validator(mode="after")
+    def _unique(self) -> "MessagingSpec":
+        for field, topics in (("publishes", self.publishes), ("subscribes", [s.topic for s in self.subscribes])):
+            repeated = sorted({t for t in topics if topics.count(t) > 1})
+            if repeated:
+                raise ValueError(f"{field}: topic '{repeated[0]}' is listed twice")
+        return self
 
     @field_validator("subscribes", mode="before")
     @classmethod

@@ -214,10 +214,72 @@ class ObservabilityConfig(StrictModel):
     alert_emails: list[str] = Field(default_factory=list, description="Addresses subscribed to the platform alert topic.")
 
 
+class TopicConfig(StrictModel):
+    """A topic agents publish to and subscribe to."""
+
+    name: DnsLabel = Field(description="Topic name, unique in the environment.")
+    description: str = Field("", max_length=256, description="What the messages on it mean.")
+    ordered: bool = Field(
+        False, description="FIFO: ordered, exactly-once delivery per message group (sns-sqs only; subscribers get FIFO inboxes)."
+    )
+    team_publishers: list[DnsLabel] = Field(
+        default_factory=list, description="Agents of team stacks that may publish to it (this stack's agents declare their own)."
+    )
+
+
+class RabbitMQConfig(StrictModel):
+    """Amazon MQ for RabbitMQ, when ``backend: rabbitmq``."""
+
+    instance_type: str = Field("mq.m7g.medium", pattern=r"^mq\.[a-z0-9]+\.[a-z0-9]+$", description="Broker instance type.")
+    engine_version: str = Field("3.13", pattern=r"^\d+\.\d+(\.\d+)?$", description="RabbitMQ engine version.")
+    deployment: Optional[Literal["single", "cluster"]] = Field(
+        None, description="single instance or a 3-node cluster across AZs. Default: cluster in prod, single elsewhere."
+    )
+
+
 class BrokerConfig(StrictModel):
     """Messaging backbone between agents."""
 
-    backend: Literal["sns-sqs"] = Field("sns-sqs", description="Broker backend. Default sns-sqs.")
+    backend: Literal["sns-sqs", "rabbitmq", "msk-serverless"] = Field(
+        "sns-sqs", description="sns-sqs (default): SNS topics, SQS inboxes; rabbitmq: Amazon MQ; msk-serverless: Kafka with IAM auth."
+    )
+    topics: list[TopicConfig] = Field(default_factory=list, description="Topics declared once for the environment.")
+    max_receive_count: int = Field(
+        5, ge=1, le=1000, description="Receives before a message moves from an inbox to its dead-letter queue."
+    )
+    visibility_timeout_seconds: int = Field(
+        60, ge=0, le=43_200, description="How long a received message stays hidden from other consumers."
+    )
+    inbox_retention_days: int = Field(4, ge=1, le=14, description="How long an unconsumed message stays in an inbox.")
+    dlq_retention_days: int = Field(14, ge=1, le=14, description="How long a dead letter is kept; longer than the inbox's.")
+    max_message_age_seconds: int = Field(
+        900, ge=60, le=1_209_600, description="Alarm when the oldest inbox message is older than this."
+    )
+    operator_role_arns: list[RoleArn] = Field(
+        default_factory=list,
+        description="Roles that may assume the messaging operator role (DLQ inspection and redrive). Default: cluster.admin_role_arns.",
+    )
+    rabbitmq: RabbitMQConfig = Field(RabbitMQConfig(), description="Settings of the rabbitmq backend.")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "BrokerConfig":
+        names = [t.name for t in self.topics]
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            raise ValueError(f"topics: '{repeated[0]}' is declared twice")
+        if self.dlq_retention_days <= self.inbox_retention_days:
+            raise ValueError(
+                f"dlq_retention_days: {self.dlq_retention_days} must exceed inbox_retention_days ({self.inbox_retention_days}), "
+                "or dead letters expire before anyone looks"
+            )
+        if self.backend != "sns-sqs":
+            ordered = [t.name for t in self.topics if t.ordered]
+            if ordered:
+                raise ValueError(f"topics: '{ordered[0]}' is ordered; ordered (FIFO) topics need backend sns-sqs")
+        return self
+
+    def topic(self, name: str) -> Optional[TopicConfig]:
+        return next((t for t in self.topics if t.name == name), None)
 
 
 class BudgetsConfig(StrictModel):
@@ -292,10 +354,58 @@ class PlatformConfig(StrictModel):
             problem = name_limits(self.prefix, agent.name)
             if problem:
                 raise ValueError(f"agents[{index}].name: '{agent.name}' {problem}")
+        self._messaging_rules()
         reserved = {"environment", "managed-by", "platform"} & set(self.tags)
         if reserved:
             raise ValueError(f"tags: '{sorted(reserved)[0]}' is set by the platform and cannot be overridden")
         return self
+
+    def _messaging_rules(self) -> None:
+        broker = self.broker
+        if broker.backend == "rabbitmq" and self.environment == "prod" and broker.rabbitmq.deployment == "single":
+            raise ValueError("broker.rabbitmq.deployment: prod needs 'cluster' so one AZ failure does not stop messaging")
+        for index, agent in enumerate(self.agents):
+            messaging = agent.messaging
+            for topic in messaging.publishes:
+                if broker.topic(topic) is None:
+                    raise ValueError(
+                        f"agents[{index}].messaging.publishes: topic '{topic}' is not declared under maas:broker.topics"
+                    )
+            ordering = set()
+            for subscription in messaging.subscribes:
+                declared = broker.topic(subscription.topic)
+                if declared is None:
+                    raise ValueError(
+                        f"agents[{index}].messaging.subscribes: topic '{subscription.topic}' is not declared under maas:broker.topics"
+                    )
+                ordering.add(declared.ordered)
+            if len(ordering) > 1:
+                raise ValueError(
+                    "agents[{}].messaging.subscribes: an inbox is FIFO or standard; subscribe to ordered or to "
+                    "unordered topics, not both".format(index)
+                )
+            if messaging.scale_to_zero and self.environment == "prod":
+                raise ValueError(f"agents[{index}].messaging.scale_to_zero: prod keeps replicas.min running")
+
+    def warnings(self) -> list[str]:
+        """Mistakes that do not stop a plan: a topic nobody subscribes to, a topic nobody publishes to."""
+        subscribed = {s.topic for a in self.agents for s in a.messaging.subscribes}
+        published = {t for a in self.agents for t in a.messaging.publishes}
+        found = []
+        for index, topic in enumerate(self.broker.topics):
+            if topic.name not in subscribed:
+                found.append(f"maas:broker.topics[{index}] '{topic.name}': no agent subscribes to it; its messages go nowhere")
+            elif topic.name not in published:
+                found.append(f"maas:broker.topics[{index}] '{topic.name}': no agent of this stack publishes to it")
+        return found
+
+    @property
+    def rabbitmq_deployment(self) -> str:
+        return self.broker.rabbitmq.deployment or ("cluster" if self.environment == "prod" else "single")
+
+    @property
+    def operator_role_arns(self) -> list[str]:
+        return self.broker.operator_role_arns or self.cluster.admin_role_arns
 
     @property
     def prefix(self) -> str:

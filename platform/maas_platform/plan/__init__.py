@@ -73,6 +73,7 @@ class Plan:
     # the program read through a StackReference (name -> where their outputs came from).
     raw_outputs: dict[str, Any] = field(default_factory=dict, repr=False)
     stack_references: dict[str, str] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
 
     @classmethod
     def from_capture(cls, project: str, stack: str, capture: Capture) -> "Plan":
@@ -224,6 +225,7 @@ def plan_project(
         hint = "; set maas:platform_stack to it (planned offline from its project) or pass --platform-outputs FILE"
         raise ConfigError(error.message + hint, source) from None
     plan = Plan.from_capture(project.name, stack, capture)
+    plan.warnings = list(capture.warnings)
     plan.stack_references = {name: stacks[name].source for name in cloud.stacks_read}
     return plan
 

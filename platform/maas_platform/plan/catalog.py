@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import yaml
 
@@ -12,8 +12,8 @@ from ..config.loader import read_stack_file
 STORAGE_CYCLE = ("dynamodb", "postgres", "s3", "none")
 
 
-def synthetic_agents(count: int) -> list[dict[str, Any]]:
-    """``count`` valid agent specs cycling through the storage kinds, teams and exposures."""
+def synthetic_agents(count: int, topics: Sequence[str] = ()) -> list[dict[str, Any]]:
+    """``count`` valid agent specs cycling through the storage kinds and teams, wired over ``topics``."""
     agents = []
     for index in range(count):
         storage = STORAGE_CYCLE[index % len(STORAGE_CYCLE)]
@@ -25,6 +25,11 @@ def synthetic_agents(count: int) -> list[dict[str, Any]]:
             "storage": storage,
             "secrets": ["llm-api-key"] if index % 2 == 0 else [],
         }
+        if topics:  # a mesh over the stack's topics: every agent publishes to one, consumes another
+            agent["messaging"] = {
+                "publishes": [topics[index % len(topics)]],
+                "subscribes": [topics[(index + 1) % len(topics)]],
+            }
         agents.append(agent)
     return agents
 
@@ -32,6 +37,8 @@ def synthetic_agents(count: int) -> list[dict[str, Any]]:
 def write_catalog_stack(base: Path, out: Path, count: int) -> Path:
     """A copy of the stack file ``base`` whose ``maas:agents`` is a synthetic catalog of ``count``."""
     config = read_stack_file(base)
-    config["maas:agents"] = synthetic_agents(count)
+    broker = config.get("maas:broker") or {}
+    topics = [t["name"] for t in broker.get("topics", []) if not t.get("ordered")]
+    config["maas:agents"] = synthetic_agents(count, topics)
     out.write_text(yaml.safe_dump({"config": config}, sort_keys=False))
     return out

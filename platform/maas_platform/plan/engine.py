@@ -10,6 +10,7 @@ protect flag and inputs (camelCase, as the engine sees them).
 from __future__ import annotations
 
 import json
+import logging
 import os
 import runpy
 import sys
@@ -104,6 +105,26 @@ class Capture:
     resources: list[Registration] = field(default_factory=list)
     outputs: dict[str, Any] = field(default_factory=dict)  # cleaned: secrets masked
     raw_outputs: dict[str, Any] = field(default_factory=dict)  # as the engine received them (wire form)
+    warnings: list[str] = field(default_factory=list)  # what the program logged with pulumi.log.warn
+
+
+class _Collect(logging.Handler):
+    def __init__(self, into: list[str]):
+        super().__init__(level=logging.WARNING)
+        self.into = into
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.levelno == logging.WARNING:
+            self.into.append(record.getMessage())
+
+
+def _collecting_logger(into: list[str]) -> logging.Logger:
+    """What the program logs as a warning (``pulumi.log.warn``) lands in ``into``, not on stderr."""
+    logger = logging.getLogger(f"maas.plan.{id(into)}")
+    logger.handlers = [_Collect(into)]
+    logger.propagate = False
+    logger.setLevel(logging.WARNING)
+    return logger
 
 
 class CapturingMonitor(mocks.MockMonitor):
@@ -180,7 +201,8 @@ def run_program(
     """Execute ``program`` (a directory with ``__main__.py`` or a file) under mocks."""
     entry = (program / "__main__.py" if program.is_dir() else program).resolve()
     monitor = CapturingMonitor(cloud)
-    pulumi.runtime.set_mocks(cloud, project=project, stack=stack, preview=False, monitor=monitor)
+    pulumi.runtime.set_mocks(cloud, project=project, stack=stack, preview=False, monitor=monitor,
+                             logger=_collecting_logger(monitor.capture.warnings))
     pulumi.runtime.set_all_config(_wire_config(config), secret_keys or [])
     settings.ROOT.set(None)
 

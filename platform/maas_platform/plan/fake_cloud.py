@@ -70,7 +70,7 @@ ARN_RESOURCE: dict[str, Callable[[str, dict[str, Any]], str]] = {
     "aws:kms/key:Key": lambda pid, _: f"key/{pid}",
     "aws:kms/alias:Alias": lambda pid, _: pid,
     "aws:eks/cluster:Cluster": lambda pid, _: f"cluster/{pid}",
-    "aws:sqs/queue:Queue": lambda pid, _: pid,
+    "aws:sqs/queue:Queue": lambda pid, _: pid.rsplit("/", 1)[-1],
     "aws:sns/topic:Topic": lambda pid, _: pid,
     "aws:dynamodb/table:Table": lambda pid, _: f"table/{pid}",
     "aws:s3/bucketV2:BucketV2": lambda pid, _: pid,
@@ -176,7 +176,10 @@ class FakeCloud(pulumi.runtime.Mocks):
             return self.stack_reference(str(args.inputs.get("name") or args.resource_id))
         inputs = dict(args.inputs)
         if not token.startswith("aws:"):
-            return f"{args.name}-{_digest(token, args.name, length=8)}", inputs
+            state = dict(inputs)
+            for attribute, compute in COMPUTED.get(token, {}).items():
+                state[attribute] = compute(self, f"{token}::{args.name}", state)
+            return f"{args.name}-{_digest(token, args.name, length=8)}", state
 
         names = input_names(token)
         wire, python = NAME_FIELD.get(token, ("name", "name"))
@@ -186,7 +189,9 @@ class FakeCloud(pulumi.runtime.Mocks):
             inputs[wire] = physical
 
         seed = f"{token}::{args.name}"
-        if token in ID_PREFIX:
+        if token == "aws:sqs/queue:Queue":  # a queue's id is its URL
+            resource_id = f"https://sqs.{self.region}.amazonaws.com/{self.account_id}/{physical}"
+        elif token in ID_PREFIX:
             resource_id = f"{ID_PREFIX[token]}-{_digest(seed)}"
         elif token == "aws:kms/key:Key":
             resource_id = _uuid(seed)
@@ -285,6 +290,13 @@ COMPUTED: dict[str, dict[str, Callable[[FakeCloud, str, dict], Any]]] = {
     },
     "aws:kms/key:Key": {
         "keyId": lambda c, seed, s: s["id"],
+    },
+    "aws:sqs/queue:Queue": {
+        "url": lambda c, seed, s: s["id"],
+    },
+    # The provider generates it (the SDK marks it secret).
+    "random:index/randomPassword:RandomPassword": {
+        "result": lambda c, seed, s: _digest(seed, "password", length=int(s.get("length") or 32)),
     },
     "aws:rds/cluster:Cluster": {
         "clusterResourceId": lambda c, seed, s: "cluster-" + _digest(seed, length=26).upper(),

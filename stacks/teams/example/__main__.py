@@ -42,6 +42,8 @@ with user_errors():
                 exposure="internal",
                 secrets=["openai-api-key"],
                 env={"MODEL": "gpt-4.1-mini"},
+                # Topics are the platform's (maas:broker.topics of its stack).
+                messaging={"subscribes": ["tickets"]},
             ),
             platform=refs,
         ),
