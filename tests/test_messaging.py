@@ -251,3 +251,11 @@ def test_msk_serverless_is_private_with_iam_auth_and_agents_get_scoped_kafka_gra
     assert statements["KafkaCluster"]["Resource"] == arn
     assert statements["KafkaDeclaredTopics"]["Resource"] == arn.replace(":cluster/", ":topic/") + "/orders"
     assert statements["KafkaOwnGroup"]["Resource"] == arn.replace(":cluster/", ":group/") + "/intake"
+
+
+def test_the_agent_finds_its_inbox_and_declared_topics_in_its_environment(dev):
+    (deployment,) = k8s_kind(agent_resources(dev, "triage"), "Deployment")
+    env = {e["name"]: e.get("value") for e in deployment["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert env["MAAS_INBOX_URL"].endswith("/maas-dev-triage-inbox")
+    assert env["MAAS_TOPIC_TICKETS_ARN"] == dev.outputs["messaging"]["topics"]["tickets"]["arn"]
+    assert "MAAS_TOPIC_FINDINGS_ARN" not in env, "only the topics it publishes to"

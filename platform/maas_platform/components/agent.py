@@ -30,7 +30,7 @@ from pydantic import Field
 
 from ..config.agents import (
     AgentSpec, DynamoDBStorage, PostgresStorage, PublicExposure, S3Storage,
-    cpu_millicores, memory_bytes, name_limits, secret_env_name,
+    cpu_millicores, memory_bytes, name_limits, secret_env_name, topic_env_name,
 )
 from ..config.loader import ConfigError
 from ..iam import Statement, Trust, policy_document, pod_identity, trust_policy
@@ -861,6 +861,13 @@ class AgentService(pulumi.ComponentResource):
                 {"name": "PGUSER", "value": spec.name.replace("-", "_")},
                 {"name": "PGSSLMODE", "value": "verify-full"},
             ]
+        if self.inbox is not None:
+            env.append({"name": "MAAS_INBOX_URL", "value": self.inbox.url})
+        topics = platform.messaging.topics
+        env += [
+            {"name": topic_env_name(topic), "value": topics[topic].arn}
+            for topic in spec.messaging.publishes if topic in topics
+        ]
         env += [{"name": k, "value": v} for k, v in sorted(spec.env.items())]
         env += [
             # optional: the first rollout must not wait for values someone puts after `pulumi up`.

@@ -363,9 +363,9 @@ class AgentSpec(StrictModel):
 
     @model_validator(mode="after")
     def _cross(self) -> "AgentSpec":
-        reserved = PLATFORM_ENV & set(self.env)
+        reserved = sorted(PLATFORM_ENV & set(self.env)) + sorted(k for k in self.env if k.startswith("MAAS_TOPIC_"))
         if reserved:
-            raise ValueError(f"env: {sorted(reserved)[0]} is set by the platform")
+            raise ValueError(f"env: {reserved[0]} is set by the platform")
         clashes = {secret_env_name(s) for s in self.secrets} & set(self.env)
         if clashes:
             raise ValueError(f"env: {sorted(clashes)[0]} is also the variable of a secret; rename one")
@@ -384,9 +384,14 @@ class AgentSpec(StrictModel):
 
 # Variables the platform sets in every agent's container (some only for one storage kind).
 PLATFORM_ENV = frozenset({
-    "MAAS_AGENT", "MAAS_ENVIRONMENT", "MAAS_BASE_PATH", "AWS_REGION", "DYNAMODB_TABLE", "S3_BUCKET",
+    "MAAS_AGENT", "MAAS_ENVIRONMENT", "MAAS_BASE_PATH", "MAAS_INBOX_URL", "AWS_REGION", "DYNAMODB_TABLE", "S3_BUCKET",
     "PGHOST", "PGPORT", "PGDATABASE", "PGUSER", "PGSSLMODE",
 })
+
+
+def topic_env_name(topic: str) -> str:
+    """The variable holding a published topic's ARN: ``tickets`` -> ``MAAS_TOPIC_TICKETS_ARN``."""
+    return f"MAAS_TOPIC_{topic.upper().replace('-', '_')}_ARN"
 
 
 def secret_env_name(secret: str) -> str:
