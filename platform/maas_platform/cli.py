@@ -88,8 +88,11 @@ def plan(
         _print_summary(result, elapsed)
         for path in ([json_path] if json_path else []) + written[:1]:
             console.print(f"wrote {path}")
-        if len(written) > 1:
-            console.print(f"wrote {len(written) - 1} Kubernetes manifests under {out / 'manifests'}")
+        for folder, what in (("manifests", "Kubernetes manifests"), ("rules", "Prometheus rule files"),
+                             ("openslo", "OpenSLO documents")):
+            count = sum(1 for path in written if path.parent.name == folder)
+            if count:
+                console.print(f"wrote {count} {what} under {out / folder}")
     mandatory = [v for v in result.violations if v.get("level") == "mandatory"]
     raise typer.Exit(EXIT_VIOLATIONS if mandatory else EXIT_OK)
 

@@ -39,6 +39,7 @@ ENVIRONMENT_DEFAULTS: dict[str, dict[str, Any]] = {
             "flow_log_retention_days": 30,
         },
         "encryption": {"key_deletion_window_days": 7},
+        "observability": {"prometheus_retention_days": 7, "prometheus_volume_gib": 20, "agent_log_retention_days": 14},
         "cluster": {
             "log_retention_days": 30,
             "node_groups": [
@@ -57,6 +58,7 @@ ENVIRONMENT_DEFAULTS: dict[str, dict[str, Any]] = {
             "flow_log_retention_days": 90,
         },
         "encryption": {"key_deletion_window_days": 14},
+        "observability": {"prometheus_retention_days": 15, "prometheus_volume_gib": 50, "agent_log_retention_days": 30},
         "cluster": {
             "log_retention_days": 90,
             "node_groups": [
@@ -77,6 +79,7 @@ ENVIRONMENT_DEFAULTS: dict[str, dict[str, Any]] = {
             "flow_log_retention_days": 365,
         },
         "encryption": {"key_deletion_window_days": 30},
+        "observability": {"prometheus_retention_days": 30, "prometheus_volume_gib": 100, "agent_log_retention_days": 90},
         "cluster": {
             "log_retention_days": 365,
             "node_groups": [

@@ -60,6 +60,12 @@ def _account_id(value: str) -> str:
     return value
 
 
+def _email(value: str) -> str:
+    if not re.match(r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$", value, re.I):
+        raise ValueError(f"'{value}' is not an email address")
+    return value
+
+
 def _region(value: str) -> str:
     if not _REGION.match(value):
         raise ValueError(f"'{value}' is not an AWS region name (e.g. us-east-1)")
@@ -97,6 +103,7 @@ VpcCidr = Annotated[str, AfterValidator(_vpc_cidr)]
 DnsLabel = Annotated[str, AfterValidator(_dns_label)]
 Region = Annotated[str, AfterValidator(_region)]
 AccountId = Annotated[str, AfterValidator(_account_id)]
+EmailAddress = Annotated[str, AfterValidator(_email)]
 RoleArn = Annotated[str, AfterValidator(_role_arn)]
 RetentionDays = Annotated[int, AfterValidator(_retention)]
 KubernetesVersion = Annotated[str, AfterValidator(_k8s_version)]
@@ -211,7 +218,15 @@ CORE_ADDONS = ("vpc-cni", "kube-proxy", "coredns", "eks-pod-identity-agent", "aw
 class ObservabilityConfig(StrictModel):
     """Observability stack settings; the add-ons and SLO rules read these."""
 
-    alert_emails: list[str] = Field(default_factory=list, description="Addresses subscribed to the platform alert topic.")
+    alert_emails: list[EmailAddress] = Field(default_factory=list, description="Addresses subscribed to the platform alert topic.")
+    prometheus_retention_days: int = Field(ge=1, le=365, description="How long Prometheus keeps metrics. Default: dev 7, prod 30.")
+    prometheus_volume_gib: int = Field(ge=10, le=16384, description="Encrypted volume of Prometheus. Default: dev 20, prod 100.")
+    agent_log_retention_days: RetentionDays = Field(
+        description="Retention of the agents' container log groups. Default: dev 14, prod 90."
+    )
+    trace_sample_ratio: float = Field(
+        0.1, ge=0, le=1, description="Share of new traces the agents sample (parent-based: a sampled caller keeps its trace)."
+    )
 
 
 class TopicConfig(StrictModel):
@@ -302,7 +317,7 @@ class PlatformConfig(StrictModel):
     network: NetworkConfig = Field(description="VPC, subnets, NAT and endpoints.")
     encryption: EncryptionConfig = Field(description="Platform KMS keys.")
     cluster: ClusterConfig = Field(description="The EKS cluster and its node groups.")
-    observability: ObservabilityConfig = Field(ObservabilityConfig(), description="Alerting and the observability stack.")
+    observability: ObservabilityConfig = Field(description="Alerting and the observability stack.")
     broker: BrokerConfig = Field(BrokerConfig(), description="Messaging between agents.")
     budgets: BudgetsConfig = Field(BudgetsConfig(), description="Cost guard rails.")
     agents: list[AgentSpec] = Field(

@@ -34,8 +34,39 @@ def manifest_filename(obj: dict[str, Any]) -> str:
     return re.sub(r"[^a-z0-9.-]+", "-", "_".join(parts).lower().replace("_", "--")) + ".yaml"
 
 
+def rule_files(plan: Plan) -> dict[str, dict[str, Any]]:
+    """Each PrometheusRule's groups in promtool's plain ``groups:`` form, by namespace."""
+    files: dict[str, dict[str, Any]] = {}
+    for obj in kubernetes_objects(plan):
+        if obj["kind"] == "PrometheusRule":
+            namespace = (obj.get("metadata") or {}).get("namespace") or "cluster"
+            files.setdefault(namespace, {"groups": []})["groups"] += obj["spec"]["groups"]
+    return files
+
+
+def openslo_documents(plan: Plan) -> dict[str, list[dict[str, Any]]]:
+    """OpenSLO documents of every agent, from the plan's ``agents`` output."""
+    agents = plan.outputs.get("agents")
+    if not isinstance(agents, dict):
+        return {}
+    return {name: list(record.get("slos") or []) for name, record in sorted(agents.items()) if isinstance(record, dict)}
+
+
+def _write_dir(directory: Path, files: dict[str, str]) -> list[Path]:
+    directory.mkdir(parents=True, exist_ok=True)
+    for stale in directory.glob("*.yaml"):
+        stale.unlink()
+    written = []
+    for name, text in sorted(files.items()):
+        path = directory / name
+        path.write_text(text)
+        written.append(path)
+    return written
+
+
 def write_exports(plan: Plan, out: Path) -> list[Path]:
-    """Write ``plan.json`` and ``manifests/*.yaml`` under ``out``; return the files written."""
+    """Write ``plan.json``, ``manifests/*.yaml``, ``rules/<agent>.yaml`` and ``openslo/*.yaml``
+    under ``out``; return the files written (plan.json first, then the manifests)."""
     out.mkdir(parents=True, exist_ok=True)
     written = [out / "plan.json"]
     written[0].write_text(plan.to_json())
@@ -47,4 +78,11 @@ def write_exports(plan: Plan, out: Path) -> list[Path]:
         path = manifests / manifest_filename(obj)
         path.write_text(yaml.safe_dump(obj, sort_keys=False))
         written.append(path)
+    rules = {f"{namespace}.yaml": yaml.safe_dump(groups, sort_keys=False) for namespace, groups in rule_files(plan).items()}
+    written += _write_dir(out / "rules", rules)
+    slos = {
+        f"{doc['metadata']['name']}.yaml": yaml.safe_dump(doc, sort_keys=False)
+        for docs in openslo_documents(plan).values() for doc in docs
+    }
+    written += _write_dir(out / "openslo", slos)
     return written
