@@ -182,9 +182,13 @@ def test_a_bad_topology_names_the_agent_and_the_topic(values, expected):
 
 def test_prod_refuses_scale_to_zero_and_a_single_rabbitmq_instance():
     prod = {k.split(":", 1)[1]: v for k, v in read_stack_file(ROOT / "stacks" / "Pulumi.prod.yaml").items()}
-    agent = {"name": "a", "team": "t", "cost_center": "c", "image": "r/a:1.0.0", "messaging": {"scale_to_zero": True}}
+    agent = {"name": "a", "team": "t", "cost_center": "c", "image": "r/a:1.0.0",
+             "messaging": {"subscribes": ["jobs"], "scale_to_zero": True}}
     with pytest.raises(ConfigError, match=r"agents\[0\]\.messaging\.scale_to_zero \(agent 'a'\): prod keeps"):
-        parse_platform_config({**prod, "agents": [agent]})
+        parse_platform_config({**prod, "broker": {"topics": [{"name": "jobs"}]}, "agents": [agent]})
+    lonely = {**agent, "messaging": {"scale_to_zero": True}}
+    with pytest.raises(ConfigError, match=r"scale_to_zero \(agent 'a'\): an agent without subscriptions has no inbox"):
+        parse_platform_config({**_dev(), "agents": [lonely]})
     with pytest.raises(ConfigError, match=r"maas:broker\.rabbitmq\.deployment: prod needs 'cluster'"):
         parse_platform_config({**prod, "broker": {"backend": "rabbitmq", "rabbitmq": {"deployment": "single"}}})
 

@@ -47,6 +47,8 @@ RUN_AS = 10001
 MONITORING_NAMESPACE = "monitoring"
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 POSTGRES_PORT = 5432
+# Ports of the optional brokers in the VPC: AMQPS (Amazon MQ), Kafka with IAM auth (MSK).
+BROKER_PORTS = {"rabbitmq": 5671, "msk-serverless": 9098}
 # Services the agent key may be used through, on the agent's behalf.
 KEY_SERVICES = ("dynamodb", "rds", "s3", "secretsmanager", "sqs")
 
@@ -154,6 +156,11 @@ class AgentService(pulumi.ComponentResource):
                         f"agent '{spec.name}': messaging.{field}: topic '{topic}' is not declared by the platform "
                         f"(maas:broker.topics); declared: {', '.join(sorted(declared)) or 'none'}"
                     )
+        if declared and len({declared[s.topic].ordered for s in spec.messaging.subscribes}) > 1:
+            raise ConfigError(
+                f"agent '{spec.name}': messaging.subscribes: an inbox is FIFO or standard; "
+                "subscribe to ordered or to unordered topics, not both"
+            )
         self.spec, self.platform = spec, platform
         self.physical = f"{platform.prefix}-{spec.name}"
         self.labels = {
@@ -533,8 +540,8 @@ class AgentService(pulumi.ComponentResource):
     def _messaging(self, name: str) -> tuple[Optional[aws.sqs.Queue], Optional[aws.sqs.Queue]]:
         """The agent's inbox and dead-letter queue, its subscriptions and their alarms (sns-sqs)."""
         messaging, spec = self.platform.messaging, self.spec
-        if messaging.backend != "sns-sqs":
-            return None, None
+        if messaging.backend != "sns-sqs" or not spec.messaging.subscribes:
+            return None, None  # no subscription, nothing to deliver: no inbox
         fifo = self._ordered_inbox()
         suffix = ".fifo" if fifo else ""
         day = 86_400
@@ -760,6 +767,9 @@ class AgentService(pulumi.ComponentResource):
         ]
         if isinstance(spec.storage, PostgresStorage):
             rules.append({"to": [{"ipBlock": {"cidr": platform.vpc_cidr}}], "ports": [tcp(POSTGRES_PORT)]})
+        broker_port = BROKER_PORTS.get(platform.messaging.backend)
+        if broker_port and (spec.messaging.publishes or spec.messaging.subscribes):
+            rules.append({"to": [{"ipBlock": {"cidr": platform.vpc_cidr}}], "ports": [tcp(broker_port)]})
         # DynamoDB and S3 answer on public addresses (through the VPC's gateway endpoints),
         # which a NetworkPolicy cannot name; LLM APIs are on the internet. Never the instance metadata.
         if spec.egress.internet_https or isinstance(spec.storage, (DynamoDBStorage, S3Storage)):

@@ -33,6 +33,7 @@ ALERT_PUBLISHERS = ("cloudwatch", "budgets")
 SNS_PUBLISH = ("sns:Publish",)
 DLQ_OPERATIONS = (
     "sqs:CancelMessageMoveTask", "sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttributes",
+    "sqs:GetQueueUrl",
     "sqs:ListMessageMoveTasks", "sqs:ReceiveMessage", "sqs:StartMessageMoveTask",
 )
 KAFKA_PORT = 9098  # IAM-authenticated TLS listener of MSK
@@ -99,7 +100,7 @@ class Broker(pulumi.ComponentResource):
     def _key(self, name: str) -> aws.kms.Key:
         account = self.args.account
         root = {"AWS": account.root_principal}
-        services = ["sns", "sqs"] + (["mq"] if self.args.config.backend == "rabbitmq" else [])
+        services = ["sns", "sqs"] + (["mq", "secretsmanager"] if self.args.config.backend == "rabbitmq" else [])
         key = aws.kms.Key(
             f"{name}-key",
             description=f"{self.args.prefix}: topics, the alert topic and the message broker",
@@ -241,8 +242,11 @@ class Broker(pulumi.ComponentResource):
                           resources=(account.arn("sqs", f"{args.prefix}-*-dlq"), account.arn("sqs", f"{args.prefix}-*-dlq.fifo"))),
                 Statement(sid="RedriveToInboxes", actions=("sqs:GetQueueAttributes", "sqs:SendMessage"),
                           resources=(account.arn("sqs", f"{args.prefix}-*-inbox"), account.arn("sqs", f"{args.prefix}-*-inbox.fifo"))),
-                Statement(sid="ListQueues", actions=("sqs:ListDeadLetterSourceQueues", "sqs:ListQueues"),
-                          resources=(queues,)),
+                Statement(sid="DeadLetterSources", actions=("sqs:ListDeadLetterSourceQueues",), resources=(queues,)),
+                Statement(sid="ListQueues", actions=("sqs:ListQueues",), resources=("*",),
+                          any_resource_reason="sqs:ListQueues takes no resource scope"),
+                Statement(sid="BrokerCredentials", actions=("secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"),
+                          resources=(account.arn("secretsmanager", f"secret:{args.prefix}/broker/*"),)),
                 Statement(
                     sid="QueueKeysThroughSqs",
                     actions=("kms:Decrypt", "kms:GenerateDataKey"),

@@ -251,6 +251,8 @@ class MessagingSpec(StrictModel):
 
     @model_validator(mode="after")
     def _unique(self) -> "MessagingSpec":
+        if self.scale_to_zero and not self.subscribes:
+            raise ValueError("scale_to_zero: an agent without subscriptions has no inbox to wake it; subscribe or drop it")
         for field, topics in (("publishes", self.publishes), ("subscribes", [s.topic for s in self.subscribes])):
             repeated = sorted({t for t in topics if topics.count(t) > 1})
             if repeated:

@@ -410,7 +410,7 @@ class PlatformConfig(StrictModel):
         for index, topic in enumerate(self.broker.topics):
             if topic.name not in subscribed:
                 found.append(f"maas:broker.topics[{index}] '{topic.name}': no agent subscribes to it; its messages go nowhere")
-            elif topic.name not in published:
+            elif topic.name not in published and not topic.team_publishers:
                 found.append(f"maas:broker.topics[{index}] '{topic.name}': no agent of this stack publishes to it")
         return found
 
