@@ -25,7 +25,7 @@ def test_manifests_validate_for_the_cluster_version(plans, env, tmp_path):
 
 
 # Custom resources the plan may hold, by the add-on whose CRDs define them.
-CUSTOM_API_VERSIONS = {"external-secrets.io/v1", "keda.sh/v1alpha1"}
+CUSTOM_API_VERSIONS = {"external-secrets.io/v1", "keda.sh/v1alpha1", "monitoring.coreos.com/v1"}
 CLUSTER_SCOPED = {"ClusterTriggerAuthentication"}
 
 

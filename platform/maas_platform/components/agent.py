@@ -34,6 +34,7 @@ from ..config.agents import (
 )
 from ..config.loader import ConfigError
 from ..iam import Statement, Trust, policy_document, pod_identity, trust_policy
+from ..slo import agent_dashboard, dashboard_uid, openslo_documents, otel_environment, prometheus_rule_spec
 from ..tagging import tag_transformation
 from .base import RESTRICTED_NAMESPACE_LABELS, AccountContext, ComponentArgs, ListInput, StrInput, child
 from .encryption import KEY_ADMIN_ACTIONS, KEY_USE_ACTIONS
@@ -97,6 +98,10 @@ class PlatformRefs(ComponentArgs):
     scale_to_zero: bool = Field(True, description="Idle datastores may pause (not in prod).")
     tags: dict[str, str] = Field(default_factory=dict, description="Tags of the environment.")
     messaging: MessagingRefs = Field(MessagingRefs(), description="The environment's broker.")
+    trace_sample_ratio: float = Field(0.1, ge=0, le=1, description="Share of new traces agents sample.")
+    runbook_base: str = Field(
+        "https://github.com/acme/maas/blob/main/docs/runbooks", description="Where alert runbook links point."
+    )
     taken_names: list[str] = Field(
         default_factory=list, description="Agent names the platform stack already deploys (their namespaces exist)."
     )
@@ -209,9 +214,11 @@ class AgentService(pulumi.ComponentResource):
         secret_sync = self._secret_sync(name) if self.secrets else None
         self.deployment = self._deployment(name, secret_sync)
         self._exposure(name)
+        self._observability(name)
 
         self.register_outputs({
             "namespace": spec.name,
+            "slos": openslo_documents(spec, spec.namespace),
             "role_arn": self.role.arn,
             "key_arn": self.key.arn,
             "secret_arns": {n: s.arn for n, s in self.secrets.items()},
@@ -683,6 +690,7 @@ class AgentService(pulumi.ComponentResource):
     def _meta(self, name: str, **extra: Any) -> dict[str, Any]:
         return {"name": name, "namespace": self.spec.namespace, "labels": self.labels, **extra}
 
+
     def _namespace(self, name: str) -> k8s.core.v1.Namespace:
         return k8s.core.v1.Namespace(
             f"{name}-namespace",
@@ -762,6 +770,10 @@ class AgentService(pulumi.ComponentResource):
         rules: list[dict[str, Any]] = [
             # Interface endpoints (STS, Secrets Manager, KMS, SQS, ...) live in the VPC.
             {"to": [{"ipBlock": {"cidr": platform.vpc_cidr}}], "ports": [tcp(443)]},
+            # Traces and metrics to the OpenTelemetry collector.
+            {"to": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": MONITORING_NAMESPACE}},
+                     "podSelector": {"matchLabels": {"app.kubernetes.io/name": "opentelemetry-collector"}}}],
+             "ports": [tcp(4317), tcp(4318)]},
             # Credentials come from the Pod Identity agent on the node.
             {"to": [{"ipBlock": {"cidr": POD_IDENTITY_AGENT_CIDR}}], "ports": [tcp(80)]},
         ]
@@ -871,6 +883,7 @@ class AgentService(pulumi.ComponentResource):
                 {"name": "PGUSER", "value": spec.name.replace("-", "_")},
                 {"name": "PGSSLMODE", "value": "verify-full"},
             ]
+        env += otel_environment(spec.name, spec.team, platform.environment, sample_ratio=platform.trace_sample_ratio)
         if self.inbox is not None:
             env.append({"name": "MAAS_INBOX_URL", "value": self.inbox.url})
         topics = platform.messaging.topics
@@ -1017,6 +1030,61 @@ class AgentService(pulumi.ComponentResource):
                 ],
             },
             opts=child(self, depends_on=[deployment]),
+        )
+
+    def _observability(self, name: str) -> None:
+        """Scraping, SLO rules, a synthetic probe of the health endpoint and the agent's dashboard."""
+        spec, platform = self.spec, self.platform
+        selector = {"matchLabels": {"app.kubernetes.io/name": spec.name}}
+        k8s.apiextensions.CustomResource(
+            f"{name}-service-monitor",
+            api_version="monitoring.coreos.com/v1",
+            kind="ServiceMonitor",
+            metadata=self._meta(spec.name),
+            spec={
+                "selector": selector,
+                "namespaceSelector": {"matchNames": [spec.namespace]},
+                "endpoints": [{"port": "http", "path": "/metrics", "interval": "30s", "scrapeTimeout": "10s"}],
+            },
+            opts=child(self, depends_on=[self.namespace]),
+        )
+        k8s.apiextensions.CustomResource(
+            f"{name}-slo-rules",
+            api_version="monitoring.coreos.com/v1",
+            kind="PrometheusRule",
+            metadata=self._meta(f"{spec.name}-slos"),
+            spec=prometheus_rule_spec(spec, spec.namespace, platform.runbook_base),
+            opts=child(self, depends_on=[self.namespace]),
+        )
+        if not (spec.messaging.scale_to_zero and platform.scale_to_zero):  # an idle agent at zero has nothing to probe
+            k8s.apiextensions.CustomResource(
+                f"{name}-probe",
+                api_version="monitoring.coreos.com/v1",
+                kind="Probe",
+                metadata=self._meta(f"{spec.name}-health"),
+                spec={
+                    "jobName": f"{spec.name}-health",
+                    "interval": "30s",
+                    "module": "http_2xx",
+                    "prober": {"url": "prometheus-blackbox-exporter.monitoring.svc:9115"},
+                    "targets": {"staticConfig": {
+                        # The same endpoint the kubelet probes, through the Service.
+                        "static": [f"http://{spec.name}.{spec.namespace}.svc{spec.health_path}"],
+                        "labels": {"agent": spec.name, "team": spec.team},
+                    }},
+                },
+                opts=child(self, depends_on=[self.namespace]),
+            )
+        dashboard = agent_dashboard(
+            spec, spec.namespace,
+            inbox_queue=f"{self.physical}-inbox" if self.inbox is not None else None,
+            region=platform.account.region,
+        )
+        k8s.core.v1.ConfigMap(
+            f"{name}-dashboard",
+            metadata=self._meta(f"{spec.name}-dashboard", labels={**self.labels, "grafana_dashboard": "1"}),
+            data={f"{dashboard_uid(spec.name)}.json": json.dumps(dashboard, sort_keys=True)},
+            opts=child(self, depends_on=[self.namespace]),
         )
 
     def _exposure(self, name: str) -> None:

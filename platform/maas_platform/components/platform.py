@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Optional
 
 import pulumi
@@ -9,6 +10,7 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from ..config.models import PlatformConfig
+from ..slo import openslo_documents, platform_dashboard
 from ..tagging import platform_tags, tag_transformation
 from .addons import ClusterAddons, ClusterAddonsArgs
 from .agent import AgentService, AgentServiceArgs, MessagingRefs, PlatformRefs, TopicRef
@@ -161,6 +163,15 @@ class Platform(pulumi.ComponentResource):
             )
             for spec in config.agents
         }
+        if config.agents:
+            board = platform_dashboard(list(config.agents))
+            k8s.core.v1.ConfigMap(
+                f"{name}-agents-dashboard",
+                metadata={"name": "maas-agents-dashboard", "namespace": "maas-system",
+                          "labels": {"app.kubernetes.io/managed-by": "pulumi", "grafana_dashboard": "1"}},
+                data={"maas-platform.json": json.dumps(board, sort_keys=True)},
+                opts=child(self, provider=self.kubernetes, depends_on=[self.system_namespace]),
+            )
 
         self.register_outputs(self.outputs())
 
@@ -196,7 +207,7 @@ class Platform(pulumi.ComponentResource):
             allow_volume_expansion=True,
             opts=child(self, provider=self.kubernetes, depends_on=[self.cluster.addons["aws-ebs-csi-driver"]]),
         )
-        k8s.core.v1.Namespace(
+        self.system_namespace = k8s.core.v1.Namespace(
             f"{name}-system-namespace",
             metadata={"name": "maas-system", "labels": {**labels, **RESTRICTED_NAMESPACE_LABELS}},
             opts=child(self, provider=self.kubernetes),
@@ -235,6 +246,7 @@ class Platform(pulumi.ComponentResource):
             ingress_class=self.addons.ingress_class,
             protect_stateful=config.protect_stateful,
             scale_to_zero=config.environment != "prod",
+            trace_sample_ratio=config.observability.trace_sample_ratio,
             tags=self.tags,
         )
 
@@ -280,6 +292,7 @@ class Platform(pulumi.ComponentResource):
             "agents": {
                 agent: {
                     "namespace": a.spec.namespace,
+                    "slos": openslo_documents(a.spec, a.spec.namespace),
                     "role_arn": a.role.arn,
                     "key_arn": a.key.arn,
                     "secret_arns": {secret: s.arn for secret, s in a.secrets.items()},

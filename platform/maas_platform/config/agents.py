@@ -365,7 +365,7 @@ class AgentSpec(StrictModel):
 
     @model_validator(mode="after")
     def _cross(self) -> "AgentSpec":
-        reserved = sorted(PLATFORM_ENV & set(self.env)) + sorted(k for k in self.env if k.startswith("MAAS_TOPIC_"))
+        reserved = sorted(PLATFORM_ENV & set(self.env)) + sorted(k for k in self.env if k.startswith(("MAAS_TOPIC_", "OTEL_")))
         if reserved:
             raise ValueError(f"env: {reserved[0]} is set by the platform")
         clashes = {secret_env_name(s) for s in self.secrets} & set(self.env)

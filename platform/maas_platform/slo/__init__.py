@@ -1,0 +1,43 @@
+"""SLOs of agents: Prometheus rules, OpenSLO documents, Grafana dashboards, telemetry env.
+
+One ``AgentSpec.slos`` section is rendered to
+
+* ``rule_groups`` / ``prometheus_rule_spec`` — recording rules and multi-window, multi-burn-rate
+  alerts (the PrometheusRule ``spec`` and the ``promtool`` file are the same groups);
+* ``openslo_documents`` — OpenSLO v1, one document per SLO;
+* ``agent_dashboard`` / ``platform_dashboard`` — Grafana dashboard JSON models;
+* ``otel_environment`` — the OpenTelemetry variables every agent container gets.
+
+The metrics these read are the contract in ``docs/metric-contract.md``.
+"""
+
+from .dashboards import agent_dashboard, dashboard_uid, platform_dashboard
+from .model import (
+    BURN_CONDITIONS,
+    DEFAULT_BUCKETS,
+    RATE_WINDOWS,
+    SLO,
+    SLO_KINDS,
+    BurnCondition,
+    agent_slos,
+    latency_buckets,
+    le_matcher,
+    le_values,
+)
+from .openslo import openslo_document, openslo_documents
+from .rules import (
+    RUNBOOK_BASE,
+    burn_threshold,
+    llm_budget_rules,
+    prometheus_rule_spec,
+    rule_groups,
+    rules_yaml,
+)
+from .telemetry import OTEL_COLLECTOR_ENDPOINT, otel_environment
+
+__all__ = [
+    "BURN_CONDITIONS", "DEFAULT_BUCKETS", "OTEL_COLLECTOR_ENDPOINT", "RATE_WINDOWS", "RUNBOOK_BASE", "SLO",
+    "SLO_KINDS", "BurnCondition", "agent_dashboard", "agent_slos", "burn_threshold", "dashboard_uid",
+    "latency_buckets", "le_matcher", "le_values", "llm_budget_rules", "openslo_document", "openslo_documents",
+    "otel_environment", "platform_dashboard", "prometheus_rule_spec", "rule_groups", "rules_yaml",
+]

@@ -1,0 +1,79 @@
+"""Every agent in a plan is observed: scraped, probed, given SLO rules and a dashboard; and
+the rule files `maas plan --out` writes are what promtool accepts."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+
+import pytest
+import yaml
+
+from maas_platform.plan.exports import write_exports
+from test_agents import agent_resources, k8s_kind
+
+AGENTS = ("triage", "research", "reports")
+RECORDED = {f"slo:sli_error:ratio_rate{w}" for w in ("5m", "30m", "1h", "2h", "6h", "1d", "3d", "28d")} | {
+    "slo:objective:ratio", "slo:error_budget:ratio", "slo:period_error_budget_remaining:ratio"}
+
+
+@pytest.mark.parametrize("agent", AGENTS)
+def test_each_agent_is_scraped_ruled_probed_and_has_a_dashboard(dev, agent):
+    resources = agent_resources(dev, agent)
+    (monitor,) = k8s_kind(resources, "ServiceMonitor")
+    assert monitor["spec"]["selector"]["matchLabels"] == {"app.kubernetes.io/name": agent}
+    assert monitor["spec"]["endpoints"][0]["port"] == "http"
+    (rule,) = k8s_kind(resources, "PrometheusRule")
+    assert rule["metadata"]["namespace"] == agent and rule["spec"]["groups"]
+    probes = k8s_kind(resources, "Probe")
+    if agent == "research":  # scales to zero in dev: nothing to probe while idle
+        assert probes == []
+    else:
+        (probe,) = probes
+        assert probe["spec"]["jobName"] == f"{agent}-health" and probe["spec"]["module"] == "http_2xx"
+        assert probe["spec"]["targets"]["staticConfig"]["static"] == [f"http://{agent}.{agent}.svc/healthz"]
+    (board,) = [c for c in k8s_kind(resources, "ConfigMap") if c["metadata"]["labels"].get("grafana_dashboard") == "1"]
+    dashboard = json.loads(next(iter(board["data"].values())))
+    assert dashboard["uid"] == f"agent-{agent}"
+
+
+def test_agents_send_telemetry_to_the_collector_and_may_reach_it(dev):
+    resources = agent_resources(dev, "triage")
+    (deployment,) = k8s_kind(resources, "Deployment")
+    env = {e["name"]: e.get("value") for e in deployment["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert env["OTEL_SERVICE_NAME"] == "triage"
+    assert env["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://otel-collector.monitoring.svc:4317"
+    assert "deployment.environment=dev" in env["OTEL_RESOURCE_ATTRIBUTES"]
+    (aws,) = [p for p in k8s_kind(resources, "NetworkPolicy") if p["metadata"]["name"] == "allow-aws"]
+    ports = {p["port"] for rule in aws["spec"]["egress"] for p in rule["ports"]
+             if any("namespaceSelector" in peer for peer in rule["to"])}
+    assert ports == {4317, 4318}
+
+
+def test_the_platform_dashboard_spans_the_agents(dev):
+    (board,) = [r for r in dev.resources if r["type"] == "kubernetes:core/v1:ConfigMap"
+                and r["inputs"]["metadata"]["name"] == "maas-agents-dashboard"]
+    assert board["inputs"]["metadata"]["labels"]["grafana_dashboard"] == "1"
+    assert json.loads(board["inputs"]["data"]["maas-platform.json"])["uid"] == "maas-platform"
+
+
+def test_plan_exports_a_rules_file_per_agent_that_promtool_accepts(dev, tmp_path):
+    promtool = shutil.which("promtool")
+    assert promtool, "promtool is missing: run `make promtool` (Debian's prometheus package)"
+    write_exports(dev, tmp_path)
+    files = sorted((tmp_path / "rules").glob("*.yaml"))
+    assert [f.stem for f in files] == sorted(AGENTS)
+    for path in files:
+        result = subprocess.run([promtool, "check", "rules", str(path)], capture_output=True, text=True, timeout=60)
+        assert result.returncode == 0, result.stdout + result.stderr
+        groups = yaml.safe_load(path.read_text())["groups"]
+        rules = [r for g in groups for r in g["rules"]]
+        assert RECORDED <= {r["record"] for r in rules if "record" in r}
+        burn = [r for r in rules if r.get("alert", "").startswith("SLOErrorBudgetBurn")]
+        assert {(r["labels"]["severity"], r["labels"]["burn_window"]) for r in burn} == {
+            ("page", "1h"), ("page", "6h"), ("ticket", "1d"), ("ticket", "3d")}
+        assert all({"agent", "team", "slo", "severity"} <= set(r["labels"]) for r in burn)
+        assert all(r["annotations"]["runbook_url"].endswith(".md") for r in burn)
+    assert sorted(p.name for p in (tmp_path / "openslo").glob("triage-*.yaml")) == [
+        "triage-accuracy.yaml", "triage-availability.yaml", "triage-latency.yaml", "triage-probe.yaml"]
