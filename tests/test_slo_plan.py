@@ -4,6 +4,7 @@ the rule files `maas plan --out` writes are what promtool accepts."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 
@@ -77,3 +78,18 @@ def test_plan_exports_a_rules_file_per_agent_that_promtool_accepts(dev, tmp_path
         assert all(r["annotations"]["runbook_url"].endswith(".md") for r in burn)
     assert sorted(p.name for p in (tmp_path / "openslo").glob("triage-*.yaml")) == [
         "triage-accuracy.yaml", "triage-availability.yaml", "triage-latency.yaml", "triage-probe.yaml"]
+
+
+def test_every_cluster_add_on_is_a_pinned_helm_release(dev):
+    releases = {r["inputs"]["chart"]: r["inputs"]["version"] for r in dev.of_type("kubernetes:helm.sh/v3:Release")}
+    assert {"kube-prometheus-stack", "prometheus-blackbox-exporter", "opentelemetry-collector", "fluent-bit",
+            "external-secrets", "aws-load-balancer-controller", "keda", "metrics-server"} <= set(releases)
+    for chart, version in releases.items():
+        assert re.fullmatch(r"\d+\.\d+\.\d+", version), (chart, version)
+
+
+def test_each_agent_owns_an_encrypted_retained_log_group(dev):
+    for agent in AGENTS:
+        groups = [r["inputs"] for r in agent_resources(dev, agent) if r["type"] == "aws:cloudwatch/logGroup:LogGroup"]
+        assert [g["name"] for g in groups] == [f"/maas/maas-dev/agents/{agent}"]
+        assert groups[0]["kmsKeyId"] == dev.outputs["logs_key_arn"] and groups[0]["retentionInDays"] == 14

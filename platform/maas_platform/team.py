@@ -130,6 +130,8 @@ def platform_refs(reference: pulumi.StackReference, config: TeamConfig) -> Platf
             kafka_cluster_arn=messaging.get("kafka_cluster_arn"),
             **{k: messaging[k] for k in MESSAGING_SETTINGS if isinstance(messaging.get(k), (int, str))},
         )
+    if isinstance(outputs.get("agent_log_retention_days"), int):
+        extra["log_retention_days"] = outputs["agent_log_retention_days"]
     if isinstance(outputs.get("agents"), dict):
         extra["taken_names"] = sorted(outputs["agents"])
     if not outputs.get("oidc_provider_arn"):

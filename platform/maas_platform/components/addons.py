@@ -3,7 +3,9 @@ Balancer Controller, each a pinned Helm chart with its own EKS Pod Identity role
 
 External Secrets Operator (ESO) never reads a secret with its own identity. Its role may
 only ``sts:AssumeRole``/``sts:TagSession`` into the agents' roles
-(``<agent_role_prefix>*``). An agent's SecretStore names the agent's own role, so ESO
+(``<agent_role_prefix>*``) and, when ``platform_secret_role_prefix`` is set, into the
+platform's own secret-sync roles (``<prefix>-secrets-*``, e.g. the observability stack's
+Grafana admin secret). An agent's SecretStore names the agent's own role, so ESO
 reads that agent's secrets with that agent's permissions. For this to work, each agent
 role must trust :attr:`ClusterAddons.external_secrets_role` for both actions. The
 session tags that Pod Identity adds are transitive, so ``sts:TagSession`` is needed too.
@@ -130,15 +132,25 @@ def pod_identity_trust_policy(
     return trust_policy(pod_identity(account.account_id, cluster_arn, namespace, service_account))
 
 
-def external_secrets_statements(account: AccountContext, agent_role_prefix: str) -> tuple[Statement, ...]:
-    """ESO may only become an agent. Every secret read happens under the agent's own role."""
-    return (
+def external_secrets_statements(
+    account: AccountContext, agent_role_prefix: str, platform_secret_role_prefix: Optional[str] = None
+) -> tuple[Statement, ...]:
+    """ESO may only become an agent (or a platform secret-sync role). Every secret read
+    happens under that role, never under ESO's own."""
+    statements = [
         Statement(
             sid="AssumeAgentRoles",
             actions=("sts:AssumeRole", "sts:TagSession"),
             resources=(f"arn:{account.partition}:iam::{account.account_id}:role/{agent_role_prefix}*",),
         ),
-    )
+    ]
+    if platform_secret_role_prefix:
+        statements.append(Statement(
+            sid="AssumePlatformSecretSyncRoles",
+            actions=("sts:AssumeRole", "sts:TagSession"),
+            resources=(f"arn:{account.partition}:iam::{account.account_id}:role/{platform_secret_role_prefix}*",),
+        ))
+    return tuple(statements)
 
 
 def keda_statements(account: AccountContext, queue_prefix: str) -> tuple[Statement, ...]:
@@ -368,6 +380,15 @@ class ClusterAddonsArgs(ComponentArgs):
         pattern=IAM_NAME_PATTERN,
         description="Name prefix of the agents' IAM roles (``<prefix><agent>``, path '/'). ESO may assume exactly these.",
     )
+    platform_secret_role_prefix: Optional[str] = Field(
+        None,
+        min_length=3,
+        pattern=IAM_NAME_PATTERN,
+        description=(
+            "Name prefix of the platform's own secret-sync roles (e.g. '<prefix>-secrets-', see "
+            "components.observability). ESO may assume these too. Default: none, ESO assumes agent roles only."
+        ),
+    )
     load_balancer_tags: dict[str, str] = Field(
         default_factory=dict,
         description="Tags the load balancer controller puts on every AWS resource it creates (chart value defaultTags).",
@@ -402,6 +423,11 @@ class ClusterAddonsArgs(ComponentArgs):
                 raise ValueError(
                     f"agent_role_prefix: '{self.agent_role_prefix}' also matches the add-on role '{role}'; "
                     "ESO could assume it"
+                )
+            if self.platform_secret_role_prefix and role.startswith(self.platform_secret_role_prefix):
+                raise ValueError(
+                    f"platform_secret_role_prefix: '{self.platform_secret_role_prefix}' also matches the add-on "
+                    f"role '{role}'; ESO could assume it"
                 )
         return self
 
@@ -441,7 +467,7 @@ class ClusterAddons(pulumi.ComponentResource):
             role_name=args.external_secrets_role_name,
             namespace=EXTERNAL_SECRETS_NAMESPACE,
             service_account=EXTERNAL_SECRETS_SERVICE_ACCOUNT,
-            statements=external_secrets_statements(args.account, args.agent_role_prefix),
+            statements=external_secrets_statements(args.account, args.agent_role_prefix, args.platform_secret_role_prefix),
             description="External Secrets Operator: may only assume agent roles (Pod Identity)",
         )
         self.external_secrets = self._release(

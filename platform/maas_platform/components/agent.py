@@ -36,7 +36,8 @@ from ..config.loader import ConfigError
 from ..iam import Statement, Trust, policy_document, pod_identity, trust_policy
 from ..slo import agent_dashboard, dashboard_uid, openslo_documents, otel_environment, prometheus_rule_spec
 from ..tagging import tag_transformation
-from .base import RESTRICTED_NAMESPACE_LABELS, AccountContext, ComponentArgs, ListInput, StrInput, child
+from .base import RESTRICTED_NAMESPACE_LABELS, AccountContext, ComponentArgs, ListInput, StrInput, child, encrypted_log_group
+from .observability import agent_log_group_prefix
 from .encryption import KEY_ADMIN_ACTIONS, KEY_USE_ACTIONS
 from ..iam.grants import agent_statements
 
@@ -99,6 +100,8 @@ class PlatformRefs(ComponentArgs):
     tags: dict[str, str] = Field(default_factory=dict, description="Tags of the environment.")
     messaging: MessagingRefs = Field(MessagingRefs(), description="The environment's broker.")
     trace_sample_ratio: float = Field(0.1, ge=0, le=1, description="Share of new traces agents sample.")
+    logs_key_arn: Optional[StrInput] = Field(None, description="Platform key of CloudWatch log groups.")
+    log_retention_days: int = Field(30, description="Retention of the agent's container log group.")
     runbook_base: str = Field(
         "https://github.com/acme/maas/blob/main/docs/runbooks", description="Where alert runbook links point."
     )
@@ -125,6 +128,7 @@ class PlatformRefs(ComponentArgs):
             external_secrets_role_arn=out("external_secrets_role_arn"),
             oidc_provider_arn=reference.get_output("oidc_provider_arn"),
             oidc_issuer=out("cluster_oidc_issuer"),
+            logs_key_arn=out("logs_key_arn"),
             protect_stateful=environment == "prod",
             scale_to_zero=environment != "prod",
         )
@@ -1033,8 +1037,15 @@ class AgentService(pulumi.ComponentResource):
         )
 
     def _observability(self, name: str) -> None:
-        """Scraping, SLO rules, a synthetic probe of the health endpoint and the agent's dashboard."""
+        """Its log group, scraping, SLO rules, a synthetic probe of the health endpoint and a dashboard."""
         spec, platform = self.spec, self.platform
+        if platform.logs_key_arn is not None:
+            # Fluent Bit ships the namespace's container logs here; the agent owns the group.
+            self.log_group = encrypted_log_group(
+                self, f"{name}-logs", f"{agent_log_group_prefix(platform.prefix)}{spec.namespace}",
+                retention_days=platform.log_retention_days, key_arn=platform.logs_key_arn,
+                protect=platform.protect_stateful,
+            )
         selector = {"matchLabels": {"app.kubernetes.io/name": spec.name}}
         k8s.apiextensions.CustomResource(
             f"{name}-service-monitor",

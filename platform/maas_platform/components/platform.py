@@ -16,6 +16,7 @@ from .addons import ClusterAddons, ClusterAddonsArgs
 from .agent import AgentService, AgentServiceArgs, MessagingRefs, PlatformRefs, TopicRef
 from .base import RESTRICTED_NAMESPACE_LABELS, AccountContext, ComponentArgs, child
 from .broker import Broker, BrokerArgs
+from .observability import ObservabilityArgs, ObservabilityStack, secret_sync_role_prefix
 from .cluster import Cluster, ClusterArgs
 from .encryption import EncryptionArgs, PlatformKeys
 from .network import Network, NetworkArgs
@@ -124,6 +125,7 @@ class Platform(pulumi.ComponentResource):
                 vpc_id=self.network.vpc.id,
                 agent_role_prefix=f"{config.prefix}-agent-",
                 load_balancer_tags=tags,
+                platform_secret_role_prefix=secret_sync_role_prefix(config.prefix),
                 # Controllers need nodes to run on and Pod Identity to get credentials.
                 wait_for=[*self.cluster.node_groups, self.cluster.addons["eks-pod-identity-agent"]],
                 protect=config.protect_stateful,
@@ -153,6 +155,31 @@ class Platform(pulumi.ComponentResource):
                 protect=config.protect_stateful,
             ),
             opts=child(self),
+        )
+        self.observability = ObservabilityStack(
+            f"{name}-observability",
+            ObservabilityArgs(
+                prefix=config.prefix,
+                account=self.account,
+                environment=config.environment,
+                cluster_name=self.cluster.cluster.name,
+                cluster_arn=self.cluster.cluster.arn,
+                alert_topic_arn=self.broker.alert_topic.arn,
+                alert_key_arn=self.broker.key.arn,
+                logs_key_arn=self.keys.arn("logs"),
+                external_secrets_role_arn=self.addons.external_secrets_role.arn,
+                prometheus_retention_days=config.observability.prometheus_retention_days,
+                prometheus_volume_gib=config.observability.prometheus_volume_gib,
+                prometheus_replicas=2 if config.environment == "prod" else 1,
+                alertmanager_replicas=2 if config.environment == "prod" else 1,
+                log_retention_days=config.observability.agent_log_retention_days,
+                # Each agent owns its log group (team stacks' agents too): none created here.
+                agent_namespaces=[],
+                wait_for=[*self.cluster.node_groups, self.cluster.addons["aws-ebs-csi-driver"],
+                          self.addons.external_secrets, self.storage_class],
+                protect=config.protect_stateful,
+            ),
+            opts=child(self, providers=[self.kubernetes]),
         )
         refs = self.refs(config)
         self.agents = {
@@ -193,7 +220,7 @@ class Platform(pulumi.ComponentResource):
         """Cluster objects every environment has: an encrypted default StorageClass and the
         platform's own namespace under Pod Security ``restricted``."""
         labels = {"app.kubernetes.io/managed-by": "pulumi", "maas.dev/environment": config.environment}
-        k8s.storage.v1.StorageClass(
+        self.storage_class = k8s.storage.v1.StorageClass(
             f"{name}-gp3-encrypted",
             metadata={
                 "name": "gp3-encrypted",
@@ -247,6 +274,8 @@ class Platform(pulumi.ComponentResource):
             protect_stateful=config.protect_stateful,
             scale_to_zero=config.environment != "prod",
             trace_sample_ratio=config.observability.trace_sample_ratio,
+            logs_key_arn=self.keys.arn("logs"),
+            log_retention_days=config.observability.agent_log_retention_days,
             tags=self.tags,
         )
 
@@ -280,6 +309,8 @@ class Platform(pulumi.ComponentResource):
             "prefix": self.prefix,
             "external_secrets_role_arn": self.addons.external_secrets_role.arn,
             "ingress_class": self.addons.ingress_class,
+            "observability": self.observability.outputs(),
+            "agent_log_retention_days": self._config.observability.agent_log_retention_days,
             "messaging": {
                 **self.broker.outputs(),
                 "max_receive_count": self._config.broker.max_receive_count,
