@@ -31,18 +31,11 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 from pydantic import Field, model_validator
 
-from ..iam import Statement, pod_identity, policy_document, trust_policy
+from ..iam import Statement
 from .base import RESTRICTED_NAMESPACE_LABELS, AccountContext, ComponentArgs, StrInput, child
-
-
-@dataclass(frozen=True)
-class Chart:
-    """A Helm chart pinned to one exact version."""
-
-    name: str
-    version: str
-    repo: str
-    app_version: str
+from .workloads import (  # noqa: F401  (Chart and the Helm settings are re-exported for callers)
+    HELM_MAX_HISTORY, HELM_TIMEOUT_SECONDS, Chart, helm_release, pod_identity_trust_policy, workload_identity,
+)
 
 
 # Chart 2.10.0 ships controller v2.10.0. Source: the external-secrets v2.10.0 release
@@ -91,8 +84,6 @@ EXTERNAL_SECRETS_SERVICE_ACCOUNT = "external-secrets"
 LOAD_BALANCER_CONTROLLER_NAMESPACE = "kube-system"
 LOAD_BALANCER_CONTROLLER_SERVICE_ACCOUNT = "aws-load-balancer-controller"
 INGRESS_CLASS = "alb"
-HELM_TIMEOUT_SECONDS = 600
-HELM_MAX_HISTORY = 10
 
 RESTRICTED_CONTAINER_SECURITY_CONTEXT = {
     "allowPrivilegeEscalation": False,
@@ -113,23 +104,6 @@ LOAD_BALANCER_CONTROLLER_RESOURCES = {
 }
 
 IAM_NAME_PATTERN = r"^[A-Za-z0-9+=,.@_-]+$"
-
-
-def pod_identity_trust_policy(
-    account: AccountContext, cluster_arn: StrInput, namespace: str, service_account: str
-) -> pulumi.Output[str]:
-    """Trust for one service account in one namespace of one cluster, through EKS Pod Identity.
-
-    The checks are the ones AWS documents for Pod Identity roles (EKS User Guide,
-    "Create IAM role with trust policy required by EKS Pod Identity"): the request tags
-    ``eks-cluster-arn``, ``kubernetes-namespace`` and ``kubernetes-service-account``, which
-    Pod Identity attaches to every AssumeRole call. ``aws:SourceAccount`` is added as the
-    confused-deputy guard. ``aws:SourceArn`` is not used: the Pod Identity pages do not
-    document it, and a trust that requires it to be the cluster ARN can refuse every
-    assumption (awslabs/mountpoint-s3-csi-driver#781). For the same reason the
-    associations keep session tags on (``disable_session_tags=False``).
-    """
-    return trust_policy(pod_identity(account.account_id, cluster_arn, namespace, service_account))
 
 
 def external_secrets_statements(
@@ -551,32 +525,10 @@ class ClusterAddons(pulumi.ComponentResource):
         self, name: str, addon: str, args: ClusterAddonsArgs, *, role_name: str, namespace: str,
         service_account: str, statements: tuple[Statement, ...], description: str,
     ) -> tuple[aws.iam.Role, aws.eks.PodIdentityAssociation]:
-        """A role trusted by one service account, its inline policy, and the association.
-
-        The association waits for the policy, so the first credentials the pods get
-        already carry the permissions.
-        """
-        role = aws.iam.Role(
-            f"{name}-{addon}-role",
-            name=role_name,
+        role, association = workload_identity(
+            self, f"{name}-{addon}", account=args.account, cluster_name=args.cluster_name, cluster_arn=args.cluster_arn,
+            role_name=role_name, namespace=namespace, service_account=service_account, statements=statements,
             description=description,
-            assume_role_policy=pod_identity_trust_policy(args.account, args.cluster_arn, namespace, service_account),
-            opts=child(self),
-        )
-        policy = aws.iam.RolePolicy(
-            f"{name}-{addon}-policy",
-            role=role.id,
-            policy=policy_document(*statements),
-            opts=child(self),
-        )
-        association = aws.eks.PodIdentityAssociation(
-            f"{name}-{addon}-identity",
-            cluster_name=args.cluster_name,
-            namespace=namespace,
-            service_account=service_account,
-            role_arn=role.arn,
-            disable_session_tags=False,  # the trust policy checks the session tags
-            opts=child(self, depends_on=[policy]),
         )
         self.pod_identity_associations[addon] = association
         return role, association
@@ -587,21 +539,8 @@ class ClusterAddons(pulumi.ComponentResource):
         self, resource_name: str, chart: Chart, args: ClusterAddonsArgs, *, namespace: pulumi.Input[str],
         values: dict, depends_on: list[pulumi.Resource],
     ) -> k8s.helm.v3.Release:
-        return k8s.helm.v3.Release(
-            resource_name,
-            name=chart.name,  # a fixed release name keeps the chart's object names stable
-            chart=chart.name,
-            version=chart.version,
-            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=chart.repo),
-            namespace=namespace,
-            create_namespace=False,
-            atomic=True,
-            cleanup_on_fail=True,
-            timeout=HELM_TIMEOUT_SECONDS,
-            max_history=HELM_MAX_HISTORY,
-            values=values,
-            opts=child(self, protect=args.protect, depends_on=[*depends_on, *args.wait_for]),
-        )
+        return helm_release(self, resource_name, chart, namespace=namespace, values=values,
+                            depends_on=[*depends_on, *args.wait_for], protect=args.protect)
 
     @staticmethod
     def _external_secrets_values() -> dict:

@@ -45,14 +45,8 @@ from pydantic import Field, field_validator, model_validator
 
 from ..config.defaults import LOG_RETENTION_DAYS
 from ..iam import Statement, Trust, policy_document, trust_policy
-from .addons import (
-    HELM_MAX_HISTORY,
-    HELM_TIMEOUT_SECONDS,
-    IAM_NAME_PATTERN,
-    RESTRICTED_CONTAINER_SECURITY_CONTEXT,
-    Chart,
-    pod_identity_trust_policy,
-)
+from .addons import IAM_NAME_PATTERN, RESTRICTED_CONTAINER_SECURITY_CONTEXT
+from .workloads import Chart, helm_release, workload_identity
 from .base import RESTRICTED_NAMESPACE_LABELS, AccountContext, ComponentArgs, StrInput, child, encrypted_log_group
 from .encryption import KEY_ADMIN_ACTIONS, KEY_USE_ACTIONS
 
@@ -520,28 +514,11 @@ class ObservabilityStack(pulumi.ComponentResource):
         self, name: str, workload: str, *, role_name: str, namespace: str, service_account: str,
         statements: tuple[Statement, ...], description: str,
     ) -> tuple[aws.iam.Role, aws.eks.PodIdentityAssociation]:
-        """A role trusted by one service account, its inline policy, and the association
-        (which waits for the policy, so the first credentials already carry it)."""
         args = self.args
-        role = aws.iam.Role(
-            f"{name}-{workload}-role",
-            name=role_name,
-            description=description,
-            assume_role_policy=pod_identity_trust_policy(args.account, args.cluster_arn, namespace, service_account),
-            max_session_duration=3600,
-            opts=child(self),
-        )
-        policy = aws.iam.RolePolicy(
-            f"{name}-{workload}-policy", role=role.id, policy=policy_document(*statements), opts=child(self),
-        )
-        association = aws.eks.PodIdentityAssociation(
-            f"{name}-{workload}-identity",
-            cluster_name=args.cluster_name,
-            namespace=namespace,
-            service_account=service_account,
-            role_arn=role.arn,
-            disable_session_tags=False,  # the trust policy checks the session tags
-            opts=child(self, depends_on=[policy]),
+        role, association = workload_identity(
+            self, f"{name}-{workload}", account=args.account, cluster_name=args.cluster_name,
+            cluster_arn=args.cluster_arn, role_name=role_name, namespace=namespace, service_account=service_account,
+            statements=statements, description=description,
         )
         self.pod_identity_associations[workload] = association
         return role, association
@@ -662,21 +639,8 @@ class ObservabilityStack(pulumi.ComponentResource):
         self, name: str, chart: Chart, *, namespace: pulumi.Input[str], values: dict,
         depends_on: list[pulumi.Resource],
     ) -> k8s.helm.v3.Release:
-        return k8s.helm.v3.Release(
-            f"{name}-{chart.name}",
-            name=chart.name,  # a fixed release name keeps the chart's object names stable
-            chart=chart.name,
-            version=chart.version,
-            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=chart.repo),
-            namespace=namespace,
-            create_namespace=False,
-            atomic=True,
-            cleanup_on_fail=True,
-            timeout=HELM_TIMEOUT_SECONDS,
-            max_history=HELM_MAX_HISTORY,
-            values=values,
-            opts=child(self, protect=self.args.protect, depends_on=[*depends_on, *self.args.wait_for]),
-        )
+        return helm_release(self, f"{name}-{chart.name}", chart, namespace=namespace, values=values,
+                            depends_on=[*depends_on, *self.args.wait_for], protect=self.args.protect)
 
     def _kube_prometheus_stack_values(self, page_topics: list[StrInput], ticket_topics: list[StrInput]) -> dict:
         """Value keys as in the chart's values.yaml (prometheus, alertmanager, grafana,
