@@ -93,3 +93,22 @@ def test_each_agent_owns_an_encrypted_retained_log_group(dev):
         groups = [r["inputs"] for r in agent_resources(dev, agent) if r["type"] == "aws:cloudwatch/logGroup:LogGroup"]
         assert [g["name"] for g in groups] == [f"/maas/maas-dev/agents/{agent}"]
         assert groups[0]["kmsKeyId"] == dev.outputs["logs_key_arn"] and groups[0]["retentionInDays"] == 14
+
+
+def test_alert_receivers_come_from_config_with_their_secrets_in_secrets_manager(dev):
+    (stack,) = [r for r in dev.of_type("kubernetes:helm.sh/v3:Release") if r["inputs"]["chart"] == "kube-prometheus-stack"]
+    alertmanager = stack["inputs"]["values"]["alertmanager"]
+    receivers = {r["name"]: r for r in alertmanager["config"]["receivers"]}
+    for severity in ("page", "ticket"):
+        (slack,) = receivers[severity]["slack_configs"]
+        assert slack == {"api_url_file": "/etc/alertmanager/secrets/alertmanager-receivers/oncall-slack",
+                         "channel": "#maas-dev-alerts", "send_resolved": True}
+        assert receivers[severity]["sns_configs"][0]["topic_arn"] == dev.outputs["messaging"]["alert_topic_arn"]
+    assert alertmanager["alertmanagerSpec"]["secrets"] == ["alertmanager-receivers"]
+    (secret,) = [s for s in dev.of_type("aws:secretsmanager/secret:Secret")
+                 if s["inputs"]["name"] == "maas-dev/observability/receivers/oncall-slack"]
+    assert not {"secretString", "secretBinary"} & set(secret["inputs"]), "the URL is put out of band"
+    (sync,) = [r["inputs"] for r in dev.resources if r["type"].endswith(":ExternalSecret")
+               and r["inputs"]["metadata"]["name"] == "alertmanager-receivers"]
+    assert sync["spec"]["data"] == [{"secretKey": "oncall-slack",
+                                     "remoteRef": {"key": "maas-dev/observability/receivers/oncall-slack"}}]

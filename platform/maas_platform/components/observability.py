@@ -248,10 +248,13 @@ def fluent_bit_statements(account: AccountContext, prefix: str) -> tuple[Stateme
     return (Statement(sid="ShipAgentLogs", actions=LOG_SHIPPING, resources=_agent_log_group_arns(account, prefix)),)
 
 
-def secret_sync_statements(account: AccountContext, secret_arn: StrInput, key_arn: StrInput) -> tuple[Statement, ...]:
-    """What External Secrets may read, as this role: the Grafana admin secret and its key."""
+def secret_sync_statements(
+    account: AccountContext, secret_arn: StrInput, key_arn: StrInput, receiver_secret_arns: tuple[StrInput, ...] = (),
+) -> tuple[Statement, ...]:
+    """What External Secrets may read, as this role: the Grafana admin secret, the alert
+    receivers' secrets and their key."""
     return (
-        Statement(sid="ReadGrafanaAdminSecret", actions=SECRETS_READ, resources=(secret_arn,)),
+        Statement(sid="ReadObservabilitySecrets", actions=SECRETS_READ, resources=(secret_arn, *receiver_secret_arns)),
         Statement(
             sid="SecretKeyThroughSecretsManager",
             actions=("kms:Decrypt",),
@@ -263,6 +266,20 @@ def secret_sync_statements(account: AccountContext, secret_arn: StrInput, key_ar
 
 # -- args -----------------------------------------------------------------------------------
 
+class Receiver(ComponentArgs):
+    """An extra Alertmanager receiver; its URL or key lives in a Secrets Manager secret the stack creates."""
+
+    name: str = Field(pattern=r"^[a-z]([-a-z0-9]{0,38}[a-z0-9])?$")
+    kind: str = Field(pattern="^(slack|pagerduty|webhook)$")
+    severity: str = Field("all", pattern="^(page|ticket|all)$")
+    channel: Optional[str] = None
+
+
+# Alertmanager reads receiver credentials from files of this Kubernetes Secret (one key per receiver).
+RECEIVERS_SECRET = "alertmanager-receivers"
+RECEIVER_FILE_FIELD = {"slack": "api_url_file", "pagerduty": "routing_key_file", "webhook": "url_file"}
+
+
 class ObservabilityArgs(ComponentArgs):
     prefix: str = Field(pattern=IAM_NAME_PATTERN, description="Environment prefix of physical names, e.g. 'maas-dev'.")
     account: AccountContext
@@ -273,6 +290,9 @@ class ObservabilityArgs(ComponentArgs):
     alert_key_arn: Optional[StrInput] = Field(
         None, description="KMS key of the alert topics: pass the broker key, which encrypts the alert topic. "
                           "Alertmanager may use it through SNS only. None only for unencrypted topics."
+    )
+    receivers: list[Receiver] = Field(
+        default_factory=list, description="Extra receivers (Slack, PagerDuty, webhook) next to the alert topic."
     )
     page_topic_arns: list[StrInput] = Field(
         default_factory=list, description="Topics for severity page/critical. Default: the alert topic."
@@ -596,10 +616,25 @@ class ObservabilityStack(pulumi.ComponentResource):
             max_session_duration=3600,
             opts=child(self),
         )
+        self.receiver_secrets = {
+            receiver.name: aws.secretsmanager.Secret(
+                f"{name}-receiver-{receiver.name}",
+                name=f"{args.prefix}/observability/receivers/{receiver.name}",
+                description=f"Alertmanager receiver {receiver.name} ({receiver.kind}): the bare URL or key, "
+                            "put with put-secret-value",
+                kms_key_id=key_arn,
+                recovery_window_in_days=30 if args.protect else 7,
+                opts=child(self, protect=args.protect),
+            )
+            for receiver in args.receivers
+        }
         sync_policy = aws.iam.RolePolicy(
             f"{name}-secret-sync-policy",
             role=self.secret_sync_role.id,
-            policy=policy_document(*secret_sync_statements(account, self.grafana_admin_secret.arn, key_arn)),
+            policy=policy_document(*secret_sync_statements(
+                account, self.grafana_admin_secret.arn, key_arn,
+                tuple(secret.arn for secret in self.receiver_secrets.values()),
+            )),
             opts=child(self),
         )
         store = k8s.apiextensions.CustomResource(
@@ -615,6 +650,22 @@ class ObservabilityStack(pulumi.ComponentResource):
             }}},
             opts=child(self, depends_on=[self.namespace, sync_policy, *args.wait_for]),
         )
+        if self.receiver_secrets:
+            seeded.append(k8s.apiextensions.CustomResource(
+                f"{name}-receivers-sync",
+                api_version="external-secrets.io/v1",
+                kind="ExternalSecret",
+                metadata={"name": RECEIVERS_SECRET, "namespace": MONITORING_NAMESPACE,
+                          "labels": {"app.kubernetes.io/managed-by": "pulumi"}},
+                spec={
+                    "refreshInterval": "1h",
+                    "secretStoreRef": {"name": SECRET_STORE, "kind": "SecretStore"},
+                    "target": {"name": RECEIVERS_SECRET, "creationPolicy": "Owner", "deletionPolicy": "Retain"},
+                    "data": [{"secretKey": receiver, "remoteRef": {"key": secret.name}}
+                             for receiver, secret in self.receiver_secrets.items()],
+                },
+                opts=child(self, depends_on=[store]),
+            ))
         return k8s.apiextensions.CustomResource(
             f"{name}-grafana-admin-sync",
             api_version="external-secrets.io/v1",
@@ -698,6 +749,8 @@ class ObservabilityStack(pulumi.ComponentResource):
                 "podDisruptionBudget": {"enabled": args.alertmanager_replicas > 1, "minAvailable": 1},
                 "config": self._alertmanager_config(page_topics, ticket_topics),
                 "alertmanagerSpec": {
+                    # Mounted at /etc/alertmanager/secrets/<name>/: the receivers' URLs and keys.
+                    "secrets": [RECEIVERS_SECRET] if args.receivers else [],
                     "replicas": args.alertmanager_replicas,
                     "storage": volume(args.alertmanager_volume_gib),
                     "securityContext": pod_security,
@@ -772,11 +825,25 @@ class ObservabilityStack(pulumi.ComponentResource):
             ],
             "receivers": [
                 {"name": "null"},
-                {"name": "page", "sns_configs": [sns(t, "page") for t in page_topics]},
-                {"name": "ticket", "sns_configs": [sns(t, "ticket") for t in ticket_topics]},
+                {"name": "page", "sns_configs": [sns(t, "page") for t in page_topics], **self._extra_receivers("page")},
+                {"name": "ticket", "sns_configs": [sns(t, "ticket") for t in ticket_topics],
+                 **self._extra_receivers("ticket")},
             ],
             "templates": ["/etc/alertmanager/config/*.tmpl"],
         }
+
+    def _extra_receivers(self, severity: str) -> dict[str, list[dict]]:
+        """Slack/PagerDuty/webhook configs of one severity's receiver, reading their secret from a file."""
+        configs: dict[str, list[dict]] = {}
+        for receiver in self.args.receivers:
+            if receiver.severity not in (severity, "all"):
+                continue
+            config: dict = {RECEIVER_FILE_FIELD[receiver.kind]: f"/etc/alertmanager/secrets/{RECEIVERS_SECRET}/{receiver.name}",
+                            "send_resolved": True}
+            if receiver.kind == "slack" and receiver.channel:
+                config["channel"] = receiver.channel
+            configs.setdefault(f"{receiver.kind}_configs", []).append(config)
+        return configs
 
     @staticmethod
     def _blackbox_exporter_values() -> dict:

@@ -16,7 +16,7 @@ from .addons import ClusterAddons, ClusterAddonsArgs
 from .agent import AgentService, AgentServiceArgs, MessagingRefs, PlatformRefs, TopicRef
 from .base import RESTRICTED_NAMESPACE_LABELS, AccountContext, ComponentArgs, child
 from .broker import Broker, BrokerArgs
-from .observability import ObservabilityArgs, ObservabilityStack, secret_sync_role_prefix
+from .observability import ObservabilityArgs, ObservabilityStack, Receiver, secret_sync_role_prefix
 from .cluster import Cluster, ClusterArgs
 from .encryption import EncryptionArgs, PlatformKeys
 from .network import Network, NetworkArgs
@@ -173,6 +173,7 @@ class Platform(pulumi.ComponentResource):
                 prometheus_replicas=2 if config.environment == "prod" else 1,
                 alertmanager_replicas=2 if config.environment == "prod" else 1,
                 log_retention_days=config.observability.agent_log_retention_days,
+                receivers=[Receiver(**r.model_dump()) for r in config.observability.receivers],
                 # Each agent owns its log group (team stacks' agents too): none created here.
                 agent_namespaces=[],
                 wait_for=[*self.cluster.node_groups, self.cluster.addons["aws-ebs-csi-driver"],

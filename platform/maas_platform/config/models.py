@@ -215,14 +215,42 @@ class ClusterConfig(StrictModel):
 CORE_ADDONS = ("vpc-cni", "kube-proxy", "coredns", "eks-pod-identity-agent", "aws-ebs-csi-driver")
 
 
+class ReceiverConfig(StrictModel):
+    """An alert receiver next to the platform alert topic. Its URL or key is never in config:
+    the platform creates the Secrets Manager secret ``<prefix>/observability/receivers/<name>``
+    for you to put it in."""
+
+    name: DnsLabel = Field(description="Receiver name, unique.")
+    kind: Literal["slack", "pagerduty", "webhook"] = Field(description="slack (webhook URL), pagerduty (routing key) or webhook (URL).")
+    severity: Literal["page", "ticket", "all"] = Field("all", description="Which alerts it receives.")
+    channel: Optional[str] = Field(None, pattern=r"^#?[a-z0-9_-]{1,80}$", description="Slack channel (slack only).")
+
+    @model_validator(mode="after")
+    def _channel(self) -> "ReceiverConfig":
+        if self.channel and self.kind != "slack":
+            raise ValueError("channel: only slack receivers have a channel")
+        return self
+
+
 class ObservabilityConfig(StrictModel):
     """Observability stack settings; the add-ons and SLO rules read these."""
+
+    @model_validator(mode="after")
+    def _unique_receivers(self) -> "ObservabilityConfig":
+        names = [r.name for r in self.receivers]
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            raise ValueError(f"receivers: '{repeated[0]}' is declared twice")
+        return self
 
     alert_emails: list[EmailAddress] = Field(default_factory=list, description="Addresses subscribed to the platform alert topic.")
     prometheus_retention_days: int = Field(ge=1, le=365, description="How long Prometheus keeps metrics. Default: dev 7, prod 30.")
     prometheus_volume_gib: int = Field(ge=10, le=16384, description="Encrypted volume of Prometheus. Default: dev 20, prod 100.")
     agent_log_retention_days: RetentionDays = Field(
         description="Retention of the agents' container log groups. Default: dev 14, prod 90."
+    )
+    receivers: list[ReceiverConfig] = Field(
+        default_factory=list, description="Extra alert receivers (Slack, PagerDuty, webhook); secrets by reference only."
     )
     trace_sample_ratio: float = Field(
         0.1, ge=0, le=1, description="Share of new traces the agents sample (parent-based: a sampled caller keeps its trace)."
