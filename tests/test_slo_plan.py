@@ -27,13 +27,12 @@ def test_each_agent_is_scraped_ruled_probed_and_has_a_dashboard(dev, agent):
     assert monitor["spec"]["endpoints"][0]["port"] == "http"
     (rule,) = k8s_kind(resources, "PrometheusRule")
     assert rule["metadata"]["namespace"] == agent and rule["spec"]["groups"]
-    probes = k8s_kind(resources, "Probe")
-    if agent == "research":  # scales to zero in dev: nothing to probe while idle
-        assert probes == []
-    else:
-        (probe,) = probes
-        assert probe["spec"]["jobName"] == f"{agent}-health" and probe["spec"]["module"] == "http_2xx"
-        assert probe["spec"]["targets"]["staticConfig"]["static"] == [f"http://{agent}.{agent}.svc/healthz"]
+    (probe,) = k8s_kind(resources, "Probe")
+    assert probe["spec"]["jobName"] == f"{agent}-health" and probe["spec"]["module"] == "http_2xx"
+    assert probe["spec"]["targets"]["staticConfig"]["static"] == [f"http://{agent}.{agent}.svc/healthz"]
+    alerts = {r.get("alert") for g in rule["spec"]["groups"] for r in g["rules"]}
+    # research scales to zero in dev: probed, but an idle agent failing its probe pages nobody.
+    assert ("AgentProbeFailing" in alerts) is (agent != "research")
     (board,) = [c for c in k8s_kind(resources, "ConfigMap") if c["metadata"]["labels"].get("grafana_dashboard") == "1"]
     dashboard = json.loads(next(iter(board["data"].values())))
     assert dashboard["uid"] == f"agent-{agent}"
@@ -112,3 +111,17 @@ def test_alert_receivers_come_from_config_with_their_secrets_in_secrets_manager(
                and r["inputs"]["metadata"]["name"] == "alertmanager-receivers"]
     assert sync["spec"]["data"] == [{"secretKey": "oncall-slack",
                                      "remoteRef": {"key": "maas-dev/observability/receivers/oncall-slack"}}]
+
+
+def test_amtool_accepts_the_rendered_alertmanager_configuration(dev, tmp_path):
+    amtool = shutil.which("amtool")
+    assert amtool, "amtool is missing: run `make promtool` (Debian's prometheus-alertmanager package)"
+    (stack,) = [r for r in dev.of_type("kubernetes:helm.sh/v3:Release") if r["inputs"]["chart"] == "kube-prometheus-stack"]
+    config = stack["inputs"]["values"]["alertmanager"]["config"]
+    path = tmp_path / "alertmanager.yaml"
+    path.write_text(yaml.safe_dump(config))
+    result = subprocess.run([amtool, "check-config", str(path)], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+    broken = {**config, "route": {**config["route"], "receiver": "nobody"}}
+    path.write_text(yaml.safe_dump(broken))
+    assert subprocess.run([amtool, "check-config", str(path)], capture_output=True, timeout=60).returncode != 0

@@ -1067,25 +1067,26 @@ class AgentService(pulumi.ComponentResource):
             spec=prometheus_rule_spec(spec, spec.namespace, platform.runbook_base),
             opts=child(self, depends_on=[self.namespace]),
         )
-        if not (spec.messaging.scale_to_zero and platform.scale_to_zero):  # an idle agent at zero has nothing to probe
-            k8s.apiextensions.CustomResource(
-                f"{name}-probe",
-                api_version="monitoring.coreos.com/v1",
-                kind="Probe",
-                metadata=self._meta(f"{spec.name}-health"),
-                spec={
-                    "jobName": f"{spec.name}-health",
-                    "interval": "30s",
-                    "module": "http_2xx",
-                    "prober": {"url": "prometheus-blackbox-exporter.monitoring.svc:9115"},
-                    "targets": {"staticConfig": {
-                        # The same endpoint the kubelet probes, through the Service.
-                        "static": [f"http://{spec.name}.{spec.namespace}.svc{spec.health_path}"],
-                        "labels": {"agent": spec.name, "team": spec.team},
-                    }},
-                },
-                opts=child(self, depends_on=[self.namespace]),
-            )
+        # Probed always; an agent that scales to zero gets no probe SLO or alert (see slo.agent_slos),
+        # since its idle REST entry fails the probe by design.
+        k8s.apiextensions.CustomResource(
+            f"{name}-probe",
+            api_version="monitoring.coreos.com/v1",
+            kind="Probe",
+            metadata=self._meta(f"{spec.name}-health"),
+            spec={
+                "jobName": f"{spec.name}-health",
+                "interval": "30s",
+                "module": "http_2xx",
+                "prober": {"url": "prometheus-blackbox-exporter.monitoring.svc:9115"},
+                "targets": {"staticConfig": {
+                    # The same endpoint the kubelet probes, through the Service.
+                    "static": [f"http://{spec.name}.{spec.namespace}.svc{spec.health_path}"],
+                    "labels": {"agent": spec.name, "team": spec.team},
+                }},
+            },
+            opts=child(self, depends_on=[self.namespace]),
+        )
         dashboard = agent_dashboard(
             spec, spec.namespace,
             inbox_queue=f"{self.physical}-inbox" if self.inbox is not None else None,
