@@ -16,6 +16,7 @@ from .addons import ClusterAddons, ClusterAddonsArgs
 from .agent import AgentService, AgentServiceArgs, MessagingRefs, PlatformRefs, TopicRef
 from .base import RESTRICTED_NAMESPACE_LABELS, AccountContext, ComponentArgs, child
 from .broker import Broker, BrokerArgs
+from .budgets import Budgets, BudgetsArgs, Threshold
 from .observability import ObservabilityArgs, ObservabilityStack, Receiver, secret_sync_role_prefix
 from .cluster import Cluster, ClusterArgs
 from .encryption import EncryptionArgs, PlatformKeys
@@ -153,6 +154,21 @@ class Platform(pulumi.ComponentResource):
                 cluster_security_group_id=self._cluster_security_group(),
                 deletion_window_days=config.encryption.key_deletion_window_days,
                 protect=config.protect_stateful,
+            ),
+            opts=child(self),
+        )
+        self.budgets = Budgets(
+            f"{name}-budgets",
+            BudgetsArgs(
+                prefix=config.prefix,
+                environment_limit_usd=config.budgets.monthly_limit_usd,
+                team_limits_usd=config.budgets.teams,
+                agent_limits_usd={a.name: a.budget.monthly_usd for a in config.agents if a.budget.monthly_usd},
+                thresholds=[Threshold(percent=t.percent, kind="ACTUAL" if t.kind == "actual" else "FORECASTED")
+                            for t in config.budgets.thresholds],
+                emails=config.observability.alert_emails,
+                alert_topic_arn=self.broker.alert_topic.arn,
+                activate_cost_allocation_tags=config.budgets.activate_cost_allocation_tags,
             ),
             opts=child(self),
         )

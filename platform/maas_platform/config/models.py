@@ -325,10 +325,33 @@ class BrokerConfig(StrictModel):
         return next((t for t in self.topics if t.name == name), None)
 
 
+class BudgetThreshold(StrictModel):
+    percent: float = Field(gt=0, le=1000, description="Percent of the limit.")
+    kind: Literal["actual", "forecast"] = Field(description="actual spend, or the month's forecast.")
+
+
 class BudgetsConfig(StrictModel):
-    """Cost guard rails for the environment."""
+    """Cost guard rails: monthly AWS Budgets per environment, team and agent (agents' own
+    limits are their ``budget.monthly_usd``)."""
 
     monthly_limit_usd: Optional[float] = Field(None, gt=0, description="Monthly budget for the environment (USD).")
+    teams: dict[str, float] = Field(default_factory=dict, description="Monthly budget per team (USD), by team name.")
+    thresholds: list[BudgetThreshold] = Field(
+        default_factory=lambda: [BudgetThreshold(percent=80, kind="actual"), BudgetThreshold(percent=100, kind="actual"),
+                                 BudgetThreshold(percent=100, kind="forecast")],
+        min_length=1,
+        description="When a budget notifies. Default: actual 80% and 100%, forecast 100%.",
+    )
+    activate_cost_allocation_tags: bool = Field(
+        True, description="Activate the platform's tag keys for cost allocation (needs the payer account; turn off elsewhere)."
+    )
+
+    @model_validator(mode="after")
+    def _positive(self) -> "BudgetsConfig":
+        for team, limit in self.teams.items():
+            if limit <= 0:
+                raise ValueError(f"teams.{team}: {limit} must be a positive amount of USD")
+        return self
 
 
 class PlatformConfig(StrictModel):
