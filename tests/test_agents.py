@@ -7,7 +7,6 @@ import json
 import re
 import subprocess
 import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,7 +16,6 @@ from conftest import ROOT, policy
 from maas_platform.config.loader import ConfigError, parse_platform_config, read_stack_file
 from maas_platform.plan import Plan, plan_project
 from maas_platform.plan.catalog import STORAGE_CYCLE, synthetic_agents, write_catalog_stack
-from maas_platform.plan.exports import kubernetes_objects
 
 AGENT = "maas:agent:AgentService"
 DATASTORE_TYPES = {

@@ -18,12 +18,11 @@ the controller: a Service that wants an NLB says ``loadBalancerClass: service.k8
 
 Both components run as the workload identity of one service account in one namespace on
 one cluster. Their trust policies check exactly that, through the session tags that EKS
-Pod Identity documents (see :func:`pod_identity_trust_policy`).
+Pod Identity documents (see :func:`.workloads.pod_identity_trust_policy`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Optional
 
 import pulumi
@@ -33,9 +32,7 @@ from pydantic import Field, model_validator
 
 from ..iam import Statement
 from .base import RESTRICTED_NAMESPACE_LABELS, AccountContext, ComponentArgs, StrInput, child
-from .workloads import (  # noqa: F401  (Chart and the Helm settings are re-exported for callers)
-    HELM_MAX_HISTORY, HELM_TIMEOUT_SECONDS, Chart, helm_release, pod_identity_trust_policy, workload_identity,
-)
+from .workloads import Chart, helm_release, workload_identity
 
 
 # Chart 2.10.0 ships controller v2.10.0. Source: the external-secrets v2.10.0 release

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any, Optional, Sequence
+from typing import Any, Optional
 
 import pulumi
 import pulumi_aws as aws
@@ -500,7 +500,7 @@ class AgentService(pulumi.ComponentResource):
         return [store.arn]
 
     def datastore_outputs(self) -> dict[str, pulumi.Input]:
-        store, storage = self.datastore, self.spec.storage
+        store = self.datastore
         if isinstance(store, aws.dynamodb.Table):
             return {"table": store.name, "arn": store.arn}
         if isinstance(store, aws.rds.Cluster):
