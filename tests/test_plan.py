@@ -28,7 +28,11 @@ def test_every_environment_plans_with_the_contract_shape(plans, env):
     document = json.loads(plans[env].to_json())
     assert list(document) == ["project", "stack", "resources", "outputs", "violations", "cost"]
     assert document["project"] == "maas" and document["stack"] == env
-    assert document["violations"] == [] and document["cost"] is None
+    assert document["violations"] == []
+    cost = document["cost"]
+    assert list(cost)[:2] == ["currency", "monthly_total"] and cost["currency"] == "USD"
+    assert {"baseline", "usage", "by_agent", "by_team", "resources", "unpriced"} <= set(cost)
+    assert cost["unpriced"] == [], "every resource type the shipped stacks use has a price"
     urns = {r["urn"] for r in document["resources"]}
     for resource in document["resources"]:
         assert RESOURCE_KEYS <= set(resource)

@@ -54,6 +54,10 @@ def plan(
         help="Team stacks: read maas:platform_stack's outputs from this JSON object of name -> value "
              "(pulumi stack output --json --show-secrets) instead of planning the platform.",
     ),
+    usage: Optional[Path] = typer.Option(
+        None, "--usage",
+        help="Usage assumptions of the cost estimate (layout of maas_platform/cost/usage.yaml, the default).",
+    ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only errors."),
 ) -> None:
     """Plan a stack offline: run the real program under Pulumi's mock engine with a fake cloud.
@@ -71,7 +75,7 @@ def plan(
     try:
         result = plan_project(
             project_dir, stack=stack, config_file=config_file,
-            platform_dir=platform_dir, platform_outputs=platform_outputs,
+            platform_dir=platform_dir, platform_outputs=platform_outputs, usage=usage,
         )
     except ConfigError as error:
         raise fail(str(error))
@@ -86,6 +90,7 @@ def plan(
         errors.print(f"[bold yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
     if not quiet:
         _print_summary(result, elapsed)
+        _print_cost(result, usage)
         for path in ([json_path] if json_path else []) + written[:1]:
             console.print(f"wrote {path}")
         for folder, what in (("manifests", "Kubernetes manifests"), ("rules", "Prometheus rule files"),
@@ -112,6 +117,66 @@ def _print_summary(result, elapsed: float) -> None:
     console.print(f"{total} resources in {components} components, planned in {elapsed:.1f}s")
     for name, source in sorted(result.stack_references.items()):
         console.print(f"read stack {name} from the {source}", highlight=False)
+
+
+def _usd(value: Optional[float]) -> str:
+    return "-" if value is None else f"{value:,.2f}"
+
+
+def _print_cost(result, usage: Optional[Path]) -> None:
+    """The estimate: by component (agents by name), total, then agents and teams, then unpriced."""
+    cost = result.cost
+    if not cost:
+        return
+    # component -> resource type -> [baseline, usage]; an agent is one row.
+    rows: dict[str, dict[str, list[float]]] = {}
+    for resource in cost["resources"]:
+        if resource["agent"]:
+            label, kind = f"agent {resource['agent']}", "(its resources)"
+        else:
+            label, kind = result.component_of(result.get(resource["urn"])), resource["type"]
+        row = rows.setdefault(label, {}).setdefault(kind, [0.0, 0.0])
+        row[0] += resource["baseline"]
+        row[1] += resource["usage"]
+    table = Table(
+        title=f"{result.project}/{result.stack}: estimated monthly cost ({cost['currency']}, {cost['region']} list prices, "
+              f"{cost['hours_per_month']:g} h)",
+    )
+    table.add_column("component")
+    table.add_column("resource type")
+    for column in ("baseline", "usage", "monthly"):
+        table.add_column(column, justify="right")
+
+    def total(kinds: dict[str, list[float]]) -> float:
+        return sum(sum(pair) for pair in kinds.values())
+
+    for label, kinds in sorted(rows.items(), key=lambda item: (-total(item[1]), item[0])):
+        ordered = sorted(kinds.items(), key=lambda item: (-sum(item[1]), item[0]))
+        for index, (kind, (baseline, used)) in enumerate(ordered):
+            table.add_row(label if index == 0 else "", kind, _usd(baseline), _usd(used), _usd(baseline + used))
+    table.add_section()
+    table.add_row("[bold]total[/]", "", _usd(cost["baseline"]), _usd(cost["usage"]),
+                  f"[bold]{_usd(cost['monthly_total'])}[/]")
+    console.print(table)
+    if cost["by_agent"]:
+        agents = Table(title="by agent and team (allocated: the node cost its pods reserve, already in the nodes' line)")
+        for column in ("agent", "team"):
+            agents.add_column(column)
+        for column in ("baseline", "usage", "monthly", "allocated"):
+            agents.add_column(column, justify="right")
+        for name, figures in cost["by_agent"].items():
+            agents.add_row(name, figures["team"], _usd(figures["baseline"]), _usd(figures["usage"]),
+                           _usd(figures["monthly"]), _usd(figures["allocated"]))
+        agents.add_section()
+        for team, figures in cost["by_team"].items():
+            agents.add_row(f"team {team}", ", ".join(figures["agents"]), _usd(figures["baseline"]), _usd(figures["usage"]),
+                           _usd(figures["monthly"]), _usd(figures["allocated"]))
+        console.print(agents)
+    source = usage or "maas_platform/cost/usage.yaml"
+    console.print(f"usage priced from the assumptions in {source} (--usage FILE to change them)", highlight=False)
+    for entry in cost["unpriced"]:
+        errors.print(f"[bold yellow]unpriced:[/] {entry['count']} × {entry['type']}: {entry['reason']}",
+                     highlight=False, soft_wrap=True)
 
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@ from typing import Any, Optional
 import yaml
 
 from ..config.loader import ConfigError, is_secure, read_stack_file, stack_name_from_file
+from ..cost import estimate
 from .engine import SECRET, Capture, ProgramError, run_program, unwrap
 from .fake_cloud import FAKE_ACCOUNT_ID, FakeCloud, StackOutputs, UnknownStackReference
 
@@ -175,6 +176,7 @@ def plan_project(
     platform_dir: Optional[Path] = None,
     platform_outputs: Optional[Path] = None,
     stack_outputs: Optional[dict[str, StackOutputs]] = None,
+    usage: Optional[Path] = None,
     _planning: tuple[str, ...] = (),
     _account_id: Optional[str] = None,
 ) -> Plan:
@@ -182,6 +184,7 @@ def plan_project(
 
     ``platform_dir``, ``platform_outputs`` and ``stack_outputs`` answer the program's
     ``StackReference`` to its platform stack (see the module docstring for the order).
+    ``usage`` is the usage-assumptions file of the cost estimate (default: the shipped one).
     """
     project = Project.load(project_dir)
     if config_file is not None:
@@ -227,6 +230,9 @@ def plan_project(
     plan = Plan.from_capture(project.name, stack, capture)
     plan.warnings = list(capture.warnings)
     plan.stack_references = {name: stacks[name].source for name in cloud.stacks_read}
+    environment = config.get("maas:environment")
+    plan.cost = estimate(plan, region=region, environment=environment if isinstance(environment, str) else stack,
+                         usage=usage)
     return plan
 
 
