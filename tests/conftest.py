@@ -44,3 +44,33 @@ def named(plan: Plan, type_token: str, name: str) -> dict[str, Any]:
 
 def policy(document: str) -> dict[str, Any]:
     return json.loads(document)
+
+
+# -- components planned alone (tests of one component under the mock engine) -------------------
+
+def plan_program(tmp_path_factory, name: str, source: str, region: str = "us-east-1"):
+    """Run a small program (its source) under the mock engine; the capture of what it registered."""
+    from maas_platform.plan.engine import run_program
+    from maas_platform.plan.fake_cloud import FakeCloud
+
+    program = tmp_path_factory.mktemp(name) / "__main__.py"
+    program.write_text(source)
+    return run_program(program.parent, project="t", stack="dev", config={}, cloud=FakeCloud(region))
+
+
+def only(capture, type_token: str, suffix: str):
+    found = [r for r in capture.resources if r.type == type_token and r.name.endswith(suffix)]
+    assert len(found) == 1, f"expected one {type_token} named *{suffix}, found {[r.name for r in found]}"
+    return found[0]
+
+
+def urn_of(capture, type_token: str, name: str) -> str:
+    return next(r.urn for r in capture.resources if r.type == type_token and r.name == name)
+
+
+def statements(document: str) -> list[dict[str, Any]]:
+    return json.loads(document)["Statement"]
+
+
+def as_list(value: Any) -> list:
+    return value if isinstance(value, list) else [value]

@@ -10,6 +10,8 @@ import textwrap
 from typing import Any
 
 import pytest
+
+from conftest import as_list, only, plan_program, statements, urn_of
 from pydantic import ValidationError
 
 from maas_platform.components.addons import ClusterAddonsArgs, external_secrets_statements
@@ -29,8 +31,7 @@ from maas_platform.components.observability import (
     fluent_bit_pipeline,
     secret_sync_role_prefix,
 )
-from maas_platform.plan.engine import run_program
-from maas_platform.plan.fake_cloud import FAKE_ACCOUNT_ID, FakeCloud
+from maas_platform.plan.fake_cloud import FAKE_ACCOUNT_ID
 
 REGION = "us-east-1"
 PREFIX = "maas-dev"
@@ -112,27 +113,7 @@ PROGRAM = textwrap.dedent(f"""
 
 @pytest.fixture(scope="module")
 def capture(tmp_path_factory):
-    program = tmp_path_factory.mktemp("observability") / "__main__.py"
-    program.write_text(PROGRAM)
-    return run_program(program.parent, project="t", stack="dev", config={}, cloud=FakeCloud(REGION))
-
-
-def only(capture, type_token: str, suffix: str):
-    found = [r for r in capture.resources if r.type == type_token and r.name.endswith(suffix)]
-    assert len(found) == 1, f"expected one {type_token} named *{suffix}, found {[r.name for r in found]}"
-    return found[0]
-
-
-def urn_of(capture, type_token: str, name: str) -> str:
-    return next(r.urn for r in capture.resources if r.type == type_token and r.name == name)
-
-
-def statements(document: str) -> list[dict[str, Any]]:
-    return json.loads(document)["Statement"]
-
-
-def as_list(value: Any) -> list:
-    return value if isinstance(value, list) else [value]
+    return plan_program(tmp_path_factory, "observability", PROGRAM, REGION)
 
 
 def values_of(capture, chart: str) -> dict[str, Any]:
