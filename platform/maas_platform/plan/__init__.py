@@ -17,6 +17,7 @@ A reference to any other stack stops the plan with a one-line :class:`ConfigErro
 
 from __future__ import annotations
 
+import functools
 import json
 from collections import Counter
 from dataclasses import dataclass, field
@@ -124,18 +125,27 @@ class Plan:
         return [r for r in self.resources if r["type"] == type_token]
 
     def get(self, urn: str) -> dict[str, Any]:
-        for resource in self.resources:
-            if resource["urn"] == urn:
-                return resource
-        raise KeyError(urn)
+        try:
+            return self._by_urn[urn]
+        except KeyError:
+            raise KeyError(urn) from None
 
     def cloud_resources(self) -> list[dict[str, Any]]:
         """Resources a provider creates (components and providers excluded)."""
         return [r for r in self.resources if r["custom"] and not r["type"].startswith("pulumi:providers:")]
 
+    @functools.cached_property
+    def _by_urn(self) -> dict[str, dict[str, Any]]:
+        return {r["urn"]: r for r in self.resources}
+
+    @functools.cached_property
+    def _siblings(self) -> Counter:
+        """How many resources share a (type, parent): components of a kind that repeats."""
+        return Counter((r["type"], r["parent"]) for r in self.resources)
+
     def component_of(self, resource: dict[str, Any]) -> str:
         """The top-most component below the stack that owns ``resource``, as ``type name``."""
-        by_urn = {r["urn"]: r for r in self.resources}
+        by_urn = self._by_urn
         chain = [resource]
         while chain[-1]["parent"] in by_urn:
             chain.append(by_urn[chain[-1]["parent"]])
@@ -146,9 +156,9 @@ class Plan:
             owner = components[-1]
         else:
             return "(stack)"
-        siblings = [r for r in self.resources if r["type"] == owner["type"] and r["parent"] == owner["parent"]]
         # Components of a kind that repeats (agents) are told apart by name.
-        return f"{owner['type']} {owner['name']}" if len(siblings) > 1 else owner["type"]
+        repeated = self._siblings[(owner["type"], owner["parent"])] > 1
+        return f"{owner['type']} {owner['name']}" if repeated else owner["type"]
 
     def summary(self) -> dict[str, Counter]:
         """Resource counts: component -> type -> count."""

@@ -9,6 +9,7 @@ protect flag and inputs (camelCase, as the engine sees them).
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import os
@@ -216,11 +217,20 @@ def run_program(
             os.chdir(cwd)
             sys.path.remove(str(entry.parent))
 
+    # Registering a resource allocates thousands of short-lived objects; with the imported SDK
+    # frozen out of collections and a larger first generation, a big plan runs about a third
+    # faster (docs/scale.md). Both are restored afterwards.
+    thresholds = gc.get_threshold()
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 100)
     try:
         _sync_await(run_in_stack(main))
     except pulumi.RunError as error:
         raise ProgramError(str(error), registered=len(monitor.capture.resources)) from None
     finally:
         pulumi.runtime.set_all_config({}, [])
+        gc.set_threshold(*thresholds)
+        gc.unfreeze()
     monitor.capture.resources.sort(key=lambda r: r.urn)
     return monitor.capture
