@@ -12,7 +12,7 @@ same mock runtime, :class:`FakeCloud` and capturing monitor (the *floors*):
 * ``bare``   -- plain ``pulumi.CustomResource`` subclasses with two string inputs: the SDK,
   mock and capture cost of a registration and nothing else;
 * ``bucket`` -- ``pulumi_aws.s3.Bucket`` with a name and tags: a typed provider class with
-  ~45 output properties, heavier than the average resource of the plan.
+  28 output properties, heavier than the average resource of the plan.
 
 Every measurement runs in a fresh interpreter, so peak RSS belongs to that one run. The
 modules a cold plan imports are imported before the clock starts, in plans and floors
@@ -50,7 +50,7 @@ ROOT = Path(__file__).resolve().parent.parent
 BASE_STACK = ROOT / "stacks" / "Pulumi.dev.yaml"
 FLOORS = ("bare", "bucket")
 # ``--gc tuned``: what the proposed change to run_program does before running a program.
-TUNED_GC_THRESHOLD = (50_000, 20, 100)
+TUNED_GC_THRESHOLD = (500_000, 1000, 1000)
 
 # A Pulumi program with no component logic: COUNT resources of one kind, flat under the stack.
 FLOOR_PROGRAM = '''\
@@ -112,12 +112,34 @@ class _GcClock:
             self.runs[info["generation"]] += 1
 
 
-def _timed(run: Callable[[], Any], tuned_gc: bool) -> tuple[Any, dict[str, Any]]:
-    clock = _GcClock()
-    if tuned_gc:
+def gc_setting(text: str) -> str:
+    """``default``, ``off``, ``tuned`` or ``freeze:T0,T1,T2`` (checked here, applied in the child)."""
+    if text in ("default", "off", "tuned"):
+        return text
+    kind, _, numbers = text.partition(":")
+    try:
+        thresholds = [int(n) for n in numbers.split(",")]
+    except ValueError:
+        thresholds = []
+    if kind != "freeze" or len(thresholds) != 3 or min(thresholds) < 1:
+        raise argparse.ArgumentTypeError(f"'{text}': expected default, off, tuned or freeze:T0,T1,T2")
+    return text
+
+
+def _apply_gc(mode: str) -> None:
+    """Set the collector up for one timed run (the child exits afterwards)."""
+    if mode == "off":
+        gc.disable()
+    elif mode != "default":
+        thresholds = TUNED_GC_THRESHOLD if mode == "tuned" else tuple(int(n) for n in mode.split(":")[1].split(","))
         gc.collect()
-        gc.freeze()
-        gc.set_threshold(*TUNED_GC_THRESHOLD)
+        gc.freeze()  # what is alive now (modules, config) is never garbage: stop rescanning it
+        gc.set_threshold(*thresholds)
+
+
+def _timed(run: Callable[[], Any], gc_mode: str) -> tuple[Any, dict[str, Any]]:
+    clock = _GcClock()
+    _apply_gc(gc_mode)
     gc.callbacks.append(clock)
     start, cpu_start = time.perf_counter(), time.process_time()
     value = run()
@@ -138,10 +160,9 @@ def _child(args: argparse.Namespace) -> None:
     _preload(json.loads(Path(args.preload).read_text()) if args.preload else [])
     before = set(sys.modules)
     result: dict[str, Any] = {"baseline_mb": _peak_mb(), "package": str(Path(maas_platform.__file__).parent)}
-    tuned = args.gc == "tuned"
 
     if args.child == "plan":
-        plan, timing = _timed(lambda: plan_project(ROOT, config_file=Path(args.config)), tuned)
+        plan, timing = _timed(lambda: plan_project(ROOT, config_file=Path(args.config)), args.gc)
         result.update(timing)
         result["resources"] = len(plan.resources)
         result["cloud_resources"] = len(plan.cloud_resources())
@@ -153,7 +174,7 @@ def _child(args: argparse.Namespace) -> None:
             Path(args.program), project="maas", stack=f"floor{args.count}",
             config={"bench:count": args.count, "bench:kind": args.child.removeprefix("floor-")},
             cloud=FakeCloud(region="us-east-1"),
-        ), tuned)
+        ), args.gc)
         result.update(timing)
         result["resources"] = len(capture.resources)
     if args.list_modules:
@@ -238,7 +259,7 @@ def _own_time_by_package(stats: Any) -> list[tuple[str, float]]:
     return sorted(groups.items(), key=lambda item: -item[1])
 
 
-def _profile(count: int, top: int, out: Optional[Path], tuned_gc: bool) -> None:
+def _profile(count: int, top: int, out: Optional[Path], gc_mode: str) -> None:
     """cProfile of one plan of ``count`` agents in this process (modules imported first)."""
     import cProfile
     import pstats
@@ -259,11 +280,11 @@ def _profile(count: int, top: int, out: Optional[Path], tuned_gc: bool) -> None:
             "  capture: clean() of the recorded inputs": (engine, "clean"),
         })
         profiler = cProfile.Profile()
-        plan, timing = _timed(lambda: profiler.runcall(plan_project, ROOT, config_file=config), tuned_gc)
+        plan, timing = _timed(lambda: profiler.runcall(plan_project, ROOT, config_file=config), gc_mode)
     elapsed = timing["seconds"]
     stats = pstats.Stats(profiler)
     print(f"profile: {count} agents, {len(plan.resources)} resources, {elapsed:.2f} s under cProfile "
-          f"(gc {'tuned' if tuned_gc else 'default'})\n")
+          f"(gc {gc_mode})\n")
     print("Garbage collector (wall seconds inside collections, all threads):")
     for generation, (seconds, runs) in enumerate(zip(timing["gc_seconds_by_generation"], timing["gc_runs_by_generation"])):
         print(f"  {seconds:7.2f} s  {seconds / elapsed:5.1%}  generation {generation} ({runs} collections)")
@@ -532,8 +553,9 @@ def main(argv: Optional[list[str]] = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10, 100, 500], help="agent counts (default 10 100 500)")
     parser.add_argument("--repeat", type=int, default=3, help="runs per figure; the median is reported (default 3)")
-    parser.add_argument("--gc", choices=["default", "tuned"], default="default",
-                        help="tuned: gc.freeze() and thresholds %s before each timed run" % (TUNED_GC_THRESHOLD,))
+    parser.add_argument("--gc", type=gc_setting, default="default", metavar="SETTING",
+                        help="collector in the timed runs: default; off; tuned = gc.freeze() and thresholds "
+                             "%s; freeze:T0,T1,T2 = gc.freeze() and these thresholds" % (TUNED_GC_THRESHOLD,))
     parser.add_argument("--json", type=Path, help="also write the figures and every sample to this file")
     parser.add_argument("--markdown", action="store_true", help="print Markdown tables")
     parser.add_argument("--profile", type=int, metavar="N", help="profile one plan of N agents in-process instead")
@@ -554,7 +576,7 @@ def main(argv: Optional[list[str]] = None) -> None:
         _child(args)
         return
     if args.profile is not None:
-        _profile(args.profile, args.top, args.profile_out, args.gc == "tuned")
+        _profile(args.profile, args.top, args.profile_out, args.gc)
         return
     if args.repeat < 1 or any(n < 1 for n in args.sizes):
         parser.error("--repeat and --sizes must be positive")

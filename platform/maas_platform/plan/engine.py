@@ -218,12 +218,12 @@ def run_program(
             sys.path.remove(str(entry.parent))
 
     # Registering a resource allocates thousands of short-lived objects; with the imported SDK
-    # frozen out of collections and a larger first generation, a big plan runs about a third
-    # faster (docs/scale.md). Both are restored afterwards.
+    # frozen out of collections and far fewer collections, a big plan runs about half
+    # the time (docs/scale.md). Both are restored afterwards.
     thresholds = gc.get_threshold()
     gc.collect()
     gc.freeze()
-    gc.set_threshold(50_000, 20, 100)
+    gc.set_threshold(500_000, 1000, 1000)
     try:
         _sync_await(run_in_stack(main))
     except pulumi.RunError as error:
