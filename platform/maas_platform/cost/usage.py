@@ -10,13 +10,14 @@ the key's path) and every value is a number >= 0, except under the open mappings
 
 from __future__ import annotations
 
-import copy
 from pathlib import Path
 from typing import Any, Optional, Union
 
 import yaml
 
 from ..config.loader import ConfigError
+
+from ..config.defaults import _deep_merge
 
 USAGE_FILE = Path(__file__).with_name("usage.yaml")
 # Mappings whose keys are the user's (patterns), not the schema's.
@@ -30,10 +31,10 @@ class Usage:
         self.source = source
         shipped = _shipped()
         _check_document(document, shipped["defaults"], source)
-        merged = _merge(shipped, {k: v for k, v in document.items() if v})
+        merged = _deep_merge(shipped, {k: v for k, v in document.items() if v})
         environments = merged.get("environments") or {}
         self.environment = environment
-        self.values = _merge(merged["defaults"], environments.get(environment) or {}) if environment else merged["defaults"]
+        self.values = _deep_merge(merged["defaults"], environments.get(environment) or {}) if environment else merged["defaults"]
         self.agents: dict[str, dict[str, Any]] = merged.get("agents") or {}
 
     def get(self, *path: str) -> Any:
@@ -46,7 +47,7 @@ class Usage:
         """The ``agent`` section for agent ``name`` (its overrides laid over the environment's)."""
         section = self.values["agent"]
         override = self.agents.get(name) if name else None
-        return _merge(section, override) if override else section
+        return _deep_merge(section, override) if override else section
 
 
 def load_usage(source: Union[None, Path, dict[str, Any]] = None, environment: Optional[str] = None) -> Usage:
@@ -74,16 +75,6 @@ def _shipped() -> dict[str, Any]:
         _check_document(document, document["defaults"], USAGE_FILE.name)
         _SHIPPED.update(document)
     return _SHIPPED
-
-
-def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
-    merged = copy.deepcopy(base)
-    for key, value in override.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = _merge(merged[key], value)
-        else:
-            merged[key] = copy.deepcopy(value)
-    return merged
 
 
 def _check_document(document: Any, defaults: dict[str, Any], source: str) -> None:
