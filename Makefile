@@ -3,8 +3,10 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STACK  ?= dev
+# checkov pins old packaging and boto3, so it lives in its own virtualenv.
+CHECKOV := .venv-checkov/bin/checkov
 
-.PHONY: plan test clean promtool
+.PHONY: plan test clean promtool system-tools
 
 $(BIN)/maas: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,19 +17,32 @@ $(BIN)/maas: pyproject.toml
 plan: $(BIN)/maas  ## install into .venv and plan the dev environment offline
 	$(BIN)/maas plan --stack $(STACK) --out out/$(STACK)
 
-test: $(BIN)/maas promtool  ## install into .venv and run the whole test suite
+test: $(BIN)/maas system-tools $(CHECKOV)  ## install into .venv and run the whole test suite
 	$(BIN)/pytest -n auto -q
 
-# promtool checks and unit-tests the rendered SLO rules (tests/test_slo.py); amtool checks
-# the rendered Alertmanager configuration. Debian's `prometheus` and `prometheus-alertmanager`
-# packages ship them; installed only when missing (sudo only when not root).
+$(CHECKOV): tools/checkov.txt
+	$(PYTHON) -m venv .venv-checkov
+	.venv-checkov/bin/pip install --quiet --upgrade pip
+	.venv-checkov/bin/pip install --quiet -r tools/checkov.txt
+	@touch $@
+
+# Programs the tests run, from Debian's packages, installed only when missing (sudo only when
+# not root): promtool and amtool check the rendered rules and Alertmanager configuration
+# (prometheus, prometheus-alertmanager); dot draws the plan report's diagram (graphviz);
+# headless Chromium opens the report (chromium).
 SUDO := $(shell [ "$$(id -u)" -ne 0 ] && command -v sudo >/dev/null 2>&1 && echo sudo)
-promtool:  ## install promtool and amtool (Debian packages) when they are missing
-	@{ command -v promtool && command -v amtool; } >/dev/null 2>&1 || { \
-	  command -v apt-get >/dev/null 2>&1 || { echo "promtool/amtool missing: install Prometheus 2.x's promtool and Alertmanager's amtool" >&2; exit 1; }; \
+SYSTEM_TOOLS := promtool:prometheus amtool:prometheus-alertmanager dot:graphviz chromium:chromium
+system-tools:  ## install promtool, amtool, dot and chromium (Debian packages) when they are missing
+	@missing=""; for pair in $(SYSTEM_TOOLS); do \
+	  command -v $${pair%%:*} >/dev/null 2>&1 || missing="$$missing $${pair#*:}"; done; \
+	if [ -n "$$missing" ]; then \
+	  command -v apt-get >/dev/null 2>&1 || { echo "missing:$$missing (install promtool, amtool, graphviz and chromium)" >&2; exit 1; }; \
+	  echo "installing$$missing"; \
 	  $(SUDO) apt-get update -qq && \
-	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus prometheus-alertmanager >/dev/null; }
-	@promtool --version 2>&1 | head -1; amtool --version 2>&1 | head -1
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; fi
+	@promtool --version 2>&1 | head -1; amtool --version 2>&1 | head -1; dot -V 2>&1; chromium --version 2>&1 | head -1
+
+promtool: system-tools
 
 clean:
-	rm -rf $(VENV) out .pytest_cache
+	rm -rf $(VENV) .venv-checkov out .pytest_cache

@@ -91,6 +91,8 @@ def plan(
     if not quiet:
         _print_summary(result, elapsed)
         _print_cost(result, usage)
+    _print_findings(result, quiet)
+    if not quiet:
         for path in ([json_path] if json_path else []) + written[:1]:
             console.print(f"wrote {path}")
         for folder, what in (("manifests", "Kubernetes manifests"), ("rules", "Prometheus rule files"),
@@ -117,6 +119,27 @@ def _print_summary(result, elapsed: float) -> None:
     console.print(f"{total} resources in {components} components, planned in {elapsed:.1f}s")
     for name, source in sorted(result.stack_references.items()):
         console.print(f"read stack {name} from the {source}", highlight=False)
+
+
+def _print_findings(result, quiet: bool) -> None:
+    """The policy findings: a table of violations (mandatory ones even when quiet), then one line of counts."""
+    from .policy import rules
+
+    shown = [v for v in result.violations if not quiet or v["level"] == "mandatory"]
+    if shown:
+        table = Table(title=f"{result.project}/{result.stack}: policy findings (docs/policies.md)")
+        for column in ("level", "severity", "policy", "resource", "finding"):
+            table.add_column(column, overflow="fold")
+        for v in shown:
+            style = "red" if v["level"] == "mandatory" else "yellow"
+            table.add_row(f"[{style}]{v['level']}[/]", v["severity"], v["policy"], v["urn"].split("::")[-1] or "(stack)",
+                          v["message"])
+        (errors if quiet else console).print(table)
+    if quiet:
+        return
+    counts = {level: sum(1 for v in result.violations if v["level"] == level) for level in ("mandatory", "advisory")}
+    console.print(f"policy: {len(rules())} rules, {counts['mandatory']} mandatory and {counts['advisory']} advisory "
+                  f"violations, {len(result.exempted)} exempted", highlight=False)
 
 
 def _usd(value: Optional[float]) -> str:
@@ -178,6 +201,10 @@ def _print_cost(result, usage: Optional[Path]) -> None:
         errors.print(f"[bold yellow]unpriced:[/] {entry['count']} × {entry['type']}: {entry['reason']}",
                      highlight=False, soft_wrap=True)
 
+
+from .verify.command import verify as _verify  # noqa: E402  (a command of its own module)
+
+app.command(name="verify")(_verify)
 
 if __name__ == "__main__":
     app()

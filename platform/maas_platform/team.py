@@ -30,6 +30,7 @@ from .config.agents import AgentSpec
 from .config.base import StrictModel
 from .config.loader import ConfigError, format_validation_error, runtime_namespace_values, validate
 from .config.models import DnsLabel, Environment, Region
+from .policy.config import PolicyConfig
 
 # Outputs of the platform stack (``Platform.outputs()``) a team stack cannot do without.
 # Broker settings the platform exports under ``messaging`` and agents' queues follow.
@@ -64,6 +65,9 @@ class TeamConfig(StrictModel):
     platform_stack: str = Field(
         pattern=r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+){0,2}$",
         description="Fully qualified name of the platform stack, <org>/<project>/<stack> (e.g. acme/maas/dev).",
+    )
+    policy: PolicyConfig = Field(
+        PolicyConfig(), description="Policy enforcement levels and exemptions of the plan gate and the CrossGuard pack (docs/policies.md).",
     )
 
     @property

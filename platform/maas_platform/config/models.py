@@ -17,6 +17,7 @@ from pydantic import AfterValidator, Field, model_validator
 from .agents import AgentSpec, name_limits
 from .base import StrictModel
 
+from ..policy.config import PolicyConfig
 from .defaults import DEFAULT_KUBERNETES_VERSION, LOG_RETENTION_DAYS, with_environment_defaults
 
 Environment = Literal["dev", "staging", "prod"]
@@ -371,6 +372,9 @@ class PlatformConfig(StrictModel):
     observability: ObservabilityConfig = Field(description="Alerting and the observability stack.")
     broker: BrokerConfig = Field(BrokerConfig(), description="Messaging between agents.")
     budgets: BudgetsConfig = Field(BudgetsConfig(), description="Cost guard rails.")
+    policy: PolicyConfig = Field(
+        PolicyConfig(), description="Policy enforcement levels and exemptions of the plan gate and the CrossGuard pack (docs/policies.md).",
+    )
     agents: list[AgentSpec] = Field(
         default_factory=list, description="Agents this stack deploys, each its own bounded context (see docs/onboarding-an-agent.md)."
     )

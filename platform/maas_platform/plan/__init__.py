@@ -28,6 +28,7 @@ import yaml
 
 from ..config.loader import ConfigError, is_secure, read_stack_file, stack_name_from_file
 from ..cost import estimate
+from ..policy.gate import gate
 from .engine import SECRET, Capture, ProgramError, run_program, unwrap
 from .fake_cloud import FAKE_ACCOUNT_ID, FakeCloud, StackOutputs, UnknownStackReference
 
@@ -70,6 +71,7 @@ class Plan:
     resources: list[dict[str, Any]]
     outputs: dict[str, Any]
     violations: list[dict[str, Any]] = field(default_factory=list)
+    exempted: list[dict[str, Any]] = field(default_factory=list)  # findings an exemption covers, with its reason
     cost: Optional[dict[str, Any]] = None
     # Not part of the JSON contract: the stack outputs unmasked (wire form), and the stacks
     # the program read through a StackReference (name -> where their outputs came from).
@@ -112,6 +114,7 @@ class Plan:
             "resources": self.resources,
             "outputs": self.outputs,
             "violations": self.violations,
+            "exempted": self.exempted,
             "cost": self.cost,
         }
 
@@ -241,8 +244,9 @@ def plan_project(
     plan.warnings = list(capture.warnings)
     plan.stack_references = {name: stacks[name].source for name in cloud.stacks_read}
     environment = config.get("maas:environment")
-    plan.cost = estimate(plan, region=region, environment=environment if isinstance(environment, str) else stack,
-                         usage=usage)
+    environment = environment if isinstance(environment, str) else stack
+    plan.cost = estimate(plan, region=region, environment=environment, usage=usage)
+    plan.violations, plan.exempted = gate(plan, config, environment, source)
     return plan
 
 

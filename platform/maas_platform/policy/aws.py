@@ -1,0 +1,3 @@
+"""Rules: aws (being written)."""
+
+from __future__ import annotations

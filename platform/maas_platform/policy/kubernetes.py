@@ -1,0 +1,3 @@
+"""Rules: kubernetes (being written)."""
+
+from __future__ import annotations

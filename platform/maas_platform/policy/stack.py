@@ -1,0 +1,3 @@
+"""Rules: stack (being written)."""
+
+from __future__ import annotations

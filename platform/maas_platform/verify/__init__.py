@@ -1,0 +1,1 @@
+"""``maas verify``: the live account checked against what the offline plan promised."""
