@@ -364,6 +364,13 @@ class PlatformConfig(StrictModel):
         None, description="The only AWS account this stack may touch, 12 digits quoted (recommended for prod)."
     )
     name: DnsLabel = Field("maas", description="Prefix of every physical name (e.g. maas-dev).")
+    team: DnsLabel = Field(
+        "platform", description="Team owning the shared platform resources (tag `team`); agents' resources carry their own.",
+    )
+    cost_center: str = Field(
+        "platform", pattern=r"^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$",
+        description="Cost center of the shared platform resources (tag `cost-center`); agents' resources carry their own.",
+    )
     protect_stateful: bool = Field(description="Protect keys, log groups and the cluster from deletion. Default: prod only.")
     tags: dict[str, str] = Field(default_factory=dict, description="Extra tags on every taggable AWS resource.")
     network: NetworkConfig = Field(description="VPC, subnets, NAT and endpoints.")

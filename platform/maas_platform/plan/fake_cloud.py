@@ -107,8 +107,10 @@ def resource_class(type_token: str) -> Optional[type]:
     parts = module.split("/")
     candidates = []
     if package == "aws" and len(parts) == 2:
-        candidates.append(f"{pkg}.{parts[0]}.{_camel_to_snake(parts[1])}")
+        # The service package first: importing one of its modules on its own (before the
+        # package) leaves the package without its lazily loaded classes for the program.
         candidates.append(f"{pkg}.{parts[0]}" if parts[0] != "index" else pkg)
+        candidates.append(f"{pkg}.{parts[0]}.{_camel_to_snake(parts[1])}")
     else:
         candidates.append(".".join([pkg, *parts]) if module != "index" else pkg)
     for candidate in candidates:
