@@ -44,6 +44,7 @@ with user_errors():
                 env={"MODEL": "gpt-4.1-mini"},
                 # Topics are the platform's (maas:broker.topics of its stack).
                 messaging={"subscribes": ["tickets"]},
+                budget={"monthly_usd": 30, "llm_monthly_usd": 250},
             ),
             platform=refs,
         ),
@@ -58,6 +59,7 @@ with user_errors():
                 cost_center="cc-3003",
                 image="ghcr.io/acme/summarizer-agent:0.3.1",
                 storage="s3",
+                budget={"monthly_usd": 10, "llm_monthly_usd": 80},
             ),
             platform=refs,
         ),

@@ -1,0 +1,444 @@
+"""Kubernetes rules (``maas_platform.policy.kubernetes``): each rule on a compliant, a
+non-compliant and a missing-value manifest, the pod template found at the right path for
+each kind, and the shipped stacks clean of mandatory findings."""
+
+from __future__ import annotations
+
+import copy
+import re
+from dataclasses import dataclass
+from typing import Any, Optional
+
+import pytest
+
+from conftest import ROOT
+from maas_platform.plan import Plan, plan_project
+from maas_platform.policy import Context, Resource, check_resource, evaluate, get_rule, rules
+from maas_platform.policy.gate import plan_resources
+
+MODULE = "maas_platform.policy.kubernetes"
+PREFIXES = ("MAAS-K8S-", "MAAS-TAG-1")
+DEV = Context.for_environment("dev")
+PROD = Context.for_environment("prod")
+TEAM = ROOT / "stacks" / "teams" / "example"
+DROP = object()  # a key to remove from a securityContext
+
+# -- manifests built here, independently of the rules ---------------------------------------------
+
+AGENT_LABELS = {
+    "app.kubernetes.io/name": "triage",
+    "app.kubernetes.io/managed-by": "pulumi",
+    "maas.dev/agent": "triage",
+    "maas.dev/team": "support",
+    "maas.dev/cost-center": "cc-1001",
+    "maas.dev/environment": "dev",
+}
+HARDENED_CONTEXT = {
+    "runAsNonRoot": True,
+    "allowPrivilegeEscalation": False,
+    "readOnlyRootFilesystem": True,
+    "capabilities": {"drop": ["ALL"]},
+    "seccompProfile": {"type": "RuntimeDefault"},
+}
+
+
+def container(name: str = "agent", security: Any = None, **fields: Any) -> dict[str, Any]:
+    """A container as AgentService renders one; ``security`` changes its securityContext (DROP removes a key,
+    None leaves it, ``{}``-valued DROP for the whole context is ``security=DROP``)."""
+    body: dict[str, Any] = {
+        "name": name,
+        "image": "ghcr.io/acme/triage-agent:1.4.2",
+        "ports": [{"name": "http", "containerPort": 8080}],
+        "resources": {"requests": {"cpu": "250m", "memory": "512Mi"}, "limits": {"cpu": "1", "memory": "1Gi"}},
+        "readinessProbe": {"httpGet": {"path": "/healthz", "port": "http"}, "periodSeconds": 10},
+        "livenessProbe": {"httpGet": {"path": "/healthz", "port": "http"}, "periodSeconds": 20},
+        "securityContext": copy.deepcopy(HARDENED_CONTEXT),
+    }
+    if security is DROP:
+        del body["securityContext"]
+    elif security:
+        for key, value in security.items():
+            if value is DROP:
+                body["securityContext"].pop(key, None)
+            else:
+                body["securityContext"][key] = value
+    for key, value in fields.items():
+        if value is DROP:
+            body.pop(key, None)
+        else:
+            body[key] = value
+    return body
+
+
+def pod(*containers: dict[str, Any], **fields: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "serviceAccountName": "triage",
+        "automountServiceAccountToken": False,
+        "securityContext": {"runAsNonRoot": True, "runAsUser": 10001, "seccompProfile": {"type": "RuntimeDefault"}},
+        "containers": list(containers) or [container()],
+        "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": "256Mi"}}],
+    }
+    for key, value in fields.items():
+        if value is DROP:
+            body.pop(key, None)
+        else:
+            body[key] = value
+    return body
+
+
+API = {
+    "Pod": "core/v1", "ReplicationController": "core/v1", "Deployment": "apps/v1", "StatefulSet": "apps/v1",
+    "DaemonSet": "apps/v1", "ReplicaSet": "apps/v1", "Job": "batch/v1", "CronJob": "batch/v1",
+}
+
+
+def workload(pod_spec: dict[str, Any], kind: str = "Deployment", labels: Optional[dict[str, Any]] = None,
+             pod_labels: Optional[dict[str, Any]] = None) -> Resource:
+    """A workload of ``kind`` with ``pod_spec`` where that kind's API puts the pod template."""
+    labels = dict(AGENT_LABELS if labels is None else labels)
+    template = {"metadata": {"labels": dict(labels if pod_labels is None else pod_labels)}, "spec": pod_spec}
+    if kind == "Pod":
+        spec: dict[str, Any] = pod_spec
+    elif kind == "CronJob":
+        spec = {"schedule": "*/5 * * * *", "jobTemplate": {"spec": {"template": template}}}
+    else:
+        spec = {"selector": {"matchLabels": {"app.kubernetes.io/name": "triage"}}, "template": template}
+    group_version = API[kind]
+    props = {
+        "apiVersion": group_version.removeprefix("core/"),
+        "kind": kind,
+        "metadata": {"name": "triage", "namespace": "triage", "labels": labels},
+        "spec": spec,
+    }
+    return Resource(type=f"kubernetes:{group_version}:{kind}", name=f"triage-{kind.lower()}", props=props,
+                    urn=f"urn:pulumi:dev::maas::kubernetes:{group_version}:{kind}::triage-{kind.lower()}")
+
+
+def deployment(*containers: dict[str, Any], **pod_fields: Any) -> Resource:
+    return workload(pod(*containers, **pod_fields))
+
+
+def namespace(labels: dict[str, Any], name: str = "triage") -> Resource:
+    return Resource(type="kubernetes:core/v1:Namespace", name=f"{name}-namespace",
+                    props={"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": labels}},
+                    urn=f"urn:pulumi:dev::maas::kubernetes:core/v1:Namespace::{name}-namespace")
+
+
+RESTRICTED = {f"pod-security.kubernetes.io/{mode}": "restricted" for mode in ("enforce", "audit", "warn")}
+HOST_AGENTS = {"pod-security.kubernetes.io/enforce": "privileged", "pod-security.kubernetes.io/audit": "restricted",
+               "pod-security.kubernetes.io/warn": "restricted"}
+PLATFORM_LABELS = {"app.kubernetes.io/managed-by": "pulumi", "maas.dev/environment": "dev"}
+
+
+def release(**fields: Any) -> Resource:
+    props: dict[str, Any] = {"name": "keda", "chart": "keda", "version": "2.17.2", "namespace": "keda",
+                             "repositoryOpts": {"repo": "https://kedacore.github.io/charts"}, "values": {}}
+    for key, value in fields.items():
+        if value is DROP:
+            props.pop(key, None)
+        else:
+            props[key] = value
+    return Resource(type="kubernetes:helm.sh/v3:Release", name="keda", props=props,
+                    urn="urn:pulumi:dev::maas::kubernetes:helm.sh/v3:Release::keda")
+
+
+def config_map(labels: dict[str, Any]) -> Resource:
+    return Resource(type="kubernetes:core/v1:ConfigMap", name="dashboard",
+                    props={"apiVersion": "v1", "kind": "ConfigMap",
+                           "metadata": {"name": "dashboard", "namespace": "maas-system", "labels": labels}},
+                    urn="urn:pulumi:dev::maas::kubernetes:core/v1:ConfigMap::dashboard")
+
+
+def without(mapping: dict[str, Any], *keys: str) -> dict[str, Any]:
+    return {k: v for k, v in mapping.items() if k not in keys}
+
+
+# -- the table: every rule, compliant / non-compliant / missing -----------------------------------
+
+@dataclass(frozen=True)
+class Case:
+    rule: str
+    kind: str  # compliant, non-compliant, missing
+    resource: Resource
+    violates: bool
+    context: Context = DEV
+
+
+NO_POD_CONTEXT = pod(container(security={"runAsNonRoot": DROP}), securityContext=DROP)
+
+CASES = [
+    # runAsNonRoot: the container's setting overrides the pod's
+    Case("MAAS-K8S-001", "compliant", deployment(), False),
+    Case("MAAS-K8S-001", "non-compliant", deployment(container(security={"runAsUser": 0})), True),
+    Case("MAAS-K8S-001", "non-compliant", deployment(container(security={"runAsNonRoot": False})), True),
+    Case("MAAS-K8S-001", "missing", workload(NO_POD_CONTEXT), True),
+    # privileged defaults to false
+    Case("MAAS-K8S-002", "compliant", deployment(container(security={"privileged": False})), False),
+    Case("MAAS-K8S-002", "non-compliant", deployment(container(security={"privileged": True})), True),
+    Case("MAAS-K8S-002", "missing", deployment(container(security=DROP)), False),
+    # allowPrivilegeEscalation defaults to true
+    Case("MAAS-K8S-003", "compliant", deployment(), False),
+    Case("MAAS-K8S-003", "non-compliant", deployment(container(security={"allowPrivilegeEscalation": True})), True),
+    Case("MAAS-K8S-003", "missing", deployment(container(security=DROP)), True),
+    # host namespaces default to off
+    Case("MAAS-K8S-004", "compliant", deployment(hostNetwork=False, hostPID=False, hostIPC=False), False),
+    Case("MAAS-K8S-004", "non-compliant", deployment(hostNetwork=True), True),
+    Case("MAAS-K8S-004", "non-compliant", deployment(hostPID=True), True),
+    Case("MAAS-K8S-004", "non-compliant",
+         deployment(container(ports=[{"name": "http", "containerPort": 8080, "hostPort": 8080}])), True),
+    Case("MAAS-K8S-004", "missing", deployment(container(ports=DROP)), False),
+    # volumes: a volume without a source is an emptyDir
+    Case("MAAS-K8S-005", "compliant", deployment(volumes=[
+        {"name": "config", "configMap": {"name": "c"}}, {"name": "s", "secret": {"secretName": "s"}},
+        {"name": "data", "persistentVolumeClaim": {"claimName": "d"}}, {"name": "token", "projected": {"sources": []}},
+    ]), False),
+    Case("MAAS-K8S-005", "non-compliant", deployment(volumes=[{"name": "logs", "hostPath": {"path": "/var/log"}}]),
+         True),
+    Case("MAAS-K8S-005", "non-compliant", deployment(volumes=[{"name": "nfs", "nfs": {"server": "x", "path": "/"}}]),
+         True),
+    Case("MAAS-K8S-005", "missing", deployment(volumes=[{"name": "scratch"}]), False),
+    # capabilities: without drop ALL the runtime's default set stays
+    Case("MAAS-K8S-006", "compliant",
+         deployment(container(security={"capabilities": {"drop": ["ALL"], "add": ["NET_BIND_SERVICE"]}})), False),
+    Case("MAAS-K8S-006", "non-compliant",
+         deployment(container(security={"capabilities": {"drop": ["ALL"], "add": ["SYS_ADMIN"]}})), True),
+    Case("MAAS-K8S-006", "non-compliant", deployment(container(security={"capabilities": {"drop": ["NET_RAW"]}})),
+         True),
+    Case("MAAS-K8S-006", "missing", deployment(container(security={"capabilities": DROP})), True),
+    # seccomp: the container's profile overrides the pod's; none at all is Unconfined
+    Case("MAAS-K8S-007", "compliant", deployment(container(security={"seccompProfile": {
+        "type": "Localhost", "localhostProfile": "profiles/agent.json"}})), False),
+    Case("MAAS-K8S-007", "non-compliant", deployment(container(security={"seccompProfile": {"type": "Unconfined"}})),
+         True),
+    Case("MAAS-K8S-007", "non-compliant", deployment(container(security={"seccompProfile": {"type": "Localhost"}})),
+         True),
+    Case("MAAS-K8S-007", "missing", workload(pod(container(security={"seccompProfile": DROP}), securityContext={
+        "runAsNonRoot": True})), True),
+    # read-only root filesystem defaults to writable
+    Case("MAAS-K8S-008", "compliant", deployment(), False),
+    Case("MAAS-K8S-008", "non-compliant", deployment(container(security={"readOnlyRootFilesystem": False})), True),
+    Case("MAAS-K8S-008", "missing", deployment(container(security={"readOnlyRootFilesystem": DROP})), True),
+    # resources: requests default to the limits of the same resource
+    Case("MAAS-K8S-009", "compliant", deployment(container(resources={"limits": {"cpu": "1", "memory": "1Gi"}})),
+         False),
+    Case("MAAS-K8S-009", "non-compliant",
+         deployment(container(resources={"requests": {"cpu": "250m", "memory": "512Mi"}})), True),
+    Case("MAAS-K8S-009", "non-compliant", workload(pod(initContainers=[container("migrate", resources={})])), True),
+    Case("MAAS-K8S-009", "missing", deployment(container(resources=DROP)), True),
+    # probes: both, each with a handler, on long-running workloads
+    Case("MAAS-K8S-010", "compliant", deployment(), False),
+    Case("MAAS-K8S-010", "compliant", workload(pod(container(livenessProbe=DROP, readinessProbe=DROP)), "Job"), False),
+    Case("MAAS-K8S-010", "compliant",
+         workload(pod(container(livenessProbe=DROP, readinessProbe=DROP), restartPolicy="Never"), "Pod"), False),
+    Case("MAAS-K8S-010", "non-compliant", deployment(container(livenessProbe={"periodSeconds": 20})), True),
+    Case("MAAS-K8S-010", "non-compliant", workload(pod(container(readinessProbe=DROP)), "DaemonSet"), True),
+    Case("MAAS-K8S-010", "missing", workload(pod(container(livenessProbe=DROP, readinessProbe=DROP)), "Pod"), True),
+    # images: a version, not latest, not untagged
+    Case("MAAS-K8S-011", "compliant", deployment(container(image="registry.local:5000/acme/agent:2.0.1")), False),
+    Case("MAAS-K8S-011", "compliant", deployment(container(image="ghcr.io/acme/agent@sha256:" + "a" * 64)), False),
+    Case("MAAS-K8S-011", "non-compliant", deployment(container(image="ghcr.io/acme/agent:latest")), True),
+    Case("MAAS-K8S-011", "non-compliant", deployment(container(image="registry.local:5000/acme/agent")), True),
+    Case("MAAS-K8S-011", "missing", deployment(container(image=DROP)), True),
+    # prod images by digest
+    Case("MAAS-K8S-012", "compliant",
+         deployment(container(image="ghcr.io/acme/agent:1.4.2@sha256:" + "0123456789abcdef" * 4)), False, PROD),
+    Case("MAAS-K8S-012", "compliant", deployment(container(image="ghcr.io/acme/agent:1.4.2")), False, DEV),
+    Case("MAAS-K8S-012", "non-compliant", deployment(container(image="ghcr.io/acme/agent:1.4.2")), True, PROD),
+    Case("MAAS-K8S-012", "non-compliant", deployment(container(image="ghcr.io/acme/agent@sha256:abc")), True, PROD),
+    Case("MAAS-K8S-012", "missing", deployment(container(image=DROP)), True, PROD),
+    # service-account token mounted unless the pod says no
+    Case("MAAS-K8S-013", "compliant", deployment(), False),
+    Case("MAAS-K8S-013", "non-compliant", deployment(automountServiceAccountToken=True), True),
+    Case("MAAS-K8S-013", "missing", deployment(automountServiceAccountToken=DROP), True),
+    # own service account
+    Case("MAAS-K8S-014", "compliant", deployment(), False),
+    Case("MAAS-K8S-014", "non-compliant", deployment(serviceAccountName="default"), True),
+    Case("MAAS-K8S-014", "missing", deployment(serviceAccountName=DROP), True),
+    # agent namespaces: restricted
+    Case("MAAS-K8S-015", "compliant", namespace({**AGENT_LABELS, **RESTRICTED}), False),
+    Case("MAAS-K8S-015", "non-compliant",
+         namespace({**AGENT_LABELS, **RESTRICTED, "pod-security.kubernetes.io/enforce": "baseline"}), True),
+    Case("MAAS-K8S-015", "missing", namespace(AGENT_LABELS), True),
+    # other namespaces: a level, and restricted audit/warn below restricted
+    Case("MAAS-K8S-016", "compliant", namespace({**PLATFORM_LABELS, **HOST_AGENTS}, "monitoring-host"), False),
+    Case("MAAS-K8S-016", "non-compliant",
+         namespace({**PLATFORM_LABELS, **HOST_AGENTS, "pod-security.kubernetes.io/warn": "baseline"}, "host"), True),
+    Case("MAAS-K8S-016", "non-compliant",
+         namespace({**PLATFORM_LABELS, "pod-security.kubernetes.io/enforce": "strict"}, "odd"), True),
+    Case("MAAS-K8S-016", "missing", namespace(PLATFORM_LABELS, "keda"), True),
+    # Helm: one exact version over TLS
+    Case("MAAS-K8S-017", "compliant", release(), False),
+    Case("MAAS-K8S-017", "compliant", release(chart="oci://public.ecr.aws/karpenter/karpenter", version="1.4.0",
+                                              repositoryOpts=DROP), False),
+    Case("MAAS-K8S-017", "non-compliant", release(version="^2.17"), True),
+    Case("MAAS-K8S-017", "non-compliant", release(repositoryOpts={"repo": "http://kedacore.github.io/charts"}), True),
+    Case("MAAS-K8S-017", "missing", release(version=DROP), True),
+    Case("MAAS-K8S-017", "missing", release(repositoryOpts=DROP), True),
+    # an agent's labels, its pods' too
+    Case("MAAS-TAG-101", "compliant", deployment(), False),
+    Case("MAAS-TAG-101", "non-compliant", workload(pod(), labels={**AGENT_LABELS, "maas.dev/environment": "prod"}),
+         True),
+    Case("MAAS-TAG-101", "non-compliant",
+         workload(pod(), pod_labels=without(AGENT_LABELS, "maas.dev/agent", "maas.dev/team")), True),
+    Case("MAAS-TAG-101", "missing", workload(pod(), labels=without(AGENT_LABELS, "maas.dev/cost-center")), True),
+    # platform objects: environment and managed-by (advisory)
+    Case("MAAS-TAG-102", "compliant", config_map(PLATFORM_LABELS), False),
+    Case("MAAS-TAG-102", "non-compliant", config_map({**PLATFORM_LABELS, "app.kubernetes.io/managed-by": "Helm"}),
+         True),
+    Case("MAAS-TAG-102", "missing", config_map({"app.kubernetes.io/managed-by": "pulumi"}), True),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[f"{c.rule}-{c.kind}-{i}" for i, c in enumerate(CASES)])
+def test_rule_case(case: Case):
+    messages = check_resource(get_rule(case.rule), case.resource, case.context)
+    assert bool(messages) == case.violates, messages
+    assert all(isinstance(m, str) and m for m in messages)
+
+
+def my_rules():
+    return [r for r in rules() if r.check.__module__ == MODULE]
+
+
+def test_every_rule_of_the_module_has_each_kind_of_case():
+    assert len(my_rules()) >= 15
+    for rule in my_rules():
+        kinds = {c.kind for c in CASES if c.rule == rule.id}
+        assert kinds == {"compliant", "non-compliant", "missing"}, f"{rule.id} has only {sorted(kinds)} cases"
+        assert any(c.violates for c in CASES if c.rule == rule.id), rule.id
+        assert any(not c.violates for c in CASES if c.rule == rule.id), rule.id
+
+
+def test_rules_of_these_prefixes_live_in_the_kubernetes_or_stack_module():
+    for rule in rules():
+        if rule.id.startswith(PREFIXES) or rule.id.startswith("MAAS-STK-"):
+            assert rule.check.__module__ in (MODULE, "maas_platform.policy.stack"), rule.id
+
+
+# -- metadata ------------------------------------------------------------------------------------
+
+# The recommendations of the CIS Amazon EKS Benchmark v1.5.0 (sections 2 to 5).
+CIS_EKS_V150 = {
+    "2.1.1", "3.1.1", "3.1.2", "3.1.3", "3.1.4", *(f"3.2.{i}" for i in range(1, 12)),
+    *(f"4.1.{i}" for i in range(1, 9)), *(f"4.2.{i}" for i in range(1, 6)), "4.3.1", "4.3.2", "4.4.1", "4.4.2",
+    "4.5.1", "4.5.2", "4.5.3", "5.1.1", "5.1.2", "5.1.3", "5.1.4", "5.2.1", "5.3.1",
+    "5.4.1", "5.4.2", "5.4.3", "5.4.4", "5.4.5", "5.5.1",
+}
+SOC2 = re.compile(r"^(CC[1-9]\.[1-9]|A1\.[1-3]|C1\.[12]|PI1\.[1-5]|P[1-8]\.[1-6])$")
+NIST = re.compile(r"^(AC|AT|AU|CA|CM|CP|IA|IR|MA|MP|PE|PL|PM|PS|PT|RA|SA|SC|SI|SR)-\d{1,2}(\(\d{1,2}\))?$")
+
+
+@pytest.mark.parametrize("rule", my_rules(), ids=lambda r: r.id)
+def test_rule_metadata_is_complete_and_cites_controls_that_exist(rule):
+    assert rule.id.startswith(PREFIXES)
+    assert rule.title and rule.description.endswith(".") and rule.remediation
+    assert rule.types, "a resource rule names the types it checks"
+    assert set(rule.frameworks.get("CIS EKS", ())) <= CIS_EKS_V150
+    assert all(SOC2.match(c) for c in rule.frameworks.get("SOC 2", ())), rule.frameworks
+    assert all(NIST.match(c) for c in rule.frameworks.get("NIST 800-53", ())), rule.frameworks
+
+
+# -- where the pod template is -----------------------------------------------------------------
+
+POD_RULES = [f"MAAS-K8S-{n:03d}" for n in range(1, 15)]
+KINDS = list(API)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_hardened_pod_passes_every_pod_rule_in_every_kind(kind):
+    resource = workload(pod(container(image="ghcr.io/acme/agent:1.0.0@sha256:" + "b" * 64)), kind)
+    for rule_id in POD_RULES:
+        assert check_resource(get_rule(rule_id), resource, PROD) == [], rule_id
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_an_insecure_pod_is_found_at_its_kind_s_path(kind):
+    """The pod template sits at spec, spec.template.spec or spec.jobTemplate.spec.template.spec."""
+    resource = workload(pod(container(security={"privileged": True}), hostNetwork=True), kind)
+    privileged = check_resource(get_rule("MAAS-K8S-002"), resource, DEV)
+    host = check_resource(get_rule("MAAS-K8S-004"), resource, DEV)
+    assert len(privileged) == 1 and "'agent'" in privileged[0]
+    assert len(host) == 1 and "hostNetwork" in host[0]
+
+
+def test_init_containers_are_held_to_the_same_security_context():
+    resource = deployment(initContainers=[container("migrate", security={"allowPrivilegeEscalation": DROP})])
+    messages = check_resource(get_rule("MAAS-K8S-003"), resource, DEV)
+    assert len(messages) == 1 and "'migrate'" in messages[0], messages
+
+
+def test_a_workload_whose_pod_template_is_elsewhere_is_a_finding():
+    misplaced = Resource(type="kubernetes:apps/v1:Deployment", name="odd", props={
+        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "odd", "labels": AGENT_LABELS},
+        "spec": {"spec": pod()},
+    })
+    for rule_id in POD_RULES:
+        messages = check_resource(get_rule(rule_id), misplaced, PROD)
+        assert len(messages) == 1 and "spec.template.spec" in messages[0], (rule_id, messages)
+
+
+def test_values_not_known_yet_are_not_judged():
+    unknown_image = deployment(container(image="[unknown]"))
+    assert check_resource(get_rule("MAAS-K8S-011"), unknown_image, PROD) == []
+    assert check_resource(get_rule("MAAS-K8S-012"), unknown_image, PROD) == []
+    unknown_template = Resource(type="kubernetes:apps/v1:Deployment", name="x",
+                                props={"kind": "Deployment", "spec": {"template": {"spec": "[unknown]"}}})
+    assert check_resource(get_rule("MAAS-K8S-001"), unknown_template, PROD) == []
+
+
+def test_patches_and_releases_are_not_label_checked():
+    patch = Resource(type="kubernetes:apps/v1:DeploymentPatch", name="p", props={"metadata": {"name": "coredns"}})
+    assert check_resource(get_rule("MAAS-TAG-102"), patch, DEV) == []
+    assert check_resource(get_rule("MAAS-TAG-102"), release(), DEV) == []
+    assert check_resource(get_rule("MAAS-K8S-001"), patch, DEV) == []
+
+
+# -- the shipped stacks --------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def team() -> Plan:
+    return plan_project(TEAM, stack="dev")
+
+
+def shipped(plans, team) -> dict[str, tuple[Plan, Context]]:
+    stacks = {env: (plan, Context.for_environment(env)) for env, plan in plans.items()}
+    stacks["team-example"] = (team, DEV)
+    return stacks
+
+
+def test_shipped_stacks_have_no_mandatory_kubernetes_findings(plans, team):
+    ids = [rule.id for rule in my_rules()]
+    found = {}
+    for stack, (plan, context) in shipped(plans, team).items():
+        violations, _ = evaluate(plan_resources(plan), context, only=ids)
+        mandatory = [f"{v['policy']} {v['urn'].rsplit('::', 1)[-1]}: {v['message']}" for v in violations
+                     if v["level"] == "mandatory"]
+        if mandatory:
+            found[stack] = mandatory
+    assert found == {}
+
+
+def test_the_rules_see_the_shipped_agents_workloads(plans, team):
+    """The shipped Deployments are checked (not skipped) and a change to one is caught."""
+    resources = plan_resources(plans["dev"]) + plan_resources(team)
+    deployments = [r for r in resources if r.type == "kubernetes:apps/v1:Deployment"]
+    agents = [r for plan in (plans["dev"], team) for r in plan.of_type("maas:agent:AgentService")]
+    assert agents and len(deployments) == len(agents)
+    for resource in deployments:
+        props = copy.deepcopy(dict(resource.props))
+        props["spec"]["template"]["spec"]["containers"][0]["securityContext"].pop("allowPrivilegeEscalation")
+        props["spec"]["template"]["spec"]["hostPID"] = True
+        changed = Resource(type=resource.type, name=resource.name, props=props, urn=resource.urn)
+        assert check_resource(get_rule("MAAS-K8S-003"), changed, DEV), resource.name
+        assert check_resource(get_rule("MAAS-K8S-004"), changed, DEV), resource.name
+
+
+def test_prod_digest_rule_holds_the_dev_agents_to_prod(plans):
+    """Of the dev agents only research is pinned by digest (stacks/Pulumi.dev.yaml): in prod the others would fail."""
+    rule = get_rule("MAAS-K8S-012")
+    failing = sorted(r.get("metadata.name") for r in plan_resources(plans["dev"])
+                     if r.type == "kubernetes:apps/v1:Deployment" and check_resource(rule, r, PROD))
+    pinned = sorted(r.get("metadata.name") for r in plan_resources(plans["dev"])
+                    if r.type == "kubernetes:apps/v1:Deployment" and "@sha256:" in
+                    r.get("spec.template.spec.containers.0.image"))
+    assert pinned and failing and set(failing).isdisjoint(pinned)
