@@ -55,6 +55,12 @@ BROKER_PORTS = {"rabbitmq": 5671, "msk-serverless": 9098}
 KEY_SERVICES = ("dynamodb", "rds", "s3", "secretsmanager", "sqs")
 
 
+def image_pull_policy(image: str) -> str:
+    """``IfNotPresent`` for an image pinned by digest (its content cannot change); ``Always``
+    for a tag, which can be moved: a node must not keep running its stale copy of the tag."""
+    return "IfNotPresent" if "@sha256:" in image else "Always"
+
+
 class TopicRef(ComponentArgs):
     arn: StrInput
     ordered: bool = False
@@ -365,11 +371,13 @@ class AgentService(pulumi.ComponentResource):
             f"{name}-db-params",
             name=self.physical,
             family=f"aurora-postgresql{storage.engine_version.split('.')[0]}",
-            description=f"Agent {self.spec.name}: TLS only, connections and slow statements logged",
+            description=f"Agent {self.spec.name}: TLS only, connections, schema changes and slow statements logged",
             parameters=[
                 {"name": "rds.force_ssl", "value": "1"},
                 {"name": "log_connections", "value": "1"},
                 {"name": "log_min_duration_statement", "value": "1000"},
+                # DDL is the audit trail of schema changes; row reads and writes stay out of the logs.
+                {"name": "log_statement", "value": "ddl"},
             ],
             opts=child(self),
         )
@@ -419,6 +427,10 @@ class AgentService(pulumi.ComponentResource):
                 publicly_accessible=False,
                 auto_minor_version_upgrade=True,
                 promotion_tier=index,
+                # Query-level load, encrypted with the agent's key; 7 days is the free retention.
+                performance_insights_enabled=True,
+                performance_insights_kms_key_id=self.key.arn,
+                performance_insights_retention_period=7,
                 opts=child(self, protect=protect),
             )
         return cluster
@@ -912,7 +924,7 @@ class AgentService(pulumi.ComponentResource):
         container = {
             "name": "agent",
             "image": spec.image,
-            "imagePullPolicy": "IfNotPresent",
+            "imagePullPolicy": image_pull_policy(spec.image),
             "ports": [{"name": "http", "containerPort": spec.port, "protocol": "TCP"}],
             "env": self._environment(),
             "resources": {

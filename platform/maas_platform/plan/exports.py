@@ -1,7 +1,9 @@
-"""Files written by ``maas plan --out DIR``: the plan and every Kubernetes object as YAML."""
+"""Files written by ``maas plan --out DIR``: the plan, its AWS resources as a Terraform plan
+(``tfplan.json``, for checkov) and every Kubernetes object as YAML."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -9,6 +11,7 @@ from typing import Any
 import yaml
 
 from . import Plan
+from .tfplan import terraform_plan
 
 # Inputs the Kubernetes SDK sends that are not part of the object.
 _NOT_IN_MANIFEST = {"__meta"}
@@ -65,11 +68,13 @@ def _write_dir(directory: Path, files: dict[str, str]) -> list[Path]:
 
 
 def write_exports(plan: Plan, out: Path) -> list[Path]:
-    """Write ``plan.json``, ``manifests/*.yaml``, ``rules/<agent>.yaml`` and ``openslo/*.yaml``
-    under ``out``; return the files written (plan.json first, then the manifests)."""
+    """Write ``plan.json``, ``tfplan.json``, ``manifests/*.yaml``, ``rules/<agent>.yaml`` and
+    ``openslo/*.yaml`` under ``out``; return the files written (plan.json first, tfplan.json
+    second, then the manifests)."""
     out.mkdir(parents=True, exist_ok=True)
-    written = [out / "plan.json"]
+    written = [out / "plan.json", out / "tfplan.json"]
     written[0].write_text(plan.to_json())
+    written[1].write_text(json.dumps(terraform_plan(plan), indent=2) + "\n")
     manifests = out / "manifests"
     manifests.mkdir(exist_ok=True)
     for stale in manifests.glob("*.yaml"):
