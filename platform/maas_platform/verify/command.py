@@ -2,9 +2,106 @@
 
 from __future__ import annotations
 
+import json
+import re
+from pathlib import Path
+from typing import Any, Optional
+
 import typer
 
+EXIT_OK, EXIT_DRIFT, EXIT_USAGE = 0, 1, 2
 
-def verify(stack: str = typer.Option(..., "--stack", "-s", help="Stack to verify.")) -> None:
-    """Check the live account against the offline plan of the stack."""
-    raise typer.Exit(2)
+
+def verify(
+    stack: Optional[str] = typer.Option(None, "--stack", "-s", help="Stack to verify; plans <stackConfigDir>/Pulumi.<stack>.yaml offline."),
+    config_file: Optional[Path] = typer.Option(
+        None, "--config-file", help="Plan this stack config file instead (stack name from Pulumi.<stack>.yaml or --stack)."
+    ),
+    project_dir: Path = typer.Option(Path("."), "--project-dir", help="Directory holding Pulumi.yaml."),
+    plan_file: Optional[Path] = typer.Option(
+        None, "--plan", help="Verify against this plan JSON (from `maas plan --json`) instead of planning."
+    ),
+    region: Optional[str] = typer.Option(
+        None, "--region", help="AWS region to read (default: the stack's maas:region, else AWS_REGION)."
+    ),
+    endpoint_url: Optional[str] = typer.Option(
+        None, "--endpoint-url", help="Send every AWS call to this endpoint (an AWS-compatible server)."
+    ),
+    json_path: Optional[Path] = typer.Option(None, "--json", help="Write the report as JSON to this path."),
+    workers: int = typer.Option(8, "--workers", min=1, max=64, help="Resources checked in parallel."),
+) -> None:
+    """Check the live AWS account against the offline plan of a stack (read-only).
+
+    Plans the stack offline to know what should exist, then reads the account with the
+    standard AWS credential chain and checks, per agent and for the platform: KMS keys
+    (by alias: enabled, rotation, tags), DynamoDB tables (point-in-time recovery, the
+    agent's key, tags), SQS queues (dead-letter queue, key, tags), Secrets Manager secrets
+    (the agent's key, tags), budgets (limit, cost filters, notifications) and the EKS
+    cluster (endpoint access, control-plane logging, secrets encryption, version, tags).
+    It only calls List*, Describe* and Get* operations: the IAM policy it needs is
+    docs/verify-iam-policy.json.
+
+    Exit codes: 0 everything holds; 1 drift; 2 usage, configuration or credential error.
+    """
+    from ..cli import console, fail
+    from ..config.loader import ConfigError
+    from .aws import VerifyError, new_session
+    from .report import print_report
+    from .run import verify_plan
+
+    try:
+        plan = _load_plan(stack, config_file, project_dir, plan_file)
+    except ConfigError as error:
+        raise fail(str(error))
+    region = region or _plan_region(plan)
+    try:
+        session = new_session(region)
+        region = region or session.region_name
+        if not region:
+            raise fail("no AWS region: pass --region or set AWS_REGION")
+        report = verify_plan(plan, session, region=region, endpoint_url=endpoint_url, workers=workers)
+    except VerifyError as error:
+        raise fail(str(error))
+    if json_path is not None:
+        try:
+            json_path.parent.mkdir(parents=True, exist_ok=True)
+            json_path.write_text(report.to_json())
+        except OSError as error:
+            raise fail(f"--json: cannot write {json_path}: {error.strerror or error}")
+    print_report(report, console)
+    if json_path is not None:
+        console.print(f"wrote {json_path}", highlight=False)
+    raise typer.Exit(EXIT_DRIFT if report.drift else EXIT_OK)
+
+
+def _load_plan(stack: Optional[str], config_file: Optional[Path], project_dir: Path, plan_file: Optional[Path]) -> Any:
+    """The plan to verify against: read from ``--plan``, else planned offline like ``maas plan``."""
+    from ..config.loader import ConfigError
+    from ..plan import plan_project
+    from .expect import plan_from_json
+
+    if plan_file is not None:
+        if stack or config_file:
+            raise ConfigError("--plan: give either a plan file or a stack (--stack/--config-file), not both")
+        try:
+            document = json.loads(plan_file.read_text())
+        except FileNotFoundError:
+            raise ConfigError(f"--plan: file not found: {plan_file}") from None
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+            raise ConfigError(f"--plan: {plan_file} is not a plan JSON ({error})") from None
+        if not isinstance(document, dict) or not isinstance(document.get("resources"), list):
+            raise ConfigError(f"--plan: {plan_file} is not a plan JSON (no 'resources' list); write one with maas plan --json")
+        return plan_from_json(document)
+    return plan_project(project_dir, stack=stack, config_file=config_file)
+
+
+def _plan_region(plan: Any) -> Optional[str]:
+    """The region the stack deploys to: its ``region`` output, else the region of its planned ARNs.
+
+    A team stack exports no region, but the fake cloud builds its ARNs in the stack's region.
+    """
+    region = (plan.outputs or {}).get("region")
+    if isinstance(region, str) and region and region != "[secret]":
+        return region
+    found = re.search(r'"arn:aws[a-z-]*:(?:kms|sqs|dynamodb|secretsmanager):([a-z0-9-]+):', json.dumps(plan.resources))
+    return found.group(1) if found else None

@@ -1,0 +1,436 @@
+"""``maas verify`` against a real AWS-compatible server: moto in server mode, over HTTP.
+
+The account is seeded from the plan itself (tests/moto_seed.py), so "clean" means "what
+``pulumi up`` of that plan would have created"; drift is then made with the same APIs an
+operator would use, and the report must name each drifted resource and its agent.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import boto3
+import pytest
+from botocore.awsrequest import AWSResponse
+from moto.server import ThreadedMotoServer
+from typer.testing import CliRunner
+
+from maas_platform.cli import app
+from maas_platform.plan import Plan, plan_project
+from maas_platform.plan.catalog import write_catalog_stack
+from maas_platform.verify import aws as verify_aws
+from maas_platform.verify.aws import Account, ReadOnlyViolation, VerifyError, classify
+from maas_platform.verify.expect import plan_from_json
+from maas_platform.verify.run import verify_plan
+
+sys.path.insert(0, str(Path(__file__).parent))
+from moto_seed import seed_from_plan  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+REGION = "us-east-1"
+POLICY = ROOT / "docs" / "verify-iam-policy.json"
+# The IAM action each API operation is authorised by, where it is not "<service>:<Operation>".
+IAM_ACTION_OF = {("budgets", "DescribeBudgets"): "budgets:ViewBudget",
+                 ("budgets", "DescribeNotificationsForBudget"): "budgets:ViewBudget"}
+# The physical name of each checked resource type, as the plan's inputs give it.
+CHECKED_TYPES = {
+    "aws:dynamodb/table:Table": "dynamodb-table",
+    "aws:sqs/queue:Queue": "sqs-queue",
+    "aws:secretsmanager/secret:Secret": "secret",
+    "aws:budgets/budget:Budget": "budget",
+    "aws:eks/cluster:Cluster": "eks-cluster",
+}
+
+
+# -- the server and the account ---------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def endpoint() -> Iterator[str]:
+    """moto in server mode on a free local port, for this module."""
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture(autouse=True)
+def credentials(monkeypatch) -> None:
+    """Test credentials only: nothing here can reach a real account."""
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    monkeypatch.setenv("AWS_CONFIG_FILE", os.devnull)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", os.devnull)
+
+
+def reset(endpoint: str) -> None:
+    request = urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST")
+    urllib.request.urlopen(request, timeout=10).read()
+
+
+@pytest.fixture
+def plan_file(dev: Plan, tmp_path: Path) -> Path:
+    path = tmp_path / "dev.json"
+    path.write_text(dev.to_json())
+    return path
+
+
+@pytest.fixture
+def account(endpoint: str, dev: Plan):
+    """A fresh account holding exactly what the dev plan deploys."""
+    reset(endpoint)
+    return seed_from_plan(dev, boto3.Session(region_name=REGION), endpoint)
+
+
+def client(endpoint: str, service: str) -> Any:
+    return boto3.Session(region_name=REGION).client(service, endpoint_url=endpoint)
+
+
+class Calls:
+    """Every operation the verify runs made, recorded through botocore's ``before-call`` event."""
+
+    def __init__(self) -> None:
+        self.operations: list[tuple[str, str]] = []
+        self.hooks: list[tuple[str, Callable]] = []
+
+    def session(self, region: Any = None) -> boto3.Session:
+        session = boto3.Session(region_name=region)
+        session.events.register("before-call", self._record)
+        for event, handler in self.hooks:
+            session.events.register(event, handler)
+        return session
+
+    def _record(self, model: Any, **_: Any) -> None:
+        self.operations.append((model.service_model.endpoint_prefix, model.name))
+
+    def count(self, operation: str) -> int:
+        return sum(1 for _, name in self.operations if name == operation)
+
+
+@pytest.fixture
+def calls(monkeypatch) -> Calls:
+    """Sessions ``maas verify`` opens record their calls (and carry any hooks a test adds)."""
+    recorder = Calls()
+    monkeypatch.setattr(verify_aws, "new_session", recorder.session)
+    return recorder
+
+
+def verify_cli(*args: str) -> Any:
+    """``maas verify`` in this process (so its sessions can be observed)."""
+    return CliRunner().invoke(app, ["verify", *args], catch_exceptions=False)
+
+
+def maas(*args: str) -> subprocess.CompletedProcess:
+    """``maas`` as a user runs it: its own process, exit code and streams."""
+    return subprocess.run([str(ROOT / ".venv" / "bin" / "maas"), *args], capture_output=True, text=True,
+                          cwd=ROOT, env=dict(os.environ, COLUMNS="200"), timeout=300)
+
+
+def drifted(report: dict[str, Any]) -> set[tuple[str, str, str, str]]:
+    """(agent, kind, resource, check) of every drift finding of a JSON report."""
+    return {
+        (agent, f["kind"], f["resource"], f["check"])
+        for agent, group in report["agents"].items() for f in group["findings"] if f["status"] == "drift"
+    }
+
+
+def planned(plan: Plan) -> set[tuple[str, str]]:
+    """(kind, physical name) of every resource of a checked kind in the plan; keys by their alias."""
+    names = {(CHECKED_TYPES[r["type"]], r["inputs"]["name"]) for r in plan.resources if r["type"] in CHECKED_TYPES}
+    return names | {("kms-key", r["inputs"]["name"]) for r in plan.of_type("aws:kms/alias:Alias")}
+
+
+# -- a clean account --------------------------------------------------------------------------
+
+
+def test_account_deployed_from_the_plan_verifies_clean(account, endpoint, plan_file, dev, tmp_path):
+    out = tmp_path / "report.json"
+    result = maas("verify", "--plan", str(plan_file), "--endpoint-url", endpoint, "--json", str(out))
+    assert result.returncode == 0, result.stdout + result.stderr
+    report = json.loads(out.read_text())
+    assert report["status"] == "ok" and report["summary"]["drift"] == 0
+    assert report["account"] == account.account and report["region"] == REGION
+    # Every planned resource of a checked kind was found and checked, under its agent.
+    checked = {(f["kind"], f["resource"]) for group in report["agents"].values() for f in group["findings"]}
+    assert checked == planned(dev)
+    assert set(report["agents"]) == {"platform", *dev.outputs["agents"]}
+    triage = {(f["kind"], f["resource"]) for f in report["agents"]["triage"]["findings"]}
+    assert ("budget", "maas-dev-agent-triage") in triage and ("kms-key", "alias/maas-dev-triage") in triage
+    assert "no drift" in result.stdout and "by agent" in result.stdout
+
+
+def test_verify_plans_the_stack_itself(account, endpoint):
+    result = maas("verify", "--stack", "dev", "--endpoint-url", endpoint)
+    assert result.returncode == 0, result.stdout + result.stderr
+    for agent in ("triage", "research", "reports"):
+        assert agent in result.stdout
+
+
+def test_help_documents_the_command():
+    result = CliRunner().invoke(app, ["verify", "--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0
+    for text in ("--stack", "--region", "--endpoint-url", "--json", "read-only", "verify-iam-policy.json", "drift"):
+        assert text in result.output
+
+
+# -- drift ------------------------------------------------------------------------------------
+
+
+def test_drift_exits_1_naming_each_resource_and_agent(account, endpoint, plan_file, tmp_path):
+    client(endpoint, "kms").disable_key_rotation(KeyId=account.keys["alias/maas-dev-triage"])
+    client(endpoint, "sqs").delete_queue(QueueUrl=account.queues["maas-dev-research-dlq"])
+    dynamodb = client(endpoint, "dynamodb")
+    table = dynamodb.describe_table(TableName="maas-dev-triage")["Table"]["TableArn"]
+    dynamodb.untag_resource(ResourceArn=table, TagKeys=["cost-center"])
+    client(endpoint, "budgets").delete_budget(AccountId=account.account, BudgetName="maas-dev-agent-triage")
+
+    out = tmp_path / "report.json"
+    result = maas("verify", "--plan", str(plan_file), "--endpoint-url", endpoint, "--json", str(out))
+    assert result.returncode == 1, result.stdout + result.stderr
+    report = json.loads(out.read_text())
+    assert drifted(report) == {
+        ("triage", "kms-key", "alias/maas-dev-triage", "rotation"),
+        ("research", "sqs-queue", "maas-dev-research-dlq", "exists"),
+        ("research", "sqs-queue", "maas-dev-research-inbox", "dead-letter-queue"),
+        ("triage", "dynamodb-table", "maas-dev-triage", "tags"),
+        ("triage", "budget", "maas-dev-agent-triage", "exists"),
+    }
+    assert report["agents"]["reports"]["drift"] == 0 and report["agents"]["platform"]["drift"] == 0
+    for name in ("alias/maas-dev-triage", "maas-dev-research-dlq", "maas-dev-research-inbox", "maas-dev-triage",
+                 "maas-dev-agent-triage", "cost-center missing"):
+        assert name in result.stdout, name
+
+
+def _set(plan: dict, type_token: str, name: str, change: Callable[[dict], None]) -> None:
+    change(next(r["inputs"] for r in plan["resources"] if r["type"] == type_token and r["inputs"].get("name") == name))
+
+
+def _set_key(plan: dict, logical: str, change: Callable[[dict], None]) -> None:
+    """Keys have no physical name: found by their logical name."""
+    change(next(r["inputs"] for r in plan["resources"] if r["type"] == "aws:kms/key:Key" and r["name"] == logical))
+
+
+def _key_arn_of(plan: dict, alias: str) -> str:
+    """The plan's (fake) ARN of the key an alias names."""
+    target = next(r["inputs"]["targetKeyId"] for r in plan["resources"]
+                  if r["type"] == "aws:kms/alias:Alias" and r["inputs"]["name"] == alias)
+    return f"arn:aws:kms:{REGION}:123456789012:key/{target}"
+
+
+DEPLOYED_DIFFERENTLY = {
+    # what was deployed differs from the plan in one setting -> the finding it must give
+    "table without point-in-time recovery": (
+        lambda p: _set(p, "aws:dynamodb/table:Table", "maas-dev-triage",
+                       lambda i: i.update(pointInTimeRecovery={"enabled": False})),
+        {("triage", "dynamodb-table", "maas-dev-triage", "point-in-time-recovery")},
+    ),
+    "table under another agent's key": (
+        lambda p: _set(p, "aws:dynamodb/table:Table", "maas-dev-triage",
+                       lambda i: i["serverSideEncryption"].update(kmsKeyArn=_key_arn_of(p, "alias/maas-dev-research"))),
+        {("triage", "dynamodb-table", "maas-dev-triage", "kms-key")},
+    ),
+    "queue under another agent's key": (
+        lambda p: _set(p, "aws:sqs/queue:Queue", "maas-dev-reports-inbox",
+                       lambda i: i.update(kmsMasterKeyId=_key_arn_of(p, "alias/maas-dev-triage"))),
+        {("reports", "sqs-queue", "maas-dev-reports-inbox", "kms-key")},
+    ),
+    "inbox without a dead-letter queue": (
+        lambda p: _set(p, "aws:sqs/queue:Queue", "maas-dev-triage-inbox", lambda i: i.pop("redrivePolicy")),
+        {("triage", "sqs-queue", "maas-dev-triage-inbox", "dead-letter-queue")},
+    ),
+    "secret under the platform's key": (
+        lambda p: _set(p, "aws:secretsmanager/secret:Secret", "maas-dev/agents/research/anthropic-api-key",
+                       lambda i: i.update(kmsKeyId=_key_arn_of(p, "alias/maas-dev-observability"))),
+        {("research", "secret", "maas-dev/agents/research/anthropic-api-key", "kms-key")},
+    ),
+    "key without rotation, missing a tag": (
+        lambda p: _set_key(p, "maas-dev-agent-reports-key", lambda i: i.update(
+            enableKeyRotation=False, tags={k: v for k, v in i["tags"].items() if k != "team"})),
+        {("reports", "kms-key", "alias/maas-dev-reports", "rotation"),
+         ("reports", "kms-key", "alias/maas-dev-reports", "tags")},
+    ),
+    "budget with a lower limit and one notification less": (
+        lambda p: _set(p, "aws:budgets/budget:Budget", "maas-dev-team-support",
+                       lambda i: i.update(limitAmount="50.00", notifications=i["notifications"][:2])),
+        {("platform", "budget", "maas-dev-team-support", "limit"),
+         ("platform", "budget", "maas-dev-team-support", "notifications")},
+    ),
+    "cluster with a public endpoint, less logging, secrets under another key": (
+        lambda p: _set(p, "aws:eks/cluster:Cluster", "maas-dev", lambda i: (
+            i["vpcConfig"].update(endpointPublicAccess=True),
+            i.update(enabledClusterLogTypes=["api"]),
+            i["encryptionConfig"]["provider"].update(keyArn=_key_arn_of(p, "alias/maas-dev-logs")))),
+        {("platform", "eks-cluster", "maas-dev", "endpoint-access"),
+         ("platform", "eks-cluster", "maas-dev", "logging"),
+         ("platform", "eks-cluster", "maas-dev", "secrets-encryption")},
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(DEPLOYED_DIFFERENTLY))
+def test_each_setting_deployed_differently_is_drift(case, endpoint, dev, plan_file, calls):
+    mutate, expected = DEPLOYED_DIFFERENTLY[case]
+    deployed = json.loads(dev.to_json())
+    mutate(deployed)
+    reset(endpoint)
+    seed_from_plan(plan_from_json(deployed), boto3.Session(region_name=REGION), endpoint)
+    report = verify_plan(dev, calls.session(REGION), REGION, endpoint)
+    assert {(f.agent, f.kind, f.resource, f.check) for f in report.drift} == expected
+
+
+# -- read-only, paginated, retried ------------------------------------------------------------
+
+
+def test_only_read_operations_are_called_and_the_policy_grants_exactly_them(account, endpoint, dev, plan_file, calls):
+    assert verify_cli("--plan", str(plan_file), "--endpoint-url", endpoint).exit_code == 0
+    client(endpoint, "sqs").delete_queue(QueueUrl=account.queues["maas-dev-triage-dlq"])
+    client(endpoint, "budgets").delete_budget(AccountId=account.account, BudgetName="maas-dev")
+    assert verify_cli("--plan", str(plan_file), "--endpoint-url", endpoint).exit_code == 1
+    verify_plan(dev, calls.session(REGION), REGION, endpoint, page_size=2)  # every list call over many pages
+
+    operations = set(calls.operations)
+    assert operations, "no call was recorded"
+    assert all(name.startswith(("List", "Describe", "Get")) for _, name in operations), operations
+    needed = {IAM_ACTION_OF.get(op, f"{op[0]}:{op[1]}") for op in operations}
+    statements = json.loads(POLICY.read_text())["Statement"]
+    granted = {action for s in statements if s["Effect"] == "Allow" for action in s["Action"]}
+    assert granted == needed
+    assert all(action.split(":")[1].startswith(("List", "Describe", "Get", "View")) for action in granted)
+    # Metadata only: no secret value, no key use, no message or item is ever readable with it.
+    assert not granted & {"secretsmanager:GetSecretValue", "kms:Decrypt", "sqs:ReceiveMessage", "dynamodb:GetItem",
+                          "dynamodb:Query", "dynamodb:Scan"}
+
+
+def test_a_mutating_call_is_refused_before_it_is_sent(account, endpoint):
+    session = boto3.Session(region_name=REGION)
+    sent: list[str] = []
+    session.events.register("before-send", lambda request, **_: sent.append(request.url))
+    live = Account(session, region=REGION, endpoint_url=endpoint)
+    with pytest.raises(ReadOnlyViolation, match="sqs:DeleteQueue"):
+        live.client("sqs").delete_queue(QueueUrl=account.queues["maas-dev-triage-dlq"])
+    assert sent == []
+    assert "maas-dev-triage-dlq" in str(client(endpoint, "sqs").list_queues()["QueueUrls"])
+
+
+def test_every_list_call_follows_its_pages(account, endpoint, dev, calls):
+    report = verify_plan(dev, calls.session(REGION), REGION, endpoint, page_size=2)
+    assert not report.drift
+    # dev has 6 queues and 4 secrets: at 2 a page, every one is found only by following the pages.
+    # (moto answers ListAliases and DescribeBudgets in one page whatever the page size.)
+    assert calls.count("ListQueues") == 3
+    assert calls.count("ListSecrets") == 2
+
+
+def _answer(status: int, error: str, message: str) -> Callable[..., AWSResponse]:
+    class Raw:
+        def stream(self, **_: Any) -> Iterator[bytes]:
+            yield json.dumps({"__type": error, "message": message}).encode()
+
+    def respond(request: Any, **_: Any) -> AWSResponse:
+        return AWSResponse(request.url, status, {"Content-Type": "application/x-amz-json-1.1"}, Raw())
+    return respond
+
+
+def test_throttled_calls_are_retried_with_backoff(account, endpoint, plan_file, calls):
+    throttled, sent = {"left": 2}, []
+    throttle = _answer(400, "ThrottlingException", "Rate exceeded")
+
+    def sometimes(request: Any, **kwargs: Any) -> Any:
+        sent.append(request.url)
+        if throttled["left"]:
+            throttled["left"] -= 1
+            return throttle(request, **kwargs)
+        return None
+
+    calls.hooks.append(("before-send.kms.DescribeKey", sometimes))
+    result = verify_cli("--plan", str(plan_file), "--endpoint-url", endpoint)
+    assert result.exit_code == 0, result.output
+    assert throttled["left"] == 0
+    assert calls.count("DescribeKey") == len(account.keys)
+    assert len(sent) == len(account.keys) + 2  # each throttled request was sent again
+
+
+# -- usage and credential errors: exit 2, one line --------------------------------------------
+
+
+def _one_line_error(result: Any) -> str:
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error:"), result.stderr
+    return lines[0]
+
+
+def test_no_credentials_exit_2(plan_file, endpoint, monkeypatch):
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    line = _one_line_error(maas("verify", "--plan", str(plan_file), "--endpoint-url", endpoint))
+    assert "credentials" in line
+
+
+def test_unreachable_endpoint_exit_2_quickly(plan_file):
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    started = time.perf_counter()
+    line = _one_line_error(maas("verify", "--plan", str(plan_file), "--endpoint-url", f"http://127.0.0.1:{port}"))
+    assert f"127.0.0.1:{port}" in line
+    assert time.perf_counter() - started < 60
+
+
+def test_access_denied_names_the_action_and_the_policy(account, endpoint, plan_file, calls):
+    calls.hooks.append(("before-send.kms.ListAliases", _answer(400, "AccessDeniedException", "not authorized")))
+    result = verify_cli("--plan", str(plan_file), "--endpoint-url", endpoint)
+    assert result.exit_code == 2
+    assert "kms:ListAliases" in result.output and "docs/verify-iam-policy.json" in result.output
+
+
+@pytest.mark.parametrize("code", ["ExpiredToken", "InvalidClientTokenId", "UnrecognizedClientException"])
+def test_rejected_credentials_are_a_verify_error(code):
+    from botocore.exceptions import ClientError
+
+    error = classify(ClientError({"Error": {"Code": code, "Message": "m"}}, "GetCallerIdentity"),
+                     "sts:GetCallerIdentity", None)
+    assert isinstance(error, VerifyError) and code in str(error) and "\n" not in str(error)
+
+
+def test_usage_errors_exit_2(tmp_path):
+    _one_line_error(maas("verify", "--stack", "nope"))
+    _one_line_error(maas("verify", "--plan", str(tmp_path / "missing.json")))
+    (tmp_path / "bad.json").write_text("{}")
+    _one_line_error(maas("verify", "--plan", str(tmp_path / "bad.json")))
+
+
+# -- scale ------------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_one_hundred_agents(endpoint, tmp_path, calls):
+    stack = write_catalog_stack(ROOT / "stacks" / "Pulumi.dev.yaml", tmp_path / "Pulumi.catalog.yaml", 100)
+    plan = plan_project(ROOT, config_file=stack)
+    reset(endpoint)
+    seed_from_plan(plan, boto3.Session(region_name=REGION), endpoint)
+    started = time.perf_counter()
+    report = verify_plan(plan, calls.session(REGION), REGION, endpoint)
+    elapsed = time.perf_counter() - started
+    print(f"verified {report.summary()['resources']} resources of 100 agents with {len(calls.operations)} calls "
+          f"in {elapsed:.1f}s")
+    assert not report.drift
+    assert len({f.agent for f in report.findings} - {"platform"}) == 100
+    assert {(f.kind, f.resource) for f in report.findings} == planned(plan)
+    assert elapsed < 120
