@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Iterator, Optional
 
 import typer
 from rich.console import Console
@@ -58,7 +59,12 @@ def plan(
         None, "--usage",
         help="Usage assumptions of the cost estimate (layout of maas_platform/cost/usage.yaml, the default).",
     ),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only errors."),
+    html_path: Optional[Path] = typer.Option(
+        None, "--html",
+        help="Write the plan as one self-contained HTML page (architecture diagram, agent cards, policy findings, "
+             "cost chart) to this path; needs Graphviz's dot.",
+    ),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only errors (and no progress)."),
 ) -> None:
     """Plan a stack offline: run the real program under Pulumi's mock engine with a fake cloud.
 
@@ -71,12 +77,21 @@ def plan(
     from .plan import plan_project
     from .plan.exports import write_exports
 
+    if html_path is not None:
+        from .report import DiagramError, require_dot
+
+        try:  # before planning: a missing Graphviz should not cost a whole plan
+            require_dot()
+        except DiagramError as error:
+            raise fail(str(error))
     started = time.perf_counter()
     try:
-        result = plan_project(
-            project_dir, stack=stack, config_file=config_file,
-            platform_dir=platform_dir, platform_outputs=platform_outputs, usage=usage,
-        )
+        with _progress(enabled=not quiet and console.is_terminal) as on_register:
+            result = plan_project(
+                project_dir, stack=stack, config_file=config_file,
+                platform_dir=platform_dir, platform_outputs=platform_outputs, usage=usage,
+                on_register=on_register,
+            )
     except ConfigError as error:
         raise fail(str(error))
     elapsed = time.perf_counter() - started
@@ -85,6 +100,13 @@ def plan(
         json_path.parent.mkdir(parents=True, exist_ok=True)
         json_path.write_text(result.to_json())
     written = write_exports(result, out) if out is not None else []
+    if html_path is not None:
+        from .report import DiagramError, write_report
+
+        try:
+            written_html = write_report(result, html_path)
+        except DiagramError as error:
+            raise fail(str(error))
 
     for warning in result.warnings:
         errors.print(f"[bold yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
@@ -93,7 +115,7 @@ def plan(
         _print_cost(result, usage)
     _print_findings(result, quiet)
     if not quiet:
-        for path in ([json_path] if json_path else []) + written[:1]:
+        for path in ([json_path] if json_path else []) + written[:1] + ([written_html] if html_path else []):
             console.print(f"wrote {path}")
         for folder, what in (("manifests", "Kubernetes manifests"), ("rules", "Prometheus rule files"),
                              ("openslo", "OpenSLO documents")):
@@ -102,6 +124,36 @@ def plan(
                 console.print(f"wrote {count} {what} under {out / folder}")
     mandatory = [v for v in result.violations if v.get("level") == "mandatory"]
     raise typer.Exit(EXIT_VIOLATIONS if mandatory else EXIT_OK)
+
+
+@contextmanager
+def _progress(enabled: bool) -> Iterator[Optional[Callable]]:
+    """A live count of the resources the program registers, for a person at a terminal.
+
+    The total is not known until the program has run (agents, storage kinds and messaging
+    change it), so the display is a spinner, the count, the elapsed time and the resource
+    just registered; it disappears when the plan is done. Yields the engine's callback,
+    or None (no display) when ``enabled`` is false: ``--quiet``, or output to a file or a CI log.
+    """
+    if not enabled:
+        yield None
+        return
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    columns = (SpinnerColumn(), TextColumn("planning [bold]{task.description}[/]"),
+               TextColumn("{task.completed} resources"), TimeElapsedColumn(), TextColumn("[dim]{task.fields[last]}"))
+    with Progress(*columns, console=console, transient=True) as progress:
+        tasks: dict[str, int] = {}
+
+        def on_register(registration) -> None:
+            # urn:pulumi:<stack>::<project>::...: a team stack's platform is planned first, as its own line.
+            stack_name, project, *_ = registration.urn.removeprefix("urn:pulumi:").split("::")
+            key = f"{project}/{stack_name}"
+            if key not in tasks:
+                tasks[key] = progress.add_task(key, total=None, last="")
+            progress.update(tasks[key], advance=1, last=registration.name)
+
+        yield on_register
 
 
 def _print_summary(result, elapsed: float) -> None:

@@ -29,7 +29,7 @@ import yaml
 from ..config.loader import ConfigError, is_secure, read_stack_file, stack_name_from_file
 from ..cost import estimate
 from ..policy.gate import gate
-from .engine import SECRET, Capture, ProgramError, run_program, unwrap
+from .engine import SECRET, Capture, OnRegister, ProgramError, run_program, unwrap
 from .fake_cloud import FAKE_ACCOUNT_ID, FakeCloud, StackOutputs, UnknownStackReference
 
 DEFAULT_REGION = "us-east-1"
@@ -190,6 +190,7 @@ def plan_project(
     platform_outputs: Optional[Path] = None,
     stack_outputs: Optional[dict[str, StackOutputs]] = None,
     usage: Optional[Path] = None,
+    on_register: Optional[OnRegister] = None,
     _planning: tuple[str, ...] = (),
     _account_id: Optional[str] = None,
 ) -> Plan:
@@ -198,6 +199,8 @@ def plan_project(
     ``platform_dir``, ``platform_outputs`` and ``stack_outputs`` answer the program's
     ``StackReference`` to its platform stack (see the module docstring for the order).
     ``usage`` is the usage-assumptions file of the cost estimate (default: the shipped one).
+    ``on_register`` is called with each resource as the program registers it, the platform
+    stack's first when that is planned too (a registration's URN names its stack).
     """
     project = Project.load(project_dir)
     if config_file is not None:
@@ -221,7 +224,8 @@ def plan_project(
             stacks[platform_stack] = read_outputs_file(platform_outputs)
         else:
             stacks[platform_stack] = _plan_referenced_stack(
-                platform_stack, project, platform_dir, config, source, _planning + (str(project.root.resolve()),)
+                platform_stack, project, platform_dir, config, source, _planning + (str(project.root.resolve()),),
+                on_register,
             )
     # The fake account answers in the stack's region, as the account the stack names (if any),
     # else as the account of the platform stack it reads, else as the caller's (``_account_id``).
@@ -234,6 +238,7 @@ def plan_project(
     try:
         capture = run_program(
             project.main, project=project.name, stack=stack, config=config, secret_keys=secrets, cloud=cloud,
+            on_register=on_register,
         )
     except ProgramError as error:
         raise ConfigError(str(error), source) from None
@@ -270,7 +275,7 @@ def read_outputs_file(path: Path) -> StackOutputs:
 
 def _plan_referenced_stack(
     reference: str, team: Project, platform_dir: Optional[Path], config: dict[str, Any], source: str,
-    planning: tuple[str, ...],
+    planning: tuple[str, ...], on_register: Optional[OnRegister] = None,
 ) -> StackOutputs:
     """Plan the stack ``reference`` names offline and return its outputs.
 
@@ -293,7 +298,8 @@ def _plan_referenced_stack(
         )
     account = config.get("maas:account_id")
     plan = plan_project(
-        platform.root, config_file=stack_file, _planning=planning, _account_id=str(account) if account else None,
+        platform.root, config_file=stack_file, on_register=on_register, _planning=planning,
+        _account_id=str(account) if account else None,
     )
     return plan.stack_outputs(source=f"offline plan of {_relative(stack_file)}")
 

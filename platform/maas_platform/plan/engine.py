@@ -17,7 +17,7 @@ import runpy
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 import pulumi
 from google.protobuf import json_format
@@ -109,6 +109,10 @@ class Capture:
     warnings: list[str] = field(default_factory=list)  # what the program logged with pulumi.log.warn
 
 
+# Called once per recorded registration, as it happens: what a progress display counts.
+OnRegister = Callable[[Registration], None]
+
+
 class _Collect(logging.Handler):
     def __init__(self, into: list[str]):
         super().__init__(level=logging.WARNING)
@@ -131,9 +135,10 @@ def _collecting_logger(into: list[str]) -> logging.Logger:
 class CapturingMonitor(mocks.MockMonitor):
     """The SDK's mock monitor, recording each registration as the engine would see it."""
 
-    def __init__(self, cloud: FakeCloud):
+    def __init__(self, cloud: FakeCloud, on_register: Optional[OnRegister] = None):
         super().__init__(cloud)
         self.capture = Capture()
+        self.on_register = on_register
 
     def make_urn(self, parent: str, type_: str, name: str) -> str:
         """URNs as the engine builds them: the parent's full qualified type, none for the stack's children."""
@@ -149,7 +154,7 @@ class CapturingMonitor(mocks.MockMonitor):
             return response
         inputs = json_format.MessageToDict(request.object, preserving_proto_field_name=True)
         provider = request.provider.split("::")
-        self.capture.resources.append(Registration(
+        registration = Registration(
             urn=response.urn,
             type=request.type,
             name=request.name,
@@ -159,7 +164,10 @@ class CapturingMonitor(mocks.MockMonitor):
             protect=bool(getattr(request, "protect", False)),
             dependencies=sorted(set(request.dependencies)),
             inputs=clean(inputs),
-        ))
+        )
+        self.capture.resources.append(registration)
+        if self.on_register is not None:
+            self.on_register(registration)
         return response
 
     def RegisterResourceOutputs(self, request):  # noqa: N802
@@ -198,10 +206,15 @@ def run_program(
     config: dict[str, Any],
     secret_keys: Optional[list[str]] = None,
     cloud: FakeCloud,
+    on_register: Optional[OnRegister] = None,
 ) -> Capture:
-    """Execute ``program`` (a directory with ``__main__.py`` or a file) under mocks."""
+    """Execute ``program`` (a directory with ``__main__.py`` or a file) under mocks.
+
+    ``on_register`` hears of each resource as the program registers it; the total is not
+    known before the program has run, so a caller can show a count, not a fraction.
+    """
     entry = (program / "__main__.py" if program.is_dir() else program).resolve()
-    monitor = CapturingMonitor(cloud)
+    monitor = CapturingMonitor(cloud, on_register)
     pulumi.runtime.set_mocks(cloud, project=project, stack=stack, preview=False, monitor=monitor,
                              logger=_collecting_logger(monitor.capture.warnings))
     pulumi.runtime.set_all_config(_wire_config(config), secret_keys or [])

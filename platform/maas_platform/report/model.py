@@ -1,0 +1,762 @@
+"""A plan turned into what its report shows: platform parts, agents, topics, findings, cost.
+
+Everything is read from the :class:`~maas_platform.plan.Plan` alone (its resources as the
+engine received them, its outputs, findings and estimate), so a report says what the plan
+says and nothing the config merely intended: an agent publishes to a topic when its role
+may ``sns:Publish`` to it, and subscribes when a subscription delivers the topic to its
+inbox. The view types are plain frozen dataclasses the template reads.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Mapping, Optional, Sequence
+
+from ..cost.context import AGENT_COMPONENT, HELM_RELEASE, PlanIndex
+from ..plan import Plan
+from ..policy.core import Rule
+
+SUBSCRIPTION = "aws:sns/topicSubscription:TopicSubscription"
+TOPIC = "aws:sns/topic:Topic"
+ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+BUDGET = "aws:budgets/budget:Budget"
+DEPLOYMENT = "kubernetes:apps/v1:Deployment"
+SCALED_OBJECT = "kubernetes:keda.sh/v1alpha1:ScaledObject"
+INGRESS = "kubernetes:networking.k8s.io/v1:Ingress"
+SQS_QUEUE = "aws:sqs/queue:Queue"
+PLATFORM = "maas:index:Platform"
+
+# How a resource type reads on a card; types not listed read as their last segment.
+TYPE_LABELS: dict[str, str] = {
+    "aws:iam/role:Role": "IAM role",
+    ROLE_POLICY: "IAM role policy",
+    "aws:kms/key:Key": "KMS key",
+    "aws:kms/alias:Alias": "KMS alias",
+    "aws:dynamodb/table:Table": "DynamoDB table",
+    "aws:rds/cluster:Cluster": "Aurora cluster",
+    "aws:rds/clusterInstance:ClusterInstance": "Aurora instance",
+    "aws:s3/bucket:Bucket": "S3 bucket",
+    "aws:secretsmanager/secret:Secret": "Secrets Manager secret",
+    SQS_QUEUE: "SQS queue",
+    SUBSCRIPTION: "SNS subscription",
+    "aws:cloudwatch/logGroup:LogGroup": "CloudWatch log group",
+    "aws:cloudwatch/metricAlarm:MetricAlarm": "CloudWatch alarm",
+    "aws:eks/podIdentityAssociation:PodIdentityAssociation": "Pod Identity association",
+    "kubernetes:core/v1:Namespace": "Namespace",
+    DEPLOYMENT: "Deployment",
+    SCALED_OBJECT: "KEDA ScaledObject",
+    INGRESS: "Ingress",
+    "kubernetes:networking.k8s.io/v1:NetworkPolicy": "NetworkPolicy",
+    "kubernetes:monitoring.coreos.com/v1:PrometheusRule": "PrometheusRule",
+    "kubernetes:monitoring.coreos.com/v1:Probe": "Probe",
+    "kubernetes:monitoring.coreos.com/v1:ServiceMonitor": "ServiceMonitor",
+    "kubernetes:external-secrets.io/v1:ExternalSecret": "ExternalSecret",
+    "aws:sqs/queuePolicy:QueuePolicy": "SQS queue policy",
+    "aws:sqs/redriveAllowPolicy:RedriveAllowPolicy": "SQS redrive-allow policy",
+    "aws:secretsmanager/secretPolicy:SecretPolicy": "secret policy",
+    "aws:s3/bucketPolicy:BucketPolicy": "bucket policy",
+    "aws:s3/bucketVersioning:BucketVersioning": "bucket versioning",
+    "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": "bucket public access block",
+    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": "bucket encryption",
+    "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": "bucket lifecycle",
+    "aws:s3/bucketOwnershipControls:BucketOwnershipControls": "bucket ownership controls",
+    "aws:ec2/securityGroup:SecurityGroup": "security group",
+    "aws:rds/subnetGroup:SubnetGroup": "DB subnet group",
+    "aws:rds/clusterParameterGroup:ClusterParameterGroup": "DB cluster parameter group",
+}
+# What an owned resource is for, as a card groups them: (group, type-token prefixes), first match wins.
+RESOURCE_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("identity and keys", ("aws:iam/", "aws:kms/", "aws:secretsmanager/", "aws:eks/podIdentity",
+                           "kubernetes:external-secrets.io/", "kubernetes:core/v1:ServiceAccount")),
+    ("data", ("aws:dynamodb/", "aws:rds/", "aws:s3/", "aws:ec2/securityGroup")),
+    ("messaging", ("aws:sqs/", "aws:sns/", "kubernetes:keda.sh/")),
+    ("observability", ("aws:cloudwatch/", "kubernetes:monitoring.coreos.com/", "kubernetes:core/v1:ConfigMap")),
+    ("kubernetes", ("kubernetes:",)),
+)
+# The datastores an agent may own, as a card names them.
+DATASTORES: dict[str, str] = {
+    "aws:dynamodb/table:Table": "DynamoDB",
+    "aws:rds/cluster:Cluster": "Aurora PostgreSQL",
+    "aws:s3/bucket:Bucket": "S3",
+}
+# The platform's components, in the order the report shows them.
+PART_TITLES: dict[str, str] = {
+    "maas:network:Network": "Network",
+    "maas:cluster:Cluster": "EKS cluster",
+    "maas:addons:ClusterAddons": "Cluster add-ons",
+    "maas:observability:ObservabilityStack": "Observability",
+    "maas:broker:Broker": "Broker",
+    "maas:encryption:PlatformKeys": "Platform keys",
+    "maas:budgets:Budgets": "Budgets",
+}
+LEVEL_ORDER = ("mandatory", "advisory", "disabled")
+SEVERITY_ORDER = ("critical", "high", "medium", "low")
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A policy finding with its rule's title and remediation."""
+
+    policy: str
+    title: str
+    severity: str
+    level: str
+    urn: str
+    resource: str  # the resource's logical name, "(stack)" for a finding about the whole stack
+    resource_type: str
+    message: str
+    remediation: str
+    agent: Optional[str]
+    reason: Optional[str] = None  # why it is exempted (exempted findings only)
+
+
+@dataclass(frozen=True)
+class FindingGroup:
+    """The findings of one rule at one level: its title and remediation said once."""
+
+    policy: str
+    title: str
+    level: str
+    severity: str
+    remediation: str
+    findings: tuple[Finding, ...]
+
+
+def group_findings(findings: Iterable[Finding]) -> tuple[FindingGroup, ...]:
+    """Findings by rule and level, most pressing first (level, then severity, then rule ID)."""
+    groups: dict[tuple[str, str], list[Finding]] = {}
+    for finding in findings:
+        groups.setdefault((finding.policy, finding.level), []).append(finding)
+
+    def order(key: tuple[str, str]) -> tuple:
+        first = groups[key][0]
+        return (_rank(LEVEL_ORDER, first.level), _rank(SEVERITY_ORDER, first.severity), first.policy)
+
+    return tuple(
+        FindingGroup(policy=members[0].policy, title=members[0].title, level=members[0].level,
+                     severity=members[0].severity, remediation=members[0].remediation, findings=tuple(members))
+        for members in (groups[key] for key in sorted(groups, key=order))
+    )
+
+
+def _rank(order: Sequence[str], value: str) -> int:
+    return order.index(value) if value in order else len(order)
+
+
+@dataclass(frozen=True)
+class Slo:
+    name: str
+    target_percent: str  # "99.5"
+    window: str  # "28d"
+    description: str
+
+
+@dataclass(frozen=True)
+class Owned:
+    """Resources of one type an agent owns."""
+
+    group: str
+    label: str
+    type: str
+    names: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Agent:
+    name: str
+    team: str
+    namespace: Optional[str]
+    image: Optional[str]
+    datastores: tuple[str, ...]
+    replicas: Optional[tuple[int, int]]  # (min, max) of its autoscaler
+    exposure: Optional[str]  # "public: host", "internal", None without an ingress
+    publishes: tuple[str, ...]
+    subscribes: tuple[str, ...]
+    slos: tuple[Slo, ...]
+    budget_usd: Optional[float]
+    monthly: Optional[float]
+    baseline: Optional[float]
+    usage: Optional[float]
+    allocated: Optional[float]  # node cost its pods reserve (already in the nodes' line)
+    owned: tuple[Owned, ...]
+    findings: tuple[Finding, ...]
+
+    @property
+    def resource_count(self) -> int:
+        return sum(len(o.names) for o in self.owned)
+
+    @property
+    def owned_groups(self) -> list[tuple[str, list[Owned]]]:
+        """The owned resources by group, groups in :data:`RESOURCE_GROUPS` order."""
+        order = [name for name, _ in RESOURCE_GROUPS] + ["other"]
+        groups: dict[str, list[Owned]] = {}
+        for owned in self.owned:
+            groups.setdefault(owned.group, []).append(owned)
+        return sorted(groups.items(), key=lambda item: order.index(item[0]))
+
+    @property
+    def finding_groups(self) -> tuple[FindingGroup, ...]:
+        return group_findings(self.findings)
+
+    @property
+    def budget_share(self) -> Optional[float]:
+        """The estimate as a fraction of the agent's budget."""
+        if self.budget_usd and self.monthly is not None:
+            return self.monthly / self.budget_usd
+        return None
+
+
+@dataclass(frozen=True)
+class Topic:
+    name: str
+    arn: str
+    description: str
+    ordered: bool
+    publishers: tuple[str, ...]
+    subscribers: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Part:
+    """One component of the platform (network, cluster, ...) and its main facts."""
+
+    type: str
+    title: str
+    facts: tuple[tuple[str, str], ...]
+    items: tuple[str, ...]  # what it runs (charts, add-ons, keys), when it is a list
+    resource_count: int
+    monthly: float
+
+
+@dataclass(frozen=True)
+class CostBar:
+    label: str
+    kind: str  # "agent" or "shared"
+    baseline: float
+    usage: float
+
+    @property
+    def monthly(self) -> float:
+        return round(self.baseline + self.usage, 2)
+
+
+@dataclass(frozen=True)
+class Team:
+    name: str
+    agents: tuple[str, ...]
+    monthly: float
+    allocated: Optional[float]
+    budget_usd: Optional[float]
+
+
+@dataclass(frozen=True)
+class Cost:
+    currency: str
+    region: str
+    hours_per_month: float
+    monthly_total: float
+    baseline: float
+    usage: float
+    shared: float
+    agents: float
+    budget_usd: Optional[float]  # the environment's budget
+    bars: tuple[CostBar, ...]  # every priced resource in exactly one bar, largest first
+    teams: tuple[Team, ...]
+    unpriced: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Report:
+    project: str
+    stack: str
+    environment: Optional[str]
+    region: Optional[str]
+    account_id: Optional[str]
+    resource_count: int
+    component_count: int
+    parts: tuple[Part, ...]
+    agents: tuple[Agent, ...]
+    topics: tuple[Topic, ...]
+    findings: tuple[Finding, ...]
+    exempted: tuple[Finding, ...]
+    rule_count: int
+    cost: Optional[Cost]
+    stack_references: tuple[tuple[str, str], ...]
+    warnings: tuple[str, ...]
+
+    def count(self, level: str) -> int:
+        return sum(1 for f in self.findings if f.level == level)
+
+    @property
+    def finding_groups(self) -> tuple[FindingGroup, ...]:
+        return group_findings(self.findings)
+
+    @property
+    def exempted_groups(self) -> tuple[FindingGroup, ...]:
+        return group_findings(self.exempted)
+
+
+def build(plan: Plan, rules: Optional[Mapping[str, Rule]] = None) -> Report:
+    """The report of ``plan``; ``rules`` (ID -> rule) gives findings their title and remediation
+    (default: the registered rules)."""
+    if rules is None:
+        from ..policy import rules as registered
+
+        rules = {rule.id: rule for rule in registered()}
+    environment = plan.cost.get("environment") if plan.cost else plan.outputs.get("environment")
+    region = plan.cost.get("region") if plan.cost else plan.outputs.get("region")
+    index = PlanIndex(plan.resources, plan.outputs, str(region or ""), environment)
+    topics = _topic_names(plan)
+    finding = _finding_maker(plan, index, rules)
+    findings = tuple(finding(v) for v in plan.violations)
+    exempted = tuple(finding(v) for v in plan.exempted)
+    budgets = _budgets(plan)
+    agents = tuple(_agent(plan, index, component.urn, topics, findings, budgets)
+                   for component in sorted(index.agents.values(), key=lambda a: a.name))
+    return Report(
+        project=plan.project,
+        stack=plan.stack,
+        environment=_text(environment),
+        region=_text(region),
+        account_id=_text(plan.outputs.get("account_id")),
+        resource_count=len(plan.cloud_resources()),
+        component_count=sum(1 for r in plan.resources if not r["custom"]),
+        parts=_parts(plan, index),
+        agents=agents,
+        topics=_topics(plan, topics, agents),
+        findings=findings,
+        exempted=exempted,
+        rule_count=len(rules),
+        cost=_cost(plan, budgets),
+        stack_references=tuple(sorted(plan.stack_references.items())),
+        warnings=tuple(plan.warnings),
+    )
+
+
+# -- findings -------------------------------------------------------------------------------
+
+def _finding_maker(plan: Plan, index: PlanIndex, rules: Mapping[str, Rule]) -> Callable[[dict[str, Any]], Finding]:
+    def make(entry: dict[str, Any]) -> Finding:
+        urn = str(entry.get("urn") or "")
+        resource = index.by_urn.get(urn)
+        agent = None
+        if resource is not None:
+            owner = index.agents.get(urn) or index.agent_of(resource)
+            agent = owner.name if owner else None
+        rule = rules.get(str(entry.get("policy")))
+        return Finding(
+            policy=str(entry.get("policy")),
+            title=rule.title if rule else str(entry.get("policy")),
+            severity=str(entry.get("severity")),
+            level=str(entry.get("level")),
+            urn=urn,
+            resource=resource["name"] if resource else (urn.split("::")[-1] if urn else "(stack)"),
+            resource_type=resource["type"] if resource else "",
+            message=str(entry.get("message")),
+            remediation=rule.remediation if rule else "",
+            agent=agent,
+            reason=entry.get("reason"),
+        )
+
+    return make
+
+
+# -- agents and topics ----------------------------------------------------------------------
+
+def _topic_names(plan: Plan) -> dict[str, str]:
+    """Topic ARN -> topic name: the declared topics the plan exports, else the ARN's last part
+    (a team stack sees its platform's topics only as ARNs)."""
+    messaging = plan.outputs.get("messaging")
+    declared = messaging.get("topics") if isinstance(messaging, dict) else None
+    names = {}
+    for name, topic in (declared or {}).items():
+        if isinstance(topic, dict) and isinstance(topic.get("arn"), str):
+            names[topic["arn"]] = name
+    return names
+
+
+def _topic_name(arn: str, names: Mapping[str, str]) -> str:
+    return names.get(arn) or arn.rsplit(":", 1)[-1]
+
+
+def _agent(plan: Plan, index: PlanIndex, urn: str, topics: Mapping[str, str], findings: Sequence[Finding],
+           budgets: Mapping[str, float]) -> Agent:
+    meta = index.agents[urn]
+    mine = list(index.descendants(urn))
+    record = (plan.outputs.get("agents") or {}).get(meta.name)
+    record = record if isinstance(record, dict) else {}
+    figures = ((plan.cost or {}).get("by_agent") or {}).get(meta.name) or {}
+    return Agent(
+        name=meta.name,
+        team=meta.team,
+        namespace=_text(record.get("namespace")) or _namespace(mine),
+        image=_image(mine),
+        datastores=tuple(sorted({DATASTORES[r["type"]] for r in mine if r["type"] in DATASTORES})),
+        replicas=_replicas(mine),
+        exposure=_exposure(mine),
+        publishes=tuple(sorted({_topic_name(arn, topics) for arn in _published_arns(mine)})),
+        subscribes=tuple(sorted({_topic_name(str(r["inputs"].get("topic")), topics)
+                                 for r in mine if r["type"] == SUBSCRIPTION and r["inputs"].get("topic")})),
+        slos=_slos(record.get("slos")),
+        budget_usd=budgets.get(f"agent${meta.name}"),
+        monthly=figures.get("monthly"),
+        baseline=figures.get("baseline"),
+        usage=figures.get("usage"),
+        allocated=figures.get("allocated"),
+        owned=_owned(mine),
+        findings=tuple(f for f in findings if f.agent == meta.name),
+    )
+
+
+def _topics(plan: Plan, names: Mapping[str, str], agents: Sequence[Agent]) -> tuple[Topic, ...]:
+    """The declared topics, and any other topic an agent publishes or subscribes to."""
+    by_name = {name: arn for arn, name in names.items()}
+    for agent in agents:
+        for name in agent.publishes + agent.subscribes:
+            by_name.setdefault(name, "")
+    descriptions = {str(r["inputs"].get("name")): str(r["inputs"].get("displayName") or "")
+                    for r in plan.of_type(TOPIC)}
+    ordered = {}
+    messaging = plan.outputs.get("messaging")
+    for name, topic in ((messaging or {}).get("topics") or {}).items() if isinstance(messaging, dict) else ():
+        ordered[name] = bool(isinstance(topic, dict) and topic.get("ordered"))
+    result = []
+    for name in sorted(by_name):
+        arn = by_name[name]
+        physical = arn.rsplit(":", 1)[-1] if arn else name
+        result.append(Topic(
+            name=name,
+            arn=arn,
+            description=descriptions.get(physical, ""),
+            ordered=ordered.get(name, physical.endswith(".fifo")),
+            publishers=tuple(a.name for a in agents if name in a.publishes),
+            subscribers=tuple(a.name for a in agents if name in a.subscribes),
+        ))
+    return tuple(result)
+
+
+def _published_arns(resources: Iterable[dict[str, Any]]) -> set[str]:
+    """SNS topic ARNs the agent's role policies allow ``sns:Publish`` on."""
+    arns: set[str] = set()
+    for resource in resources:
+        if resource["type"] != ROLE_POLICY:
+            continue
+        for statement in _statements(resource["inputs"].get("policy")):
+            actions = _as_list(statement.get("Action"))
+            if statement.get("Effect") == "Allow" and "sns:Publish" in actions:
+                arns.update(str(a) for a in _as_list(statement.get("Resource")) if str(a).startswith("arn:"))
+    return arns
+
+
+def _statements(document: Any) -> list[dict[str, Any]]:
+    if isinstance(document, str):
+        try:
+            document = json.loads(document)
+        except json.JSONDecodeError:
+            return []
+    statements = document.get("Statement") if isinstance(document, dict) else None
+    return [s for s in _as_list(statements) if isinstance(s, dict)]
+
+
+def _slos(documents: Any) -> tuple[Slo, ...]:
+    """The agent's OpenSLO documents as the card lists them."""
+    result = []
+    for document in documents if isinstance(documents, list) else []:
+        if not isinstance(document, dict):
+            continue
+        spec = document.get("spec") or {}
+        labels = (document.get("metadata") or {}).get("labels") or {}
+        objectives = spec.get("objectives") or [{}]
+        windows = spec.get("timeWindow") or [{}]
+        target = objectives[0].get("target")
+        result.append(Slo(
+            name=str(labels.get("slo") or (document.get("metadata") or {}).get("name") or "slo"),
+            target_percent=_percent(target) if isinstance(target, (int, float)) else "?",
+            window=str(windows[0].get("duration") or ""),
+            description=str(spec.get("description") or ""),
+        ))
+    return tuple(result)
+
+
+def _percent(fraction: float) -> str:
+    return f"{fraction * 100:.3f}".rstrip("0").rstrip(".")
+
+
+def _namespace(resources: Sequence[dict[str, Any]]) -> Optional[str]:
+    for resource in resources:
+        if resource["type"] == "kubernetes:core/v1:Namespace":
+            return _text((resource["inputs"].get("metadata") or {}).get("name"))
+    return None
+
+
+def _image(resources: Sequence[dict[str, Any]]) -> Optional[str]:
+    for resource in resources:
+        if resource["type"] == DEPLOYMENT:
+            containers = (((resource["inputs"].get("spec") or {}).get("template") or {}).get("spec") or {}).get(
+                "containers") or []
+            if containers and isinstance(containers[0], dict):
+                return _text(containers[0].get("image"))
+    return None
+
+
+def _replicas(resources: Sequence[dict[str, Any]]) -> Optional[tuple[int, int]]:
+    for resource in resources:
+        if resource["type"] == SCALED_OBJECT:
+            spec = resource["inputs"].get("spec") or {}
+            low, high = spec.get("minReplicaCount"), spec.get("maxReplicaCount")
+            if isinstance(low, (int, float)) and isinstance(high, (int, float)):
+                return int(low), int(high)
+    for resource in resources:
+        if resource["type"] == DEPLOYMENT:
+            count = (resource["inputs"].get("spec") or {}).get("replicas")
+            if isinstance(count, (int, float)):
+                return int(count), int(count)
+    return None
+
+
+def _exposure(resources: Sequence[dict[str, Any]]) -> Optional[str]:
+    for resource in resources:
+        if resource["type"] != INGRESS:
+            continue
+        annotations = (resource["inputs"].get("metadata") or {}).get("annotations") or {}
+        if annotations.get("alb.ingress.kubernetes.io/scheme") == "internet-facing":
+            hosts = [rule.get("host") for rule in (resource["inputs"].get("spec") or {}).get("rules") or []
+                     if isinstance(rule, dict) and rule.get("host")]
+            return "public: " + ", ".join(hosts) if hosts else "public"
+        return "internal"
+    return None
+
+
+def _owned(resources: Sequence[dict[str, Any]]) -> tuple[Owned, ...]:
+    """The agent's cloud and Kubernetes resources by type, ordered by label."""
+    by_type: dict[str, list[str]] = {}
+    for resource in resources:
+        if resource["custom"]:
+            by_type.setdefault(resource["type"], []).append(resource["name"])
+    owned = [Owned(group=resource_group(t), label=type_label(t), type=t, names=tuple(sorted(names)))
+             for t, names in by_type.items()]
+    return tuple(sorted(owned, key=lambda o: (o.label.lower(), o.type)))
+
+
+def resource_group(type_token: str) -> str:
+    """What a resource of this type is for: identity and keys, data, messaging, ..."""
+    return next((group for group, prefixes in RESOURCE_GROUPS if type_token.startswith(prefixes)), "other")
+
+
+def type_label(type_token: str) -> str:
+    """A resource type as a reader names it (``aws:kms/key:Key`` -> ``KMS key``)."""
+    return TYPE_LABELS.get(type_token) or type_token.rsplit(":", 1)[-1]
+
+
+# -- the platform ---------------------------------------------------------------------------
+
+def _parts(plan: Plan, index: PlanIndex) -> tuple[Part, ...]:
+    """The platform's components below its root, known ones first in a fixed order."""
+    costs = {r["urn"]: r["monthly"] for r in (plan.cost or {}).get("resources") or []}
+    roots = {r["urn"] for r in plan.resources if r["type"] == PLATFORM}
+    top = [r for r in plan.resources
+           if not r["custom"] and r["type"] not in (AGENT_COMPONENT, PLATFORM)
+           and (r["parent"] in roots or r["parent"] not in index.by_urn)]
+    order = list(PART_TITLES)
+    top.sort(key=lambda c: (order.index(c["type"]) if c["type"] in order else len(order), c["type"], c["name"]))
+    parts = []
+    for component in top:
+        children = [r for r in index.descendants(component["urn"]) if r["custom"]]
+        facts, items = _PART_FACTS.get(component["type"], _no_facts)(children)
+        parts.append(Part(
+            type=component["type"],
+            title=PART_TITLES.get(component["type"]) or component["type"].rsplit(":", 1)[-1],
+            facts=tuple(facts),
+            items=tuple(items),
+            resource_count=len(children),
+            monthly=round(sum(costs.get(r["urn"], 0.0) for r in children), 2),
+        ))
+    return tuple(parts)
+
+
+Facts = tuple[list[tuple[str, str]], list[str]]
+
+
+def _no_facts(resources: Sequence[dict[str, Any]]) -> Facts:
+    return [], []
+
+
+def _network_facts(resources: Sequence[dict[str, Any]]) -> Facts:
+    vpc = _first(resources, "aws:ec2/vpc:Vpc")
+    subnets = _of(resources, "aws:ec2/subnet:Subnet")
+    zones = sorted({str(s["inputs"].get("availabilityZone")) for s in subnets if s["inputs"].get("availabilityZone")})
+    public = [s for s in subnets if "kubernetes.io/role/elb" in (s["inputs"].get("tags") or {})]
+    facts = [
+        ("VPC", str(vpc["inputs"].get("cidrBlock")) if vpc else "-"),
+        ("availability zones", ", ".join(zones) or "-"),
+        ("subnets", f"{len(subnets) - len(public)} private, {len(public)} public"),
+        ("NAT gateways", str(len(_of(resources, "aws:ec2/natGateway:NatGateway")))),
+        ("interface endpoints", str(sum(1 for e in _of(resources, "aws:ec2/vpcEndpoint:VpcEndpoint")
+                                        if e["inputs"].get("vpcEndpointType") == "Interface"))),
+        ("flow logs", "on" if _of(resources, "aws:ec2/flowLog:FlowLog") else "off"),
+    ]
+    return facts, []
+
+
+def _cluster_facts(resources: Sequence[dict[str, Any]]) -> Facts:
+    cluster = _first(resources, "aws:eks/cluster:Cluster")
+    facts = []
+    if cluster:
+        inputs = cluster["inputs"]
+        vpc = inputs.get("vpcConfig") or {}
+        facts.append(("name", str(inputs.get("name"))))
+        facts.append(("Kubernetes", str(inputs.get("version") or "-")))
+        facts.append(("API endpoint", "public and private" if vpc.get("endpointPublicAccess") else "private"))
+    for group in _of(resources, "aws:eks/nodeGroup:NodeGroup"):
+        facts.append((f"node group {group['inputs'].get('nodeGroupName') or group['name']}", node_group(group["inputs"])))
+    addons = [str(a["inputs"].get("addonName")) for a in _of(resources, "aws:eks/addon:Addon")]
+    return facts, sorted(addons)
+
+
+def node_group(inputs: Mapping[str, Any]) -> str:
+    """``2–4 × t3.large (on demand)`` from a node group's inputs."""
+    scaling = inputs.get("scalingConfig") or {}
+    low, high = scaling.get("minSize"), scaling.get("maxSize")
+    size = f"{low}" if low == high else f"{low}–{high}"
+    types = ", ".join(str(t) for t in inputs.get("instanceTypes") or []) or "?"
+    capacity = str(inputs.get("capacityType") or "ON_DEMAND").lower().replace("_", " ")
+    return f"{size} × {types} ({capacity})"
+
+
+def _charts_facts(resources: Sequence[dict[str, Any]]) -> Facts:
+    charts = [release_label(r["inputs"]) for r in _of(resources, HELM_RELEASE)]
+    return [], sorted(charts)
+
+
+def release_label(inputs: Mapping[str, Any]) -> str:
+    version = inputs.get("version")
+    return f"{inputs.get('chart') or inputs.get('name')} {version}" if version else str(inputs.get("chart"))
+
+
+def _broker_facts(resources: Sequence[dict[str, Any]]) -> Facts:
+    topics = _of(resources, TOPIC)
+    facts = [("SNS topics", str(len(topics)))]
+    for kind, label in (("aws:mq/broker:Broker", "Amazon MQ brokers"), ("aws:msk/serverlessCluster:ServerlessCluster",
+                                                                          "MSK Serverless clusters")):
+        if _of(resources, kind):
+            facts.append((label, str(len(_of(resources, kind)))))
+    return facts, sorted(str(t["inputs"].get("name")) for t in topics)
+
+
+def _keys_facts(resources: Sequence[dict[str, Any]]) -> Facts:
+    aliases = sorted(str(a["inputs"].get("name")) for a in _of(resources, "aws:kms/alias:Alias"))
+    keys = _of(resources, "aws:kms/key:Key")
+    rotated = sum(1 for k in keys if k["inputs"].get("enableKeyRotation"))
+    return [("KMS keys", str(len(keys))), ("rotation on", f"{rotated} of {len(keys)}")], aliases
+
+
+def _budgets_facts(resources: Sequence[dict[str, Any]]) -> Facts:
+    items = []
+    for budget in _of(resources, BUDGET):
+        inputs = budget["inputs"]
+        items.append(f"{inputs.get('name')}: {_money(inputs.get('limitAmount'))} {inputs.get('limitUnit') or ''}".strip())
+    return [("budgets", str(len(items)))], sorted(items)
+
+
+_PART_FACTS: dict[str, Callable[[Sequence[dict[str, Any]]], Facts]] = {
+    "maas:network:Network": _network_facts,
+    "maas:cluster:Cluster": _cluster_facts,
+    "maas:addons:ClusterAddons": _charts_facts,
+    "maas:observability:ObservabilityStack": _charts_facts,
+    "maas:broker:Broker": _broker_facts,
+    "maas:encryption:PlatformKeys": _keys_facts,
+    "maas:budgets:Budgets": _budgets_facts,
+}
+
+
+# -- cost -----------------------------------------------------------------------------------
+
+def _budgets(plan: Plan) -> dict[str, float]:
+    """Monthly budget limits by the cost-allocation tag they filter on (``agent$triage``)."""
+    limits = {}
+    for budget in plan.of_type(BUDGET):
+        inputs = budget["inputs"]
+        try:
+            limit = float(inputs.get("limitAmount"))
+        except (TypeError, ValueError):
+            continue
+        for cost_filter in inputs.get("costFilters") or []:
+            if isinstance(cost_filter, dict) and cost_filter.get("name") == "TagKeyValue":
+                for value in cost_filter.get("values") or []:
+                    limits[str(value).removeprefix("user:")] = limit
+    return limits
+
+
+def _cost(plan: Plan, budgets: Mapping[str, float]) -> Optional[Cost]:
+    cost = plan.cost
+    if not cost:
+        return None
+    by_urn = {r["urn"] for r in plan.resources}
+    sums: dict[tuple[str, str], list[float]] = {}
+    for resource in cost["resources"]:
+        if resource["agent"]:
+            key = (resource["agent"], "agent")
+        else:
+            owner = plan.component_of(plan.get(resource["urn"])) if resource["urn"] in by_urn else "(stack)"
+            key = (_component_title(owner), "shared")
+        pair = sums.setdefault(key, [0.0, 0.0])
+        pair[0] += resource["baseline"]
+        pair[1] += resource["usage"]
+    bars = sorted((CostBar(label=label, kind=kind, baseline=round(b, 2), usage=round(u, 2))
+                   for (label, kind), (b, u) in sums.items()), key=lambda bar: (-bar.monthly, bar.label))
+    environment_budget = next((limit for tag, limit in budgets.items() if tag.startswith("platform$")), None)
+    teams = tuple(
+        Team(name=name, agents=tuple(figures["agents"]), monthly=figures["monthly"], allocated=figures.get("allocated"),
+             budget_usd=budgets.get(f"team${name}"))
+        for name, figures in sorted(cost["by_team"].items())
+    )
+    agents_total = round(sum(f["monthly"] for f in cost["by_agent"].values()), 2)
+    return Cost(
+        currency=cost["currency"],
+        region=cost["region"],
+        hours_per_month=cost["hours_per_month"],
+        monthly_total=cost["monthly_total"],
+        baseline=cost["baseline"],
+        usage=cost["usage"],
+        shared=round(cost["monthly_total"] - agents_total, 2),
+        agents=agents_total,
+        budget_usd=environment_budget,
+        bars=tuple(bars),
+        teams=teams,
+        unpriced=tuple(f"{u['count']} × {u['type']}: {u['reason']}" for u in cost.get("unpriced") or []),
+    )
+
+
+def _component_title(owner: str) -> str:
+    """``maas:cluster:Cluster`` -> ``EKS cluster``; a repeated component keeps its name."""
+    type_token, _, name = owner.partition(" ")
+    title = PART_TITLES.get(type_token) or type_token.rsplit(":", 1)[-1]
+    return f"{title} {name}" if name else title
+
+
+# -- small helpers --------------------------------------------------------------------------
+
+def _of(resources: Iterable[dict[str, Any]], type_token: str) -> list[dict[str, Any]]:
+    return [r for r in resources if r["type"] == type_token]
+
+
+def _first(resources: Iterable[dict[str, Any]], type_token: str) -> Optional[dict[str, Any]]:
+    return next(iter(_of(resources, type_token)), None)
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+def _text(value: Any) -> Optional[str]:
+    return value if isinstance(value, str) and value else None
+
+
+def _money(value: Any) -> str:
+    try:
+        return f"{float(value):,.2f}"
+    except (TypeError, ValueError):
+        return str(value)
