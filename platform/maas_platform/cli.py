@@ -115,7 +115,7 @@ def plan(
         _print_cost(result, usage)
     _print_findings(result, quiet)
     if not quiet:
-        for path in ([json_path] if json_path else []) + written[:1] + ([written_html] if html_path else []):
+        for path in ([json_path] if json_path else []) + written[:2] + ([written_html] if html_path else []):
             console.print(f"wrote {path}")
         for folder, what in (("manifests", "Kubernetes manifests"), ("rules", "Prometheus rule files"),
                              ("openslo", "OpenSLO documents")):
