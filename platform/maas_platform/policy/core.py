@@ -28,7 +28,7 @@ Level = Literal["mandatory", "advisory", "disabled"]
 SEVERITIES: tuple[str, ...] = ("critical", "high", "medium", "low")
 LEVELS: tuple[str, ...] = ("mandatory", "advisory", "disabled")
 # Framework names as they appear in docs/policies.md.
-FRAMEWORKS: tuple[str, ...] = ("CIS AWS", "CIS EKS", "SOC 2", "NIST 800-53")
+FRAMEWORKS: tuple[str, ...] = ("CIS AWS", "CIS EKS", "SOC 2", "NIST 800-53", "AWS Well-Architected")
 # Tags every taggable AWS resource carries (an agent's resources carry ``agent`` too).
 REQUIRED_TAGS: tuple[str, ...] = ("environment", "team", "cost-center", "managed-by")
 # Minimum log retention (days) by environment, unless maas:policy.min_log_retention_days says otherwise.

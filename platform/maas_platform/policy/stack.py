@@ -20,8 +20,8 @@ Per agent the stack must hold:
 * SLO burn-rate alerts in a PrometheusRule of its namespace (MAAS-STK-007) and an alert on
   its LLM spend, ``agent_llm_cost_usd_total`` of the metric contract (MAAS-STK-008).
 
-The two cost rules cite no framework control: budgets and spend alerts guard money, which
-none of the frameworks covers. Rules build one index of the stack per call, so a stack of hundreds of agents is checked
+The two cost rules map to the cost controls of the AWS Well-Architected Framework (COST02-BP05,
+implement cost controls): the security frameworks do not cover spend. Rules build one index of the stack per call, so a stack of hundreds of agents is checked
 in time linear in its resources. Findings name the resource to fix (the workload, or the
 agent's Namespace when something is missing altogether), so an exemption can target it.
 """
@@ -391,7 +391,7 @@ def _notifies(budget: Resource) -> bool:
     remediation="Set budget.monthly_usd on the agent (maas:agents) so the platform creates its budget, or add an "
                 "aws.budgets.Budget with cost_filters [{name: TagKeyValue, values: [user:agent$<name>]}] and a "
                 "notification to the alert topic.",
-    frameworks={},
+    frameworks={"AWS Well-Architected": ["COST02-BP05"]},
 )
 def agent_budget(resources: Sequence[Resource], context: Context) -> Iterator[Finding]:
     watching: dict[str, list[Resource]] = defaultdict(list)
@@ -471,7 +471,7 @@ def slo_alerts(resources: Sequence[Resource], context: Context) -> Iterator[Find
     severity="medium",
     remediation="Set budget.llm_monthly_usd on the agent so the platform renders its LLM budget alerts, or add an "
                 f"alerting rule on {LLM_COST_METRIC} in a PrometheusRule of the agent's namespace.",
-    frameworks={},
+    frameworks={"AWS Well-Architected": ["COST02-BP05"]},
 )
 def llm_spend_alert(resources: Sequence[Resource], context: Context) -> Iterator[Finding]:
     objects = Objects(resources)

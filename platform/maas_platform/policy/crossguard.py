@@ -1,0 +1,310 @@
+"""The CrossGuard pack's policies, built from the same rules as the plan gate.
+
+``pulumi preview --policy-pack policies`` runs ``policies/__main__.py``, which hands
+:func:`policies` to ``pulumi_policy.PolicyPack``. Each rule of :func:`~.core.rules` becomes one
+CrossGuard policy named by its lowercased ID (``MAAS-SEC-001`` -> ``maas-sec-001``):
+
+* a resource rule becomes a ``ResourceValidationPolicy`` whose ``validate`` turns the engine's
+  ``ResourceValidationArgs`` into a :class:`~.core.Resource` and calls :func:`~.core.check_resource`;
+* a stack rule becomes a ``StackValidationPolicy`` over ``args.resources`` calling
+  :func:`~.core.check_stack`.
+
+What a rule sees is what it sees under ``maas plan``. ``pulumi_policy`` 1.21 builds ``args.props``
+in ``_PolicyAnalyzerServicer.Analyze`` with ``deserialize_properties(MessageToDict(request.properties))``:
+the property names are the engine's own (the camelCase schema names the SDK registered, as the
+mock engine records them for the plan), numbers are floats and values not known during a
+preview are sentinel strings, all wrapped in read-only proxies that raise on unknowns. They are
+turned into plain data the way the plan records inputs (:func:`plain`): integral floats become
+ints and unknowns ``"[unknown]"``. (Secrets reach ``Analyze`` unwrapped, where the plan shows
+``"[secret]"``: a rule must not depend on a secret's value.) ``Analyze`` receives a resource's inputs;
+``AnalyzeStack`` receives every resource's outputs (a superset of its inputs for the AWS and
+Kubernetes providers), components and the stack itself included.
+
+The stack's ``maas:policy`` reaches the pack through the policy pack config
+(``--policy-pack-config FILE``), rendered by :func:`policy_pack_config`: per policy its
+enforcement level, the ``environment``, ``min_log_retention_days`` and its ``exemptions``.
+Every policy declares these in its config schema, and ``validate`` reads them back with
+``args.get_config()``. Without a config file the environment is taken from the stack's own
+``maas:environment`` when the CLI passes the stack config to the pack (``PULUMI_CONFIG``).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping, Optional, Sequence
+
+from pulumi_policy import (
+    EnforcementLevel, Policy, PolicyConfigSchema, PolicyResource, ReportViolation, ResourceValidationArgs,
+    ResourceValidationPolicy, Severity, StackValidationArgs, StackValidationPolicy,
+)
+from pulumi_policy.deserialize import serialize_properties
+from pulumi_policy import proxy as _proxy
+
+from ..config.loader import NAMESPACE
+from ..plan.engine import UNKNOWN, clean
+from .core import (
+    DEFAULT_MIN_LOG_RETENTION_DAYS, Context, Exemption, Resource, Rule, check_resource, check_stack, rules,
+)
+
+PACK_NAME = "maas-platform"
+PACK_DESCRIPTION = (
+    "MAaaS platform controls (docs/policies.md): the same rules as the policy gate of `maas plan`."
+)
+ENVIRONMENTS: tuple[str, ...] = tuple(DEFAULT_MIN_LOG_RETENTION_DAYS)
+
+_UNKNOWNS = frozenset({
+    _proxy.UNKNOWN_BOOLEAN_VALUE, _proxy.UNKNOWN_NUMBER_VALUE, _proxy.UNKNOWN_STRING_VALUE, _proxy.UNKNOWN_ARRAY_VALUE,
+    _proxy.UNKNOWN_ASSET_VALUE, _proxy.UNKNOWN_ARCHIVE_VALUE, _proxy.UNKNOWN_OBJECT_VALUE,
+})
+
+# The policy config every policy accepts: the facts of the stack the rules compare against,
+# and the resources exempted from this policy. Nothing is required, so a pack run without
+# --policy-pack-config still works (environment unknown: treated as not prod).
+CONFIG_SCHEMA = PolicyConfigSchema(
+    properties={
+        "environment": {
+            "type": "string",
+            "enum": list(ENVIRONMENTS),
+            "description": "maas:environment of the stack; prod-only checks run only in prod.",
+        },
+        "min_log_retention_days": {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": 3653,
+            "description": "Least retention of every log group (days); maas:policy.min_log_retention_days.",
+        },
+        "exemptions": {
+            "type": "array",
+            "description": "Resources this policy does not apply to (maas:policy.exemptions of this policy).",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "resources": {
+                        "type": "array", "minItems": 1, "items": {"type": "string"},
+                        "description": "Globs over the logical name or the URN.",
+                    },
+                    "reason": {"type": "string", "minLength": 10, "maxLength": 500},
+                },
+                "required": ["resources", "reason"],
+                "additionalProperties": False,
+            },
+        },
+    },
+)
+
+_LEVELS: dict[str, EnforcementLevel] = {
+    "mandatory": EnforcementLevel.MANDATORY,
+    "advisory": EnforcementLevel.ADVISORY,
+    "disabled": EnforcementLevel.DISABLED,
+}
+_SEVERITIES: dict[str, Severity] = {
+    "critical": Severity.CRITICAL, "high": Severity.HIGH, "medium": Severity.MEDIUM, "low": Severity.LOW,
+}
+
+
+def policy_name(rule_id: str) -> str:
+    """The CrossGuard policy name of a rule: its ID lowercased (policy names are conventionally lowercase)."""
+    return rule_id.lower()
+
+
+# -- what the engine sends -> what a rule sees ------------------------------------------------
+
+def plain(value: Any) -> Any:
+    """Engine values as the plan records them (:func:`~maas_platform.plan.engine.clean`): plain
+    dicts and lists, integral floats as ints, secrets ``"[secret]"``, values not known yet
+    ``"[unknown]"``. Rules then behave the same under both engines."""
+    return clean(_one_unknown(serialize_properties(value) if isinstance(value, Mapping) else value))
+
+
+def _one_unknown(value: Any) -> Any:
+    """The typed unknown sentinels of a preview (boolean, number, ...) as the one the plan knows."""
+    if isinstance(value, Mapping):
+        return {str(k): _one_unknown(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_one_unknown(v) for v in value]
+    if isinstance(value, str) and value in _UNKNOWNS:
+        return UNKNOWN
+    return value
+
+
+def _stack_config_environment() -> Optional[str]:
+    """``maas:environment`` of the stack, when the CLI passes the stack config to the pack."""
+    from pulumi.runtime.config import get_config_env
+
+    try:
+        value = get_config_env().get(f"{NAMESPACE}:environment")
+    except ValueError:  # PULUMI_CONFIG that is not JSON: no stack config to read
+        return None
+    return value if isinstance(value, str) and value in ENVIRONMENTS else None
+
+
+def context_of(config: Mapping[str, Any]) -> Context:
+    """The rules' :class:`Context` from a policy's config (see :data:`CONFIG_SCHEMA`)."""
+    environment = config.get("environment")
+    if not isinstance(environment, str):
+        environment = _stack_config_environment()
+    days = config.get("min_log_retention_days")
+    return Context.for_environment(environment, int(days) if isinstance(days, (int, float)) else None)
+
+
+def exemptions_of(rule: Rule, config: Mapping[str, Any]) -> tuple[Exemption, ...]:
+    """The exemptions of ``rule`` in a policy's config."""
+    found = []
+    for entry in config.get("exemptions") or []:
+        if isinstance(entry, Mapping):
+            resources = tuple(str(pattern) for pattern in entry.get("resources") or [])
+            found.append(Exemption(rule.id, resources, str(entry.get("reason") or "")))
+    return tuple(found)
+
+
+def _covering(exemptions: Sequence[Exemption], rule: Rule, resource: Optional[Resource], urn: str) -> Optional[Exemption]:
+    return next((e for e in exemptions if e.covers(rule.id, resource, urn)), None)
+
+
+def _stack_resource(resource: PolicyResource) -> Resource:
+    parent = resource.parent.urn if resource.parent is not None else resource.opts.parent
+    return Resource(type=resource.resource_type, name=resource.name, props=plain(resource.props), urn=resource.urn,
+                    parent=parent, protect=bool(resource.opts.protect))
+
+
+def is_cloud_resource(resource: PolicyResource) -> bool:
+    """Whether a stack resource is one a provider creates, as the plan gate's ``cloud_resources``:
+    the engine sends components (and the stack itself) too, and only custom resources have a provider."""
+    return resource.provider is not None and not resource.resource_type.startswith("pulumi:providers:")
+
+
+# -- policies ---------------------------------------------------------------------------------
+
+def _metadata(rule: Rule) -> dict[str, Any]:
+    tags = sorted({f"{framework} {control}" for framework, controls in rule.frameworks.items() for control in controls})
+    return {
+        "name": policy_name(rule.id),
+        "description": rule.title,
+        "enforcement_level": _LEVELS[rule.level],
+        "config_schema": CONFIG_SCHEMA,
+        "display_name": rule.id,
+        "severity": _SEVERITIES[rule.severity],
+        "tags": tags,
+        "remediation_steps": rule.remediation,
+    }
+
+
+def resource_policy(rule: Rule) -> ResourceValidationPolicy:
+    """``rule`` (a resource rule) as a CrossGuard resource policy."""
+
+    def validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+        if not rule.applies_to(args.resource_type):
+            return
+        config = args.get_config()
+        resource = Resource(type=args.resource_type, name=args.name, props=plain(args.props), urn=args.urn,
+                            parent=args.opts.parent if args.opts else None,
+                            protect=bool(args.opts.protect) if args.opts else False)
+        exemption = _covering(exemptions_of(rule, config), rule, resource, args.urn)
+        if exemption is not None:
+            args.not_applicable(f"exempted: {exemption.reason}")
+        for message in check_resource(rule, resource, context_of(config)):
+            report_violation(message, None)
+
+    return ResourceValidationPolicy(validate=validate, **_metadata(rule))
+
+
+def stack_policy(rule: Rule) -> StackValidationPolicy:
+    """``rule`` (a stack rule) as a CrossGuard stack policy over the stack's cloud resources."""
+
+    def validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
+        config = args.get_config()
+        resources = [_stack_resource(r) for r in args.resources if is_cloud_resource(r)]
+        by_urn = {resource.urn: resource for resource in resources}
+        exemptions = exemptions_of(rule, config)
+        for finding in check_stack(rule, resources, context_of(config)):
+            if _covering(exemptions, rule, by_urn.get(finding.urn), finding.urn) is None:
+                report_violation(finding.message, finding.urn or None)
+
+    return StackValidationPolicy(validate=validate, **_metadata(rule))
+
+
+def policies(selected: Optional[Sequence[Rule]] = None) -> list[Policy]:
+    """One CrossGuard policy per rule (every registered rule unless ``selected``), by ID."""
+    return [resource_policy(rule) if rule.scope == "resource" else stack_policy(rule)
+            for rule in (rules() if selected is None else selected)]
+
+
+def pack_arguments() -> dict[str, Any]:
+    """The keyword arguments of the ``PolicyPack`` that ``policies/__main__.py`` builds."""
+    return {
+        "name": PACK_NAME,
+        "description": PACK_DESCRIPTION,
+        "policies": policies(),
+        # Every policy states its own level, so this pack-wide default applies to none of them.
+        "enforcement_level": EnforcementLevel.MANDATORY,
+    }
+
+
+# -- --policy-pack-config ---------------------------------------------------------------------
+
+def policy_pack_config(
+    config: Mapping[str, Any], environment: Optional[str] = None, source: Optional[str] = None,
+) -> dict[str, Any]:
+    """The ``--policy-pack-config`` JSON (as a dict) for a stack, from its ``maas:policy``.
+
+    ``config`` is the stack's config as :func:`~maas_platform.plan.load_stack_config` reads it
+    (``maas:policy``, ``maas:environment`` ...); ``environment`` defaults to ``maas:environment``.
+    Every policy gets its effective enforcement level, the environment and the minimum log
+    retention, so the pack enforces exactly what ``maas plan`` enforces for that stack; a policy
+    with exemptions also gets them. A wrong ``maas:policy`` raises the plan's one-line ConfigError
+    (naming ``source``, the stack file, when given).
+    """
+    from .gate import policy_config
+
+    policy = policy_config(dict(config), source)
+    if environment is None:
+        value = config.get(f"{NAMESPACE}:environment")
+        environment = value if isinstance(value, str) else None
+    context = policy.context(environment)
+    settings = policy.settings()
+    rendered: dict[str, Any] = {}
+    for rule in rules():
+        entry: dict[str, Any] = {"enforcementLevel": settings.level(rule)}
+        if context.environment is not None:
+            entry["environment"] = context.environment
+        entry["min_log_retention_days"] = context.min_log_retention_days
+        exemptions = [{"resources": list(e.resources), "reason": e.reason}
+                      for e in settings.exemptions if e.policy == rule.id]
+        if exemptions:
+            entry["exemptions"] = exemptions
+        rendered[policy_name(rule.id)] = entry
+    return rendered
+
+
+# How to write a stack's --policy-pack-config file (docs/policies.md, .github/workflows/preview.yml).
+CONFIG_COMMAND = "python -m maas_platform.policy.crossguard stacks/Pulumi.<stack>.yaml > policy-config.<stack>.json"
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Print the ``--policy-pack-config`` JSON of a stack file (exit 2 on a wrong config)."""
+    import argparse
+    import json
+    import sys
+    from pathlib import Path
+
+    from ..config.loader import ConfigError
+    from ..plan import load_stack_config
+
+    parser = argparse.ArgumentParser(
+        prog="python -m maas_platform.policy.crossguard",
+        description="Print the CrossGuard --policy-pack-config JSON of a stack, from its maas:policy.",
+    )
+    parser.add_argument("stack_file", type=Path, help="The stack config, e.g. stacks/Pulumi.prod.yaml.")
+    parser.add_argument("--environment", choices=ENVIRONMENTS, help="Default: the file's maas:environment.")
+    args = parser.parse_args(argv)
+    try:
+        config, _ = load_stack_config(args.stack_file)
+        rendered = policy_pack_config(config, args.environment, str(args.stack_file))
+    except ConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    sys.stdout.write(json.dumps(rendered, indent=2, sort_keys=True) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

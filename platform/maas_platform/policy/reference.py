@@ -1,0 +1,253 @@
+"""The policy control table (``docs/policies.md``), generated from the rules' metadata.
+
+Every row is read off :func:`~.core.rules`: ID, title, severity, default enforcement level,
+framework controls and remediation; the framework sections invert the rules' mappings to list,
+per control, the rules that check it. The doc therefore cannot drift from the code; a test
+compares the file with :func:`render`.
+
+Regenerate after adding or changing a rule::
+
+    .venv/bin/python -m maas_platform.policy.reference > docs/policies.md
+
+Check without writing (exit 1 when the file is stale)::
+
+    .venv/bin/python -m maas_platform.policy.reference --check docs/policies.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from pathlib import Path
+from typing import Iterable, Optional, Sequence
+
+from .core import DEFAULT_MIN_LOG_RETENTION_DAYS, FRAMEWORKS, LEVELS, SEVERITIES, Rule, rules
+from .crossguard import CONFIG_COMMAND, PACK_NAME, policy_name
+
+REGENERATE = "python -m maas_platform.policy.reference > docs/policies.md"
+
+
+def cell(text: str) -> str:
+    """Text fit for one Markdown table cell: one line, pipes escaped."""
+    return " ".join(str(text).split()).replace("|", "\\|")
+
+
+def anchor(text: str) -> str:
+    """The anchor GitHub gives a heading."""
+    return re.sub(r"[^a-z0-9 _-]", "", text.lower()).replace(" ", "-")
+
+
+def _natural(control: str) -> tuple:
+    """Sort key so that 5.1.10 comes after 5.1.2 and CC6.1 after CC1.4."""
+    return tuple((0, int(part), "") if part.isdigit() else (1, 0, part) for part in re.split(r"(\d+)", control) if part)
+
+
+def controls(framework: str, selected: Iterable[Rule]) -> list[tuple[str, list[str]]]:
+    """The controls of ``framework`` that some rule maps to, each with those rules' IDs."""
+    by_control: dict[str, list[str]] = {}
+    for rule in selected:
+        for control in rule.frameworks.get(framework, ()):
+            by_control.setdefault(control, []).append(rule.id)
+    return [(control, sorted(by_control[control])) for control in sorted(by_control, key=_natural)]
+
+
+def _frameworks(rule: Rule) -> str:
+    return "; ".join(f"{name} {', '.join(rule.frameworks[name])}" for name in FRAMEWORKS if rule.frameworks.get(name))
+
+
+def _applies_to(rule: Rule) -> str:
+    if rule.scope == "stack":
+        return "the whole stack"
+    return ", ".join(f"`{token}`" for token in rule.types)
+
+
+_INTRO = f"""\
+# Policies: the platform's controls
+
+<!-- Generated from the rule metadata in platform/maas_platform/policy/ (aws.py, kubernetes.py,
+     stack.py); do not edit by hand. Regenerate: {REGENERATE} -->
+
+Every control of the platform is one rule: a plain Python function with its metadata beside
+it, in [platform/maas_platform/policy/](../platform/maas_platform/policy/). The same function
+runs in three places:
+
+- **`maas plan`** evaluates every rule over the offline plan and lists the findings; a
+  violation of a mandatory rule makes it exit 1 (the plan JSON carries them under
+  `violations` and `exempted`);
+- **the CrossGuard pack** in [policies/](../policies/) runs them under `pulumi preview` and
+  `pulumi up` as Pulumi policies named by the lowercased ID (`MAAS-AWS-001` is `maas-aws-001`);
+- **the tests** call them on compliant, non-compliant and incomplete resources.
+
+A rule sees a resource as the engine sees it (type token, logical name, URN and camelCase
+inputs; a Kubernetes object's `apiVersion`/`kind`/`metadata`/`spec`) and the stack's
+environment. A property left out that defaults to an insecure value is a violation, not a pass.
+
+Enforcement levels: **mandatory** blocks (`maas plan` exits 1, `pulumi up` stops),
+**advisory** is reported only, **disabled** does not run. Severity ranks a finding
+({", ".join(SEVERITIES)}) independently of its level.
+"""
+
+
+def _table(selected: Sequence[Rule]) -> list[str]:
+    lines = [
+        "## Controls",
+        "",
+        "| ID | Title | Severity | Default level | Frameworks | Remediation |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for rule in selected:
+        lines.append(
+            f"| [{rule.id}](#{anchor(rule.id)}) | {cell(rule.title)} | {rule.severity} | {rule.level} "
+            f"| {cell(_frameworks(rule))} | {cell(rule.remediation)} |"
+        )
+    counts = {level: sum(1 for r in selected if r.level == level) for level in LEVELS}
+    lines += ["", f"{len(selected)} rules: " + ", ".join(f"{counts[level]} {level}" for level in LEVELS) + ".", ""]
+    return lines
+
+
+def _frameworks_sections(selected: Sequence[Rule]) -> list[str]:
+    lines = [
+        "## Frameworks",
+        "",
+        "Which rules check each control. A rule can map to controls of several frameworks; a",
+        "control with no rule here is not checked by this platform's code.",
+        "",
+    ]
+    for framework in FRAMEWORKS:
+        mapped = controls(framework, selected)
+        lines += [f"### {framework}", ""]
+        if not mapped:
+            lines += ["No rule maps to this framework yet.", ""]
+            continue
+        lines += ["| Control | Rules |", "| --- | --- |"]
+        lines += [f"| {cell(control)} | {', '.join(f'[{i}](#{anchor(i)})' for i in ids)} |" for control, ids in mapped]
+        lines.append("")
+    return lines
+
+
+def _rule_sections(selected: Sequence[Rule]) -> list[str]:
+    lines = ["## Rules", ""]
+    for rule in selected:
+        lines += [
+            f"### {rule.id}",
+            "",
+            f"**{cell(rule.title)}** · severity {rule.severity} · default {rule.level} · "
+            f"CrossGuard policy `{policy_name(rule.id)}`",
+            "",
+            " ".join(rule.description.split()),
+            "",
+            f"- Applies to: {_applies_to(rule)}",
+            f"- Frameworks: {_frameworks(rule) or 'none'}",
+            f"- Remediation: {' '.join(rule.remediation.split())}",
+            "",
+        ]
+    return lines
+
+
+def _example(selected: Sequence[Rule]) -> str:
+    """A ``maas:policy`` that uses real rule IDs (the first two rules), so it stays valid."""
+    first = selected[0].id if selected else "MAAS-AWS-001"
+    second = selected[1].id if len(selected) > 1 else first
+    return f"""\
+config:
+  maas:environment: staging
+  maas:policy:
+    enforcement:
+      {first}: advisory          # report, do not block
+      {second}: disabled          # do not run
+    exemptions:
+      - policy: {first}
+        resources: [maas-staging-legacy-*]   # globs over logical names or URNs
+        reason: Accepted risk until the legacy import is retired, reviewed by security in SEC-1234
+    min_log_retention_days: 60
+"""
+
+
+def _operations(selected: Sequence[Rule]) -> list[str]:
+    retention = ", ".join(f"{env} {days}" for env, days in DEFAULT_MIN_LOG_RETENTION_DAYS.items())
+    return [
+        "## Changing enforcement and adding an exemption",
+        "",
+        "A stack changes a rule's level or exempts resources under `maas:policy` in",
+        "`stacks/Pulumi.<stack>.yaml` (every key: [configuration.md](configuration.md#maas-policy)).",
+        "An exemption names one policy, the resources it covers (globs over the logical name or",
+        "the URN) and a reason of at least 10 characters; `maas plan` lists exempted findings with",
+        "their reason under `exempted` and does not count them. Unknown policy IDs are errors.",
+        "",
+        "```yaml",
+        _example(selected).rstrip(),
+        "```",
+        "",
+        f"`min_log_retention_days` is the least retention a log group may have (default: {retention}).",
+        "",
+        "## Running the CrossGuard pack",
+        "",
+        f"The pack (`{PACK_NAME}`, [policies/](../policies/)) needs the Pulumi CLI and credentials,",
+        "like any preview. Its virtualenv (`policies/venv`) gets `pulumi-policy` and this repository's",
+        "package, installed editable from `..` (see `policies/requirements.txt`); `pulumi install`",
+        "in `policies/` creates it. The stack's `maas:policy` and environment reach the pack",
+        "through the policy pack config, rendered from the stack file:",
+        "",
+        "```bash",
+        "(cd policies && pulumi install)",
+        f".venv/bin/{CONFIG_COMMAND.replace('<stack>', 'prod')}",
+        "pulumi preview --stack prod --policy-pack policies --policy-pack-config policy-config.prod.json",
+        "```",
+        "",
+        "The config gives every policy its enforcement level (`enforcementLevel`), the",
+        "`environment`, `min_log_retention_days` and its `exemptions`; an exempted resource is",
+        "reported as not applicable, with the reason. Without `--policy-pack-config` the policies",
+        "run at their default levels, without exemptions, in the environment the stack's",
+        "`maas:environment` names.",
+        "",
+        "Resource policies see a resource's inputs, as `maas plan` does; stack policies see every",
+        "resource's outputs after the update (a superset of the inputs).",
+        "",
+        "## Regenerating this file",
+        "",
+        "This file is generated from the rules' metadata; a test fails when it is stale. After",
+        "adding or changing a rule:",
+        "",
+        "```bash",
+        f".venv/bin/{REGENERATE}",
+        "```",
+    ]
+
+
+def render(selected: Optional[Sequence[Rule]] = None) -> str:
+    """``docs/policies.md`` as Markdown; the same rules always give the same text."""
+    chosen = list(rules() if selected is None else selected)
+    lines = [_INTRO.rstrip(), ""]
+    lines += _table(chosen)
+    lines += _frameworks_sections(chosen)
+    lines += _rule_sections(chosen)
+    lines += _operations(chosen)
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m maas_platform.policy.reference",
+        description="Print the policy control table (Markdown) generated from the rules' metadata.",
+    )
+    parser.add_argument("--check", metavar="PATH", type=Path, help="Exit 1 if PATH differs from the generated doc.")
+    args = parser.parse_args(argv)
+    text = render()
+    if args.check is not None:
+        try:
+            current: Optional[str] = args.check.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            current = None
+        if current != text:
+            state = "is missing" if current is None else "is out of date"
+            print(f"{args.check} {state}; regenerate with: {REGENERATE}", file=sys.stderr)
+            return 1
+        return 0
+    sys.stdout.buffer.write(text.encode("utf-8"))
+    sys.stdout.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,371 @@
+"""The CrossGuard pack enforces what the plan gate enforces, without the Pulumi CLI.
+
+``policies/__main__.py`` is run as the CLI runs it, except that ``PolicyPack`` finds a stand-in
+for gRPC: the analyzer servicer it would serve is captured and driven with the protobuf
+requests the engine sends (``Configure`` with the ``--policy-pack-config``, ``Analyze`` per
+resource with its inputs, ``AnalyzeStack`` with every resource), built from offline plans.
+Its diagnostics must equal the gate's violations: same rules, resources, levels and messages.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import runpy
+from collections import Counter
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any, Optional
+
+import pulumi_policy.policy as sdk
+import pytest
+from google.protobuf import empty_pb2, struct_pb2
+from pulumi.runtime.proto import analyzer_pb2 as proto
+
+from conftest import ENVIRONMENTS, ROOT
+from maas_platform.plan import Plan, load_stack_config, plan_project
+from maas_platform.policy import rules
+from maas_platform.policy.config import PolicyConfig
+from maas_platform.policy.core import Context, evaluate
+from maas_platform.policy.crossguard import ENVIRONMENTS as PACK_ENVIRONMENTS
+from maas_platform.policy.crossguard import PACK_NAME, plain, policy_name, policy_pack_config
+from maas_platform.policy.gate import plan_resources
+
+INSECURE = ROOT / "tests" / "fixtures" / "insecure"
+PACK_MAIN = ROOT / "policies" / "__main__.py"
+LEVEL_NAMES = {proto.ADVISORY: "advisory", proto.MANDATORY: "mandatory", proto.DISABLED: "disabled"}
+
+
+# -- the pack, served to a stand-in ------------------------------------------------------------
+
+class _NoServer:
+    """What ``grpc.server(...)`` returns to the pack here: it binds nothing and starts nothing."""
+
+    def add_insecure_port(self, address: str) -> int:
+        assert address == "127.0.0.1:0"
+        return 0
+
+    def start(self) -> None:
+        pass
+
+    def stop(self, grace: Optional[float]) -> None:
+        pass
+
+
+def _interrupt(seconds: float) -> None:
+    raise KeyboardInterrupt  # how PolicyPack's serving loop ends
+
+
+@pytest.fixture(scope="module")
+def pack() -> SimpleNamespace:
+    """``policies/__main__.py`` run as a script; its analyzer servicer and what it printed."""
+    captured: dict[str, Any] = {}
+    stdout = io.BytesIO()
+
+    def register(servicer: Any, server: Any) -> None:
+        captured["servicer"] = servicer
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(sdk, "grpc", SimpleNamespace(server=lambda *args, **kwargs: _NoServer()))
+        patch.setattr(sdk, "analyzer_pb2_grpc", SimpleNamespace(add_AnalyzerServicer_to_server=register))
+        patch.setattr(sdk, "time", SimpleNamespace(sleep=_interrupt))
+        patch.setattr(sdk, "sys", SimpleNamespace(stdout=SimpleNamespace(buffer=stdout)))
+        runpy.run_path(str(PACK_MAIN), run_name="__main__")
+    return SimpleNamespace(servicer=captured["servicer"], announced=stdout.getvalue().decode())
+
+
+@pytest.fixture(scope="module")
+def insecure() -> Plan:
+    return plan_project(INSECURE, stack="prod")
+
+
+def _struct(value: dict[str, Any]) -> struct_pb2.Struct:
+    message = struct_pb2.Struct()
+    message.update(value)
+    return message
+
+
+def _resource_fields(resource: dict[str, Any]) -> dict[str, Any]:
+    """The fields the engine fills for one resource: custom resources have a provider, components do not."""
+    fields: dict[str, Any] = {
+        "type": resource["type"], "name": resource["name"], "urn": resource["urn"],
+        "properties": _struct(resource["inputs"]),
+        "options": proto.AnalyzerResourceOptions(protect=bool(resource.get("protect")), parent=resource["parent"] or ""),
+    }
+    if resource["custom"] and not resource["type"].startswith("pulumi:providers:"):
+        package = resource["type"].split(":", 1)[0]
+        fields["provider"] = proto.AnalyzerProviderResource(
+            type=f"pulumi:providers:{package}", name="default", urn=f"urn:pulumi:stack::project::pulumi:providers:{package}::default",
+            properties=_struct({}),
+        )
+    return fields
+
+
+def _stack_request(plan: Plan) -> proto.AnalyzeStackRequest:
+    """The stack as the engine sends it: every resource (components too), the stack resource itself."""
+    stack_urn = f"urn:pulumi:{plan.stack}::{plan.project}::pulumi:pulumi:Stack::{plan.project}-{plan.stack}"
+    resources = [proto.AnalyzerResource(type="pulumi:pulumi:Stack", name=f"{plan.project}-{plan.stack}", urn=stack_urn,
+                                        properties=_struct({}))]
+    for resource in plan.resources:
+        resources.append(proto.AnalyzerResource(
+            parent=resource["parent"] or "", dependencies=resource["dependencies"], **_resource_fields(resource),
+        ))
+    return proto.AnalyzeStackRequest(resources=resources)
+
+
+def configure(servicer: Any, pack_config: dict[str, Any]) -> None:
+    """``Configure`` as the CLI sends a ``--policy-pack-config`` file: per policy, level and properties."""
+    request = proto.ConfigureAnalyzerRequest()
+    for name, entry in pack_config.items():
+        properties = {key: value for key, value in entry.items() if key != "enforcementLevel"}
+        level = getattr(proto, entry["enforcementLevel"].upper())
+        request.policyConfig[name].CopyFrom(proto.PolicyConfig(enforcementLevel=level, properties=_struct(properties)))
+    servicer.Configure(request, None)
+
+
+def analyze(servicer: Any, plan: Plan) -> tuple[Counter, list[tuple[str, str, str]]]:
+    """Every resource and the stack through the pack: its findings as ``(rule ID, URN, level, message)``
+    and what it reported not applicable, as ``(rule ID, URN, reason)``."""
+    ids = {policy_name(rule.id): rule for rule in rules()}
+    findings: Counter = Counter()
+    not_applicable: list[tuple[str, str, str]] = []
+
+    def collect(response: Any, urn: Optional[str]) -> None:
+        for diagnostic in response.diagnostics:
+            rule = ids[diagnostic.policyName]
+            assert diagnostic.policyPackName == PACK_NAME
+            prefix = f"{rule.title}\n"
+            assert diagnostic.message.startswith(prefix), diagnostic.message
+            findings[(rule.id, urn or diagnostic.urn, LEVEL_NAMES[diagnostic.enforcementLevel],
+                      diagnostic.message[len(prefix):])] += 1
+        for entry in response.not_applicable:
+            not_applicable.append((ids[entry.policy_name].id, urn or "", entry.reason))
+
+    for resource in plan.resources:
+        collect(servicer.Analyze(proto.AnalyzeRequest(**_resource_fields(resource)), None), resource["urn"])
+    collect(servicer.AnalyzeStack(_stack_request(plan), None), None)
+    return findings, not_applicable
+
+
+def gate_findings(violations: list[dict[str, Any]]) -> Counter:
+    return Counter((v["policy"], v["urn"], v["level"], v["message"]) for v in violations)
+
+
+def stack_config(plan_dir: Path, stack: str) -> dict[str, Any]:
+    config, _ = load_stack_config(plan_dir / f"Pulumi.{stack}.yaml")
+    return config
+
+
+# -- the pack itself ---------------------------------------------------------------------------
+
+def test_the_pack_announces_its_port_and_serves_one_policy_per_rule(pack):
+    assert pack.announced == "0\n", "PolicyPack prints the port it serves on for the CLI"
+    info = pack.servicer.GetAnalyzerInfo(empty_pb2.Empty(), None)
+    assert info.name == PACK_NAME and info.supportsConfig
+    by_name = {policy.name: policy for policy in info.policies}
+    registered = rules()
+    assert registered, "no rules registered"
+    assert set(by_name) == {policy_name(rule.id) for rule in registered}
+    for rule in registered:
+        policy = by_name[policy_name(rule.id)]
+        assert policy.description == rule.title and policy.remediation_steps == rule.remediation
+        assert LEVEL_NAMES[policy.enforcementLevel] == rule.level
+        assert proto.PolicySeverity.Name(policy.severity) == f"POLICY_SEVERITY_{rule.severity.upper()}"
+        expected_type = "POLICY_TYPE_STACK" if rule.scope == "stack" else "POLICY_TYPE_RESOURCE"
+        assert proto.PolicyType.Name(policy.policy_type) == expected_type
+        assert set(policy.configSchema.properties) == {"environment", "min_log_retention_days", "exemptions"}
+        assert not policy.configSchema.required, "a pack without --policy-pack-config must still run"
+
+
+def test_the_config_schema_names_every_environment():
+    assert set(PACK_ENVIRONMENTS) == set(ENVIRONMENTS)
+
+
+# -- parity with the plan gate -------------------------------------------------------------------
+
+def test_the_insecure_example_breaks_the_same_rules_in_the_pack_as_in_the_gate(pack, insecure):
+    config = stack_config(INSECURE, "prod")
+    configure(pack.servicer, policy_pack_config(config, "prod"))
+    findings, _ = analyze(pack.servicer, insecure)
+    expected = gate_findings(insecure.violations)
+    assert expected, "the insecure example breaks no rule"
+    assert findings == expected
+    mandatory = {rule_id for rule_id, _, level, _ in findings if level == "mandatory"}
+    assert mandatory == {v["policy"] for v in insecure.violations if v["level"] == "mandatory"}
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_the_shipped_environments_give_the_same_findings_in_the_pack_as_in_the_gate(pack, plans, env):
+    plan = plans[env]
+    configure(pack.servicer, policy_pack_config(stack_config(ROOT / "stacks", env), env))
+    findings, _ = analyze(pack.servicer, plan)
+    assert findings == gate_findings(plan.violations)
+
+
+def test_without_a_config_the_pack_runs_the_default_levels(pack, insecure):
+    configure(pack.servicer, {})
+    findings, _ = analyze(pack.servicer, insecure)
+    expected, _ = evaluate(plan_resources(insecure), Context.for_environment(None))
+    assert findings == gate_findings(expected)
+
+
+def _overrides(violations: list[dict[str, Any]]) -> tuple[str, str, tuple[str, str]]:
+    """Three rules the example breaks (one to make advisory, one to disable, one to exempt on one
+    resource), chosen from what the gate reports so the test follows the rules as they grow."""
+    broken = sorted({v["policy"] for v in violations if v["level"] == "mandatory"})
+    assert len(broken) >= 3, f"the insecure example should break at least three mandatory rules, breaks {broken}"
+    exempt_rule = broken[2]
+    exempt_urn = next(v["urn"] for v in violations if v["policy"] == exempt_rule and v["urn"])
+    return broken[0], broken[1], (exempt_rule, exempt_urn)
+
+
+def test_enforcement_overrides_and_exemptions_in_the_pack_config_take_effect(pack, insecure):
+    advisory, disabled, (exempt_rule, exempt_urn) = _overrides(insecure.violations)
+    exempt_name = exempt_urn.split("::")[-1]
+    config = dict(stack_config(INSECURE, "prod"))
+    config["maas:policy"] = {
+        "enforcement": {advisory: "advisory", disabled: "disabled"},
+        "exemptions": [{"policy": exempt_rule, "resources": [exempt_name], "reason": "accepted by security in SEC-1"}],
+    }
+    configure(pack.servicer, policy_pack_config(config, "prod"))
+    findings, not_applicable = analyze(pack.servicer, insecure)
+
+    policy = PolicyConfig.model_validate(config["maas:policy"])
+    violations, exempted = evaluate(plan_resources(insecure), policy.context("prod"), policy.settings())
+    assert findings == gate_findings(violations)
+    assert {f[2] for f in findings if f[0] == advisory} == {"advisory"}
+    assert not [f for f in findings if f[0] == disabled]
+    assert not [f for f in findings if f[0] == exempt_rule and f[1] == exempt_urn]
+    assert (exempt_rule, exempt_urn, "exempted: accepted by security in SEC-1") in not_applicable
+    assert {(e["policy"], e["urn"]) for e in exempted} == {(exempt_rule, exempt_urn)}
+
+
+def test_a_stack_rule_exemption_drops_only_that_finding(pack, insecure):
+    """Exemptions of stack rules cannot mark the policy not applicable (that would silence the whole
+    stack): the pack drops the covered findings only, as the gate does."""
+    stack_rules = {rule.id for rule in rules() if rule.scope == "stack"}
+    targets = sorted({(v["policy"], v["urn"]) for v in insecure.violations if v["policy"] in stack_rules and v["urn"]})
+    assert len(targets) >= 2, "the insecure example should break at least two stack rules"
+    (exempt_rule, exempt_urn), (other_rule, other_urn) = targets[0], next(t for t in targets if t[0] != targets[0][0])
+    config = dict(stack_config(INSECURE, "prod"))
+    config["maas:policy"] = {"exemptions": [{"policy": exempt_rule, "resources": [exempt_urn],
+                                             "reason": "accepted by security in SEC-2"}]}
+    configure(pack.servicer, policy_pack_config(config, "prod"))
+    findings, not_applicable = analyze(pack.servicer, insecure)
+    policy = PolicyConfig.model_validate(config["maas:policy"])
+    violations, _ = evaluate(plan_resources(insecure), policy.context("prod"), policy.settings())
+    assert findings == gate_findings(violations)
+    assert not [f for f in findings if (f[0], f[1]) == (exempt_rule, exempt_urn)]
+    assert [f for f in findings if (f[0], f[1]) == (other_rule, other_urn)], "another stack rule's finding went too"
+    assert not [n for n in not_applicable if n[0] == exempt_rule]
+
+
+def test_the_environment_comes_from_the_stack_config_when_the_pack_config_names_none(pack, insecure, monkeypatch):
+    """The CLI passes the stack's config to the pack as PULUMI_CONFIG; without a pack config the
+    environment is read from maas:environment there."""
+    from pulumi.runtime import config as runtime_config
+
+    prod_gate, _ = evaluate(plan_resources(insecure), Context.for_environment("prod"))
+    dev_gate, _ = evaluate(plan_resources(insecure), Context.for_environment("dev"))
+    assert gate_findings(prod_gate) != gate_findings(dev_gate), "no rule of the example depends on the environment"
+    saved = dict(runtime_config.CONFIG.get())
+    try:
+        for environment, expected in (("prod", prod_gate), ("dev", dev_gate)):
+            monkeypatch.setenv("PULUMI_CONFIG", f'{{"maas:environment": "{environment}"}}')
+            configure(pack.servicer, {})
+            findings, _ = analyze(pack.servicer, insecure)
+            assert findings == gate_findings(expected), environment
+    finally:
+        runtime_config.CONFIG.get().clear()
+        runtime_config.CONFIG.get().update(saved)
+
+
+# -- the policy pack config ----------------------------------------------------------------------
+
+def test_the_pack_config_carries_levels_environment_retention_and_exemptions():
+    registered = rules()
+    first = registered[0].id
+    config = {
+        "maas:environment": "staging",
+        "maas:policy": {
+            "enforcement": {first: "disabled"},
+            "exemptions": [{"policy": first, "resources": ["maas-staging-x-*"], "reason": "reviewed in SEC-3 ok"}],
+            "min_log_retention_days": 45,
+        },
+    }
+    rendered = policy_pack_config(config)
+    assert set(rendered) == {policy_name(rule.id) for rule in registered}
+    assert rendered[policy_name(first)] == {
+        "enforcementLevel": "disabled", "environment": "staging", "min_log_retention_days": 45,
+        "exemptions": [{"resources": ["maas-staging-x-*"], "reason": "reviewed in SEC-3 ok"}],
+    }
+    for rule in registered[1:]:
+        assert rendered[policy_name(rule.id)] == {
+            "enforcementLevel": rule.level, "environment": "staging", "min_log_retention_days": 45,
+        }
+    # The environment given wins over the file's, and the retention default follows it.
+    prod = policy_pack_config({"maas:environment": "staging"}, "prod")
+    assert {entry["environment"] for entry in prod.values()} == {"prod"}
+    assert {entry["min_log_retention_days"] for entry in prod.values()} == {90}
+
+
+def test_a_wrong_maas_policy_is_the_plans_one_line_error():
+    from maas_platform.config.loader import ConfigError
+
+    with pytest.raises(ConfigError) as error:
+        policy_pack_config({"maas:policy": {"enforcement": {"MAAS-NOPE-999": "advisory"}}}, "dev", "stacks/Pulumi.dev.yaml")
+    assert "maas:policy.enforcement" in str(error.value) and "stacks/Pulumi.dev.yaml" in str(error.value)
+    assert "\n" not in str(error.value)
+
+
+def test_the_config_command_prints_json_for_a_stack_file(capsys):
+    import json
+
+    from maas_platform.policy.crossguard import main
+
+    assert main([str(ROOT / "stacks" / "Pulumi.prod.yaml")]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed == policy_pack_config(stack_config(ROOT / "stacks", "prod"))
+    assert main([str(ROOT / "stacks" / "Pulumi.missing.yaml")]) == 2
+
+
+# -- what a rule sees ----------------------------------------------------------------------------
+
+def test_engine_values_reach_rules_as_the_plan_records_them():
+    from pulumi_policy.proxy import UNKNOWN_BOOLEAN_VALUE, UNKNOWN_STRING_VALUE, unknown_checking_proxy
+
+    props = unknown_checking_proxy({
+        "retentionInDays": 30.0, "ratio": 0.5, "kmsKeyId": UNKNOWN_STRING_VALUE,
+        "tags": {"team": "a"}, "rules": [{"enabled": UNKNOWN_BOOLEAN_VALUE}, {"port": 443.0}],
+    })
+    seen = plain(props)
+    assert seen == {"retentionInDays": 30, "ratio": 0.5, "kmsKeyId": "[unknown]", "tags": {"team": "a"},
+                    "rules": [{"enabled": "[unknown]"}, {"port": 443}]}
+    assert type(seen) is dict and type(seen["rules"]) is list and type(seen["retentionInDays"]) is int
+
+
+# -- the pack's project files --------------------------------------------------------------------
+
+def test_the_pack_is_a_python_policy_project_with_its_own_virtualenv():
+    import yaml
+
+    project = yaml.safe_load((ROOT / "policies" / "PulumiPolicy.yaml").read_text())
+    assert project["runtime"]["name"] == "python"
+    assert project["runtime"]["options"]["virtualenv"] == "venv"
+    assert re.fullmatch(r"\d+\.\d+\.\d+", str(project["version"]))
+
+
+def test_the_pack_requirements_install_this_project_and_the_tested_sdk():
+    """pip resolves a requirement's relative path against its working directory, the pack's
+    directory when the Pulumi CLI installs the pack: ``..`` must be this repository."""
+    lines = [line.split("#", 1)[0].strip() for line in (ROOT / "policies" / "requirements.txt").read_text().splitlines()]
+    lines = [line for line in lines if line]
+    local = [line.split(None, 1)[1] for line in lines if line.startswith("-e ")]
+    assert len(local) == 1
+    target = (ROOT / "policies" / local[0]).resolve()
+    assert target == ROOT.resolve()
+    pyproject = (target / "pyproject.toml").read_text()  # tomllib needs Python 3.11; the project supports 3.10
+    assert re.search(r'^name = "maas-platform"$', pyproject, re.M)
+    sdk_requirement = next(line for line in lines if line.startswith("pulumi-policy"))
+    dev_extra = pyproject.split("[project.optional-dependencies]", 1)[1].split("\n[", 1)[0]
+    assert f'"{sdk_requirement}"' in dev_extra, "the pack must pin the pulumi-policy the tests run"
