@@ -369,3 +369,30 @@ def test_the_pack_requirements_install_this_project_and_the_tested_sdk():
     sdk_requirement = next(line for line in lines if line.startswith("pulumi-policy"))
     dev_extra = pyproject.split("[project.optional-dependencies]", 1)[1].split("\n[", 1)[0]
     assert f'"{sdk_requirement}"' in dev_extra, "the pack must pin the pulumi-policy the tests run"
+
+
+def test_maas_policy_config_prints_the_pack_config_of_a_stack(tmp_path):
+    """`maas policy-config` is what the preview workflow hands to `--policy-pack-config`."""
+    import json
+    import subprocess
+    import sys
+
+    stack_file = tmp_path / "Pulumi.sandbox.yaml"
+    stack_file.write_text(
+        "config:\n  maas:environment: staging\n  maas:policy:\n    enforcement: {MAAS-K8S-012: disabled}\n"
+        "    exemptions:\n      - {policy: MAAS-NET-001, resources: [maas-sandbox-cluster], reason: reached from the office VPN only}\n"
+    )
+    run = subprocess.run([sys.executable, "-m", "maas_platform.cli", "policy-config", "--config-file", str(stack_file)],
+                         capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert run.returncode == 0, run.stderr
+    document = json.loads(run.stdout)
+    assert set(document) == {policy_name(rule.id) for rule in rules()}
+    assert document["maas-k8s-012"]["enforcementLevel"] == "disabled"
+    assert document["maas-net-001"]["environment"] == "staging"
+    assert "reached from the office VPN only" in json.dumps(document["maas-net-001"])
+
+    stack_file.write_text("config:\n  maas:environment: staging\n  maas:policy:\n    enforcement: {MAAS-NOPE-001: advisory}\n")
+    run = subprocess.run([sys.executable, "-m", "maas_platform.cli", "policy-config", "--config-file", str(stack_file)],
+                         capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert run.returncode == 2 and "Traceback" not in run.stderr
+    assert "maas:policy.enforcement" in run.stderr and "MAAS-NOPE-001" in run.stderr
