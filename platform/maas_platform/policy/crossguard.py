@@ -276,7 +276,7 @@ def policy_pack_config(
 
 
 # How to write a stack's --policy-pack-config file (docs/policies.md, .github/workflows/preview.yml).
-CONFIG_COMMAND = "python -m maas_platform.policy.crossguard stacks/Pulumi.<stack>.yaml > policy-config.<stack>.json"
+CONFIG_COMMAND = "maas policy-config --stack <stack> --out policy-config.<stack>.json"
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
