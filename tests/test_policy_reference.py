@@ -123,7 +123,7 @@ def test_the_maas_policy_example_is_a_valid_configuration():
 def test_the_doc_shows_how_to_run_the_pack_with_its_config():
     section = _section(render(), "## Running the CrossGuard pack")
     assert "--policy-pack policies" in section and "--policy-pack-config" in section
-    assert "python -m maas_platform.policy.crossguard stacks/Pulumi.prod.yaml" in section
+    assert "maas policy-config --stack prod --out policy-config.prod.json" in section
 
 
 def test_check_flag_exits_1_with_one_line_when_the_file_differs(tmp_path, capsys):

@@ -131,7 +131,7 @@ def test_preview_workflow_runs_the_pack_per_environment_only_with_credentials():
     assert len(uses(document, "pulumi/actions")) == 1
     commands = runs(document)
     config = "policy-config.${{ matrix.stack }}.json"
-    assert f"python -m maas_platform.policy.crossguard stacks/Pulumi.${{{{ matrix.stack }}}}.yaml > {config}" in commands
+    assert f"maas policy-config --stack ${{{{ matrix.stack }}}} --out {config}" in commands
     preview = next(step["run"] for step in steps(document) if "pulumi preview" in step.get("run", ""))
     assert "--policy-pack policies" in preview and f"--policy-pack-config {config}" in preview
     assert "--stack ${{ matrix.stack }}" in preview
@@ -143,7 +143,7 @@ def test_the_preview_config_command_works_for_every_shipped_stack():
 
     for env in ENVIRONMENTS:
         result = subprocess.run(
-            [sys.executable, "-m", "maas_platform.policy.crossguard", f"stacks/Pulumi.{env}.yaml"],
+            [sys.executable, "-m", "maas_platform.cli", "policy-config", "--stack", env],
             cwd=ROOT, capture_output=True, text=True, timeout=120,
         )
         assert result.returncode == 0, result.stderr
