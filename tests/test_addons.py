@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import textwrap
 
@@ -23,6 +24,7 @@ from maas_platform.components.addons import (
 )
 from maas_platform.components.base import AccountContext
 from maas_platform.plan.fake_cloud import FAKE_ACCOUNT_ID
+from maas_platform.policy.aws import is_scopeless
 
 REGION = "us-east-1"
 CLUSTER_NAME = "maas-dev"
@@ -35,54 +37,59 @@ ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 ASSOCIATION = "aws:eks/podIdentityAssociation:PodIdentityAssociation"
 NAMESPACE = "kubernetes:core/v1:Namespace"
 
-# The '*'-resource statements of the upstream docs/install/iam_policy.json, by action set.
-# Anything else in the controller's policy must name ARNs.
-DOCUMENTED_ANY_RESOURCE = {
-    frozenset({"iam:CreateServiceLinkedRole"}),
-    frozenset({
-        "ec2:DescribeAccountAttributes", "ec2:DescribeAddresses", "ec2:DescribeAvailabilityZones",
-        "ec2:DescribeInternetGateways", "ec2:DescribeVpcs", "ec2:DescribeVpcPeeringConnections",
-        "ec2:DescribeSubnets", "ec2:DescribeSecurityGroups", "ec2:DescribeInstances",
-        "ec2:DescribeNetworkInterfaces", "ec2:DescribeTags", "ec2:GetCoipPoolUsage", "ec2:DescribeCoipPools",
-        "ec2:GetSecurityGroupsForVpc", "ec2:DescribeIpamPools", "ec2:DescribeRouteTables",
-        "elasticloadbalancing:DescribeLoadBalancers", "elasticloadbalancing:DescribeLoadBalancerAttributes",
-        "elasticloadbalancing:DescribeListeners", "elasticloadbalancing:DescribeListenerCertificates",
-        "elasticloadbalancing:DescribeSSLPolicies", "elasticloadbalancing:DescribeRules",
-        "elasticloadbalancing:DescribeTargetGroups", "elasticloadbalancing:DescribeTargetGroupAttributes",
-        "elasticloadbalancing:DescribeTargetHealth", "elasticloadbalancing:DescribeTags",
-        "elasticloadbalancing:DescribeTrustStores", "elasticloadbalancing:DescribeListenerAttributes",
-        "elasticloadbalancing:DescribeCapacityReservation",
-    }),
-    frozenset({
-        "cognito-idp:DescribeUserPoolClient", "acm:ListCertificates", "acm:DescribeCertificate",
-        "iam:ListServerCertificates", "iam:GetServerCertificate", "waf-regional:GetWebACL",
-        "waf-regional:GetWebACLForResource", "waf-regional:AssociateWebACL", "waf-regional:DisassociateWebACL",
-        "wafv2:GetWebACL", "wafv2:GetWebACLForResource", "wafv2:AssociateWebACL", "wafv2:DisassociateWebACL",
-        "shield:GetSubscriptionState", "shield:DescribeProtection", "shield:CreateProtection",
-        "shield:DeleteProtection",
-    }),
-    frozenset({"ec2:AuthorizeSecurityGroupIngress", "ec2:RevokeSecurityGroupIngress"}),
-    frozenset({"ec2:CreateSecurityGroup"}),
-    frozenset({"ec2:AuthorizeSecurityGroupIngress", "ec2:RevokeSecurityGroupIngress", "ec2:DeleteSecurityGroup"}),
-    frozenset({"elasticloadbalancing:CreateLoadBalancer", "elasticloadbalancing:CreateTargetGroup"}),
-    frozenset({
-        "elasticloadbalancing:CreateListener", "elasticloadbalancing:DeleteListener",
-        "elasticloadbalancing:CreateRule", "elasticloadbalancing:DeleteRule",
-    }),
-    frozenset({
-        "elasticloadbalancing:ModifyLoadBalancerAttributes", "elasticloadbalancing:SetIpAddressType",
-        "elasticloadbalancing:SetSecurityGroups", "elasticloadbalancing:SetSubnets",
-        "elasticloadbalancing:DeleteLoadBalancer", "elasticloadbalancing:ModifyTargetGroup",
-        "elasticloadbalancing:ModifyTargetGroupAttributes", "elasticloadbalancing:DeleteTargetGroup",
-        "elasticloadbalancing:ModifyListenerAttributes", "elasticloadbalancing:ModifyCapacityReservation",
-        "elasticloadbalancing:ModifyIpPools",
-    }),
-    frozenset({
-        "elasticloadbalancing:SetWebAcl", "elasticloadbalancing:ModifyListener",
-        "elasticloadbalancing:AddListenerCertificates", "elasticloadbalancing:RemoveListenerCertificates",
-        "elasticloadbalancing:ModifyRule", "elasticloadbalancing:SetRulePriorities",
-    }),
-}
+# docs/install/iam_policy.json of kubernetes-sigs/aws-load-balancer-controller at this
+# release: each upstream statement's actions and conditions. The component grants exactly
+# these, on narrower resources; a chart upgrade changes this table with the component.
+UPSTREAM_RELEASE = "v3.5.0"
+CLUSTER_TAG = "elbv2.k8s.aws/cluster"
+REQUESTED = {"Null": {f"aws:RequestTag/{CLUSTER_TAG}": "false"}}
+OWNED = {"Null": {f"aws:ResourceTag/{CLUSTER_TAG}": "false"}}
+RETAG_OWNED = {"Null": {f"aws:RequestTag/{CLUSTER_TAG}": "true", f"aws:ResourceTag/{CLUSTER_TAG}": "false"}}
+UPSTREAM_POLICY = [
+    (("iam:CreateServiceLinkedRole",),
+     {"StringEquals": {"iam:AWSServiceName": "elasticloadbalancing.amazonaws.com"}}),
+    (("ec2:DescribeAccountAttributes", "ec2:DescribeAddresses", "ec2:DescribeAvailabilityZones",
+      "ec2:DescribeInternetGateways", "ec2:DescribeVpcs", "ec2:DescribeVpcPeeringConnections",
+      "ec2:DescribeSubnets", "ec2:DescribeSecurityGroups", "ec2:DescribeInstances",
+      "ec2:DescribeNetworkInterfaces", "ec2:DescribeTags", "ec2:GetCoipPoolUsage", "ec2:DescribeCoipPools",
+      "ec2:GetSecurityGroupsForVpc", "ec2:DescribeIpamPools", "ec2:DescribeRouteTables",
+      "elasticloadbalancing:DescribeLoadBalancers", "elasticloadbalancing:DescribeLoadBalancerAttributes",
+      "elasticloadbalancing:DescribeListeners", "elasticloadbalancing:DescribeListenerCertificates",
+      "elasticloadbalancing:DescribeSSLPolicies", "elasticloadbalancing:DescribeRules",
+      "elasticloadbalancing:DescribeTargetGroups", "elasticloadbalancing:DescribeTargetGroupAttributes",
+      "elasticloadbalancing:DescribeTargetHealth", "elasticloadbalancing:DescribeTags",
+      "elasticloadbalancing:DescribeTrustStores", "elasticloadbalancing:DescribeListenerAttributes",
+      "elasticloadbalancing:DescribeCapacityReservation"), None),
+    (("cognito-idp:DescribeUserPoolClient", "acm:ListCertificates", "acm:DescribeCertificate",
+      "iam:ListServerCertificates", "iam:GetServerCertificate", "waf-regional:GetWebACL",
+      "waf-regional:GetWebACLForResource", "waf-regional:AssociateWebACL", "waf-regional:DisassociateWebACL",
+      "wafv2:GetWebACL", "wafv2:GetWebACLForResource", "wafv2:AssociateWebACL", "wafv2:DisassociateWebACL",
+      "shield:GetSubscriptionState", "shield:DescribeProtection", "shield:CreateProtection",
+      "shield:DeleteProtection"), None),
+    (("ec2:AuthorizeSecurityGroupIngress", "ec2:RevokeSecurityGroupIngress"), None),
+    (("ec2:CreateSecurityGroup",), None),
+    (("ec2:CreateTags",), {"StringEquals": {"ec2:CreateAction": "CreateSecurityGroup"}, **REQUESTED}),
+    (("ec2:CreateTags", "ec2:DeleteTags"), RETAG_OWNED),
+    (("ec2:AuthorizeSecurityGroupIngress", "ec2:RevokeSecurityGroupIngress", "ec2:DeleteSecurityGroup"), OWNED),
+    (("elasticloadbalancing:CreateLoadBalancer", "elasticloadbalancing:CreateTargetGroup"), REQUESTED),
+    (("elasticloadbalancing:CreateListener", "elasticloadbalancing:DeleteListener",
+      "elasticloadbalancing:CreateRule", "elasticloadbalancing:DeleteRule"), None),
+    (("elasticloadbalancing:AddTags", "elasticloadbalancing:RemoveTags"), RETAG_OWNED),
+    (("elasticloadbalancing:AddTags", "elasticloadbalancing:RemoveTags"), None),
+    (("elasticloadbalancing:ModifyLoadBalancerAttributes", "elasticloadbalancing:SetIpAddressType",
+      "elasticloadbalancing:SetSecurityGroups", "elasticloadbalancing:SetSubnets",
+      "elasticloadbalancing:DeleteLoadBalancer", "elasticloadbalancing:ModifyTargetGroup",
+      "elasticloadbalancing:ModifyTargetGroupAttributes", "elasticloadbalancing:DeleteTargetGroup",
+      "elasticloadbalancing:ModifyListenerAttributes", "elasticloadbalancing:ModifyCapacityReservation",
+      "elasticloadbalancing:ModifyIpPools"), OWNED),
+    (("elasticloadbalancing:AddTags",),
+     {"StringEquals": {"elasticloadbalancing:CreateAction": ["CreateTargetGroup", "CreateLoadBalancer"]},
+      **REQUESTED}),
+    (("elasticloadbalancing:RegisterTargets", "elasticloadbalancing:DeregisterTargets"), None),
+    (("elasticloadbalancing:SetWebAcl", "elasticloadbalancing:ModifyListener",
+      "elasticloadbalancing:AddListenerCertificates", "elasticloadbalancing:RemoveListenerCertificates",
+      "elasticloadbalancing:ModifyRule", "elasticloadbalancing:SetRulePriorities"), None),
+]
 
 PROGRAM = textwrap.dedent(f"""
     import pulumi
@@ -114,6 +121,7 @@ PROGRAM = textwrap.dedent(f"""
             vpc_id=vpc.id,
             agent_role_prefix="{AGENT_ROLE_PREFIX}",
             load_balancer_tags={{"environment": "dev", "platform": "maas-dev"}},
+            labels={{"maas.dev/environment": "dev", "maas.dev/team": "platform"}},
             wait_for=[agent],
             protect=True,
         ),
@@ -175,6 +183,17 @@ def test_external_secrets_namespace_enforces_restricted_pod_security(capture):
     release = only(capture, RELEASE, "external-secrets")
     assert release.inputs["createNamespace"] is False
     assert namespace.urn in release.dependencies
+
+
+@pytest.mark.parametrize("type_token, suffix", [
+    (NAMESPACE, "external-secrets-namespace"),
+    (NAMESPACE, "keda-namespace"),
+    ("kubernetes:keda.sh/v1alpha1:ClusterTriggerAuthentication", "keda-aws-authentication"),
+])
+def test_every_object_carries_the_given_labels_and_managed_by(capture, type_token, suffix):
+    labels = only(capture, type_token, suffix).inputs["metadata"]["labels"]
+    assert labels["maas.dev/environment"] == "dev" and labels["maas.dev/team"] == "platform"
+    assert labels["app.kubernetes.io/managed-by"] == "pulumi"
 
 
 def test_load_balancer_controller_values(capture):
@@ -290,14 +309,49 @@ def test_load_balancer_controller_policy_has_explicit_actions_only(capture):
             assert "*" not in action and "?" not in action, f"{statement.get('Sid')}: wildcard action {action}"
 
 
-def test_load_balancer_controller_any_resource_statements_are_the_documented_ones(capture):
-    document = only(capture, ROLE_POLICY, "aws-load-balancer-controller-policy").inputs["policy"]
-    any_resource = [s for s in statements(document) if "*" in as_list(s["Resource"])]
-    found = [frozenset(as_list(s["Action"])) for s in any_resource]
-    assert len(found) == len(set(found)) and set(found) <= DOCUMENTED_ANY_RESOURCE
-    for statement in statements(document):
+def lbc_statements(capture) -> list[dict]:
+    return statements(only(capture, ROLE_POLICY, "aws-load-balancer-controller-policy").inputs["policy"])
+
+
+def grants(pairs) -> list[tuple[str, str]]:
+    """(action, its conditions) for every action of every statement, sorted: how a policy
+    compares with upstream's whatever the statements it is split into."""
+    return sorted((action, json.dumps(conditions, sort_keys=True)) for actions, conditions in pairs for action in actions)
+
+
+def test_load_balancer_controller_grants_upstreams_actions_under_upstreams_conditions(capture):
+    assert LOAD_BALANCER_CONTROLLER_CHART.app_version == UPSTREAM_RELEASE, "compare UPSTREAM_POLICY with the new release"
+    ours = grants((as_list(s["Action"]), s.get("Condition")) for s in lbc_statements(capture))
+    assert ours == grants(UPSTREAM_POLICY)
+
+
+def test_load_balancer_controller_grants_no_scopable_action_on_any_resource(capture):
+    for statement in lbc_statements(capture):
+        if "*" in as_list(statement["Resource"]):
+            scopable = [a for a in as_list(statement["Action"]) if not is_scopeless(a)]
+            assert not scopable, f"{statement['Sid']}: {scopable} take ARNs but are granted on '*'"
+
+
+def test_load_balancer_controller_resources_are_this_accounts_and_regions(capture):
+    here, global_service = f":{REGION}:{FAKE_ACCOUNT_ID}:", f"::{FAKE_ACCOUNT_ID}:"
+    for statement in lbc_statements(capture):
         for resource in as_list(statement["Resource"]):
-            assert resource == "*" or resource.startswith("arn:aws:"), resource
+            if resource != "*":
+                assert resource.startswith("arn:aws:"), resource
+                in_region = here in resource
+                assert in_region or resource.split(":")[2] in ("iam", "shield") and global_service in resource, resource
+
+
+def test_load_balancer_controller_creates_security_groups_in_the_clusters_vpc_only(capture):
+    vpc_id = only(capture, RELEASE, "aws-load-balancer-controller").inputs["values"]["vpcId"]
+    by_action: dict[str, set[str]] = {}
+    for statement in lbc_statements(capture):
+        for action in as_list(statement["Action"]):
+            by_action.setdefault(action, set()).update(as_list(statement["Resource"]))
+    assert by_action["ec2:CreateSecurityGroup"] == {
+        f"arn:aws:ec2:{REGION}:{FAKE_ACCOUNT_ID}:security-group/*", f"arn:aws:ec2:{REGION}:{FAKE_ACCOUNT_ID}:vpc/{vpc_id}"}
+    assert f"arn:aws:ec2:{REGION}:{FAKE_ACCOUNT_ID}:vpc/{vpc_id}" in by_action["ec2:GetSecurityGroupsForVpc"]
+    assert not [r for r in by_action["ec2:GetSecurityGroupsForVpc"] if ":vpc/" in r and not r.endswith(vpc_id)]
 
 
 def test_load_balancer_controller_policy_fits_the_inline_policy_limit(capture):
@@ -306,9 +360,11 @@ def test_load_balancer_controller_policy_fits_the_inline_policy_limit(capture):
 
 
 def test_load_balancer_controller_statements_follow_the_partition():
-    for statement in load_balancer_controller_statements("aws-us-gov"):
+    account = AccountContext(account_id=FAKE_ACCOUNT_ID, region="us-gov-west-1", partition="aws-us-gov")
+    for statement in load_balancer_controller_statements(account, "vpc-1"):
         for resource in statement.resources:
-            assert resource == "*" or resource.startswith("arn:aws-us-gov:")
+            if isinstance(resource, str):
+                assert resource == "*" or resource.startswith("arn:aws-us-gov:"), resource
         if "*" in statement.resources:
             assert statement.any_resource_reason
 
@@ -326,6 +382,7 @@ def args(**overrides) -> ClusterAddonsArgs:
 def test_args_defaults():
     model = args()
     assert model.protect is False and model.wait_for == [] and model.load_balancer_tags == {}
+    assert model.labels == {}
 
 
 @pytest.mark.parametrize("prefix", ["", "ma", "maas-*", "maas-dev-agent?", "maas dev"])

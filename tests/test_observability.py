@@ -283,7 +283,7 @@ def test_grafana_admin_comes_from_the_eso_synced_secret(capture):
     assert not re.search(r'"(adminPassword|password)"\s*:', text), "no password in Helm values"
     external = only(capture, EXTERNAL_SECRET, "grafana-admin-sync")
     assert external.inputs["metadata"] == {"name": GRAFANA_ADMIN_SECRET, "namespace": MONITORING_NAMESPACE,
-                                           "labels": {"app.kubernetes.io/managed-by": "pulumi"}}
+                                           "labels": {"app.kubernetes.io/managed-by": "pulumi", "maas.dev/environment": "dev"}}
     spec = external.inputs["spec"]
     assert spec["target"]["name"] == GRAFANA_ADMIN_SECRET
     secret = only(capture, SECRET, "grafana-admin")

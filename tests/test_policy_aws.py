@@ -3,7 +3,6 @@ missing-value case, and the shipped environments under all of them."""
 
 from __future__ import annotations
 
-import fnmatch
 import json
 from typing import Any, Optional, Sequence, Union
 
@@ -392,31 +391,8 @@ def test_taggable_is_read_from_the_sdk():
 
 # -- the shipped environments ------------------------------------------------------------------
 
-# Findings in the shipped stacks that need a change outside the policy rules: (policy, resource
-# glob, the fix). The shipped-stack tests fail until they land; their message tells the known
-# findings from new ones.
-KNOWN_FINDINGS = (
-    ("MAAS-IAM-002", "*-addons-aws-load-balancer-controller-policy",
-     "six statements of the upstream controller policy grant scopable actions on '*' (ConfigureListenersAndRules, "
-     "CreateSecurityGroups, DescribeNetworkAndLoadBalancers [ec2:GetCoipPoolUsage, ec2:GetSecurityGroupsForVpc], "
-     "ManageListenersAndRules, OpenNodeSecurityGroupsToLoadBalancers, UseCertificatesWafAndShield); deliberate "
-     "(upstream verbatim): a maas:policy exemption with its reason in stacks/Pulumi.{dev,staging,prod}.yaml, or "
-     "scoped statements in components/addons.py"),
-    ("MAAS-IAM-002", "*-observability-grafana-policy",
-     "LogsInsightsResults grants logs:GetQueryResults on '*', an action that requires a log-group: move it to "
-     "ReadAgentLogs (components/observability.py)"),
-    ("MAAS-TAG-001", "*",
-     "platform-level taggable resources lack 'team' and 'cost-center' (agents' resources have them): the platform's "
-     "tags (components/platform.py, tagging.platform_tags) need an owner team and a cost center"),
-)
-
-
 def explain(found: list[tuple[str, str, str]]) -> str:
-    unknown = [f for f in found if not any(f[0] == policy and fnmatch.fnmatchcase(f[1], glob)
-                                           for policy, glob, _ in KNOWN_FINDINGS)]
-    known = "\n".join(f"  {policy} {glob}: {fix}" for policy, glob, fix in KNOWN_FINDINGS)
-    return (f"{len(found)} mandatory findings, {len(unknown)} of them not known: {unknown[:10]}\n"
-            f"known, waiting for their fix:\n{known}")
+    return f"{len(found)} mandatory findings: {found[:10]}"
 
 
 def stack_settings(env: str):

@@ -596,5 +596,5 @@ def test_metric_contract_names_every_metric_the_rules_read():
 
 def test_make_test_installs_promtool_first():
     makefile = (ROOT / "Makefile").read_text()
-    assert re.search(r"^test:.*\bpromtool\b", makefile, re.M)
-    assert re.search(r"^promtool:", makefile, re.M) and "prometheus" in makefile
+    assert re.search(r"^test:.*\bsystem-tools\b", makefile, re.M)
+    assert re.search(r"^system-tools:", makefile, re.M) and "promtool:prometheus" in makefile

@@ -66,7 +66,7 @@ def of(plan: Plan, type_token: str, agent: str) -> list[dict]:
 
 def test_team_stack_plans_against_the_offline_platform_plan(team):
     document = json.loads(team.to_json())
-    assert list(document) == ["project", "stack", "resources", "outputs", "violations", "cost"]
+    assert list(document) == ["project", "stack", "resources", "outputs", "violations", "exempted", "cost"]
     assert document["project"] == "maas-team-example" and document["stack"] == "dev"
     assert list(team.stack_references) == [PLATFORM_STACK]
     assert team.stack_references[PLATFORM_STACK].endswith("offline plan of stacks/Pulumi.dev.yaml")

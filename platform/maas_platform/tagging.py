@@ -7,6 +7,12 @@ without any per-resource code. Components further down (an agent, later) add the
 transformation with more keys; the innermost wins for keys it sets, while the
 platform's keys are always laid last and cannot be overridden.
 
+Pulumi runs a resource's transformations nearest first: its component's, then each
+ancestor's. The platform's owner (:func:`owner_tags`, ``team`` and ``cost-center``) is
+therefore laid after an agent's, with ``override=False``: it only fills what no component
+closer to the resource set, so an agent's resources keep their team and cost center and
+the shared ones get the platform's.
+
 Whether a resource is taggable is read from the provider SDK itself (its constructor
 takes a ``tags`` mapping), so a new resource type needs no list update.
 """
@@ -62,3 +68,20 @@ def tag_transformation(tags: Mapping[str, str], override: bool = True) -> pulumi
 def platform_tags(environment: str, platform: str, extra: Optional[Mapping[str, str]] = None) -> dict[str, str]:
     """The tags every resource of an environment carries; platform keys win over ``extra``."""
     return {**dict(extra or {}), "environment": environment, "managed-by": MANAGED_BY, "platform": platform}
+
+
+def owner_tags(team: str, cost_center: str) -> dict[str, str]:
+    """Who pays for a resource: the ``team`` and ``cost-center`` tags budgets and cost reports group by."""
+    return {"team": team, "cost-center": cost_center}
+
+
+def platform_labels(environment: str, team: Optional[str] = None, cost_center: Optional[str] = None) -> dict[str, str]:
+    """The labels of the platform's own Kubernetes objects: the ``managed-by`` and
+    ``environment`` tags of its AWS resources (and its owner's, when given) as labels, so an
+    object found in the cluster traces back to the stack and the team that own it."""
+    labels = {"app.kubernetes.io/managed-by": MANAGED_BY, "maas.dev/environment": environment}
+    if team:
+        labels["maas.dev/team"] = team
+    if cost_center:
+        labels["maas.dev/cost-center"] = cost_center
+    return labels

@@ -26,6 +26,7 @@ from pulumi.runtime.sync_await import _sync_await
 from pydantic import AfterValidator, Field, ValidationError
 
 from .components.agent import MessagingRefs, PlatformRefs, TopicRef
+from .components.budgets import BudgetNotifications, Threshold
 from .config.agents import AgentSpec
 from .config.base import StrictModel
 from .config.loader import ConfigError, format_validation_error, runtime_namespace_values, validate
@@ -95,7 +96,8 @@ def platform_refs(reference: pulumi.StackReference, config: TeamConfig) -> Platf
 
     ``AccountContext`` builds ARNs and policies from plain strings, so the account id is
     resolved now: ``maas:account_id`` when set, else the platform's ``account_id`` output.
-    The tags and ingress class are the platform's, so team agents look like platform agents.
+    The tags, ingress class and budget notifications are the platform's, so team agents look like
+    platform agents.
     """
     outputs = platform_outputs(reference)
     stack = config.platform_stack
@@ -134,6 +136,9 @@ def platform_refs(reference: pulumi.StackReference, config: TeamConfig) -> Platf
             kafka_cluster_arn=messaging.get("kafka_cluster_arn"),
             **{k: messaging[k] for k in MESSAGING_SETTINGS if isinstance(messaging.get(k), (int, str))},
         )
+    budgets = agent_budgets(outputs.get("agent_budgets"))
+    if budgets is not None:
+        extra["agent_budgets"] = budgets
     if isinstance(outputs.get("agent_log_retention_days"), int):
         extra["log_retention_days"] = outputs["agent_log_retention_days"]
     if isinstance(outputs.get("agents"), dict):
@@ -143,6 +148,22 @@ def platform_refs(reference: pulumi.StackReference, config: TeamConfig) -> Platf
     return PlatformRefs.from_stack_reference(
         reference, environment=config.environment, prefix=config.prefix, region=config.region,
         account_id=account_id, **extra,
+    )
+
+
+def agent_budgets(output: Any) -> Optional[BudgetNotifications]:
+    """The platform's ``agent_budgets`` output as :class:`BudgetNotifications`: this stack's
+    agents budget themselves with the platform's thresholds, alert topic and e-mails.
+
+    None when the platform exports none (an older platform stack): the agents then get no
+    budget, which the policy gate reports (MAAS-STK-006).
+    """
+    if not isinstance(output, dict) or not output.get("thresholds") or not output.get("alert_topic_arn"):
+        return None
+    return BudgetNotifications(
+        thresholds=[Threshold(**threshold) for threshold in output["thresholds"]],
+        alert_topic_arn=output["alert_topic_arn"],
+        emails=list(output.get("emails") or []),
     )
 
 

@@ -10,10 +10,11 @@ reads that agent's secrets with that agent's permissions. For this to work, each
 role must trust :attr:`ClusterAddons.external_secrets_role` for both actions. The
 session tags that Pod Identity adds are transitive, so ``sts:TagSession`` is needed too.
 
-The AWS Load Balancer Controller gets the upstream IAM policy of its pinned release, kept
-here as data. Its region and VPC id are set explicitly, so it never needs the instance
-metadata service, which the nodes' hop limit of 1 hides from pods anyway. The Service
-mutator webhook is off, so a ``type: LoadBalancer`` Service is never silently handed to
+The AWS Load Balancer Controller gets the actions and conditions of the upstream IAM policy
+of its pinned release, kept here as data, on the resources each action takes in this
+account and region (upstream grants most of them on ``*``). Its region and VPC id are set
+explicitly, so it never needs the instance metadata service, which the nodes' hop limit of
+1 hides from pods anyway. The Service mutator webhook is off, so a ``type: LoadBalancer`` Service is never silently handed to
 the controller: a Service that wants an NLB says ``loadBalancerClass: service.k8s.aws/nlb``.
 
 Both components run as the workload identity of one service account in one namespace on
@@ -31,6 +32,7 @@ import pulumi_kubernetes as k8s
 from pydantic import Field, model_validator
 
 from ..iam import Statement
+from ..tagging import MANAGED_BY
 from .base import RESTRICTED_NAMESPACE_LABELS, AccountContext, ComponentArgs, StrInput, child
 from .workloads import Chart, helm_release, workload_identity
 
@@ -135,29 +137,47 @@ def keda_statements(account: AccountContext, queue_prefix: str) -> tuple[Stateme
     )
 
 
-def load_balancer_controller_statements(partition: str) -> tuple[Statement, ...]:
-    """``docs/install/iam_policy.json`` of kubernetes-sigs/aws-load-balancer-controller, as data.
+# The service-linked role Elastic Load Balancing creates once per account.
+ELB_SERVICE_LINKED_ROLE = "aws-service-role/elasticloadbalancing.amazonaws.com/AWSServiceRoleForElasticLoadBalancing"
+# The controller's tag on everything it creates.
+CONTROLLER_CLUSTER_TAG = "elbv2.k8s.aws/cluster"
 
-    Statement for statement, with the same actions (explicit, no wildcard actions),
-    resources and conditions as upstream at the pinned release. Only three things are
-    added: the partition (upstream ships one file per partition), a Sid, and the reason
-    for each ``*`` resource.
+
+def load_balancer_controller_statements(account: AccountContext, vpc_id: StrInput) -> tuple[Statement, ...]:
+    """``docs/install/iam_policy.json`` of kubernetes-sigs/aws-load-balancer-controller at the
+    pinned release, as data, narrowed to this stack.
+
+    Every upstream action is granted under upstream's conditions (explicit actions, no
+    wildcard), which ``tests/test_addons.py`` pins, so a chart upgrade shows its policy diff.
+    The resources are ours: upstream grants many actions on ``*`` and names ARNs in any
+    region and account; here each action gets the resource types the Service Authorization
+    Reference lists for it, in this account and region (load balancers, listeners, rules and
+    target groups; security groups and the cluster's VPC; certificates, web ACLs and Shield
+    protections). An upstream statement whose actions take different resource types is split,
+    and the actions that take no resource at all keep ``*`` in statements of their own.
     """
-    elb = f"arn:{partition}:elasticloadbalancing:*:*"
-    security_groups = f"arn:{partition}:ec2:*:*:security-group/*"
-    load_balancers_and_target_groups = (
-        f"{elb}:targetgroup/*/*",
-        f"{elb}:loadbalancer/net/*/*",
-        f"{elb}:loadbalancer/app/*/*",
-    )
-    cluster_tag = "elbv2.k8s.aws/cluster"
+    def elb(resource: str) -> str:
+        return account.arn("elasticloadbalancing", resource)
+
+    load_balancers = (elb("loadbalancer/app/*/*"), elb("loadbalancer/net/*/*"))
+    target_groups = (elb("targetgroup/*/*"),)
+    listeners = (elb("listener/app/*/*/*"), elb("listener/net/*/*/*"))
+    listener_rules = (elb("listener-rule/app/*/*/*/*"), elb("listener-rule/net/*/*/*/*"))
+    application_load_balancers = (elb("loadbalancer/app/*/*"),)
+    security_groups = account.arn("ec2", "security-group/*")
+    # AuthorizeSecurityGroupIngress also names the new rule when it is tagged on creation.
+    security_group_rules = (security_groups, account.arn("ec2", "security-group-rule/*"))
+    vpc = pulumi.Output.from_input(vpc_id).apply(lambda vpc: account.arn("ec2", f"vpc/{vpc}"))
+    requested = {"Null": {f"aws:RequestTag/{CONTROLLER_CLUSTER_TAG}": "false"}}
+    owned = {"Null": {f"aws:ResourceTag/{CONTROLLER_CLUSTER_TAG}": "false"}}
+    retag_owned = {"Null": {f"aws:RequestTag/{CONTROLLER_CLUSTER_TAG}": "true",
+                            f"aws:ResourceTag/{CONTROLLER_CLUSTER_TAG}": "false"}}
     return (
         Statement(
             sid="CreateElbServiceLinkedRole",
             actions=("iam:CreateServiceLinkedRole",),
-            resources=("*",),
+            resources=(f"arn:{account.partition}:iam::{account.account_id}:role/{ELB_SERVICE_LINKED_ROLE}",),
             conditions={"StringEquals": {"iam:AWSServiceName": "elasticloadbalancing.amazonaws.com"}},
-            any_resource_reason="upstream policy; the condition limits it to the Elastic Load Balancing service-linked role",
         ),
         Statement(
             sid="DescribeNetworkAndLoadBalancers",
@@ -173,9 +193,7 @@ def load_balancer_controller_statements(partition: str) -> tuple[Statement, ...]
                 "ec2:DescribeInstances",
                 "ec2:DescribeNetworkInterfaces",
                 "ec2:DescribeTags",
-                "ec2:GetCoipPoolUsage",
                 "ec2:DescribeCoipPools",
-                "ec2:GetSecurityGroupsForVpc",
                 "ec2:DescribeIpamPools",
                 "ec2:DescribeRouteTables",
                 "elasticloadbalancing:DescribeLoadBalancers",
@@ -193,16 +211,25 @@ def load_balancer_controller_statements(partition: str) -> tuple[Statement, ...]
                 "elasticloadbalancing:DescribeCapacityReservation",
             ),
             resources=("*",),
-            any_resource_reason="read-only Describe/Get APIs that take no resource scope",
+            any_resource_reason="read-only Describe APIs that take no resource scope",
         ),
         Statement(
-            sid="UseCertificatesWafAndShield",
+            sid="ReadVpcSecurityGroupsAndCoipPools",
+            actions=("ec2:GetSecurityGroupsForVpc", "ec2:GetCoipPoolUsage"),
+            resources=(vpc, account.arn("ec2", "coip-pool/*")),
+        ),
+        Statement(
+            sid="ReadCertificates",
+            actions=("acm:DescribeCertificate", "iam:GetServerCertificate", "cognito-idp:DescribeUserPoolClient"),
+            resources=(
+                account.arn("acm", "certificate/*"),
+                f"arn:{account.partition}:iam::{account.account_id}:server-certificate/*",
+                account.arn("cognito-idp", "userpool/*"),
+            ),
+        ),
+        Statement(
+            sid="AttachWebAcls",
             actions=(
-                "cognito-idp:DescribeUserPoolClient",
-                "acm:ListCertificates",
-                "acm:DescribeCertificate",
-                "iam:ListServerCertificates",
-                "iam:GetServerCertificate",
                 "waf-regional:GetWebACL",
                 "waf-regional:GetWebACLForResource",
                 "waf-regional:AssociateWebACL",
@@ -211,54 +238,64 @@ def load_balancer_controller_statements(partition: str) -> tuple[Statement, ...]
                 "wafv2:GetWebACLForResource",
                 "wafv2:AssociateWebACL",
                 "wafv2:DisassociateWebACL",
+            ),
+            resources=(
+                account.arn("waf-regional", "webacl/*"),
+                account.arn("wafv2", "regional/webacl/*/*"),
+                *application_load_balancers,
+            ),
+        ),
+        Statement(
+            sid="ManageShieldProtections",
+            actions=("shield:DescribeProtection", "shield:DeleteProtection"),
+            resources=(account.arn("shield", "protection/*", regional=False),),
+        ),
+        Statement(
+            sid="ListCertificatesSetWebAclsAndProtect",
+            actions=(
+                "acm:ListCertificates",
+                "iam:ListServerCertificates",
                 "shield:GetSubscriptionState",
-                "shield:DescribeProtection",
                 "shield:CreateProtection",
-                "shield:DeleteProtection",
+                "elasticloadbalancing:SetWebAcl",
             ),
             resources=("*",),
-            any_resource_reason="upstream policy; certificates, web ACLs and protections are named per Ingress at run time",
+            any_resource_reason="the Service Authorization Reference lists no resource type for these actions",
         ),
         Statement(
             sid="OpenNodeSecurityGroupsToLoadBalancers",
             actions=("ec2:AuthorizeSecurityGroupIngress", "ec2:RevokeSecurityGroupIngress"),
-            resources=("*",),
-            any_resource_reason="upstream policy; the node and cluster security groups it opens carry no controller tag",
+            resources=security_group_rules,
         ),
         Statement(
             sid="CreateSecurityGroups",
             actions=("ec2:CreateSecurityGroup",),
-            resources=("*",),
-            any_resource_reason="upstream policy; CreateSecurityGroup is authorized against the VPC and the new group",
+            # Authorized against the new group and the VPC it is created in: the cluster's only.
+            resources=(security_groups, vpc),
         ),
         Statement(
             sid="TagNewSecurityGroups",
             actions=("ec2:CreateTags",),
             resources=(security_groups,),
-            conditions={
-                "StringEquals": {"ec2:CreateAction": "CreateSecurityGroup"},
-                "Null": {f"aws:RequestTag/{cluster_tag}": "false"},
-            },
+            conditions={"StringEquals": {"ec2:CreateAction": "CreateSecurityGroup"}, **requested},
         ),
         Statement(
             sid="RetagOwnSecurityGroups",
             actions=("ec2:CreateTags", "ec2:DeleteTags"),
             resources=(security_groups,),
-            conditions={"Null": {f"aws:RequestTag/{cluster_tag}": "true", f"aws:ResourceTag/{cluster_tag}": "false"}},
+            conditions=retag_owned,
         ),
         Statement(
             sid="ManageOwnSecurityGroups",
             actions=("ec2:AuthorizeSecurityGroupIngress", "ec2:RevokeSecurityGroupIngress", "ec2:DeleteSecurityGroup"),
-            resources=("*",),
-            conditions={"Null": {f"aws:ResourceTag/{cluster_tag}": "false"}},
-            any_resource_reason="upstream policy; limited by the condition to groups tagged by the controller",
+            resources=security_group_rules,
+            conditions=owned,
         ),
         Statement(
             sid="CreateTaggedLoadBalancers",
             actions=("elasticloadbalancing:CreateLoadBalancer", "elasticloadbalancing:CreateTargetGroup"),
-            resources=("*",),
-            conditions={"Null": {f"aws:RequestTag/{cluster_tag}": "false"}},
-            any_resource_reason="upstream policy; the resource does not exist yet, the condition requires the controller tag",
+            resources=(*load_balancers, *target_groups),
+            conditions=requested,
         ),
         Statement(
             sid="ManageListenersAndRules",
@@ -268,24 +305,20 @@ def load_balancer_controller_statements(partition: str) -> tuple[Statement, ...]
                 "elasticloadbalancing:CreateRule",
                 "elasticloadbalancing:DeleteRule",
             ),
-            resources=("*",),
-            any_resource_reason="upstream policy; listeners and rules are created under load balancers named at run time",
+            # CreateListener names the load balancer, CreateRule and DeleteListener the
+            # listener, DeleteRule the rule.
+            resources=(*load_balancers, *listeners, *listener_rules),
         ),
         Statement(
             sid="RetagOwnLoadBalancers",
             actions=("elasticloadbalancing:AddTags", "elasticloadbalancing:RemoveTags"),
-            resources=load_balancers_and_target_groups,
-            conditions={"Null": {f"aws:RequestTag/{cluster_tag}": "true", f"aws:ResourceTag/{cluster_tag}": "false"}},
+            resources=(*target_groups, *load_balancers),
+            conditions=retag_owned,
         ),
         Statement(
             sid="TagListenersAndRules",
             actions=("elasticloadbalancing:AddTags", "elasticloadbalancing:RemoveTags"),
-            resources=(
-                f"{elb}:listener/net/*/*/*",
-                f"{elb}:listener/app/*/*/*",
-                f"{elb}:listener-rule/net/*/*/*",
-                f"{elb}:listener-rule/app/*/*/*",
-            ),
+            resources=(*listeners, *listener_rules),
         ),
         Statement(
             sid="ModifyOwnLoadBalancers",
@@ -302,36 +335,34 @@ def load_balancer_controller_statements(partition: str) -> tuple[Statement, ...]
                 "elasticloadbalancing:ModifyCapacityReservation",
                 "elasticloadbalancing:ModifyIpPools",
             ),
-            resources=("*",),
-            conditions={"Null": {f"aws:ResourceTag/{cluster_tag}": "false"}},
-            any_resource_reason="upstream policy; limited by the condition to resources tagged by the controller",
+            resources=(*load_balancers, *target_groups, *listeners),
+            conditions=owned,
         ),
         Statement(
             sid="TagOnCreate",
             actions=("elasticloadbalancing:AddTags",),
-            resources=load_balancers_and_target_groups,
+            resources=(*target_groups, *load_balancers),
             conditions={
                 "StringEquals": {"elasticloadbalancing:CreateAction": ["CreateTargetGroup", "CreateLoadBalancer"]},
-                "Null": {f"aws:RequestTag/{cluster_tag}": "false"},
+                **requested,
             },
         ),
         Statement(
             sid="RegisterTargets",
             actions=("elasticloadbalancing:RegisterTargets", "elasticloadbalancing:DeregisterTargets"),
-            resources=(f"{elb}:targetgroup/*/*",),
+            resources=target_groups,
         ),
         Statement(
             sid="ConfigureListenersAndRules",
             actions=(
-                "elasticloadbalancing:SetWebAcl",
                 "elasticloadbalancing:ModifyListener",
                 "elasticloadbalancing:AddListenerCertificates",
                 "elasticloadbalancing:RemoveListenerCertificates",
                 "elasticloadbalancing:ModifyRule",
                 "elasticloadbalancing:SetRulePriorities",
             ),
-            resources=("*",),
-            any_resource_reason="upstream policy; listeners and rules are named at run time and carry no controller tag",
+            # The first three name the listener, the last two the rule.
+            resources=(*listeners, *listener_rules),
         ),
     )
 
@@ -363,6 +394,14 @@ class ClusterAddonsArgs(ComponentArgs):
     load_balancer_tags: dict[str, str] = Field(
         default_factory=dict,
         description="Tags the load balancer controller puts on every AWS resource it creates (chart value defaultTags).",
+    )
+    labels: dict[str, str] = Field(
+        default_factory=dict,
+        description=(
+            "Labels of every Kubernetes object it creates (namespaces, the KEDA authentication), next to "
+            "app.kubernetes.io/managed-by: the environment's maas.dev/environment and the platform's owner "
+            "(tagging.platform_labels). Default: none."
+        ),
     )
     wait_for: list[pulumi.Resource] = Field(
         default_factory=list,
@@ -424,13 +463,11 @@ class ClusterAddons(pulumi.ComponentResource):
         self.ingress_class = INGRESS_CLASS
         self.keda_authentication_name = KEDA_AWS_AUTHENTICATION
         self.pod_identity_associations = {}
+        labels = {**args.labels, "app.kubernetes.io/managed-by": MANAGED_BY}
 
         self.external_secrets_namespace = k8s.core.v1.Namespace(
             f"{name}-external-secrets-namespace",
-            metadata={
-                "name": EXTERNAL_SECRETS_NAMESPACE,
-                "labels": {"app.kubernetes.io/managed-by": "pulumi", **RESTRICTED_NAMESPACE_LABELS},
-            },
+            metadata={"name": EXTERNAL_SECRETS_NAMESPACE, "labels": {**labels, **RESTRICTED_NAMESPACE_LABELS}},
             opts=child(self, protect=args.protect),
         )
         self.external_secrets_role, eso_identity = self._identity(
@@ -453,7 +490,7 @@ class ClusterAddons(pulumi.ComponentResource):
             role_name=args.load_balancer_controller_role_name,
             namespace=LOAD_BALANCER_CONTROLLER_NAMESPACE,
             service_account=LOAD_BALANCER_CONTROLLER_SERVICE_ACCOUNT,
-            statements=load_balancer_controller_statements(args.account.partition),
+            statements=load_balancer_controller_statements(args.account, args.vpc_id),
             description="AWS Load Balancer Controller (Pod Identity)",
         )
         self.load_balancer_controller = self._release(
@@ -465,7 +502,7 @@ class ClusterAddons(pulumi.ComponentResource):
 
         self.keda_namespace = k8s.core.v1.Namespace(
             f"{name}-keda-namespace",
-            metadata={"name": KEDA_NAMESPACE, "labels": {"app.kubernetes.io/managed-by": "pulumi", **RESTRICTED_NAMESPACE_LABELS}},
+            metadata={"name": KEDA_NAMESPACE, "labels": {**labels, **RESTRICTED_NAMESPACE_LABELS}},
             opts=child(self, protect=args.protect),
         )
         self.keda_role, keda_identity = self._identity(
@@ -494,7 +531,7 @@ class ClusterAddons(pulumi.ComponentResource):
             f"{name}-keda-aws-authentication",
             api_version="keda.sh/v1alpha1",
             kind="ClusterTriggerAuthentication",
-            metadata={"name": KEDA_AWS_AUTHENTICATION, "labels": {"app.kubernetes.io/managed-by": "pulumi"}},
+            metadata={"name": KEDA_AWS_AUTHENTICATION, "labels": labels},
             spec={"podIdentity": {"provider": "aws"}},
             opts=child(self, depends_on=[self.keda]),
         )

@@ -11,7 +11,8 @@ Everything an agent owns is created here and nowhere else, from one :class:`Agen
   and its Secrets Manager secrets, all encrypted with that key;
 * a role policy that names only those resources (built by :mod:`.grants`);
 * the workload: a hardened Deployment, Service, PodDisruptionBudget, CPU autoscaler
-  and the REST entry (an Ingress on the shared load balancer, HTTPS when public).
+  and the REST entry (an Ingress on the shared load balancer, HTTPS when public);
+* in a team stack, its monthly AWS Budget (the platform stack budgets its own agents).
 
 The platform stack creates one per entry of ``maas:agents``; a team stack calls it
 directly with the platform's outputs (:class:`PlatformRefs`).
@@ -38,6 +39,7 @@ from ..slo import agent_dashboard, dashboard_uid, openslo_documents, otel_enviro
 from ..tagging import tag_transformation
 from .base import RESTRICTED_NAMESPACE_LABELS, AccountContext, ComponentArgs, ListInput, StrInput, child, encrypted_log_group
 from .observability import agent_log_group_prefix
+from .budgets import BudgetNotifications, agent_budget_name, monthly_budget
 from .encryption import KEY_ADMIN_ACTIONS, KEY_USE_ACTIONS
 from ..iam.grants import agent_statements
 
@@ -113,6 +115,12 @@ class PlatformRefs(ComponentArgs):
     )
     taken_names: list[str] = Field(
         default_factory=list, description="Agent names the platform stack already deploys (their namespaces exist)."
+    )
+    agent_budgets: Optional[BudgetNotifications] = Field(
+        None,
+        description="How the agent's own monthly budget (budget.monthly_usd) notifies: the platform's thresholds, "
+                    "alert topic and e-mails (a team stack reads them from the agent_budgets output). None where "
+                    "the platform stack budgets the agent itself (maas:agents), so no agent is budgeted twice.",
     )
 
     @classmethod
@@ -225,6 +233,7 @@ class AgentService(pulumi.ComponentResource):
         self.deployment = self._deployment(name, secret_sync)
         self._exposure(name)
         self._observability(name)
+        self.budget = self._budget(name)
 
         self.register_outputs({
             "namespace": spec.name,
@@ -1109,6 +1118,16 @@ class AgentService(pulumi.ComponentResource):
             metadata=self._meta(f"{spec.name}-dashboard", labels={**self.labels, "grafana_dashboard": "1"}),
             data={f"{dashboard_uid(spec.name)}.json": json.dumps(dashboard, sort_keys=True)},
             opts=child(self, depends_on=[self.namespace]),
+        )
+
+    def _budget(self, name: str) -> Optional[aws.budgets.Budget]:
+        """Its monthly budget on its ``agent`` tag, unless the platform stack already keeps one."""
+        spec, notify = self.spec, self.platform.agent_budgets
+        if notify is None or not spec.budget.monthly_usd:
+            return None
+        return monthly_budget(
+            self, f"{name}-budget", budget_name=agent_budget_name(self.platform.prefix, spec.name),
+            tag="agent", value=spec.name, limit_usd=spec.budget.monthly_usd, notify=notify,
         )
 
     def _exposure(self, name: str) -> None:

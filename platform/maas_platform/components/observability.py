@@ -45,6 +45,7 @@ from pydantic import Field, field_validator, model_validator
 
 from ..config.defaults import LOG_RETENTION_DAYS
 from ..iam import Statement, Trust, policy_document, trust_policy
+from ..tagging import platform_labels
 from .addons import IAM_NAME_PATTERN, RESTRICTED_CONTAINER_SECURITY_CONTEXT
 from .workloads import Chart, helm_release, workload_identity
 from .base import RESTRICTED_NAMESPACE_LABELS, AccountContext, ComponentArgs, StrInput, child, encrypted_log_group
@@ -160,10 +161,13 @@ CLOUDWATCH_METRICS_READ = (
     "cloudwatch:ListMetrics",
 )
 CLOUDWATCH_ALARMS_READ = ("cloudwatch:DescribeAlarmHistory", "cloudwatch:DescribeAlarms")
+# GetQueryResults names the log groups of the query (Service Authorization Reference), so it
+# reads the agents' groups only, like StartQuery.
 LOGS_READ = (
-    "logs:DescribeLogStreams", "logs:FilterLogEvents", "logs:GetLogEvents", "logs:GetLogGroupFields", "logs:StartQuery",
+    "logs:DescribeLogStreams", "logs:FilterLogEvents", "logs:GetLogEvents", "logs:GetLogGroupFields",
+    "logs:GetQueryResults", "logs:StartQuery",
 )
-LOGS_QUERY_RESULTS = ("logs:DescribeQueries", "logs:GetQueryResults", "logs:StopQuery")
+LOGS_QUERIES = ("logs:DescribeQueries", "logs:StopQuery")
 SECRETS_READ = ("secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue")
 
 
@@ -224,10 +228,11 @@ def grafana_statements(account: AccountContext, prefix: str) -> tuple[Statement,
         ),
         Statement(sid="ReadAgentLogs", actions=LOGS_READ, resources=(groups, streams)),
         Statement(
-            sid="LogsInsightsResults",
-            actions=LOGS_QUERY_RESULTS,
+            sid="LogsInsightsQueries",
+            actions=LOGS_QUERIES,
             resources=("*",),
-            any_resource_reason="Logs Insights results are addressed by query id; StartQuery is scoped to the agents' groups",
+            any_resource_reason="DescribeQueries and StopQuery take no resource; StartQuery and GetQueryResults "
+                                "are scoped to the agents' groups",
         ),
     )
 
@@ -333,6 +338,11 @@ class ObservabilityArgs(ComponentArgs):
                     "are never overwritten). False leaves it empty: Grafana, and so the kube-prometheus-stack "
                     "release, cannot become ready until someone puts the value.",
     )
+    labels: dict[str, str] = Field(
+        default_factory=dict,
+        description="More labels of every Kubernetes object it creates, next to app.kubernetes.io/managed-by and "
+                    "maas.dev/environment: the platform's owner (maas.dev/team, maas.dev/cost-center). Default: none.",
+    )
     wait_for: list[pulumi.Resource] = Field(
         default_factory=list,
         description="What the releases need first: node groups, the Pod Identity agent, the EBS CSI driver, the "
@@ -424,7 +434,8 @@ class ObservabilityStack(pulumi.ComponentResource):
         self.blackbox_exporter_address = BLACKBOX_EXPORTER_ADDRESS
         self.pod_identity_associations = {}
         roles = args.role_names
-        labels = {"app.kubernetes.io/managed-by": "pulumi", "maas.dev/environment": args.environment}
+        labels = {**args.labels, **platform_labels(args.environment)}
+        self.labels = labels
 
         self.namespace = k8s.core.v1.Namespace(
             f"{name}-monitoring-namespace",
@@ -642,7 +653,7 @@ class ObservabilityStack(pulumi.ComponentResource):
             api_version="external-secrets.io/v1",
             kind="SecretStore",
             metadata={"name": SECRET_STORE, "namespace": MONITORING_NAMESPACE,
-                      "labels": {"app.kubernetes.io/managed-by": "pulumi"}},
+                      "labels": self.labels},
             spec={"provider": {"aws": {
                 "service": "SecretsManager",
                 "region": account.region,
@@ -656,7 +667,7 @@ class ObservabilityStack(pulumi.ComponentResource):
                 api_version="external-secrets.io/v1",
                 kind="ExternalSecret",
                 metadata={"name": RECEIVERS_SECRET, "namespace": MONITORING_NAMESPACE,
-                          "labels": {"app.kubernetes.io/managed-by": "pulumi"}},
+                          "labels": self.labels},
                 spec={
                     "refreshInterval": "1h",
                     "secretStoreRef": {"name": SECRET_STORE, "kind": "SecretStore"},
@@ -671,7 +682,7 @@ class ObservabilityStack(pulumi.ComponentResource):
             api_version="external-secrets.io/v1",
             kind="ExternalSecret",
             metadata={"name": GRAFANA_ADMIN_SECRET, "namespace": MONITORING_NAMESPACE,
-                      "labels": {"app.kubernetes.io/managed-by": "pulumi"}},
+                      "labels": self.labels},
             spec={
                 "refreshInterval": "1h",
                 "secretStoreRef": {"name": SECRET_STORE, "kind": "SecretStore"},

@@ -11,7 +11,7 @@ import pulumi_kubernetes as k8s
 
 from ..config.models import PlatformConfig
 from ..slo import openslo_documents, platform_dashboard
-from ..tagging import platform_tags, tag_transformation
+from ..tagging import owner_tags, platform_labels, platform_tags, tag_transformation
 from .addons import ClusterAddons, ClusterAddonsArgs
 from .agent import AgentService, AgentServiceArgs, MessagingRefs, PlatformRefs, TopicRef
 from .base import RESTRICTED_NAMESPACE_LABELS, AccountContext, ComponentArgs, child
@@ -40,9 +40,15 @@ class Platform(pulumi.ComponentResource):
     def __init__(self, name: str, args: PlatformArgs, opts: Optional[pulumi.ResourceOptions] = None):
         config = args.config
         tags = platform_tags(config.environment, config.prefix, config.tags)
-        opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(transformations=[tag_transformation(tags)]))
+        # The platform's team and cost center only fill: Pulumi runs an agent's own tag
+        # transformation before its ancestors', so an agent's resources keep theirs.
+        owner = owner_tags(config.team, config.cost_center)
+        opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(
+            transformations=[tag_transformation(tags), tag_transformation(owner, override=False)],
+        ))
         super().__init__("maas:index:Platform", name, None, opts)
         self.tags = tags
+        self.labels = platform_labels(config.environment, config.team, config.cost_center)
         self.prefix = config.prefix
         self._config = config
 
@@ -102,7 +108,8 @@ class Platform(pulumi.ComponentResource):
                 addon_versions=config.cluster.addon_versions,
                 irsa=config.cluster.irsa,
                 protect=config.protect_stateful,
-                instance_tags=tags,
+                # Nodes are shared: launched by EC2, they carry the platform's owner too.
+                instance_tags={**owner, **tags},
             ),
             opts=child(self),
         )
@@ -125,7 +132,9 @@ class Platform(pulumi.ComponentResource):
                 cluster_arn=self.cluster.cluster.arn,
                 vpc_id=self.network.vpc.id,
                 agent_role_prefix=f"{config.prefix}-agent-",
-                load_balancer_tags=tags,
+                # The load balancers are shared by the agents' Ingresses (their cost is the platform's).
+                load_balancer_tags={**owner, **tags},
+                labels=self.labels,
                 platform_secret_role_prefix=secret_sync_role_prefix(config.prefix),
                 # Controllers need nodes to run on and Pod Identity to get credentials.
                 wait_for=[*self.cluster.node_groups, self.cluster.addons["eks-pod-identity-agent"]],
@@ -190,6 +199,7 @@ class Platform(pulumi.ComponentResource):
                 alertmanager_replicas=2 if config.environment == "prod" else 1,
                 log_retention_days=config.observability.agent_log_retention_days,
                 receivers=[Receiver(**r.model_dump()) for r in config.observability.receivers],
+                labels=self.labels,
                 # Each agent owns its log group (team stacks' agents too): none created here.
                 agent_namespaces=[],
                 wait_for=[*self.cluster.node_groups, self.cluster.addons["aws-ebs-csi-driver"],
@@ -212,7 +222,7 @@ class Platform(pulumi.ComponentResource):
             k8s.core.v1.ConfigMap(
                 f"{name}-agents-dashboard",
                 metadata={"name": "maas-agents-dashboard", "namespace": "maas-system",
-                          "labels": {"app.kubernetes.io/managed-by": "pulumi", "grafana_dashboard": "1"}},
+                          "labels": {**self.labels, "grafana_dashboard": "1"}},
                 data={"maas-platform.json": json.dumps(board, sort_keys=True)},
                 opts=child(self, provider=self.kubernetes, depends_on=[self.system_namespace]),
             )
@@ -236,7 +246,7 @@ class Platform(pulumi.ComponentResource):
     def _baseline(self, name: str, config: PlatformConfig) -> None:
         """Cluster objects every environment has: an encrypted default StorageClass and the
         platform's own namespace under Pod Security ``restricted``."""
-        labels = {"app.kubernetes.io/managed-by": "pulumi", "maas.dev/environment": config.environment}
+        labels = self.labels
         self.storage_class = k8s.storage.v1.StorageClass(
             f"{name}-gp3-encrypted",
             metadata={
@@ -328,6 +338,12 @@ class Platform(pulumi.ComponentResource):
             "ingress_class": self.addons.ingress_class,
             "observability": self.observability.outputs(),
             "agent_log_retention_days": self._config.observability.agent_log_retention_days,
+            # How a team stack's agent notifies on its own budget (this stack budgets maas:agents).
+            "agent_budgets": {
+                "thresholds": [t.model_dump() for t in self.budgets.notifications.thresholds],
+                "alert_topic_arn": self.budgets.notifications.alert_topic_arn,
+                "emails": list(self.budgets.notifications.emails),
+            },
             "messaging": {
                 **self.broker.outputs(),
                 "max_receive_count": self._config.broker.max_receive_count,
