@@ -649,15 +649,19 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     )
     parser.add_argument("--check", metavar="PATH", type=Path, help="Exit 1 if PATH differs from the generated reference.")
     args = parser.parse_args(argv)
-    text = render_reference()
-    if args.check is not None:
+    return print_or_check(render_reference(), args.check, REGENERATE)
+
+
+def print_or_check(text: str, check: Optional[Path], regenerate: str) -> int:
+    """A generated document: printed, or with ``check`` compared with that file (exit 1 when it differs)."""
+    if check is not None:
         try:
-            current = args.check.read_text(encoding="utf-8")
+            current: Optional[str] = check.read_text(encoding="utf-8")
         except FileNotFoundError:
             current = None
         if current != text:
             state = "is missing" if current is None else "is out of date"
-            print(f"{args.check} {state}; regenerate with: {REGENERATE}", file=sys.stderr)
+            print(f"{check} {state}; regenerate with: {regenerate}", file=sys.stderr)
             return 1
         return 0
     sys.stdout.buffer.write(text.encode("utf-8"))

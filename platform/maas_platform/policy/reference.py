@@ -22,6 +22,7 @@ import sys
 from pathlib import Path
 from typing import Iterable, Optional, Sequence
 
+from ..config.reference import print_or_check
 from .core import DEFAULT_MIN_LOG_RETENTION_DAYS, FRAMEWORKS, LEVELS, SEVERITIES, Rule, rules
 from .crossguard import CONFIG_COMMAND, PACK_NAME, policy_name
 
@@ -233,20 +234,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     )
     parser.add_argument("--check", metavar="PATH", type=Path, help="Exit 1 if PATH differs from the generated doc.")
     args = parser.parse_args(argv)
-    text = render()
-    if args.check is not None:
-        try:
-            current: Optional[str] = args.check.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            current = None
-        if current != text:
-            state = "is missing" if current is None else "is out of date"
-            print(f"{args.check} {state}; regenerate with: {REGENERATE}", file=sys.stderr)
-            return 1
-        return 0
-    sys.stdout.buffer.write(text.encode("utf-8"))
-    sys.stdout.flush()
-    return 0
+    return print_or_check(render(), args.check, REGENERATE)
 
 
 if __name__ == "__main__":
