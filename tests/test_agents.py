@@ -230,6 +230,7 @@ def test_no_agent_can_reach_another_agents_data_keys_or_secrets(tmp_path):
     plan = plan_project(ROOT, config_file=path)
     owned = plan.outputs["agents"]
     assert len(owned) == count
+    assert [v for v in plan.violations if v["level"] == "mandatory"] == [], "a hundred agents pass the policy gate"
 
     def own_arns(agent: str) -> set[str]:
         record = owned[agent]

@@ -24,6 +24,8 @@ def synthetic_agents(count: int, topics: Sequence[str] = ()) -> list[dict[str, A
             "image": f"registry.example.com/agents/agent-{index % 11}:1.{index % 3}.0",
             "storage": storage,
             "secrets": ["llm-api-key"] if index % 2 == 0 else [],
+            # Every agent budgeted, as the policy gate requires (MAAS-STK-006, MAAS-STK-008).
+            "budget": {"monthly_usd": float(20 + index % 4 * 10), "llm_monthly_usd": float(100 + index % 3 * 50)},
         }
         if topics:  # a mesh over the stack's topics: every agent publishes to one, consumes another
             agent["messaging"] = {
