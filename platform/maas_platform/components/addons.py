@@ -216,7 +216,9 @@ def load_balancer_controller_statements(account: AccountContext, vpc_id: StrInpu
         Statement(
             sid="ReadVpcSecurityGroupsAndCoipPools",
             actions=("ec2:GetSecurityGroupsForVpc", "ec2:GetCoipPoolUsage"),
-            resources=(vpc, account.arn("ec2", "coip-pool/*")),
+            # The VPC is the documented resource of GetSecurityGroupsForVpc; the account's security
+            # groups are listed too, so a read that is also authorized on the groups it returns still passes.
+            resources=(vpc, security_groups, account.arn("ec2", "coip-pool/*")),
         ),
         Statement(
             sid="ReadCertificates",

@@ -1157,7 +1157,7 @@ def eks_control_plane_logs(resource: Resource, context: Context) -> Iterable[str
 
 @resource_rule(
     "MAAS-LOG-002",
-    title="Log groups keep logs for the stack's minimum retention, and no longer than set",
+    title="Log groups keep logs for at least the stack's minimum retention, never forever",
     description="retentionInDays is at least the stack's minimum (maas:policy.min_log_retention_days; default dev "
                 "7, staging 30, prod 90). A log group without retention never expires: that is a violation too, "
                 "because logs then hold payloads and personal data forever at a cost that only grows; retention "
