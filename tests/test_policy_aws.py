@@ -64,6 +64,10 @@ def pab(**overrides: Any) -> Resource:
                name="pab")
 
 
+def bucket_acl(target: str = "b", **props: Any) -> Resource:
+    return res("aws:s3/bucketAclV2:BucketAclV2", {"bucket": target, **props}, name="acl")
+
+
 def queue(name: str, **props: Any) -> Resource:
     return res("aws:sqs/queue:Queue", {"name": name, **props}, name=name)
 
@@ -188,6 +192,11 @@ CASES: list[Case] = [
     ("MAAS-NET-003", "violation", [bucket(), pab(blockPublicPolicy=False)], DEV, True),
     ("MAAS-NET-003", "violation", [bucket(acl="public-read"), pab()], DEV, True),
     ("MAAS-NET-003", "missing", [bucket()], DEV, True),
+    ("MAAS-NET-003", "violation", [bucket(), pab(), bucket_acl(acl="public-read")], DEV, True),
+    ("MAAS-NET-003", "violation", [bucket(), pab(), bucket_acl(accessControlPolicy={"grants": [
+        {"permission": "READ", "grantee": {"type": "Group", "uri": "http://acs.amazonaws.com/groups/global/AllUsers"}}],
+        "owner": {"id": "owner"}})], DEV, True),
+    ("MAAS-NET-003", "compliant", [bucket(), pab(), bucket_acl(acl="private")], DEV, False),
     ("MAAS-NET-004", "compliant", res("aws:sqs/queuePolicy:QueuePolicy", {"policy": doc(
         allow("sqs:SendMessage", "*", Principal={"Service": "sns.amazonaws.com"}),
         allow("sqs:SendMessage", "*", Principal="*", Condition={"ArnEquals": {"aws:SourceArn": "arn:aws:sns:::t"}}),

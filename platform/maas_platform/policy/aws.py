@@ -49,6 +49,10 @@ S3_ENCRYPTION = (
     "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2",
 )
 S3_PUBLIC_ACCESS_BLOCK = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
+S3_BUCKET_ACLS = ("aws:s3/bucketAcl:BucketAcl", "aws:s3/bucketAclV2:BucketAclV2")
+# ACL grantees that mean everyone, or every AWS account.
+PUBLIC_GRANTEES = ("http://acs.amazonaws.com/groups/global/AllUsers",
+                   "http://acs.amazonaws.com/groups/global/AuthenticatedUsers")
 S3_BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
 RDS_CLUSTER = "aws:rds/cluster:Cluster"
 RDS_CLUSTER_INSTANCE = "aws:rds/clusterInstance:ClusterInstance"
@@ -788,7 +792,9 @@ def database_not_public(resource: Resource, context: Context) -> Iterable[str]:
 @stack_rule(
     "MAAS-NET-003",
     title="S3 buckets block public access",
-    description="Every bucket has a BucketPublicAccessBlock with all four settings true, and no public canned ACL.",
+    description="Every bucket has a BucketPublicAccessBlock with all four settings true, and no public ACL: neither "
+                "a public canned ACL on the bucket or a BucketAcl, nor a BucketAcl grant to all users or to every "
+                "authenticated AWS account.",
     severity="critical",
     remediation="Add a BucketPublicAccessBlock for the bucket with blockPublicAcls, blockPublicPolicy, "
                 "ignorePublicAcls and restrictPublicBuckets all true; drop any public acl.",
@@ -800,6 +806,9 @@ def s3_public_access_block(resources: Sequence[Resource], context: Context) -> I
         acl = bucket.props.get("acl")
         if acl in PUBLIC_ACLS:
             yield Finding(bucket.urn, f"acl {acl} makes the bucket public")
+        for bucket_acl in for_bucket(bucket, resources, S3_BUCKET_ACLS):
+            for problem in bucket_acl_problems(bucket_acl):
+                yield Finding(bucket_acl.urn, problem)
         blocks = for_bucket(bucket, resources, [S3_PUBLIC_ACCESS_BLOCK])
         if not blocks:
             yield Finding(bucket.urn, "no BucketPublicAccessBlock: a policy or ACL can still make the bucket public")
@@ -808,6 +817,19 @@ def s3_public_access_block(resources: Sequence[Resource], context: Context) -> I
             off = [s for s in settings if not is_true(block.props.get(s))]
             if off:
                 yield Finding(bucket.urn, f"public access block {block.name} leaves {', '.join(off)} off")
+
+
+def bucket_acl_problems(bucket_acl: Resource) -> Iterable[str]:
+    """What makes a BucketAcl public: a public canned ACL or a grant to a public grantee group."""
+    acl = bucket_acl.props.get("acl")
+    if acl in PUBLIC_ACLS:
+        yield f"BucketAcl {bucket_acl.name} sets acl {acl}, which makes the bucket public"
+    for grant in bucket_acl.get("accessControlPolicy.grants") or []:
+        grantee = grant.get("grantee") if isinstance(grant, Mapping) else None
+        uri = grantee.get("uri") if isinstance(grantee, Mapping) else None
+        if uri in PUBLIC_GRANTEES:
+            yield (f"BucketAcl {bucket_acl.name} grants {grant.get('permission') or 'access'} to "
+                   f"{uri.rsplit('/', 1)[-1]}")
 
 
 def public_statement_problem(statement: Mapping[str, Any]) -> bool:
