@@ -1,9 +1,11 @@
 """Deploy a plan's checked resources into an AWS-compatible server, from the plan's own inputs.
 
 A stand-in for ``pulumi up`` on the kinds ``maas verify`` reads: every KMS key and alias,
-DynamoDB table, SQS queue, secret, budget and EKS cluster of the plan is created with the
-settings and tags the plan records, translating the plan's fake key ids and queue ARNs to
-the real ones the server returns. The tests then drift what this created.
+DynamoDB table, SQS queue, secret, budget, EKS cluster, S3 bucket (with its separate
+encryption, public access block and versioning resources), log group, SNS topic and
+Aurora cluster of the plan is created with the settings and tags the plan records,
+translating the plan's fake key ids and queue ARNs to the real ones the server returns.
+The tests then drift what this created.
 """
 
 from __future__ import annotations
@@ -31,7 +33,8 @@ def _tags(inputs: dict[str, Any]) -> dict[str, str]:
 
 
 def seed_from_plan(plan: Plan, session: boto3.Session, endpoint_url: str) -> Seeded:
-    """Create the plan's keys, tables, queues, secrets, budgets and cluster as the plan says."""
+    """Create the plan's keys, tables, queues, secrets, budgets, clusters, buckets, log groups and
+    topics as the plan says."""
     client = lambda service: session.client(service, endpoint_url=endpoint_url)  # noqa: E731
     seeded = Seeded(account=client("sts").get_caller_identity()["Account"])
     fake_to_real = _seed_keys(plan, client("kms"), seeded)
@@ -53,6 +56,16 @@ def seed_from_plan(plan: Plan, session: boto3.Session, endpoint_url: str) -> See
         _seed_budget(budget["inputs"], client("budgets"), seeded.account)
     for cluster in plan.of_type("aws:eks/cluster:Cluster"):
         _seed_cluster(cluster["inputs"], client("eks"), real_key)
+    _seed_buckets(plan, client("s3"), real_key)
+    for group in plan.of_type("aws:cloudwatch/logGroup:LogGroup"):
+        _seed_log_group(group["inputs"], client("logs"), real_key)
+    for topic in plan.of_type("aws:sns/topic:Topic"):
+        inputs = topic["inputs"]
+        attributes = {"KmsMasterKeyId": real_key(inputs["kmsMasterKeyId"])} if inputs.get("kmsMasterKeyId") else {}
+        client("sns").create_topic(Name=inputs["name"], Attributes=attributes,
+                                   Tags=[{"Key": k, "Value": v} for k, v in _tags(inputs).items()])
+    for database in plan.of_type("aws:rds/cluster:Cluster"):
+        _seed_db_cluster(database["inputs"], client("rds"), real_key)
     return seeded
 
 
@@ -165,4 +178,75 @@ def _seed_cluster(inputs: dict[str, Any], eks: Any, real_key) -> None:
         encryptionConfig=[{"resources": encryption["resources"],
                            "provider": {"keyArn": real_key(encryption["provider"]["keyArn"])}}] if encryption else [],
         tags=_tags(inputs),
+    )
+
+
+def _seed_buckets(plan: Plan, s3: Any, real_key) -> None:
+    """Buckets, then each separate config resource applied to the bucket it names, as the provider does."""
+    for bucket in plan.of_type("aws:s3/bucket:Bucket") + plan.of_type("aws:s3/bucketV2:BucketV2"):
+        inputs = bucket["inputs"]
+        s3.create_bucket(Bucket=inputs["bucket"])
+        if _tags(inputs):
+            s3.put_bucket_tagging(Bucket=inputs["bucket"],
+                                  Tagging={"TagSet": [{"Key": k, "Value": v} for k, v in _tags(inputs).items()]})
+    encryption_type = "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
+    for config in plan.of_type(encryption_type):
+        inputs = config["inputs"]
+        rules = []
+        for rule in inputs["rules"]:
+            default = rule["applyServerSideEncryptionByDefault"]
+            applied = {"SSEAlgorithm": default["sseAlgorithm"]}
+            if default.get("kmsMasterKeyId"):
+                applied["KMSMasterKeyID"] = real_key(default["kmsMasterKeyId"])
+            rules.append({"ApplyServerSideEncryptionByDefault": applied,
+                          "BucketKeyEnabled": bool(rule.get("bucketKeyEnabled"))})
+        s3.put_bucket_encryption(Bucket=inputs["bucket"], ServerSideEncryptionConfiguration={"Rules": rules})
+    for config in plan.of_type("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"):
+        inputs = config["inputs"]
+        s3.put_public_access_block(Bucket=inputs["bucket"], PublicAccessBlockConfiguration={
+            "BlockPublicAcls": bool(inputs.get("blockPublicAcls")),
+            "IgnorePublicAcls": bool(inputs.get("ignorePublicAcls")),
+            "BlockPublicPolicy": bool(inputs.get("blockPublicPolicy")),
+            "RestrictPublicBuckets": bool(inputs.get("restrictPublicBuckets")),
+        })
+    for config in plan.of_type("aws:s3/bucketVersioning:BucketVersioning"):
+        inputs = config["inputs"]
+        status = inputs["versioningConfiguration"]["status"]
+        if status != "Disabled":  # a bucket that never had versioning is "Disabled"; the API only sets the others
+            s3.put_bucket_versioning(Bucket=inputs["bucket"], VersioningConfiguration={"Status": status})
+
+
+def _seed_log_group(inputs: dict[str, Any], logs: Any, real_key) -> None:
+    options = {"kmsKeyId": real_key(inputs["kmsKeyId"])} if inputs.get("kmsKeyId") else {}
+    logs.create_log_group(logGroupName=inputs["name"], tags=_tags(inputs), **options)
+    if inputs.get("retentionInDays"):
+        logs.put_retention_policy(logGroupName=inputs["name"], retentionInDays=int(inputs["retentionInDays"]))
+
+
+def _seed_db_cluster(inputs: dict[str, Any], rds: Any, real_key) -> None:
+    """The cluster's own settings (its subnet and parameter groups are not among the checked kinds)."""
+    options: dict[str, Any] = {}
+    if inputs.get("kmsKeyId"):
+        options["KmsKeyId"] = real_key(inputs["kmsKeyId"])
+    if inputs.get("serverlessv2ScalingConfiguration"):
+        scaling = inputs["serverlessv2ScalingConfiguration"]
+        options["ServerlessV2ScalingConfiguration"] = {"MinCapacity": scaling["minCapacity"],
+                                                       "MaxCapacity": scaling["maxCapacity"]}
+    if inputs.get("backupRetentionPeriod"):
+        options["BackupRetentionPeriod"] = int(inputs["backupRetentionPeriod"])
+    for name, parameter in (("engineVersion", "EngineVersion"), ("databaseName", "DatabaseName")):
+        if inputs.get(name):
+            options[parameter] = inputs[name]
+    if inputs.get("manageMasterUserPassword"):
+        options["ManageMasterUserPassword"] = True
+    else:  # the plan holds the password only as "[secret]"
+        options["MasterUserPassword"] = "seeded-test-password"
+    rds.create_db_cluster(
+        DBClusterIdentifier=inputs["clusterIdentifier"],
+        Engine=inputs["engine"],
+        MasterUsername=inputs["masterUsername"],
+        StorageEncrypted=bool(inputs.get("storageEncrypted")),
+        DeletionProtection=bool(inputs.get("deletionProtection")),
+        Tags=[{"Key": k, "Value": v} for k, v in _tags(inputs).items()],
+        **options,
     )

@@ -40,14 +40,21 @@ REGION = "us-east-1"
 POLICY = ROOT / "docs" / "verify-iam-policy.json"
 # The IAM action each API operation is authorised by, where it is not "<service>:<Operation>".
 IAM_ACTION_OF = {("budgets", "DescribeBudgets"): "budgets:ViewBudget",
-                 ("budgets", "DescribeNotificationsForBudget"): "budgets:ViewBudget"}
-# The physical name of each checked resource type, as the plan's inputs give it.
+                 ("budgets", "DescribeNotificationsForBudget"): "budgets:ViewBudget",
+                 ("s3", "ListBuckets"): "s3:ListAllMyBuckets",
+                 ("s3", "GetBucketEncryption"): "s3:GetEncryptionConfiguration",
+                 ("s3", "GetPublicAccessBlock"): "s3:GetBucketPublicAccessBlock"}
+# Each checked resource type: its kind and the plan input holding its physical name.
 CHECKED_TYPES = {
-    "aws:dynamodb/table:Table": "dynamodb-table",
-    "aws:sqs/queue:Queue": "sqs-queue",
-    "aws:secretsmanager/secret:Secret": "secret",
-    "aws:budgets/budget:Budget": "budget",
-    "aws:eks/cluster:Cluster": "eks-cluster",
+    "aws:dynamodb/table:Table": ("dynamodb-table", "name"),
+    "aws:sqs/queue:Queue": ("sqs-queue", "name"),
+    "aws:secretsmanager/secret:Secret": ("secret", "name"),
+    "aws:budgets/budget:Budget": ("budget", "name"),
+    "aws:eks/cluster:Cluster": ("eks-cluster", "name"),
+    "aws:s3/bucket:Bucket": ("s3-bucket", "bucket"),
+    "aws:cloudwatch/logGroup:LogGroup": ("log-group", "name"),
+    "aws:sns/topic:Topic": ("sns-topic", "name"),
+    "aws:rds/cluster:Cluster": ("rds-cluster", "clusterIdentifier"),
 }
 
 
@@ -152,8 +159,28 @@ def drifted(report: dict[str, Any]) -> set[tuple[str, str, str, str]]:
 
 def planned(plan: Plan) -> set[tuple[str, str]]:
     """(kind, physical name) of every resource of a checked kind in the plan; keys by their alias."""
-    names = {(CHECKED_TYPES[r["type"]], r["inputs"]["name"]) for r in plan.resources if r["type"] in CHECKED_TYPES}
+    names = {(CHECKED_TYPES[r["type"]][0], r["inputs"][CHECKED_TYPES[r["type"]][1]])
+             for r in plan.resources if r["type"] in CHECKED_TYPES}
     return names | {("kms-key", r["inputs"]["name"]) for r in plan.of_type("aws:kms/alias:Alias")}
+
+
+# -- scale (first: the slowest test starts at once on one worker of a parallel run) -----------
+
+
+@pytest.mark.slow
+def test_one_hundred_agents(endpoint, tmp_path, calls):
+    stack = write_catalog_stack(ROOT / "stacks" / "Pulumi.dev.yaml", tmp_path / "Pulumi.catalog.yaml", 100)
+    plan = plan_project(ROOT, config_file=stack)
+    reset(endpoint)
+    seed_from_plan(plan, boto3.Session(region_name=REGION), endpoint)
+    started = time.perf_counter()
+    report = verify_plan(plan, calls.session(REGION), REGION, endpoint)
+    elapsed = time.perf_counter() - started
+    print(f"verified {report.summary()['resources']} resources of 100 agents with {len(calls.operations)} calls "
+          f"in {elapsed:.1f}s")
+    assert not report.drift
+    assert len({f.agent for f in report.findings} - {"platform"}) == 100
+    assert {(f.kind, f.resource) for f in report.findings} == planned(plan)
 
 
 # -- a clean account --------------------------------------------------------------------------
@@ -169,6 +196,7 @@ def test_account_deployed_from_the_plan_verifies_clean(account, endpoint, plan_f
     # Every planned resource of a checked kind was found and checked, under its agent.
     checked = {(f["kind"], f["resource"]) for group in report["agents"].values() for f in group["findings"]}
     assert checked == planned(dev)
+    assert {kind for kind, _ in checked} == {"kms-key", *(kind for kind, _ in CHECKED_TYPES.values())}
     assert set(report["agents"]) == {"platform", *dev.outputs["agents"]}
     triage = {(f["kind"], f["resource"]) for f in report["agents"]["triage"]["findings"]}
     assert ("budget", "maas-dev-agent-triage") in triage and ("kms-key", "alias/maas-dev-triage") in triage
@@ -217,6 +245,52 @@ def test_drift_exits_1_naming_each_resource_and_agent(account, endpoint, plan_fi
         assert name in result.stdout, name
 
 
+BUCKET = "maas-dev-reports-123456789012"  # the dev plan's bucket, named after the (moto and plan) account
+
+
+def test_drift_of_buckets_log_groups_topics_and_databases(account, endpoint, plan_file, tmp_path):
+    s3 = client(endpoint, "s3")
+    s3.delete_bucket_encryption(Bucket=BUCKET)
+    s3.put_public_access_block(Bucket=BUCKET, PublicAccessBlockConfiguration={
+        "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": False, "RestrictPublicBuckets": True})
+    logs = client(endpoint, "logs")
+    logs.put_retention_policy(logGroupName="/maas/maas-dev/agents/triage", retentionInDays=90)
+    logs.delete_log_group(logGroupName="/maas/maas-dev/agents/research")
+    sns = client(endpoint, "sns")
+    topics = {arn.rsplit(":", 1)[-1]: arn for arn in (t["TopicArn"] for t in sns.list_topics()["Topics"])}
+    sns.set_topic_attributes(TopicArn=topics["maas-dev-tickets"], AttributeName="KmsMasterKeyId", AttributeValue="")
+    sns.untag_resource(ResourceArn=topics["maas-dev-findings"], TagKeys=["team"])
+    rds = client(endpoint, "rds")
+    database = rds.describe_db_clusters(DBClusterIdentifier="maas-dev-research")["DBClusters"][0]
+    rds.remove_tags_from_resource(ResourceName=database["DBClusterArn"], TagKeys=["cost-center"])
+    rds.modify_db_cluster(DBClusterIdentifier="maas-dev-research", BackupRetentionPeriod=1, ApplyImmediately=True)
+
+    out = tmp_path / "report.json"
+    result = verify_cli("--plan", str(plan_file), "--endpoint-url", endpoint, "--json", str(out))
+    assert result.exit_code == 1, result.output
+    report = json.loads(out.read_text())
+    assert drifted(report) == {
+        ("reports", "s3-bucket", BUCKET, "encryption"),
+        ("reports", "s3-bucket", BUCKET, "kms-key"),
+        ("reports", "s3-bucket", BUCKET, "public-access-block"),
+        ("triage", "log-group", "/maas/maas-dev/agents/triage", "retention"),
+        ("research", "log-group", "/maas/maas-dev/agents/research", "exists"),
+        ("platform", "sns-topic", "maas-dev-tickets", "kms-key"),
+        ("platform", "sns-topic", "maas-dev-findings", "tags"),
+        ("research", "rds-cluster", "maas-dev-research", "tags"),
+        ("research", "rds-cluster", "maas-dev-research", "backup-retention"),
+    }
+    findings = {(f["resource"], f["check"]): f for group in report["agents"].values() for f in group["findings"]}
+    assert findings[(BUCKET, "public-access-block")]["actual"] == "BlockPublicPolicy off"
+    assert findings[(BUCKET, "kms-key")]["expected"] == "alias/maas-dev-reports"
+    assert findings[("/maas/maas-dev/agents/triage", "retention")]["actual"] == "90 days"
+    assert findings[("maas-dev-research", "backup-retention")]["actual"] == "1 day"
+    assert report["agents"]["platform"]["drift"] == 2 and report["agents"]["reports"]["drift"] == 3
+    for text in (BUCKET, "/maas/maas-dev/agents/triage", "maas-dev-tickets", "maas-dev-research", "team missing",
+                 "cost-center missing", "research", "triage", "reports"):
+        assert text in result.output, text
+
+
 def _set(plan: dict, type_token: str, name: str, change: Callable[[dict], None]) -> None:
     change(next(r["inputs"] for r in plan["resources"] if r["type"] == type_token and r["inputs"].get("name") == name))
 
@@ -224,6 +298,12 @@ def _set(plan: dict, type_token: str, name: str, change: Callable[[dict], None])
 def _set_key(plan: dict, logical: str, change: Callable[[dict], None]) -> None:
     """Keys have no physical name: found by their logical name."""
     change(next(r["inputs"] for r in plan["resources"] if r["type"] == "aws:kms/key:Key" and r["name"] == logical))
+
+
+def _set_by(plan: dict, type_token: str, field: str, name: str, change: Callable[[dict], None]) -> None:
+    """Resources named by another input: a bucket (and its config resources) by ``bucket``, a database
+    cluster by ``clusterIdentifier``."""
+    change(next(r["inputs"] for r in plan["resources"] if r["type"] == type_token and r["inputs"].get(field) == name))
 
 
 def _key_arn_of(plan: dict, alias: str) -> str:
@@ -280,6 +360,35 @@ DEPLOYED_DIFFERENTLY = {
          ("platform", "eks-cluster", "maas-dev", "logging"),
          ("platform", "eks-cluster", "maas-dev", "secrets-encryption")},
     ),
+    "bucket under another agent's key, versioning suspended, no public access block, a tag missing": (
+        lambda p: (
+            _set_by(p, "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+                    "bucket", BUCKET, lambda i: i["rules"][0]["applyServerSideEncryptionByDefault"].update(
+                        kmsMasterKeyId=_key_arn_of(p, "alias/maas-dev-research"))),
+            _set_by(p, "aws:s3/bucketVersioning:BucketVersioning", "bucket", BUCKET,
+                    lambda i: i.update(versioningConfiguration={"status": "Suspended"})),
+            p["resources"].remove(next(r for r in p["resources"]
+                                       if r["type"] == "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock")),
+            _set_by(p, "aws:s3/bucket:Bucket", "bucket", BUCKET, lambda i: i["tags"].pop("agent"))),
+        {("reports", "s3-bucket", BUCKET, "kms-key"), ("reports", "s3-bucket", BUCKET, "versioning"),
+         ("reports", "s3-bucket", BUCKET, "public-access-block"), ("reports", "s3-bucket", BUCKET, "tags")},
+    ),
+    "log group under the EKS key kept a year, topic without a key": (
+        lambda p: (
+            _set(p, "aws:cloudwatch/logGroup:LogGroup", "/maas-dev/vpc-flow-logs", lambda i: i.update(
+                kmsKeyId=_key_arn_of(p, "alias/maas-dev-eks"), retentionInDays=365)),
+            _set(p, "aws:sns/topic:Topic", "maas-dev-alerts", lambda i: i.pop("kmsMasterKeyId"))),
+        {("platform", "log-group", "/maas-dev/vpc-flow-logs", "kms-key"),
+         ("platform", "log-group", "/maas-dev/vpc-flow-logs", "retention"),
+         ("platform", "sns-topic", "maas-dev-alerts", "kms-key")},
+    ),
+    "database unencrypted, deletion-protected": (
+        lambda p: _set_by(p, "aws:rds/cluster:Cluster", "clusterIdentifier", "maas-dev-research", lambda i: (
+            i.update(storageEncrypted=False, deletionProtection=True), i.pop("kmsKeyId"))),
+        {("research", "rds-cluster", "maas-dev-research", "storage-encrypted"),
+         ("research", "rds-cluster", "maas-dev-research", "kms-key"),
+         ("research", "rds-cluster", "maas-dev-research", "deletion-protection")},
+    ),
 }
 
 
@@ -292,6 +401,15 @@ def test_each_setting_deployed_differently_is_drift(case, endpoint, dev, plan_fi
     seed_from_plan(plan_from_json(deployed), boto3.Session(region_name=REGION), endpoint)
     report = verify_plan(dev, calls.session(REGION), REGION, endpoint)
     assert {(f.agent, f.kind, f.resource, f.check) for f in report.drift} == expected
+
+
+def test_names_carrying_the_plan_account_are_found_under_the_live_account(account, endpoint, dev, calls):
+    # maas plan runs against a fake cloud; a real deployment names its bucket after the real account.
+    elsewhere = plan_from_json(json.loads(dev.to_json().replace(account.account, "210987654321")))
+    assert any(r["inputs"].get("bucket") == "maas-dev-reports-210987654321" for r in elsewhere.resources)
+    report = verify_plan(elsewhere, calls.session(REGION), REGION, endpoint)
+    assert not report.drift
+    assert ("s3-bucket", BUCKET) in {(f.kind, f.resource) for f in report.findings}
 
 
 # -- read-only, paginated, retried ------------------------------------------------------------
@@ -312,9 +430,10 @@ def test_only_read_operations_are_called_and_the_policy_grants_exactly_them(acco
     granted = {action for s in statements if s["Effect"] == "Allow" for action in s["Action"]}
     assert granted == needed
     assert all(action.split(":")[1].startswith(("List", "Describe", "Get", "View")) for action in granted)
-    # Metadata only: no secret value, no key use, no message or item is ever readable with it.
+    # Metadata only: no secret value, no key use, no message, item, object, log event or row is readable with it.
     assert not granted & {"secretsmanager:GetSecretValue", "kms:Decrypt", "sqs:ReceiveMessage", "dynamodb:GetItem",
-                          "dynamodb:Query", "dynamodb:Scan"}
+                          "dynamodb:Query", "dynamodb:Scan", "s3:GetObject", "s3:ListBucket", "logs:GetLogEvents",
+                          "logs:FilterLogEvents", "rds-db:connect", "rds-data:ExecuteStatement"}
 
 
 def test_a_mutating_call_is_refused_before_it_is_sent(account, endpoint):
@@ -333,8 +452,12 @@ def test_every_list_call_follows_its_pages(account, endpoint, dev, calls):
     assert not report.drift
     # dev has 6 queues and 4 secrets: at 2 a page, every one is found only by following the pages.
     # (moto answers ListAliases and DescribeBudgets in one page whatever the page size.)
+    assert {(f.kind, f.resource) for f in report.findings} == planned(dev)
     assert calls.count("ListQueues") == 3
     assert calls.count("ListSecrets") == 2
+    # Log groups are listed per path: the 4 under /maas/maas-dev/agents/ over 2 pages, the cluster's
+    # and the flow logs' one page each.
+    assert calls.count("DescribeLogGroups") == 4
 
 
 def _answer(status: int, error: str, message: str) -> Callable[..., AWSResponse]:
@@ -416,22 +539,3 @@ def test_usage_errors_exit_2(tmp_path):
     _one_line_error(maas("verify", "--plan", str(tmp_path / "missing.json")))
     (tmp_path / "bad.json").write_text("{}")
     _one_line_error(maas("verify", "--plan", str(tmp_path / "bad.json")))
-
-
-# -- scale ------------------------------------------------------------------------------------
-
-
-@pytest.mark.slow
-def test_one_hundred_agents(endpoint, tmp_path, calls):
-    stack = write_catalog_stack(ROOT / "stacks" / "Pulumi.dev.yaml", tmp_path / "Pulumi.catalog.yaml", 100)
-    plan = plan_project(ROOT, config_file=stack)
-    reset(endpoint)
-    seed_from_plan(plan, boto3.Session(region_name=REGION), endpoint)
-    started = time.perf_counter()
-    report = verify_plan(plan, calls.session(REGION), REGION, endpoint)
-    elapsed = time.perf_counter() - started
-    print(f"verified {report.summary()['resources']} resources of 100 agents with {len(calls.operations)} calls "
-          f"in {elapsed:.1f}s")
-    assert not report.drift
-    assert len({f.agent for f in report.findings} - {"platform"}) == 100
-    assert {(f.kind, f.resource) for f in report.findings} == planned(plan)

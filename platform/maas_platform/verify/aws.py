@@ -46,7 +46,7 @@ CREDENTIAL_CODES = frozenset({
 ACCESS_CODES = frozenset({"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "Forbidden"})
 NOT_FOUND_CODES = frozenset({
     "ResourceNotFoundException", "NotFoundException", "NotFound", "NoSuchEntity", "TableNotFoundException",
-    "AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist",
+    "AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist", "NoSuchBucket", "DBClusterNotFoundFault",
 })
 
 
@@ -109,7 +109,8 @@ class Account:
     """One AWS account and region, read concurrently by the checks.
 
     Clients are made once (a boto3 session is not thread-safe, its clients are); the
-    account-wide inventories (aliases, queues, secrets, budgets) are listed once, on first use.
+    account-wide inventories (aliases, queues, secrets, budgets, buckets, topics, log groups)
+    are listed once, on first use.
     """
 
     def __init__(
@@ -138,6 +139,8 @@ class Account:
         self.account_id = ""
         # service -> the name prefix its account-wide listing is narrowed to (set by the runner).
         self.name_prefixes: dict[str, str] = {}
+        # The prefixes log groups are listed under, one per path (set by the runner).
+        self.log_group_prefixes: list[str] = []
 
     # -- plumbing -------------------------------------------------------------------------
 
@@ -167,14 +170,34 @@ class Account:
         with self._translated(service, _camel(operation)):
             return getattr(client, operation)(**params)
 
+    def call_or_none(self, service: str, operation: str, unset: frozenset[str],
+                     **params: Any) -> Optional[dict[str, Any]]:
+        """One call of an operation that reads a setting; None when the answer is one of ``unset``.
+
+        S3 answers a bucket setting never made (no tags, no default encryption, no public
+        access block) with a 404 of its own code, which is not the bucket being missing.
+        """
+        client = self.client(service)
+        with self._translated(service, _camel(operation)):
+            try:
+                return getattr(client, operation)(**params)
+            except ClientError as error:
+                if error.response.get("Error", {}).get("Code") in unset:
+                    return None
+                raise
+
     def pages(self, service: str, operation: str, key: str, page_size: Optional[int] = None,
-              **params: Any) -> list[Any]:
-        """Every item under ``key`` of every page of a list operation (boto3 paginator)."""
+              sized: bool = True, **params: Any) -> list[Any]:
+        """Every item under ``key`` of every page of a list operation (boto3 paginator).
+
+        ``sized=False`` sends no page size at all, whatever the run's page size.
+        """
         paginator = self.client(service).get_paginator(operation)
         pagination = {}
+        size = (self.page_size or page_size) if sized else None
         # Some operations take no page size (DynamoDB ListTagsOfResource): they page on their own.
-        if (self.page_size or page_size) and getattr(paginator, "_pagination_cfg", {}).get("limit_key"):
-            pagination["PageSize"] = self.page_size or page_size
+        if size and getattr(paginator, "_pagination_cfg", {}).get("limit_key"):
+            pagination["PageSize"] = size
         items: list[Any] = []
         with self._translated(service, _camel(operation)):
             for page in paginator.paginate(PaginationConfig=pagination, **params):
@@ -260,6 +283,37 @@ class Account:
             listed = self.pages("budgets", "describe_budgets", "Budgets", AccountId=self.account_id)
             return {b["BudgetName"]: b for b in listed}
         return self._inventory("budgets", load)
+
+    def buckets(self) -> set[str]:
+        """The names of this account's S3 buckets under the S3 name prefix.
+
+        A bucket name is global: one owned by another account is not this deployment's, so
+        a bucket is looked for among the account's own. Sent without MaxBuckets: with a
+        prefix and no size, S3 answers pages of 10,000 buckets and a continuation token beyond
+        (moto 5.2.5 truncates a sized page without one).
+        """
+        prefix = self.name_prefixes.get("s3", "")
+
+        def load() -> set[str]:
+            params = {"Prefix": prefix} if prefix else {}
+            return {b["Name"] for b in self.pages("s3", "list_buckets", "Buckets", sized=False, **params)}
+        return self._inventory(f"buckets:{prefix}", load)
+
+    def topics(self) -> dict[str, str]:
+        """SNS topic name -> ARN (ListTopics takes no name filter: the whole region, once)."""
+        def load() -> dict[str, str]:
+            arns = [t["TopicArn"] for t in self.pages("sns", "list_topics", "Topics")]
+            return {arn.rsplit(":", 1)[-1]: arn for arn in arns}
+        return self._inventory("topics", load)
+
+    def log_group(self, name: str) -> Optional[dict[str, Any]]:
+        """A log group's description, from the listing of the narrowest planned prefix it falls under."""
+        prefix = max((p for p in self.log_group_prefixes if name.startswith(p)), key=len, default=name)
+
+        def load() -> dict[str, dict[str, Any]]:
+            listed = self.pages("logs", "describe_log_groups", "logGroups", logGroupNamePrefix=prefix)
+            return {g["logGroupName"]: g for g in listed}
+        return self._inventory(f"log-groups:{prefix}", load).get(name)
 
 
 def _camel(operation: str) -> str:

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass
 from typing import Any, Callable, Optional
 
 from .aws import Account, NotFound, parse_json
-from .expect import Expected
+from .expect import PUBLIC_ACCESS_BLOCK, Expected
 
 OK, DRIFT, SKIPPED = "ok", "drift", "skipped"
 
@@ -232,6 +232,119 @@ def check_cluster(item: Expected, account: Account) -> list[Finding]:
     return findings
 
 
+def check_bucket(item: Expected, account: Account) -> list[Finding]:
+    """An S3 bucket of this account: default encryption under the planned key, public access
+    blocked as planned, versioning as planned, tagged."""
+    if item.name not in account.buckets():
+        return missing(item)
+    spec = item.spec
+    try:
+        tagging = account.call_or_none("s3", "get_bucket_tagging", frozenset({"NoSuchTagSet"}), Bucket=item.name)
+        encryption = account.call_or_none("s3", "get_bucket_encryption",
+                                          frozenset({"ServerSideEncryptionConfigurationNotFoundError"}),
+                                          Bucket=item.name)
+        versioning = account.call("s3", "get_bucket_versioning", Bucket=item.name)
+        block = account.call_or_none("s3", "get_public_access_block",
+                                     frozenset({"NoSuchPublicAccessBlockConfiguration"}), Bucket=item.name) \
+            if spec["public_access_block"] is not None else None
+    except NotFound:
+        return missing(item)
+    rules = ((encryption or {}).get("ServerSideEncryptionConfiguration") or {}).get("Rules") or [{}]
+    default = rules[0].get("ApplyServerSideEncryptionByDefault") or {}
+    algorithm = default.get("SSEAlgorithm")
+    findings = [finding(item, "exists", True, "exists", "exists")]
+    if spec["algorithm"]:
+        findings.append(finding(item, "encryption", algorithm == spec["algorithm"], spec["algorithm"],
+                                algorithm or "no default encryption"))
+    if (spec["algorithm"] or "").startswith("aws:kms"):
+        live_key = default.get("KMSMasterKeyID") if (algorithm or "").startswith("aws:kms") else None
+        findings.append(key_finding(item, account, "kms-key", spec["key"], spec["key_reference"], live_key))
+    if spec["public_access_block"] is not None:
+        findings.append(_public_access_finding(item, (block or {}).get("PublicAccessBlockConfiguration") or {}))
+    live_versioning = versioning.get("Status") or "Disabled"
+    findings.append(finding(item, "versioning", live_versioning == spec["versioning"], spec["versioning"],
+                            live_versioning))
+    findings.append(tags_finding(item, {t["Key"]: t["Value"] for t in (tagging or {}).get("TagSet") or []}))
+    return findings
+
+
+def _public_access_finding(item: Expected, live: dict[str, Any]) -> Finding:
+    """Each of the four public access block settings as planned (a bucket without one has all four off)."""
+    wanted = item.spec["public_access_block"]
+    differing = [setting for setting, api in PUBLIC_ACCESS_BLOCK.items() if bool(live.get(api)) != wanted[setting]]
+    shown = differing or list(PUBLIC_ACCESS_BLOCK)
+    expected = ", ".join(f"{PUBLIC_ACCESS_BLOCK[f]} {_on(wanted[f])}" for f in shown)
+    actual = ", ".join(f"{PUBLIC_ACCESS_BLOCK[f]} {_on(bool(live.get(PUBLIC_ACCESS_BLOCK[f])))}" for f in differing)
+    return finding(item, "public-access-block", not differing, expected, actual or "as planned")
+
+
+def check_log_group(item: Expected, account: Account) -> list[Finding]:
+    """A CloudWatch log group: retention as planned, encrypted with the planned key, tagged."""
+    group = account.log_group(item.name)
+    if group is None:
+        return missing(item)
+    arn = group.get("logGroupArn") or str(group.get("arn", "")).removesuffix(":*")
+    try:
+        tags = account.call("logs", "list_tags_for_resource", resourceArn=arn).get("tags") or {}
+    except NotFound:
+        return missing(item)
+    retention = int(group.get("retentionInDays") or 0)
+    return [
+        finding(item, "exists", True, "exists", arn),
+        finding(item, "retention", retention == item.spec["retention"], _days(item.spec["retention"]),
+                _days(retention)),
+        key_finding(item, account, "kms-key", item.spec["key"], item.spec["key_reference"], group.get("kmsKeyId")),
+        tags_finding(item, tags),
+    ]
+
+
+def check_topic(item: Expected, account: Account) -> list[Finding]:
+    """An SNS topic: encrypted with the planned key, tagged."""
+    arn = account.topics().get(item.name)
+    if arn is None:
+        return missing(item)
+    try:
+        attributes = account.call("sns", "get_topic_attributes", TopicArn=arn).get("Attributes") or {}
+        tags = account.call("sns", "list_tags_for_resource", ResourceArn=arn).get("Tags") or []
+    except NotFound:
+        return missing(item)
+    return [
+        finding(item, "exists", True, "exists", arn),
+        key_finding(item, account, "kms-key", item.spec["key"], item.spec["key_reference"],
+                    attributes.get("KmsMasterKeyId") or None),
+        tags_finding(item, {t["Key"]: t["Value"] for t in tags}),
+    ]
+
+
+def check_db_cluster(item: Expected, account: Account) -> list[Finding]:
+    """An Aurora/RDS cluster: storage encrypted with the planned key, deletion protection and
+    backup retention as planned, tagged."""
+    try:
+        clusters = account.call("rds", "describe_db_clusters", DBClusterIdentifier=item.name).get("DBClusters")
+    except NotFound:
+        return missing(item)
+    if not clusters:
+        return missing(item)
+    cluster, spec = clusters[0], item.spec
+    encrypted = bool(cluster.get("StorageEncrypted"))
+    retention = int(cluster.get("BackupRetentionPeriod") or 0)
+    findings = [
+        finding(item, "exists", True, "exists", cluster.get("Status", "exists")),
+        finding(item, "storage-encrypted", encrypted == spec["encrypted"], spec["encrypted"], encrypted),
+    ]
+    if spec["encrypted"] and spec["key_reference"]:
+        findings.append(key_finding(item, account, "kms-key", spec["key"], spec["key_reference"],
+                                    cluster.get("KmsKeyId") if encrypted else None))
+    findings += [
+        finding(item, "deletion-protection", bool(cluster.get("DeletionProtection")) == spec["deletion_protection"],
+                spec["deletion_protection"], bool(cluster.get("DeletionProtection"))),
+        finding(item, "backup-retention", retention == spec["backup_retention"],
+                _days(spec["backup_retention"], "no backups"), _days(retention, "no backups")),
+        tags_finding(item, {t["Key"]: t["Value"] for t in cluster.get("TagList") or []}),
+    ]
+    return findings
+
+
 def _number(value: Any) -> str:
     try:
         number = float(value)
@@ -249,6 +362,14 @@ def _notifications(notifications: list[tuple]) -> str:
                      for kind, operator, threshold, unit in notifications) or "none"
 
 
+def _on(value: bool) -> str:
+    return "on" if value else "off"
+
+
+def _days(days: int, zero: str = "never expire") -> str:
+    return zero if days == 0 else f"{days} day{'s' if days != 1 else ''}"
+
+
 def _access(public: bool, private: bool) -> str:
     return f"public {'on' if public else 'off'}, private {'on' if private else 'off'}"
 
@@ -260,4 +381,8 @@ CHECKS: dict[str, Callable[[Expected, Account], list[Finding]]] = {
     "secret": check_secret,
     "budget": check_budget,
     "eks-cluster": check_cluster,
+    "s3-bucket": check_bucket,
+    "log-group": check_log_group,
+    "sns-topic": check_topic,
+    "rds-cluster": check_db_cluster,
 }

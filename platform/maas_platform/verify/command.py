@@ -36,8 +36,11 @@ def verify(
     standard AWS credential chain and checks, per agent and for the platform: KMS keys
     (by alias: enabled, rotation, tags), DynamoDB tables (point-in-time recovery, the
     agent's key, tags), SQS queues (dead-letter queue, key, tags), Secrets Manager secrets
-    (the agent's key, tags), budgets (limit, cost filters, notifications) and the EKS
-    cluster (endpoint access, control-plane logging, secrets encryption, version, tags).
+    (the agent's key, tags), budgets (limit, cost filters, notifications), the EKS
+    cluster (endpoint access, control-plane logging, secrets encryption, version, tags),
+    S3 buckets (SSE-KMS under the planned key, public access block, versioning, tags),
+    CloudWatch log groups (retention, key, tags), SNS topics (key, tags) and Aurora
+    clusters (storage encryption and key, deletion protection, backup retention, tags).
     It only calls List*, Describe* and Get* operations: the IAM policy it needs is
     docs/verify-iam-policy.json.
 

@@ -2,15 +2,18 @@
 
 The plan's ids and ARNs come from a fake cloud and match nothing live, so a resource is
 named here by what survives deployment: its physical name (queue, table, secret, budget,
-cluster) or, for a KMS key, its alias. A key a resource refers to by fake ARN is turned
-into the alias the plan gives that key, which the live account resolves to a real key.
+cluster, bucket, log group, topic, database cluster) or, for a KMS key, its alias. A key a
+resource refers to by fake ARN is turned into the alias the plan gives that key, which the
+live account resolves to a real key. A physical name that embeds the plan's (fake) account
+id, as a bucket's globally unique name does, is looked up under the live account's id.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from ..plan import Plan
 
@@ -25,6 +28,32 @@ KINDS = {
     "aws:secretsmanager/secret:Secret": "secret",
     "aws:budgets/budget:Budget": "budget",
     "aws:eks/cluster:Cluster": "eks-cluster",
+    "aws:s3/bucket:Bucket": "s3-bucket",
+    "aws:s3/bucketV2:BucketV2": "s3-bucket",
+    "aws:cloudwatch/logGroup:LogGroup": "log-group",
+    "aws:sns/topic:Topic": "sns-topic",
+    "aws:rds/cluster:Cluster": "rds-cluster",
+}
+
+# The input holding a kind's physical name, where it is not ``name``.
+NAME_INPUTS = {"s3-bucket": "bucket", "rds-cluster": "clusterIdentifier"}
+
+# A bucket's settings live in resources of their own that name the bucket (the provider's
+# current shape); a v1 ``Bucket`` may also carry them inline. Config type -> what it sets.
+BUCKET_CONFIGS = {
+    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": "encryption",
+    "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2": "encryption",
+    "aws:s3/bucketVersioning:BucketVersioning": "versioning",
+    "aws:s3/bucketVersioningV2:BucketVersioningV2": "versioning",
+    "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": "public-access-block",
+}
+
+# The four settings of an S3 public access block: plan input -> the API's field.
+PUBLIC_ACCESS_BLOCK = {
+    "blockPublicAcls": "BlockPublicAcls",
+    "blockPublicPolicy": "BlockPublicPolicy",
+    "ignorePublicAcls": "IgnorePublicAcls",
+    "restrictPublicBuckets": "RestrictPublicBuckets",
 }
 
 
@@ -50,13 +79,19 @@ class Expectations:
     def prefix(self, kind: str) -> str:
         """The longest name prefix shared by the expected resources of a kind (to narrow list calls)."""
         names = [item.name for item in self.items if item.kind == kind]
-        if not names:
-            return ""
-        first, last = min(names), max(names)
-        size = 0
-        while size < min(len(first), len(last)) and first[size] == last[size]:
-            size += 1
-        return first[:size]
+        return _common_prefix(names) if names else ""
+
+    def prefixes(self, kind: str) -> list[str]:
+        """One narrow listing prefix per path "directory" of a kind's names (log groups).
+
+        Log groups of one stack live under several unrelated paths (``/aws/eks/...``,
+        ``/maas/...``); a single shared prefix would be ``/`` and list the whole account.
+        """
+        groups: dict[str, list[str]] = {}
+        for item in self.items:
+            if item.kind == kind:
+                groups.setdefault(item.name.rsplit("/", 1)[0], []).append(item.name)
+        return sorted(_common_prefix(names) for names in groups.values())
 
     def agents(self) -> list[str]:
         return sorted({item.agent for item in self.items if item.agent != PLATFORM})
@@ -72,10 +107,16 @@ def plan_from_json(document: dict[str, Any]) -> Plan:
     )
 
 
-def expectations(plan: Plan) -> Expectations:
-    """The checked resources of ``plan``, each with its physical name, agent, tags and settings."""
+def expectations(plan: Plan, account_id: str = "") -> Expectations:
+    """The checked resources of ``plan``, each with its physical name, agent, tags and settings.
+
+    ``account_id`` is the live account's: physical names carrying the plan's account id are
+    looked up under it.
+    """
     keys = _key_aliases(plan)
     owners = _agent_components(plan)
+    attached = _bucket_configs(plan)
+    rename = _account_renaming(plan, account_id)
     items: list[Expected] = []
     unmatched: list[str] = []
     for resource in plan.resources:
@@ -83,7 +124,7 @@ def expectations(plan: Plan) -> Expectations:
         if kind is None:
             continue
         inputs = resource.get("inputs") or {}
-        name = keys.by_urn.get(resource["urn"]) if kind == "kms-key" else _physical_name(inputs)
+        name = keys.by_urn.get(resource["urn"]) if kind == "kms-key" else rename(_physical_name(kind, inputs))
         if not name:
             why = "no alias in the plan" if kind == "kms-key" else "no physical name in the plan"
             unmatched.append(f"{resource['type']} {resource['name']}: {why}")
@@ -94,10 +135,40 @@ def expectations(plan: Plan) -> Expectations:
             agent=_agent_of(resource, inputs, owners, plan),
             logical=resource["name"],
             tags={k: str(v) for k, v in (inputs.get("tags") or {}).items() if isinstance(v, str)},
-            spec=SPECS[kind](inputs, keys),
+            spec=_bucket_spec(inputs, keys, attached.get(resource["urn"], {})) if kind == "s3-bucket"
+            else SPECS[kind](inputs, keys),
         ))
     items.sort(key=lambda i: (i.agent != PLATFORM, i.agent, i.kind, i.name))
     return Expectations(items=items, unmatched=unmatched)
+
+
+def plan_account(plan: Plan) -> str:
+    """The account id the plan was made under: its ``account_id`` output, else that of its ARNs."""
+    account = (plan.outputs or {}).get("account_id")
+    if isinstance(account, str) and re.fullmatch(r"\d{12}", account):
+        return account
+    found = re.search(r'"arn:aws[a-z-]*:(?:kms|sqs|dynamodb|secretsmanager|sns|logs|rds):[a-z0-9-]+:(\d{12}):',
+                      json.dumps(plan.resources))
+    return found.group(1) if found else ""
+
+
+def _account_renaming(plan: Plan, account_id: str) -> Callable[[Optional[str]], Optional[str]]:
+    """Physical name -> the name it has in the live account (the plan's account id swapped for it)."""
+    planned = plan_account(plan)
+
+    def rename(name: Optional[str]) -> Optional[str]:
+        if name and planned and account_id and planned != account_id:
+            return name.replace(planned, account_id)
+        return name
+    return rename
+
+
+def _common_prefix(names: list[str]) -> str:
+    first, last = min(names), max(names)
+    size = 0
+    while size < min(len(first), len(last)) and first[size] == last[size]:
+        size += 1
+    return first[:size]
 
 
 # -- keys --------------------------------------------------------------------------------------
@@ -172,8 +243,8 @@ def _agent_of(resource: dict[str, Any], inputs: dict[str, Any], owners: dict[str
 # -- per-kind settings -------------------------------------------------------------------------
 
 
-def _physical_name(inputs: dict[str, Any]) -> Optional[str]:
-    name = inputs.get("name")
+def _physical_name(kind: str, inputs: dict[str, Any]) -> Optional[str]:
+    name = inputs.get(NAME_INPUTS.get(kind, "name"))
     return name if isinstance(name, str) and name and name != "[secret]" else None
 
 
@@ -240,6 +311,68 @@ def _cluster_spec(inputs: dict[str, Any], keys: _Keys) -> dict[str, Any]:
     }
 
 
+def _bucket_configs(plan: Plan) -> dict[str, dict[str, dict[str, Any]]]:
+    """Bucket urn -> its separate config resources' inputs by role, matched by the bucket each names."""
+    buckets = {r["urn"]: r for r in plan.resources if KINDS.get(r["type"]) == "s3-bucket"}
+    by_name = {(b.get("inputs") or {}).get("bucket"): urn for urn, b in buckets.items()}
+    configs: dict[str, dict[str, dict[str, Any]]] = {}
+    for resource in plan.resources:
+        role = BUCKET_CONFIGS.get(resource["type"])
+        if role is None:
+            continue
+        inputs = resource.get("inputs") or {}
+        urn = next((d for d in resource.get("dependencies") or [] if d in buckets), None)
+        urn = urn or by_name.get(inputs.get("bucket"))
+        if urn:
+            configs.setdefault(urn, {})[role] = inputs
+    return configs
+
+
+def _bucket_spec(inputs: dict[str, Any], keys: _Keys, attached: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Default encryption, public access block and versioning: from the config resources, else inline."""
+    encryption = attached.get("encryption") or {}
+    rules = encryption.get("rules") or [encryption.get("rule") or {}]
+    if not encryption:  # a v1 bucket's inline serverSideEncryptionConfiguration
+        rules = [((inputs.get("serverSideEncryptionConfiguration") or {}).get("rule") or {})]
+    default = (rules[0] if rules else {}).get("applyServerSideEncryptionByDefault") or {}
+    reference = default.get("kmsMasterKeyId")
+    block = attached.get("public-access-block")
+    if "versioning" in attached:
+        versioning = (attached["versioning"].get("versioningConfiguration") or {}).get("status") or "Disabled"
+    else:
+        versioning = "Enabled" if (inputs.get("versioning") or {}).get("enabled") else "Disabled"
+    return {
+        "algorithm": default.get("sseAlgorithm"),
+        "key": keys.alias(reference),
+        "key_reference": reference,
+        "public_access_block": {setting: bool(block.get(setting, False)) for setting in PUBLIC_ACCESS_BLOCK}
+        if block is not None else None,
+        "versioning": versioning,
+    }
+
+
+def _log_group_spec(inputs: dict[str, Any], keys: _Keys) -> dict[str, Any]:
+    return {
+        "retention": int(inputs.get("retentionInDays") or 0),  # 0: never expire
+        "key": keys.alias(inputs.get("kmsKeyId")),
+        "key_reference": inputs.get("kmsKeyId"),
+    }
+
+
+def _topic_spec(inputs: dict[str, Any], keys: _Keys) -> dict[str, Any]:
+    return {"key": keys.alias(inputs.get("kmsMasterKeyId")), "key_reference": inputs.get("kmsMasterKeyId")}
+
+
+def _db_cluster_spec(inputs: dict[str, Any], keys: _Keys) -> dict[str, Any]:
+    return {
+        "encrypted": bool(inputs.get("storageEncrypted", False)),
+        "key": keys.alias(inputs.get("kmsKeyId")),
+        "key_reference": inputs.get("kmsKeyId"),
+        "deletion_protection": bool(inputs.get("deletionProtection", False)),
+        "backup_retention": int(inputs.get("backupRetentionPeriod") or 1),  # the service's default: 1 day
+    }
+
+
 SPECS = {
     "kms-key": _key_spec,
     "dynamodb-table": _table_spec,
@@ -247,4 +380,7 @@ SPECS = {
     "secret": _secret_spec,
     "budget": _budget_spec,
     "eks-cluster": _cluster_spec,
+    "log-group": _log_group_spec,
+    "sns-topic": _topic_spec,
+    "rds-cluster": _db_cluster_spec,
 }

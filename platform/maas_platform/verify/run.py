@@ -34,8 +34,10 @@ def verify_plan(
     started = time.perf_counter()
     account = Account(session, region=region, endpoint_url=endpoint_url, workers=workers, page_size=page_size)
     account_id = account.identify()
-    expected = expectations(plan)
-    account.name_prefixes = {"sqs": expected.prefix("sqs-queue"), "secretsmanager": expected.prefix("secret")}
+    expected = expectations(plan, account_id)
+    account.name_prefixes = {"sqs": expected.prefix("sqs-queue"), "secretsmanager": expected.prefix("secret"),
+                             "s3": expected.prefix("s3-bucket")}
+    account.log_group_prefixes = expected.prefixes("log-group")
     findings = _run_checks(expected, account, workers)
     return Report(
         project=plan.project,
