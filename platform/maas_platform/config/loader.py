@@ -16,10 +16,10 @@ from typing import Any, Mapping, Optional, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from ..markers import SECRET as SECRET_PLACEHOLDER
 from .models import PlatformConfig
 
 NAMESPACE = "maas"
-SECRET_PLACEHOLDER = "[secret]"
 
 M = TypeVar("M", bound=BaseModel)
 

@@ -25,6 +25,7 @@ from pulumi.runtime import mocks, settings
 from pulumi.runtime.stack import run_in_stack
 from pulumi.runtime.sync_await import _sync_await
 
+from ..markers import SECRET, UNKNOWN_VALUE  # the plan's markers, re-exported
 from .fake_cloud import FakeCloud
 
 # Sentinels of Pulumi's wire format.
@@ -35,9 +36,6 @@ ARCHIVE_SIG = "0def7320c3a5731c473e5ecbe6d01bc7"
 OUTPUT_SIG = "d0e6a833031e9bbcd3f4e8bde6ca49a4"
 SIG_KEY = "4dabf18193072939515e22adb298388d"
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
-
-SECRET = "[secret]"
-UNKNOWN_VALUE = "[unknown]"
 
 
 def clean(value: Any) -> Any:

@@ -28,10 +28,7 @@ import inspect
 import json
 from typing import Any, Iterable, Iterator, Mapping, Optional, Sequence
 
-from .core import Context, Finding, Resource, resource_rule, stack_rule
-
-UNKNOWN = "[unknown]"
-SECRET = "[secret]"
+from .core import SECRET, UNKNOWN, Context, Finding, Resource, resource_rule, stack_rule
 
 # -- type tokens ----------------------------------------------------------------------------
 

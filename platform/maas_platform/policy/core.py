@@ -23,6 +23,10 @@ import fnmatch
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator, Literal, Mapping, Optional, Sequence, Union
 
+# How the plan shows a value known only after apply, and a secret (plan.engine's markers);
+# the CrossGuard adapter turns the engine's unknowns into the same marker.
+from ..markers import SECRET, UNKNOWN_VALUE as UNKNOWN
+
 Severity = Literal["critical", "high", "medium", "low"]
 Level = Literal["mandatory", "advisory", "disabled"]
 SEVERITIES: tuple[str, ...] = ("critical", "high", "medium", "low")

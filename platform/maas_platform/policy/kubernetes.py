@@ -39,9 +39,7 @@ import re
 from typing import Any, Callable, Iterable, Iterator, Mapping, Optional
 
 from ..tagging import MANAGED_BY
-from .core import Context, Resource, iter_containers, resource_rule
-
-UNKNOWN = "[unknown]"
+from .core import UNKNOWN, Context, Resource, iter_containers, resource_rule
 
 # -- labels ------------------------------------------------------------------------------------
 

@@ -9,6 +9,8 @@ from typing import Any, Optional
 
 import typer
 
+from ..markers import SECRET
+
 EXIT_OK, EXIT_DRIFT, EXIT_USAGE = 0, 1, 2
 
 
@@ -104,7 +106,7 @@ def _plan_region(plan: Any) -> Optional[str]:
     A team stack exports no region, but the fake cloud builds its ARNs in the stack's region.
     """
     region = (plan.outputs or {}).get("region")
-    if isinstance(region, str) and region and region != "[secret]":
+    if isinstance(region, str) and region and region != SECRET:
         return region
     found = re.search(r'"arn:aws[a-z-]*:(?:kms|sqs|dynamodb|secretsmanager):([a-z0-9-]+):', json.dumps(plan.resources))
     return found.group(1) if found else None

@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
+from ..markers import SECRET
 from ..plan import Plan
 
 PLATFORM = "platform"
@@ -245,7 +246,7 @@ def _agent_of(resource: dict[str, Any], inputs: dict[str, Any], owners: dict[str
 
 def _physical_name(kind: str, inputs: dict[str, Any]) -> Optional[str]:
     name = inputs.get(NAME_INPUTS.get(kind, "name"))
-    return name if isinstance(name, str) and name and name != "[secret]" else None
+    return name if isinstance(name, str) and name and name != SECRET else None
 
 
 def _key_spec(inputs: dict[str, Any], keys: _Keys) -> dict[str, Any]:
