@@ -1,0 +1,84 @@
+"""IAM action bundles, as data, declared once.
+
+Every grant the platform writes is built from these tuples (sorted, explicit, no wildcards),
+so tests and the policy rules can assert on the exact actions a grant allows. Names follow
+what the bundle lets a principal do; each tuple is sorted.
+
+This module imports nothing from the package.
+"""
+
+from __future__ import annotations
+
+# -- KMS -----------------------------------------------------------------------------------------
+
+# What the account root keeps on every key the platform creates (no use of the key's data).
+KEY_ADMIN_ACTIONS = (
+    "kms:CancelKeyDeletion", "kms:CreateAlias", "kms:DeleteAlias", "kms:DescribeKey", "kms:DisableKey",
+    "kms:DisableKeyRotation", "kms:EnableKey", "kms:EnableKeyRotation", "kms:GetKeyPolicy",
+    "kms:GetKeyRotationStatus", "kms:ListAliases", "kms:ListGrants", "kms:ListKeyPolicies",
+    "kms:ListResourceTags", "kms:PutKeyPolicy", "kms:RevokeGrant", "kms:RotateKeyOnDemand",
+    "kms:ScheduleKeyDeletion", "kms:TagResource", "kms:UntagResource", "kms:UpdateAlias",
+    "kms:UpdateKeyDescription",
+)
+# What a key policy lets a principal or service do with the key's data.
+KEY_USE_ACTIONS = (
+    "kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey",
+    "kms:GenerateDataKeyWithoutPlaintext", "kms:ReEncryptFrom", "kms:ReEncryptTo",
+)
+# AWS services acting for the account also manage grants on the key (EBS, RDS, DynamoDB).
+KEY_GRANT_ACTIONS = ("kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant")
+# What an agent's role may do with its own key (identity policy).
+KEY_USE = ("kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey")
+# Publishing to, or reading from, a KMS-encrypted topic or queue needs a data key of its key.
+TOPIC_KEY_USE = ("kms:Decrypt", "kms:GenerateDataKey")
+# Receiving from a KMS-encrypted queue decrypts the data keys its messages were sealed with.
+KEY_DECRYPT = ("kms:Decrypt",)
+
+# -- data ----------------------------------------------------------------------------------------
+
+DYNAMODB_DATA = (
+    "dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:ConditionCheckItem", "dynamodb:DeleteItem",
+    "dynamodb:DescribeTable", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:Scan",
+    "dynamodb:UpdateItem",
+)
+S3_BUCKET = ("s3:GetBucketLocation", "s3:ListBucket", "s3:ListBucketVersions")
+S3_OBJECTS = ("s3:AbortMultipartUpload", "s3:DeleteObject", "s3:GetObject", "s3:GetObjectVersion", "s3:PutObject")
+RDS_IAM_CONNECT = ("rds-db:connect",)
+SECRETS_READ = ("secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue")
+
+# -- messaging -----------------------------------------------------------------------------------
+
+SNS_PUBLISH = ("sns:Publish",)
+SQS_CONSUME = (
+    "sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:ReceiveMessage",
+)
+# An operator redriving a dead-letter queue.
+DLQ_OPERATIONS = (
+    "sqs:CancelMessageMoveTask", "sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttributes",
+    "sqs:GetQueueUrl", "sqs:ListMessageMoveTasks", "sqs:ReceiveMessage", "sqs:StartMessageMoveTask",
+)
+KAFKA_CONNECT = ("kafka-cluster:Connect", "kafka-cluster:DescribeCluster")
+KAFKA_WRITE = ("kafka-cluster:DescribeTopic", "kafka-cluster:WriteData")
+KAFKA_READ = ("kafka-cluster:DescribeTopic", "kafka-cluster:ReadData")
+KAFKA_GROUP = ("kafka-cluster:AlterGroup", "kafka-cluster:DescribeGroup")
+
+# -- observability -------------------------------------------------------------------------------
+
+XRAY_WRITE = ("xray:GetSamplingRules", "xray:GetSamplingTargets", "xray:PutTelemetryRecords", "xray:PutTraceSegments")
+LOG_SHIPPING = ("logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents")
+CLOUDWATCH_METRICS_READ = (
+    "cloudwatch:DescribeAlarmsForMetric", "cloudwatch:GetMetricData", "cloudwatch:GetMetricStatistics",
+    "cloudwatch:ListMetrics",
+)
+CLOUDWATCH_ALARMS_READ = ("cloudwatch:DescribeAlarmHistory", "cloudwatch:DescribeAlarms")
+# GetQueryResults names the log groups of the query (Service Authorization Reference), so it
+# reads the agents' groups only, like StartQuery.
+LOGS_READ = (
+    "logs:DescribeLogStreams", "logs:FilterLogEvents", "logs:GetLogEvents", "logs:GetLogGroupFields",
+    "logs:GetQueryResults", "logs:StartQuery",
+)
+LOGS_QUERIES = ("logs:DescribeQueries", "logs:StopQuery")
+
+# -- sessions ------------------------------------------------------------------------------------
+
+ASSUME_ROLE = ("sts:AssumeRole", "sts:TagSession")

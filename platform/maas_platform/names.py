@@ -1,0 +1,279 @@
+"""Names that several modules must agree on, declared once.
+
+Type tokens, labels, namespaces, in-cluster service addresses, the Pod Identity principal and
+the restricted security context. Components use them to create things; the plan, the policy
+rules, the cost estimate, the report and ``maas verify`` use them to recognise what was
+created. A test (``tests/test_structure.py``) fails when a type token or a label key that
+appears in more than one module of the package is written anywhere but here.
+
+This module imports nothing from the package: every other module may import it.
+"""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+from typing import Mapping
+
+# -- AWS resource types (pulumi-aws) ---------------------------------------------------------
+ALB_LOAD_BALANCER = "aws:alb/loadBalancer:LoadBalancer"
+BUDGETS_BUDGET = "aws:budgets/budget:Budget"
+CLOUDWATCH_EVENT_BUS = "aws:cloudwatch/eventBus:EventBus"
+CLOUDWATCH_EVENT_RULE = "aws:cloudwatch/eventRule:EventRule"
+CLOUDWATCH_LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
+CLOUDWATCH_LOG_STREAM = "aws:cloudwatch/logStream:LogStream"
+CLOUDWATCH_METRIC_ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+COSTEXPLORER_ANOMALY_MONITOR = "aws:costexplorer/anomalyMonitor:AnomalyMonitor"
+COSTEXPLORER_COST_ALLOCATION_TAG = "aws:costexplorer/costAllocationTag:CostAllocationTag"
+DYNAMODB_TABLE = "aws:dynamodb/table:Table"
+EBS_VOLUME = "aws:ebs/volume:Volume"
+EC2_DEFAULT_NETWORK_ACL = "aws:ec2/defaultNetworkAcl:DefaultNetworkAcl"
+EC2_DEFAULT_ROUTE_TABLE = "aws:ec2/defaultRouteTable:DefaultRouteTable"
+EC2_DEFAULT_SECURITY_GROUP = "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup"
+EC2_EGRESS_ONLY_INTERNET_GATEWAY = "aws:ec2/egressOnlyInternetGateway:EgressOnlyInternetGateway"
+EC2_EIP = "aws:ec2/eip:Eip"
+EC2_FLOW_LOG = "aws:ec2/flowLog:FlowLog"
+EC2_INSTANCE = "aws:ec2/instance:Instance"
+EC2_INTERNET_GATEWAY = "aws:ec2/internetGateway:InternetGateway"
+EC2_LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
+EC2_MAIN_ROUTE_TABLE_ASSOCIATION = "aws:ec2/mainRouteTableAssociation:MainRouteTableAssociation"
+EC2_NAT_GATEWAY = "aws:ec2/natGateway:NatGateway"
+EC2_NETWORK_ACL = "aws:ec2/networkAcl:NetworkAcl"
+EC2_ROUTE = "aws:ec2/route:Route"
+EC2_ROUTE_TABLE = "aws:ec2/routeTable:RouteTable"
+EC2_ROUTE_TABLE_ASSOCIATION = "aws:ec2/routeTableAssociation:RouteTableAssociation"
+EC2_SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
+EC2_SECURITY_GROUP_RULE = "aws:ec2/securityGroupRule:SecurityGroupRule"
+EC2_SUBNET = "aws:ec2/subnet:Subnet"
+EC2_TRANSIT_GATEWAY = "aws:ec2/transitGateway:TransitGateway"
+EC2_VPC = "aws:ec2/vpc:Vpc"
+EC2_VPC_ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint"
+ECR_REPOSITORY_POLICY = "aws:ecr/repositoryPolicy:RepositoryPolicy"
+EFS_FILE_SYSTEM = "aws:efs/fileSystem:FileSystem"
+EKS_ACCESS_ENTRY = "aws:eks/accessEntry:AccessEntry"
+EKS_ACCESS_POLICY_ASSOCIATION = "aws:eks/accessPolicyAssociation:AccessPolicyAssociation"
+EKS_ADDON = "aws:eks/addon:Addon"
+EKS_CLUSTER = "aws:eks/cluster:Cluster"
+EKS_IDENTITY_PROVIDER_CONFIG = "aws:eks/identityProviderConfig:IdentityProviderConfig"
+EKS_NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
+EKS_POD_IDENTITY_ASSOCIATION = "aws:eks/podIdentityAssociation:PodIdentityAssociation"
+IAM_GROUP_POLICY = "aws:iam/groupPolicy:GroupPolicy"
+IAM_GROUP_POLICY_ATTACHMENT = "aws:iam/groupPolicyAttachment:GroupPolicyAttachment"
+IAM_INSTANCE_PROFILE = "aws:iam/instanceProfile:InstanceProfile"
+IAM_OPEN_ID_CONNECT_PROVIDER = "aws:iam/openIdConnectProvider:OpenIdConnectProvider"
+IAM_POLICY = "aws:iam/policy:Policy"
+IAM_POLICY_ATTACHMENT = "aws:iam/policyAttachment:PolicyAttachment"
+IAM_ROLE = "aws:iam/role:Role"
+IAM_ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+IAM_ROLE_POLICY_ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
+IAM_SERVICE_LINKED_ROLE = "aws:iam/serviceLinkedRole:ServiceLinkedRole"
+IAM_USER_POLICY = "aws:iam/userPolicy:UserPolicy"
+IAM_USER_POLICY_ATTACHMENT = "aws:iam/userPolicyAttachment:UserPolicyAttachment"
+KMS_ALIAS = "aws:kms/alias:Alias"
+KMS_GRANT = "aws:kms/grant:Grant"
+KMS_KEY = "aws:kms/key:Key"
+KMS_KEY_POLICY = "aws:kms/keyPolicy:KeyPolicy"
+LB_LISTENER = "aws:lb/listener:Listener"
+LB_LOAD_BALANCER = "aws:lb/loadBalancer:LoadBalancer"
+LB_TARGET_GROUP = "aws:lb/targetGroup:TargetGroup"
+MQ_BROKER = "aws:mq/broker:Broker"
+MSK_SERVERLESS_CLUSTER = "aws:msk/serverlessCluster:ServerlessCluster"
+RDS_CLUSTER = "aws:rds/cluster:Cluster"
+RDS_CLUSTER_INSTANCE = "aws:rds/clusterInstance:ClusterInstance"
+RDS_CLUSTER_PARAMETER_GROUP = "aws:rds/clusterParameterGroup:ClusterParameterGroup"
+RDS_INSTANCE = "aws:rds/instance:Instance"
+RDS_PARAMETER_GROUP = "aws:rds/parameterGroup:ParameterGroup"
+RDS_SUBNET_GROUP = "aws:rds/subnetGroup:SubnetGroup"
+S3_BUCKET = "aws:s3/bucket:Bucket"
+S3_BUCKET_ACL = "aws:s3/bucketAcl:BucketAcl"
+S3_BUCKET_ACL_V2 = "aws:s3/bucketAclV2:BucketAclV2"
+S3_BUCKET_CORS_CONFIGURATION = "aws:s3/bucketCorsConfiguration:BucketCorsConfiguration"
+S3_BUCKET_LIFECYCLE_CONFIGURATION = "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
+S3_BUCKET_LIFECYCLE_CONFIGURATION_V2 = "aws:s3/bucketLifecycleConfigurationV2:BucketLifecycleConfigurationV2"
+S3_BUCKET_OWNERSHIP_CONTROLS = "aws:s3/bucketOwnershipControls:BucketOwnershipControls"
+S3_BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
+S3_BUCKET_PUBLIC_ACCESS_BLOCK = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
+S3_BUCKET_SERVER_SIDE_ENCRYPTION_CONFIGURATION = "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
+S3_BUCKET_SERVER_SIDE_ENCRYPTION_CONFIGURATION_V2 = "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2"
+S3_BUCKET_V2 = "aws:s3/bucketV2:BucketV2"
+S3_BUCKET_VERSIONING = "aws:s3/bucketVersioning:BucketVersioning"
+S3_BUCKET_VERSIONING_V2 = "aws:s3/bucketVersioningV2:BucketVersioningV2"
+SECRETSMANAGER_SECRET = "aws:secretsmanager/secret:Secret"
+SECRETSMANAGER_SECRET_POLICY = "aws:secretsmanager/secretPolicy:SecretPolicy"
+SECRETSMANAGER_SECRET_VERSION = "aws:secretsmanager/secretVersion:SecretVersion"
+SNS_TOPIC = "aws:sns/topic:Topic"
+SNS_TOPIC_POLICY = "aws:sns/topicPolicy:TopicPolicy"
+SNS_TOPIC_SUBSCRIPTION = "aws:sns/topicSubscription:TopicSubscription"
+SQS_QUEUE = "aws:sqs/queue:Queue"
+SQS_QUEUE_POLICY = "aws:sqs/queuePolicy:QueuePolicy"
+SQS_REDRIVE_ALLOW_POLICY = "aws:sqs/redriveAllowPolicy:RedriveAllowPolicy"
+SQS_REDRIVE_POLICY = "aws:sqs/redrivePolicy:RedrivePolicy"
+VPC_SECURITY_GROUP_EGRESS_RULE = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
+VPC_SECURITY_GROUP_INGRESS_RULE = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+
+# -- Kubernetes resource types (pulumi-kubernetes) ---------------------------------------------
+K8S_CUSTOM_RESOURCE_DEFINITION = "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition"
+K8S_DAEMON_SET = "kubernetes:apps/v1:DaemonSet"
+K8S_DEPLOYMENT = "kubernetes:apps/v1:Deployment"
+K8S_STATEFUL_SET = "kubernetes:apps/v1:StatefulSet"
+K8S_HORIZONTAL_POD_AUTOSCALER = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler"
+K8S_CRON_JOB = "kubernetes:batch/v1:CronJob"
+K8S_JOB = "kubernetes:batch/v1:Job"
+K8S_CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
+K8S_LIMIT_RANGE = "kubernetes:core/v1:LimitRange"
+K8S_NAMESPACE = "kubernetes:core/v1:Namespace"
+K8S_PERSISTENT_VOLUME_CLAIM = "kubernetes:core/v1:PersistentVolumeClaim"
+K8S_POD = "kubernetes:core/v1:Pod"
+K8S_REPLICATION_CONTROLLER = "kubernetes:core/v1:ReplicationController"
+K8S_RESOURCE_QUOTA = "kubernetes:core/v1:ResourceQuota"
+K8S_SECRET = "kubernetes:core/v1:Secret"
+K8S_SERVICE = "kubernetes:core/v1:Service"
+K8S_SERVICE_ACCOUNT = "kubernetes:core/v1:ServiceAccount"
+K8S_CLUSTER_SECRET_STORE = "kubernetes:external-secrets.io/v1:ClusterSecretStore"
+K8S_EXTERNAL_SECRET = "kubernetes:external-secrets.io/v1:ExternalSecret"
+K8S_SECRET_STORE = "kubernetes:external-secrets.io/v1:SecretStore"
+HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
+K8S_CLUSTER_TRIGGER_AUTHENTICATION = "kubernetes:keda.sh/v1alpha1:ClusterTriggerAuthentication"
+K8S_SCALED_JOB = "kubernetes:keda.sh/v1alpha1:ScaledJob"
+K8S_SCALED_OBJECT = "kubernetes:keda.sh/v1alpha1:ScaledObject"
+K8S_TRIGGER_AUTHENTICATION = "kubernetes:keda.sh/v1alpha1:TriggerAuthentication"
+K8S_POD_MONITOR = "kubernetes:monitoring.coreos.com/v1:PodMonitor"
+K8S_PROBE = "kubernetes:monitoring.coreos.com/v1:Probe"
+K8S_PROMETHEUS_RULE = "kubernetes:monitoring.coreos.com/v1:PrometheusRule"
+K8S_SERVICE_MONITOR = "kubernetes:monitoring.coreos.com/v1:ServiceMonitor"
+K8S_INGRESS = "kubernetes:networking.k8s.io/v1:Ingress"
+K8S_INGRESS_CLASS = "kubernetes:networking.k8s.io/v1:IngressClass"
+K8S_NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
+K8S_POD_DISRUPTION_BUDGET = "kubernetes:policy/v1:PodDisruptionBudget"
+K8S_CLUSTER_ROLE = "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole"
+K8S_CLUSTER_ROLE_BINDING = "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding"
+K8S_ROLE = "kubernetes:rbac.authorization.k8s.io/v1:Role"
+K8S_ROLE_BINDING = "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding"
+K8S_PRIORITY_CLASS = "kubernetes:scheduling.k8s.io/v1:PriorityClass"
+K8S_STORAGE_CLASS = "kubernetes:storage.k8s.io/v1:StorageClass"
+
+# -- the platform's own components -----------------------------------------------------------
+MAAS_CLUSTER_ADDONS = "maas:addons:ClusterAddons"
+MAAS_AGENT_SERVICE = "maas:agent:AgentService"
+# The parts an AgentService is composed of.
+MAAS_AGENT_IDENTITY = "maas:agent:AgentIdentity"
+# One datastore part per storage kind the platform creates (an existing store, or none, has no part).
+MAAS_AGENT_DYNAMODB_DATASTORE = "maas:agent:DynamoDBDatastore"
+MAAS_AGENT_POSTGRES_DATASTORE = "maas:agent:PostgresDatastore"
+MAAS_AGENT_S3_DATASTORE = "maas:agent:S3Datastore"
+MAAS_AGENT_INBOX = "maas:agent:AgentInbox"
+MAAS_AGENT_WORKLOAD = "maas:agent:AgentWorkload"
+MAAS_BROKER = "maas:broker:Broker"
+MAAS_BUDGETS = "maas:budgets:Budgets"
+MAAS_CLUSTER = "maas:cluster:Cluster"
+MAAS_PLATFORM_KEYS = "maas:encryption:PlatformKeys"
+MAAS_PLATFORM = "maas:index:Platform"
+MAAS_NETWORK = "maas:network:Network"
+MAAS_OBSERVABILITY_STACK = "maas:observability:ObservabilityStack"
+
+# -- the engine's own types ------------------------------------------------------------------
+AWS_PROVIDER = "pulumi:providers:aws"
+STACK = "pulumi:pulumi:Stack"
+STACK_REFERENCE = "pulumi:pulumi:StackReference"
+
+# -- other providers' types ------------------------------------------------------------------
+RANDOM_PASSWORD = "random:index/randomPassword:RandomPassword"
+
+# -- labels and tags ---------------------------------------------------------------------------
+
+AGENT_LABEL = "maas.dev/agent"
+TEAM_LABEL = "maas.dev/team"
+ENVIRONMENT_LABEL = "maas.dev/environment"
+COST_CENTER_LABEL = "maas.dev/cost-center"
+NODE_GROUP_LABEL = "maas.dev/node-group"
+NAME_LABEL = "app.kubernetes.io/name"
+PART_OF_LABEL = "app.kubernetes.io/part-of"
+MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
+NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
+PART_OF = "maas"
+MANAGED_BY = "pulumi"
+# Grafana's dashboard sidecar loads ConfigMaps carrying this label.
+DASHBOARD_LABEL = "grafana_dashboard"
+DASHBOARD_LABEL_VALUE = "1"
+
+# The tag an agent's AWS resources carry with its name (cost allocation, budgets, verify).
+AGENT_TAG = "agent"
+TEAM_TAG = "team"
+COST_CENTER_TAG = "cost-center"
+ENVIRONMENT_TAG = "environment"
+# The environment's prefix, and who manages the resource: set by the platform, never by a user.
+PLATFORM_TAG = "platform"
+MANAGED_BY_TAG = "managed-by"
+
+# Pod Security Standards.
+PSS_ENFORCE = "pod-security.kubernetes.io/enforce"
+PSS_AUDIT = "pod-security.kubernetes.io/audit"
+PSS_WARN = "pod-security.kubernetes.io/warn"
+RESTRICTED_NAMESPACE_LABELS: Mapping[str, str] = MappingProxyType({
+    PSS_ENFORCE: "restricted",
+    PSS_AUDIT: "restricted",
+    PSS_WARN: "restricted",
+})
+
+# -- namespaces -------------------------------------------------------------------------------
+
+SYSTEM_NAMESPACE = "maas-system"
+MONITORING_NAMESPACE = "monitoring"
+# prometheus-node-exporter and Fluent Bit: the only pods that need the host.
+HOST_AGENTS_NAMESPACE = "monitoring-host"
+EXTERNAL_SECRETS_NAMESPACE = "external-secrets"
+KEDA_NAMESPACE = "keda"
+KUBE_SYSTEM_NAMESPACE = "kube-system"
+CLOUDWATCH_NAMESPACE = "amazon-cloudwatch"
+CERT_MANAGER_NAMESPACE = "cert-manager"
+# Names no agent may take: its namespace would collide with the platform's.
+RESERVED_NAMESPACES: frozenset[str] = frozenset({
+    "default", SYSTEM_NAMESPACE, EXTERNAL_SECRETS_NAMESPACE, MONITORING_NAMESPACE, KEDA_NAMESPACE, CLOUDWATCH_NAMESPACE,
+})
+
+# The SecretStore each namespace that reads Secrets Manager names (External Secrets).
+SECRET_STORE = "aws-secrets-manager"
+# The ClusterTriggerAuthentication agents' ScaledObjects reference (KEDA's own Pod Identity role).
+KEDA_AWS_AUTHENTICATION = "keda-aws"
+INGRESS_CLASS = "alb"
+
+# -- in-cluster service addresses -------------------------------------------------------------
+
+# Release names are the chart names, and the charts name their Services after the release.
+KUBE_PROMETHEUS_STACK = "kube-prometheus-stack"
+BLACKBOX_EXPORTER = "prometheus-blackbox-exporter"
+OTEL_COLLECTOR_NAME = "otel-collector"  # the collector's fullnameOverride: the Service agents send to
+OTEL_GRPC_PORT = 4317
+OTEL_HTTP_PORT = 4318
+OTEL_ENDPOINT = f"http://{OTEL_COLLECTOR_NAME}.{MONITORING_NAMESPACE}.svc:{OTEL_GRPC_PORT}"
+OTEL_HTTP_ENDPOINT = f"http://{OTEL_COLLECTOR_NAME}.{MONITORING_NAMESPACE}.svc:{OTEL_HTTP_PORT}"
+PROMETHEUS_URL = f"http://{KUBE_PROMETHEUS_STACK}-prometheus.{MONITORING_NAMESPACE}.svc:9090"
+ALERTMANAGER_URL = f"http://{KUBE_PROMETHEUS_STACK}-alertmanager.{MONITORING_NAMESPACE}.svc:9093"
+BLACKBOX_EXPORTER_ADDRESS = f"{BLACKBOX_EXPORTER}.{MONITORING_NAMESPACE}.svc:9115"
+BLACKBOX_HTTP_MODULE = "http_2xx"
+
+# -- identity ---------------------------------------------------------------------------------
+
+# EKS Pod Identity: the service principal roles trust, and the agent's link-local address.
+POD_IDENTITY_PRINCIPAL = "pods.eks.amazonaws.com"
+POD_IDENTITY_AGENT_CIDR = "169.254.170.23/32"
+INSTANCE_METADATA_CIDR = "169.254.169.254/32"
+
+# -- pods -------------------------------------------------------------------------------------
+
+# The user and group every platform-built container runs as.
+RUN_AS = 10001
+
+
+def restricted_container_security_context() -> dict[str, object]:
+    """Pod Security ``restricted`` for one container, as every platform-built container sets
+    it: a fresh dict each call, to put in a manifest."""
+    return {
+        "allowPrivilegeEscalation": False,
+        "capabilities": {"drop": ["ALL"]},
+        "readOnlyRootFilesystem": True,
+        "runAsNonRoot": True,
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
+
+
+RESTRICTED_CONTAINER_SECURITY_CONTEXT: Mapping[str, object] = MappingProxyType(restricted_container_security_context())
