@@ -25,27 +25,12 @@ import pulumi
 from pulumi.runtime.sync_await import _sync_await
 from pydantic import AfterValidator, Field, ValidationError
 
-from .components.agent import MessagingRefs, PlatformRefs, TopicRef
-from .components.budgets import BudgetNotifications, Threshold
+from .components.contract import PlatformOutputs, PlatformRefs, refs_from_outputs
 from .config.agents import AgentSpec
 from .config.base import StrictModel
 from .config.loader import ConfigError, format_validation_error, runtime_namespace_values, validate
 from .config.models import DnsLabel, Environment, Region
-from .policy.config import PolicyConfig
-
-# Outputs of the platform stack (``Platform.outputs()``) a team stack cannot do without.
-# Broker settings the platform exports under ``messaging`` and agents' queues follow.
-MESSAGING_SETTINGS = (
-    "max_receive_count", "visibility_timeout_seconds", "inbox_retention_days", "dlq_retention_days",
-    "max_message_age_seconds", "keda_authentication",
-)
-
-REQUIRED_OUTPUTS = (
-    "environment", "region", "account_id", "prefix", "kubeconfig", "cluster_name", "cluster_arn", "vpc_id",
-    "vpc_cidr", "private_subnet_ids", "availability_zones", "cluster_security_group_id", "cluster_oidc_issuer",
-    "external_secrets_role_arn",
-)
-
+from .config.policy import PolicyConfig
 
 def _account_id(value: str) -> str:
     if not re.fullmatch(r"\d{12}", value):
@@ -94,77 +79,28 @@ def platform_outputs(reference: pulumi.StackReference) -> dict[str, Any]:
 def platform_refs(reference: pulumi.StackReference, config: TeamConfig) -> PlatformRefs:
     """:class:`PlatformRefs` from the platform stack's outputs, after checking the team config agrees.
 
-    ``AccountContext`` builds ARNs and policies from plain strings, so the account id is
-    resolved now: ``maas:account_id`` when set, else the platform's ``account_id`` output.
-    The tags, ingress class and budget notifications are the platform's, so team agents look like
-    platform agents.
+    The outputs are parsed into :class:`~maas_platform.components.contract.PlatformOutputs`, the model the
+    platform exports them with: one that does not parse stops the program with one line naming the
+    output and the platform stack. ``AccountContext`` builds ARNs and policies from plain strings,
+    so the account id is resolved now: ``maas:account_id`` when set, else the platform's
+    ``account_id`` output. Tags, ingress class, budget notifications, data protection and the
+    broker's settings are the platform's, so team agents look and behave like platform agents.
     """
-    outputs = platform_outputs(reference)
     stack = config.platform_stack
-    missing = [name for name in REQUIRED_OUTPUTS if name not in outputs]
-    if missing:
-        raise pulumi.RunError(
-            f"maas:platform_stack: stack '{stack}' has no output {', '.join(missing)}; is it a maas platform stack?"
-        )
+    outputs = PlatformOutputs.parse(platform_outputs(reference), stack)
     for key, mine in (("environment", config.environment), ("region", config.region), ("prefix", config.prefix)):
-        theirs = outputs.get(key)
-        if theirs is not None and theirs != mine:
+        theirs = getattr(outputs, key)
+        if theirs != mine:
             what = "name" if key == "prefix" else key  # the prefix is <name>-<environment>
             raise pulumi.RunError(
                 f"maas:{what}: this stack's {key} is '{mine}' but platform stack '{stack}' has '{theirs}'; they must match"
             )
-    account_id = config.account_id or outputs.get("account_id")
-    if not isinstance(account_id, str) or not account_id:
-        raise pulumi.RunError(f"maas:account_id: platform stack '{stack}' exports no known account_id; set maas:account_id")
-    if outputs.get("account_id") not in (None, account_id):
+    account_id = config.account_id or outputs.account_id
+    if outputs.account_id != account_id:
         raise pulumi.RunError(
-            f"maas:account_id: '{account_id}' but platform stack '{stack}' is in account '{outputs['account_id']}'"
+            f"maas:account_id: '{account_id}' but platform stack '{stack}' is in account '{outputs.account_id}'"
         )
-    extra: dict[str, Any] = {}
-    if isinstance(outputs.get("platform_tags"), dict):
-        extra["tags"] = outputs["platform_tags"]
-    if isinstance(outputs.get("ingress_class"), str):
-        extra["ingress_class"] = outputs["ingress_class"]
-    messaging = outputs.get("messaging")
-    if isinstance(messaging, dict):
-        extra["messaging"] = MessagingRefs(
-            backend=messaging.get("backend", "sns-sqs"),
-            topics={name: TopicRef(arn=t["arn"], ordered=bool(t.get("ordered")))
-                    for name, t in (messaging.get("topics") or {}).items()},
-            broker_key_arn=messaging.get("broker_key_arn"),
-            alert_topic_arn=messaging.get("alert_topic_arn"),
-            kafka_cluster_arn=messaging.get("kafka_cluster_arn"),
-            **{k: messaging[k] for k in MESSAGING_SETTINGS if isinstance(messaging.get(k), (int, str))},
-        )
-    budgets = agent_budgets(outputs.get("agent_budgets"))
-    if budgets is not None:
-        extra["agent_budgets"] = budgets
-    if isinstance(outputs.get("agent_log_retention_days"), int):
-        extra["log_retention_days"] = outputs["agent_log_retention_days"]
-    if isinstance(outputs.get("agents"), dict):
-        extra["taken_names"] = sorted(outputs["agents"])
-    if not outputs.get("oidc_provider_arn"):
-        extra["oidc_provider_arn"] = None  # no IRSA on this platform: an IRSA agent is refused by name
-    return PlatformRefs.from_stack_reference(
-        reference, environment=config.environment, prefix=config.prefix, region=config.region,
-        account_id=account_id, **extra,
-    )
-
-
-def agent_budgets(output: Any) -> Optional[BudgetNotifications]:
-    """The platform's ``agent_budgets`` output as :class:`BudgetNotifications`: this stack's
-    agents budget themselves with the platform's thresholds, alert topic and e-mails.
-
-    None when the platform exports none (an older platform stack): the agents then get no
-    budget, which the policy gate reports (MAAS-STK-006).
-    """
-    if not isinstance(output, dict) or not output.get("thresholds") or not output.get("alert_topic_arn"):
-        return None
-    return BudgetNotifications(
-        thresholds=[Threshold(**threshold) for threshold in output["thresholds"]],
-        alert_topic_arn=output["alert_topic_arn"],
-        emails=list(output.get("emails") or []),
-    )
+    return refs_from_outputs(outputs, reference, account_id=account_id)
 
 
 def agent_spec(**fields: Any) -> AgentSpec:

@@ -8,13 +8,6 @@ import pulumi
 import pulumi_aws as aws
 from pydantic import BaseModel, ConfigDict, Field
 
-# Pod Security Standards labels for every namespace the platform creates.
-RESTRICTED_NAMESPACE_LABELS = {
-    "pod-security.kubernetes.io/enforce": "restricted",
-    "pod-security.kubernetes.io/audit": "restricted",
-    "pod-security.kubernetes.io/warn": "restricted",
-}
-
 # A value that may be known now or only after the engine creates something.
 StrInput = Union[str, pulumi.Output]
 # A list known now (possibly of Outputs) or only later.

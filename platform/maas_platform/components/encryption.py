@@ -19,21 +19,8 @@ import pulumi_aws as aws
 from pydantic import Field
 
 from ..iam import Statement, policy_document
+from ..iam.actions import KEY_ADMIN_ACTIONS, KEY_USE_ACTIONS
 from .base import AccountContext, ComponentArgs, child
-
-# Kept as data so tests and policies can assert on the exact bundles.
-KEY_ADMIN_ACTIONS = (
-    "kms:CancelKeyDeletion", "kms:CreateAlias", "kms:DeleteAlias", "kms:DescribeKey", "kms:DisableKey",
-    "kms:DisableKeyRotation", "kms:EnableKey", "kms:EnableKeyRotation", "kms:GetKeyPolicy",
-    "kms:GetKeyRotationStatus", "kms:ListAliases", "kms:ListGrants", "kms:ListKeyPolicies",
-    "kms:ListResourceTags", "kms:PutKeyPolicy", "kms:RevokeGrant", "kms:RotateKeyOnDemand",
-    "kms:ScheduleKeyDeletion", "kms:TagResource", "kms:UntagResource", "kms:UpdateAlias",
-    "kms:UpdateKeyDescription",
-)
-KEY_USE_ACTIONS = (
-    "kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey",
-    "kms:GenerateDataKeyWithoutPlaintext", "kms:ReEncryptFrom", "kms:ReEncryptTo",
-)
 
 # purpose -> (description, AWS service that may use it on the account's behalf)
 KEY_PURPOSES = {
@@ -48,17 +35,29 @@ class EncryptionArgs(ComponentArgs):
     account: AccountContext
     deletion_window_days: int = Field(30, ge=7, le=30, description="Waiting period of a scheduled deletion.")
     protect: bool = Field(False, description="Protect the keys from `pulumi destroy`.")
+    existing: dict[str, str] = Field(
+        default_factory=dict,
+        description="Key ARNs by purpose that the platform uses instead of creating its own (it then manages "
+                    "neither the key nor its policy). Default: none.",
+    )
 
 
 class PlatformKeys(pulumi.ComponentResource):
     """The platform's customer-managed KMS keys and their aliases."""
 
-    keys: dict[str, aws.kms.Key]
+    keys: dict[str, aws.kms.Key]  # the keys this component created
+    arns: dict[str, pulumi.Input[str]]  # every purpose's key ARN, created or brought
 
     def __init__(self, name: str, args: EncryptionArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("maas:encryption:PlatformKeys", name, None, opts)
-        self.keys = {}
+        unknown = sorted(set(args.existing) - set(KEY_PURPOSES))
+        if unknown:
+            raise ValueError(f"existing keys for unknown purposes {unknown}; purposes are {sorted(KEY_PURPOSES)}")
+        self.keys, self.arns = {}, {}
         for purpose, (description, service) in KEY_PURPOSES.items():
+            if purpose in args.existing:
+                self.arns[purpose] = args.existing[purpose]
+                continue
             key = aws.kms.Key(
                 f"{name}-{purpose}",
                 description=f"{args.prefix}: {description}",
@@ -78,10 +77,11 @@ class PlatformKeys(pulumi.ComponentResource):
                 opts=child(self),
             )
             self.keys[purpose] = key
-        self.register_outputs({f"{purpose}_key_arn": key.arn for purpose, key in self.keys.items()})
+            self.arns[purpose] = key.arn
+        self.register_outputs({f"{purpose}_key_arn": arn for purpose, arn in self.arns.items()})
 
-    def arn(self, purpose: str) -> pulumi.Output[str]:
-        return self.keys[purpose].arn
+    def arn(self, purpose: str) -> pulumi.Input[str]:
+        return self.arns[purpose]
 
 
 def key_policy(purpose: str, service: str, account: AccountContext) -> pulumi.Output[str]:

@@ -10,6 +10,7 @@ import pulumi_aws as aws
 from pydantic import Field
 
 from ..iam import Statement, assume_role_policy, policy_document
+from ..config.models import ExistingNetwork
 from .base import AccountContext, ComponentArgs, StrInput, child, encrypted_log_group
 
 
@@ -24,6 +25,9 @@ class NetworkArgs(ComponentArgs):
     flow_log_retention_days: int = Field(365, description="Retention of the flow log group.")
     logs_key_arn: StrInput = Field(description="KMS key that encrypts the flow log group.")
     protect: bool = Field(False, description="Protect the flow log group from deletion.")
+    existing: Optional[ExistingNetwork] = Field(
+        None, description="A VPC the platform does not own (its subnets in availability_zones' order). Default: create one.",
+    )
 
 
 def subnet_plan(cidr: str, az_count: int) -> tuple[list[str], list[str]]:
@@ -39,14 +43,22 @@ def subnet_plan(cidr: str, az_count: int) -> tuple[list[str], list[str]]:
 class Network(pulumi.ComponentResource):
     """VPC over 2-3 AZs with private/public subnets, NAT, flow logs and endpoints."""
 
-    vpc: aws.ec2.Vpc
+    vpc: Optional[aws.ec2.Vpc]  # None in a VPC the platform does not own
     private_subnets: list[aws.ec2.Subnet]
     public_subnets: list[aws.ec2.Subnet]
     private_route_tables: list[aws.ec2.RouteTable]
-    flow_log_group: aws.cloudwatch.LogGroup
+    flow_log_group: Optional[aws.cloudwatch.LogGroup]
+    # What the rest of the platform uses, owned or not.
+    vpc_id: pulumi.Input[str]
+    vpc_cidr: pulumi.Input[str]
+    private_subnet_ids: list[pulumi.Input[str]]
+    public_subnet_ids: list[pulumi.Input[str]]
 
     def __init__(self, name: str, args: NetworkArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("maas:network:Network", name, None, opts)
+        if args.existing is not None:
+            self._existing(name, args, args.existing)
+            return
         azs = args.availability_zones
         private_cidrs, public_cidrs = subnet_plan(args.cidr, len(azs))
         cluster_tag = {f"kubernetes.io/cluster/{args.cluster_name}": "shared"}
@@ -131,16 +143,34 @@ class Network(pulumi.ComponentResource):
             )
             self.private_route_tables.append(table)
 
+        self.vpc_id, self.vpc_cidr = self.vpc.id, self.vpc.cidr_block
+        self.private_subnet_ids = [s.id for s in self.private_subnets]
+        self.public_subnet_ids = [s.id for s in self.public_subnets]
         self.flow_log_group = self._flow_logs(name, args)
-        self._endpoints(name, args)
+        self._endpoints(name, args, [t.id for t in self.private_route_tables])
+        self._register()
 
+    def _existing(self, name: str, args: NetworkArgs, existing: ExistingNetwork) -> None:
+        """Someone else's VPC: nothing of its topology is created or changed, only what the
+        platform adds to it (the flow log, if asked, and the endpoints)."""
+        self.vpc, self.private_subnets, self.public_subnets, self.private_route_tables = None, [], [], []
+        self.vpc_id, self.vpc_cidr = existing.vpc_id, args.cidr
+        self.private_subnet_ids = list(existing.private_subnet_ids)
+        self.public_subnet_ids = list(existing.public_subnet_ids)
+        self.flow_log_group = self._flow_logs(name, args, attach=existing.flow_logs)
+        self._endpoints(name, args, list(existing.private_route_table_ids))
+        self._register()
+
+    def _register(self) -> None:
         self.register_outputs({
-            "vpc_id": self.vpc.id,
-            "private_subnet_ids": [s.id for s in self.private_subnets],
-            "public_subnet_ids": [s.id for s in self.public_subnets],
+            "vpc_id": self.vpc_id,
+            "private_subnet_ids": self.private_subnet_ids,
+            "public_subnet_ids": self.public_subnet_ids,
         })
 
-    def _flow_logs(self, name: str, args: NetworkArgs) -> aws.cloudwatch.LogGroup:
+    def _flow_logs(self, name: str, args: NetworkArgs, attach: bool = True) -> Optional[aws.cloudwatch.LogGroup]:
+        if not attach:
+            return None
         group = encrypted_log_group(
             self, f"{name}-flow-logs", f"/{args.prefix}/vpc-flow-logs",
             retention_days=args.flow_log_retention_days, key_arn=args.logs_key_arn, protect=args.protect,
@@ -170,7 +200,7 @@ class Network(pulumi.ComponentResource):
         )
         aws.ec2.FlowLog(
             f"{name}-flow-log",
-            vpc_id=self.vpc.id,
+            vpc_id=self.vpc_id,
             traffic_type="ALL",
             log_destination_type="cloud-watch-logs",
             log_destination=group.arn,
@@ -181,15 +211,16 @@ class Network(pulumi.ComponentResource):
         )
         return group
 
-    def _endpoints(self, name: str, args: NetworkArgs) -> None:
+    def _endpoints(self, name: str, args: NetworkArgs, route_table_ids: list[pulumi.Input[str]]) -> None:
         region = args.account.region
-        for service in ("s3", "dynamodb"):
+        # Gateway endpoints live in route tables; without any (someone else's VPC), none.
+        for service in ("s3", "dynamodb") if route_table_ids else ():
             aws.ec2.VpcEndpoint(
                 f"{name}-{service}-endpoint",
-                vpc_id=self.vpc.id,
+                vpc_id=self.vpc_id,
                 service_name=f"com.amazonaws.{region}.{service}",
                 vpc_endpoint_type="Gateway",
-                route_table_ids=[t.id for t in self.private_route_tables],
+                route_table_ids=route_table_ids,
                 tags={"Name": f"{args.prefix}-{service}"},
                 opts=child(self),
             )
@@ -198,7 +229,7 @@ class Network(pulumi.ComponentResource):
         endpoint_sg = aws.ec2.SecurityGroup(
             f"{name}-endpoints-sg",
             description="HTTPS from inside the VPC to interface endpoints",
-            vpc_id=self.vpc.id,
+            vpc_id=self.vpc_id,
             ingress=[{
                 "description": "HTTPS from the VPC", "protocol": "tcp", "from_port": 443, "to_port": 443,
                 "cidr_blocks": [args.cidr],
@@ -209,11 +240,11 @@ class Network(pulumi.ComponentResource):
         for service in args.interface_endpoints:
             aws.ec2.VpcEndpoint(
                 f"{name}-{service.replace('.', '-')}-endpoint",
-                vpc_id=self.vpc.id,
+                vpc_id=self.vpc_id,
                 service_name=f"com.amazonaws.{region}.{service}",
                 vpc_endpoint_type="Interface",
                 private_dns_enabled=True,
-                subnet_ids=[s.id for s in self.private_subnets],
+                subnet_ids=self.private_subnet_ids,
                 security_group_ids=[endpoint_sg.id],
                 tags={"Name": f"{args.prefix}-{service}"},
                 opts=child(self),

@@ -9,18 +9,25 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
+from ..config.defaults import tier
 from ..config.models import PlatformConfig
+from .contract import MessagingRefs, PlatformOutputs, PlatformRefs, TopicRef
+from ..names import (
+    DASHBOARD_LABEL, DASHBOARD_LABEL_VALUE, MAAS_PLATFORM, POD_IDENTITY_PRINCIPAL, RESTRICTED_NAMESPACE_LABELS,
+    SYSTEM_NAMESPACE,
+)
 from ..slo import openslo_documents, platform_dashboard
 from ..tagging import owner_tags, platform_labels, platform_tags, tag_transformation
 from .addons import ClusterAddons, ClusterAddonsArgs
-from .agent import AgentService, AgentServiceArgs, MessagingRefs, PlatformRefs, TopicRef
-from .base import RESTRICTED_NAMESPACE_LABELS, AccountContext, ComponentArgs, child
+from .agent import AgentService, AgentServiceArgs
+from .base import AccountContext, ComponentArgs, child
 from .broker import Broker, BrokerArgs
 from .budgets import Budgets, BudgetsArgs, Threshold
-from .observability import ObservabilityArgs, ObservabilityStack, Receiver, secret_sync_role_prefix
 from .cluster import Cluster, ClusterArgs
 from .encryption import EncryptionArgs, PlatformKeys
 from .network import Network, NetworkArgs
+from .observability import ObservabilityArgs, ObservabilityStack, Receiver, secret_sync_role_prefix
+
 
 class PlatformArgs(ComponentArgs):
     config: PlatformConfig
@@ -46,7 +53,7 @@ class Platform(pulumi.ComponentResource):
         opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(
             transformations=[tag_transformation(tags), tag_transformation(owner, override=False)],
         ))
-        super().__init__("maas:index:Platform", name, None, opts)
+        super().__init__(MAAS_PLATFORM, name, None, opts)
         self.tags = tags
         self.labels = platform_labels(config.environment, config.team, config.cost_center)
         self.prefix = config.prefix
@@ -70,6 +77,7 @@ class Platform(pulumi.ComponentResource):
                 account=self.account,
                 deletion_window_days=config.encryption.key_deletion_window_days,
                 protect=config.protect_stateful,
+                existing=config.encryption.existing_keys.model_dump(exclude_none=True),
             ),
             opts=child(self),
         )
@@ -86,6 +94,7 @@ class Platform(pulumi.ComponentResource):
                 flow_log_retention_days=config.network.flow_log_retention_days,
                 logs_key_arn=self.keys.arn("logs"),
                 protect=config.protect_stateful,
+                existing=config.network.existing,
             ),
             opts=child(self),
         )
@@ -98,7 +107,7 @@ class Platform(pulumi.ComponentResource):
                 support_type=config.cluster.support_type,
                 endpoint_public_access=config.cluster.endpoint_public_access,
                 public_access_cidrs=config.cluster.public_access_cidrs,
-                subnet_ids=[s.id for s in self.network.private_subnets],
+                subnet_ids=self.network.private_subnet_ids,
                 secrets_key_arn=self.keys.arn("eks"),
                 logs_key_arn=self.keys.arn("logs"),
                 volumes_key_arn=self.keys.arn("ebs"),
@@ -130,7 +139,7 @@ class Platform(pulumi.ComponentResource):
                 account=self.account,
                 cluster_name=self.cluster.cluster.name,
                 cluster_arn=self.cluster.cluster.arn,
-                vpc_id=self.network.vpc.id,
+                vpc_id=self.network.vpc_id,
                 agent_role_prefix=f"{config.prefix}-agent-",
                 # The load balancers are shared by the agents' Ingresses (their cost is the platform's).
                 load_balancer_tags={**owner, **tags},
@@ -158,8 +167,8 @@ class Platform(pulumi.ComponentResource):
                 operator_role_arns=config.operator_role_arns,
                 alert_emails=config.observability.alert_emails,
                 rabbitmq_deployment=config.rabbitmq_deployment,
-                vpc_id=self.network.vpc.id,
-                private_subnet_ids=[s.id for s in self.network.private_subnets],
+                vpc_id=self.network.vpc_id,
+                private_subnet_ids=self.network.private_subnet_ids,
                 cluster_security_group_id=self._cluster_security_group(),
                 deletion_window_days=config.encryption.key_deletion_window_days,
                 protect=config.protect_stateful,
@@ -195,13 +204,11 @@ class Platform(pulumi.ComponentResource):
                 external_secrets_role_arn=self.addons.external_secrets_role.arn,
                 prometheus_retention_days=config.observability.prometheus_retention_days,
                 prometheus_volume_gib=config.observability.prometheus_volume_gib,
-                prometheus_replicas=2 if config.environment == "prod" else 1,
-                alertmanager_replicas=2 if config.environment == "prod" else 1,
+                prometheus_replicas=tier(config.environment).ha_replicas,
+                alertmanager_replicas=tier(config.environment).ha_replicas,
                 log_retention_days=config.observability.agent_log_retention_days,
                 receivers=[Receiver(**r.model_dump()) for r in config.observability.receivers],
                 labels=self.labels,
-                # Each agent owns its log group (team stacks' agents too): none created here.
-                agent_namespaces=[],
                 wait_for=[*self.cluster.node_groups, self.cluster.addons["aws-ebs-csi-driver"],
                           self.addons.external_secrets, self.storage_class],
                 protect=config.protect_stateful,
@@ -221,8 +228,8 @@ class Platform(pulumi.ComponentResource):
             board = platform_dashboard(list(config.agents))
             k8s.core.v1.ConfigMap(
                 f"{name}-agents-dashboard",
-                metadata={"name": "maas-agents-dashboard", "namespace": "maas-system",
-                          "labels": {**self.labels, "grafana_dashboard": "1"}},
+                metadata={"name": "maas-agents-dashboard", "namespace": SYSTEM_NAMESPACE,
+                          "labels": {**self.labels, DASHBOARD_LABEL: DASHBOARD_LABEL_VALUE}},
                 data={"maas-platform.json": json.dumps(board, sort_keys=True)},
                 opts=child(self, provider=self.kubernetes, depends_on=[self.system_namespace]),
             )
@@ -263,7 +270,7 @@ class Platform(pulumi.ComponentResource):
         )
         self.system_namespace = k8s.core.v1.Namespace(
             f"{name}-system-namespace",
-            metadata={"name": "maas-system", "labels": {**labels, **RESTRICTED_NAMESPACE_LABELS}},
+            metadata={"name": SYSTEM_NAMESPACE, "labels": {**labels, **RESTRICTED_NAMESPACE_LABELS}},
             opts=child(self, provider=self.kubernetes),
         )
 
@@ -276,9 +283,9 @@ class Platform(pulumi.ComponentResource):
             account=self.account,
             cluster_name=cluster.name,
             cluster_arn=cluster.arn,
-            vpc_id=self.network.vpc.id,
+            vpc_id=self.network.vpc_id,
             vpc_cidr=config.network.cidr,
-            private_subnet_ids=[s.id for s in self.network.private_subnets],
+            private_subnet_ids=self.network.private_subnet_ids,
             availability_zones=self.zones,
             cluster_security_group_id=self._cluster_security_group(),
             messaging=MessagingRefs(
@@ -299,7 +306,7 @@ class Platform(pulumi.ComponentResource):
             oidc_issuer=cluster.identities.apply(lambda ids: ids[0].oidcs[0].issuer if ids else None),
             ingress_class=self.addons.ingress_class,
             protect_stateful=config.protect_stateful,
-            scale_to_zero=config.environment != "prod",
+            scale_to_zero=tier(config.environment).scale_to_zero,
             trace_sample_ratio=config.observability.trace_sample_ratio,
             logs_key_arn=self.keys.arn("logs"),
             log_retention_days=config.observability.agent_log_retention_days,
@@ -312,6 +319,7 @@ class Platform(pulumi.ComponentResource):
     def outputs(self) -> dict[str, pulumi.Input]:
         """What team stacks read through a StackReference (names prefixed by what they describe)."""
         cluster = self.cluster.cluster
+        config = self._config
         outputs: dict[str, pulumi.Input] = {
             "environment": self.tags["environment"],
             "region": self.account.region,
@@ -324,20 +332,24 @@ class Platform(pulumi.ComponentResource):
             "cluster_security_group_id": cluster.vpc_config.apply(lambda v: v.cluster_security_group_id if v else None),
             "cluster_oidc_issuer": cluster.identities.apply(lambda ids: ids[0].oidcs[0].issuer if ids else None),
             "oidc_provider_arn": self.cluster.oidc_provider.arn if self.cluster.oidc_provider else None,
-            "pod_identity_principal": "pods.eks.amazonaws.com",
+            "pod_identity_principal": POD_IDENTITY_PRINCIPAL,
             "kubeconfig": self.cluster.kubeconfig,
             "node_role_arn": self.cluster.node_role.arn,
-            "vpc_id": self.network.vpc.id,
-            "vpc_cidr": self.network.vpc.cidr_block,
-            "private_subnet_ids": [s.id for s in self.network.private_subnets],
-            "public_subnet_ids": [s.id for s in self.network.public_subnets],
-            "availability_zones": [s.availability_zone for s in self.network.private_subnets],
+            "vpc_id": self.network.vpc_id,
+            "vpc_cidr": self.network.vpc_cidr,
+            "private_subnet_ids": self.network.private_subnet_ids,
+            "public_subnet_ids": self.network.public_subnet_ids,
+            "availability_zones": self.zones,
             "platform_tags": self.tags,
             "prefix": self.prefix,
             "external_secrets_role_arn": self.addons.external_secrets_role.arn,
             "ingress_class": self.addons.ingress_class,
             "observability": self.observability.outputs(),
-            "agent_log_retention_days": self._config.observability.agent_log_retention_days,
+            "agent_log_retention_days": config.observability.agent_log_retention_days,
+            # What team agents inherit so they behave like the platform's own.
+            "protect_stateful": config.protect_stateful,
+            "scale_to_zero": tier(config.environment).scale_to_zero,
+            "trace_sample_ratio": config.observability.trace_sample_ratio,
             # How a team stack's agent notifies on its own budget (this stack budgets maas:agents).
             "agent_budgets": {
                 "thresholds": [t.model_dump() for t in self.budgets.notifications.thresholds],
@@ -367,5 +379,5 @@ class Platform(pulumi.ComponentResource):
                 for agent, a in self.agents.items()
             },
         }
-        outputs.update({f"{purpose}_key_arn": key.arn for purpose, key in self.keys.keys.items()})
-        return outputs
+        outputs.update({f"{purpose}_key_arn": arn for purpose, arn in self.keys.arns.items()})
+        return PlatformOutputs.export(**outputs)

@@ -9,6 +9,7 @@ stay free of environment branches.
 from __future__ import annotations
 
 import copy
+from dataclasses import dataclass
 from typing import Any
 
 # CloudWatch Logs accepts only these retention periods (days).
@@ -90,6 +91,28 @@ ENVIRONMENT_DEFAULTS: dict[str, dict[str, Any]] = {
     },
 }
 
+
+
+@dataclass(frozen=True)
+class Tier:
+    """What an environment tier gets that is not a config key: behaviour the components read
+    instead of comparing the environment's name themselves."""
+
+    scale_to_zero: bool  # idle agents and datastores may scale to zero (Aurora pauses, KEDA to 0 replicas)
+    ha_replicas: int  # replicas of the platform's stateful monitoring (Prometheus, Alertmanager)
+    database_instances: int  # Aurora instances per agent database: a reader in another AZ in prod
+
+
+TIERS: dict[str, Tier] = {
+    "dev": Tier(scale_to_zero=True, ha_replicas=1, database_instances=1),
+    "staging": Tier(scale_to_zero=True, ha_replicas=1, database_instances=1),
+    "prod": Tier(scale_to_zero=False, ha_replicas=2, database_instances=2),
+}
+
+
+def tier(environment: str) -> Tier:
+    """The behaviour of ``environment`` (dev, staging or prod); unknown names get dev's."""
+    return TIERS.get(environment, TIERS["dev"])
 
 def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
     """Lay ``override`` over ``base``; nested mappings merge, everything else (lists too) replaces."""

@@ -14,10 +14,10 @@ from typing import Annotated, Any, Literal, Optional
 
 from pydantic import AfterValidator, Field, model_validator
 
-from .agents import AgentSpec, name_limits
+from .agents import KEY_ARN, KEY_ARN_FORM, AgentSpec, name_limits
 from .base import StrictModel
 
-from ..policy.config import PolicyConfig
+from .policy import PolicyConfig
 from .defaults import DEFAULT_KUBERNETES_VERSION, LOG_RETENTION_DAYS, with_environment_defaults
 
 Environment = Literal["dev", "staging", "prod"]
@@ -111,7 +111,69 @@ KubernetesVersion = Annotated[str, AfterValidator(_k8s_version)]
 InstanceType = Annotated[str, AfterValidator(_instance_type)]
 
 
+def _aws_id(prefix: str, what: str) -> AfterValidator:
+    """A validator of an EC2 id (``<prefix>-`` and 8 or 17 hex digits), naming the expected form."""
+    pattern = re.compile(rf"{prefix}-[0-9a-f]{{8}}([0-9a-f]{{9}})?")
+
+    def check(value: str) -> str:
+        if not pattern.fullmatch(value):
+            raise ValueError(f"'{value}' is not {what} id like {prefix}-0123456789abcdef0")
+        return value
+
+    return AfterValidator(check)
+
+
+def _key_arn(value: str) -> str:
+    if not KEY_ARN.match(value):
+        raise ValueError(f"'{value}' is not a KMS key ARN; expected {KEY_ARN_FORM} (an alias ARN does not work in a policy)")
+    return value
+
+
+VpcId = Annotated[str, _aws_id("vpc", "a VPC")]
+SubnetId = Annotated[str, _aws_id("subnet", "a subnet")]
+RouteTableId = Annotated[str, _aws_id("rtb", "a route table")]
+KeyArn = Annotated[str, AfterValidator(_key_arn)]
+
+
+class ExistingNetwork(StrictModel):
+    """A VPC the platform does not own: it creates no VPC, subnets, NAT or route tables there,
+    only the flow log and the endpoints it is asked for."""
+
+    vpc_id: VpcId = Field(description="The VPC's id. Its CIDR is maas:network.cidr.")
+    private_subnet_ids: list[SubnetId] = Field(
+        min_length=2, max_length=3,
+        description="Private subnets with a route to the internet (NAT), one per zone of network.availability_zones, "
+                    "in the same order. The cluster, nodes and agents' databases live here.",
+    )
+    public_subnet_ids: list[SubnetId] = Field(
+        default_factory=list,
+        description="Public subnets, for internet-facing load balancers. Default: none (no public agent then). "
+                    "Load balancers find subnets by their kubernetes.io/role/elb and internal-elb tags: set them.",
+    )
+    private_route_table_ids: list[RouteTableId] = Field(
+        default_factory=list,
+        description="Route tables of the private subnets. When given, the S3 and DynamoDB gateway endpoints are "
+                    "added to them. Default: none (the VPC's owner provides those endpoints).",
+    )
+    flow_logs: bool = Field(
+        True, description="Add a VPC flow log to the platform's log group. Turn off when the VPC already has one.",
+    )
+
+    @model_validator(mode="after")
+    def _distinct(self) -> "ExistingNetwork":
+        for field in ("private_subnet_ids", "public_subnet_ids", "private_route_table_ids"):
+            values = getattr(self, field)
+            if len(set(values)) != len(values):
+                raise ValueError(f"{field}: each id may be listed once")
+        return self
+
+
 class NetworkConfig(StrictModel):
+    existing: Optional[ExistingNetwork] = Field(
+        None,
+        description="Bring your own VPC: its id and private subnets. Default: the platform creates the VPC. "
+                    "Needs availability_zones (the subnets' zones, in order).",
+    )
     cidr: VpcCidr = Field(description="VPC CIDR, a private /16 to /22. Default per environment (dev 10.20.0.0/16).")
     az_count: int = Field(ge=2, le=3, description="Availability zones to span: 2 or 3. Default: dev 2, staging/prod 3.")
     availability_zones: list[str] = Field(
@@ -133,12 +195,38 @@ class NetworkConfig(StrictModel):
                 raise ValueError(f"interface_endpoints: '{service}' is not a service name like 'ecr.api' or 'sts'")
         if len(set(self.interface_endpoints)) != len(self.interface_endpoints):
             raise ValueError("interface_endpoints: each service may be listed once")
+        existing = self.existing
+        if existing is not None:
+            if len(self.availability_zones) != len(existing.private_subnet_ids):
+                raise ValueError(
+                    f"availability_zones: with existing.private_subnet_ids, list the {len(existing.private_subnet_ids)} "
+                    "subnets' zones in the same order"
+                )
+            if existing.public_subnet_ids and len(existing.public_subnet_ids) != len(existing.private_subnet_ids):
+                raise ValueError("existing.public_subnet_ids: give one per zone, like private_subnet_ids, or none")
         return self
+
+
+class ExistingKeys(StrictModel):
+    """Keys the platform uses instead of creating its own, per purpose (ARNs, not aliases)."""
+
+    eks: Optional[KeyArn] = Field(None, description="Envelope encryption of Kubernetes secrets. Default: a platform key.")
+    logs: Optional[KeyArn] = Field(
+        None, description="CloudWatch log groups (flow logs, control plane, agents). Its policy must let "
+                          "logs.<region>.amazonaws.com use it. Default: a platform key.",
+    )
+    ebs: Optional[KeyArn] = Field(
+        None, description="EBS volumes of nodes and persistent volumes. Its policy must let the Auto Scaling "
+                          "service-linked role use it and create grants. Default: a platform key.",
+    )
 
 
 class EncryptionConfig(StrictModel):
     key_deletion_window_days: int = Field(
         ge=7, le=30, description="Waiting period before a scheduled KMS key deletion. Default: dev 7, prod 30."
+    )
+    existing_keys: ExistingKeys = Field(
+        ExistingKeys(), description="Bring your own KMS key per purpose (eks, logs, ebs). Default: the platform creates each.",
     )
 
 
@@ -396,7 +484,7 @@ class PlatformConfig(StrictModel):
         if self.environment == "prod":
             if self.network.az_count < 3:
                 raise ValueError(f"network.az_count: prod needs 3 availability zones, got {self.network.az_count}")
-            if self.network.nat_gateways != "per_az":
+            if self.network.nat_gateways != "per_az" and self.network.existing is None:
                 raise ValueError("network.nat_gateways: prod needs 'per_az' so one AZ failure does not cut egress")
             if not self.protect_stateful:
                 raise ValueError("protect_stateful: prod keeps stateful resources protected; it cannot be false")
@@ -416,6 +504,18 @@ class PlatformConfig(StrictModel):
             foreign = [z for z in zones if not re.match(rf"^{re.escape(self.region)}[a-z]$", z)]
             if foreign:
                 raise ValueError(f"network.availability_zones: '{foreign[0]}' is not a zone of region {self.region}")
+        for purpose in ("eks", "logs", "ebs"):
+            arn = getattr(self.encryption.existing_keys, purpose)
+            if arn is not None:
+                region, account = arn.split(":")[3:5]
+                if region != self.region:
+                    raise ValueError(
+                        f"encryption.existing_keys.{purpose}: the key is in {region}; the environment is in {self.region}"
+                    )
+                if self.account_id is not None and account != self.account_id:
+                    raise ValueError(
+                        f"encryption.existing_keys.{purpose}: the key is in account {account}, not {self.account_id}"
+                    )
         if not self.cluster.admin_role_arns:
             raise ValueError(
                 "cluster.admin_role_arns: list at least the IAM role that runs `pulumi up`; "

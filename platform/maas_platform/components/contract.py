@@ -1,0 +1,266 @@
+"""The contract between the platform stack and the stacks that build on it.
+
+A platform stack exports :class:`PlatformOutputs` (``Platform.outputs()``); a team stack reads
+them back through a ``StackReference`` into the same model, and turns them into the
+:class:`PlatformRefs` every ``AgentService`` takes. Every value a team stack needs travels
+through these models: adding one means adding a field here, and the platform and team sides
+cannot disagree on its name or type.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal, Optional
+
+import pulumi
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from .base import AccountContext, ComponentArgs, ListInput, StrInput
+from .budgets import BudgetNotifications, Threshold
+from ..config.defaults import ENVIRONMENT_DEFAULTS, tier
+
+
+class TopicRef(ComponentArgs):
+    arn: StrInput
+    ordered: bool = False
+
+
+class MessagingRefs(ComponentArgs):
+    """The environment's broker, as agents see it (``maas:broker`` and the platform's outputs)."""
+
+    backend: str = Field("sns-sqs", description="sns-sqs, rabbitmq or msk-serverless.")
+    topics: dict[str, TopicRef] = Field(default_factory=dict, description="Declared topics by name.")
+    broker_key_arn: Optional[StrInput] = Field(None, description="Key of the topics.")
+    alert_topic_arn: Optional[StrInput] = Field(None, description="Where alarms go.")
+    kafka_cluster_arn: Optional[StrInput] = Field(None, description="MSK Serverless cluster (msk-serverless).")
+    max_receive_count: int = 5
+    visibility_timeout_seconds: int = 60
+    inbox_retention_days: int = 4
+    dlq_retention_days: int = 14
+    max_message_age_seconds: int = 900
+    keda_authentication: Optional[str] = Field(
+        "keda-aws", description="ClusterTriggerAuthentication of KEDA; None scales on CPU only."
+    )
+
+
+class PlatformRefs(ComponentArgs):
+    """What an agent needs from its environment: the platform stack's outputs."""
+
+    environment: str = Field(description="dev, staging or prod.")
+    prefix: str = Field(description="Prefix of physical names, <name>-<environment>.")
+    account: AccountContext
+    cluster_name: StrInput
+    cluster_arn: StrInput
+    vpc_id: StrInput
+    vpc_cidr: StrInput
+    private_subnet_ids: ListInput
+    availability_zones: ListInput
+    cluster_security_group_id: StrInput
+    external_secrets_role_arn: StrInput = Field(description="Role of the External Secrets controller.")
+    oidc_provider_arn: Optional[StrInput] = Field(None, description="IRSA: the cluster's IAM OIDC provider.")
+    oidc_issuer: Optional[StrInput] = Field(None, description="IRSA: the cluster's OIDC issuer URL.")
+    ingress_class: str = Field("alb", description="IngressClass of the AWS Load Balancer Controller.")
+    protect_stateful: bool = Field(
+        False, description="Protect data and keys from deletion: the platform's maas:protect_stateful (prod always).",
+    )
+    scale_to_zero: bool = Field(True, description="Idle agents and datastores may scale to zero (not in prod).")
+    tags: dict[str, str] = Field(default_factory=dict, description="Tags of the environment.")
+    messaging: MessagingRefs = Field(MessagingRefs(), description="The environment's broker.")
+    trace_sample_ratio: float = Field(0.1, ge=0, le=1, description="Share of new traces agents sample.")
+    logs_key_arn: Optional[StrInput] = Field(None, description="Platform key of CloudWatch log groups.")
+    log_retention_days: int = Field(30, description="Retention of the agent's container log group.")
+    runbook_base: str = Field(
+        "https://github.com/acme/maas/blob/main/docs/runbooks", description="Where alert runbook links point."
+    )
+    taken_names: list[str] = Field(
+        default_factory=list, description="Agent names the platform stack already deploys (their namespaces exist)."
+    )
+    agent_budgets: Optional[BudgetNotifications] = Field(
+        None,
+        description="How the agent's own monthly budget (budget.monthly_usd) notifies: the platform's thresholds, "
+                    "alert topic and e-mails (a team stack reads them from the agent_budgets output). None where "
+                    "the platform stack budgets the agent itself (maas:agents), so no agent is budgeted twice.",
+    )
+
+
+# -- what the platform stack exports ----------------------------------------------------------------
+
+
+class _Output(BaseModel):
+    """A part of the platform's outputs as a team stack reads it: plain values, unknown keys kept
+    (a newer platform may export more than this version knows)."""
+
+    model_config = ConfigDict(frozen=True, extra="allow")
+
+
+class TopicOutput(_Output):
+    arn: str
+    ordered: bool = False
+
+
+class MessagingOutput(_Output):
+    """``messaging``: the broker and the settings agents' queues follow."""
+
+    backend: Literal["sns-sqs", "rabbitmq", "msk-serverless"] = "sns-sqs"
+    topics: dict[str, TopicOutput] = Field(default_factory=dict)
+    broker_key_arn: Optional[str] = None
+    alert_topic_arn: Optional[str] = None
+    kafka_cluster_arn: Optional[str] = None
+    max_receive_count: int = Field(5, ge=1)
+    visibility_timeout_seconds: int = Field(60, ge=0)
+    inbox_retention_days: int = Field(4, ge=1)
+    dlq_retention_days: int = Field(14, ge=1)
+    max_message_age_seconds: int = Field(900, ge=1)
+    keda_authentication: Optional[str] = "keda-aws"
+
+
+class ThresholdOutput(_Output):
+    percent: float = Field(gt=0, le=1000)
+    kind: Literal["ACTUAL", "FORECASTED"]
+
+
+class AgentBudgetsOutput(_Output):
+    """``agent_budgets``: how a team agent's own budget notifies."""
+
+    thresholds: list[ThresholdOutput] = Field(min_length=1)
+    alert_topic_arn: str
+    emails: list[str] = Field(default_factory=list)
+
+
+class AgentOutput(_Output):
+    """One agent of the platform stack, by name under ``agents``."""
+
+    namespace: str
+    role_arn: str
+    key_arn: str
+    slos: list[dict[str, Any]] = Field(default_factory=list)
+    secret_arns: dict[str, str] = Field(default_factory=dict)
+    datastore_arns: list[str] = Field(default_factory=list)
+    inbox_arn: Optional[str] = None
+    dead_letter_queue_arn: Optional[str] = None
+
+
+class PlatformOutputs(_Output):
+    """The platform stack's outputs: what ``Platform.outputs()`` exports and what a team stack
+    reads through its ``StackReference``. Optional fields are ones an older platform stack may
+    lack; a team stack then falls back to the environment's default and says so nowhere else."""
+
+    environment: Literal["dev", "staging", "prod"]
+    region: str
+    account_id: str = Field(pattern=r"^\d{12}$")
+    prefix: str
+    kubeconfig: str
+    cluster_name: str
+    cluster_arn: str
+    cluster_endpoint: Optional[str] = None
+    cluster_certificate_authority: Optional[str] = None
+    cluster_version: Optional[str] = None
+    cluster_security_group_id: str
+    cluster_oidc_issuer: Optional[str] = None
+    oidc_provider_arn: Optional[str] = None
+    pod_identity_principal: Optional[str] = None
+    node_role_arn: Optional[str] = None
+    vpc_id: str
+    vpc_cidr: str
+    private_subnet_ids: list[str] = Field(min_length=1)
+    public_subnet_ids: list[str] = Field(default_factory=list)
+    availability_zones: list[str] = Field(min_length=1)
+    external_secrets_role_arn: str
+    platform_tags: dict[str, str] = Field(default_factory=dict)
+    ingress_class: str = "alb"
+    protect_stateful: Optional[bool] = None
+    scale_to_zero: Optional[bool] = None
+    trace_sample_ratio: float = Field(0.1, ge=0, le=1)
+    agent_log_retention_days: Optional[int] = Field(None, ge=1)
+    agent_budgets: Optional[AgentBudgetsOutput] = None
+    messaging: MessagingOutput = Field(default_factory=MessagingOutput)
+    observability: dict[str, Any] = Field(default_factory=dict)
+    agents: dict[str, AgentOutput] = Field(default_factory=dict)
+    eks_key_arn: Optional[str] = None
+    logs_key_arn: Optional[str] = None
+    ebs_key_arn: Optional[str] = None
+
+    @classmethod
+    def export(cls, **values: Any) -> dict[str, Any]:
+        """The platform's side: ``values`` (Pulumi inputs) as stack outputs, refused when a name is
+        not a field of this model or a required field is missing, so the two sides cannot drift."""
+        unknown = sorted(set(values) - set(cls.model_fields))
+        missing = sorted(name for name, field in cls.model_fields.items() if field.is_required() and name not in values)
+        if unknown or missing:
+            raise ValueError(f"platform outputs disagree with PlatformOutputs: unknown {unknown}, missing {missing}")
+        return dict(values)
+
+    @classmethod
+    def parse(cls, outputs: dict[str, Any], stack: str) -> "PlatformOutputs":
+        """The team's side: the referenced stack's outputs, or a one-line ``pulumi.RunError``
+        naming the first output that does not parse and the platform stack."""
+        try:
+            return cls.model_validate(outputs)
+        except ValidationError as error:
+            first = error.errors()[0]
+            location = ".".join(str(part) for part in first["loc"])
+            what = "is missing" if first["type"] == "missing" else f"{first['msg'][0].lower()}{first['msg'][1:]}"
+            raise pulumi.RunError(
+                f"maas:platform_stack: output '{location}' of platform stack '{stack}' {what}; "
+                "is it a maas platform stack of this version?"
+            ) from None
+
+
+def refs_from_outputs(
+    outputs: PlatformOutputs, reference: pulumi.StackReference, *, account_id: str,
+) -> PlatformRefs:
+    """What a team stack's agents see of the platform: :class:`PlatformRefs` from the parsed outputs.
+
+    Values that name cloud resources come through ``reference.require_output`` so they keep the
+    reference as their source; the rest are the parsed values. An older platform stack that does
+    not export ``protect_stateful`` or ``scale_to_zero`` gets its environment's defaults.
+    """
+    out = reference.require_output
+    environment = outputs.environment
+    messaging = outputs.messaging
+    budgets = outputs.agent_budgets
+    return PlatformRefs(
+        environment=environment,
+        prefix=outputs.prefix,
+        account=AccountContext(account_id=account_id, region=outputs.region),
+        cluster_name=out("cluster_name"),
+        cluster_arn=out("cluster_arn"),
+        vpc_id=out("vpc_id"),
+        vpc_cidr=out("vpc_cidr"),
+        private_subnet_ids=out("private_subnet_ids"),
+        availability_zones=out("availability_zones"),
+        cluster_security_group_id=out("cluster_security_group_id"),
+        external_secrets_role_arn=out("external_secrets_role_arn"),
+        # No IRSA on a platform without the cluster's OIDC provider: an IRSA agent is refused by name.
+        oidc_provider_arn=reference.get_output("oidc_provider_arn") if outputs.oidc_provider_arn else None,
+        oidc_issuer=out("cluster_oidc_issuer"),
+        logs_key_arn=out("logs_key_arn"),
+        ingress_class=outputs.ingress_class,
+        protect_stateful=(outputs.protect_stateful if outputs.protect_stateful is not None
+                          else ENVIRONMENT_DEFAULTS[environment]["protect_stateful"]),
+        scale_to_zero=(outputs.scale_to_zero if outputs.scale_to_zero is not None
+                       else tier(environment).scale_to_zero),
+        trace_sample_ratio=outputs.trace_sample_ratio,
+        tags=dict(outputs.platform_tags),
+        messaging=MessagingRefs(
+            backend=messaging.backend,
+            topics={name: TopicRef(arn=topic.arn, ordered=topic.ordered) for name, topic in messaging.topics.items()},
+            broker_key_arn=messaging.broker_key_arn,
+            alert_topic_arn=messaging.alert_topic_arn,
+            kafka_cluster_arn=messaging.kafka_cluster_arn,
+            max_receive_count=messaging.max_receive_count,
+            visibility_timeout_seconds=messaging.visibility_timeout_seconds,
+            inbox_retention_days=messaging.inbox_retention_days,
+            dlq_retention_days=messaging.dlq_retention_days,
+            max_message_age_seconds=messaging.max_message_age_seconds,
+            keda_authentication=messaging.keda_authentication,
+        ),
+        # None when the platform exports none (an older stack): the gate then reports MAAS-STK-006.
+        agent_budgets=BudgetNotifications(
+            thresholds=[Threshold(percent=t.percent, kind=t.kind) for t in budgets.thresholds],
+            alert_topic_arn=budgets.alert_topic_arn,
+            emails=list(budgets.emails),
+        ) if budgets is not None else None,
+        **({"log_retention_days": outputs.agent_log_retention_days} if outputs.agent_log_retention_days else {}),
+        # Their namespaces, roles and key aliases exist: a team agent may not take these names.
+        taken_names=sorted(outputs.agents),
+    )
