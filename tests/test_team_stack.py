@@ -58,8 +58,17 @@ def team() -> Plan:
 
 
 def of(plan: Plan, type_token: str, agent: str) -> list[dict]:
-    """Resources of a type inside one agent's component."""
-    return [r for r in plan.of_type(type_token) if (r["parent"] or "").endswith(f"maas:agent:AgentService::{agent}")]
+    """Resources of a type inside one agent's component (in one of its parts, or directly)."""
+    by_urn = {r["urn"]: r for r in plan.resources}
+
+    def inside(urn: str | None) -> bool:
+        while urn in by_urn:
+            if urn.endswith(f"maas:agent:AgentService::{agent}"):
+                return True
+            urn = by_urn[urn]["parent"]
+        return False
+
+    return [r for r in plan.of_type(type_token) if inside(r["parent"])]
 
 
 # --- planning from the platform stack's config -------------------------------------------------

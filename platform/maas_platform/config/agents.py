@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal, Optional, Union
 
 from pydantic import AfterValidator, BeforeValidator, Field, field_validator, model_validator
 
+from ..names import RESERVED_NAMESPACES
 from .base import StrictModel
 
 # DNS-1123 label, and short enough for every AWS name it feeds (see ``name_limits``).
@@ -36,7 +37,7 @@ _SECRET_VALUE = re.compile(r"^(sk-[A-Za-z0-9_-]{16,}|sk-ant-|AKIA[0-9A-Z]{16}|AS
 
 
 # Namespaces the cluster and the platform's add-ons own.
-RESERVED_NAMES = frozenset({"default", "maas-system", "external-secrets", "monitoring", "keda", "amazon-cloudwatch"})
+RESERVED_NAMES = RESERVED_NAMESPACES
 
 
 def _agent_name(value: str) -> str:
@@ -189,8 +190,105 @@ class NoStorage(StrictModel):
     kind: Literal["none"]
 
 
+# The datastore ARNs an existing store may name: a DynamoDB table, or an S3 bucket (whose ARN
+# carries no region or account). Names follow the services' rules.
+_TABLE_ARN = re.compile(
+    r"^arn:(?P<partition>aws[a-z-]*):dynamodb:(?P<region>[a-z]{2}(-[a-z]+)+-\d):(?P<account>\d{12}):"
+    r"table/(?P<name>[A-Za-z0-9_.-]{3,255})$"
+)
+_BUCKET_ARN = re.compile(r"^arn:(?P<partition>aws[a-z-]*):s3:::(?P<name>[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])$")
+KEY_ARN = re.compile(
+    r"^arn:(?P<partition>aws[a-z-]*):kms:(?P<region>[a-z]{2}(-[a-z]+)+-\d):(?P<account>\d{12}):"
+    r"key/(?P<name>[0-9a-f-]{36}|mrk-[0-9a-f]{32})$"
+)
+TABLE_ARN_FORM = "arn:aws:dynamodb:<region>:<account>:table/<name>"
+BUCKET_ARN_FORM = "arn:aws:s3:::<bucket>"
+KEY_ARN_FORM = "arn:aws:kms:<region>:<account>:key/<key id>"
+
+
+class DatastoreArn(StrictModel):
+    """An existing datastore's ARN, taken apart. ``region`` and ``account`` are empty for a bucket."""
+
+    service: Literal["dynamodb", "s3"]
+    partition: str
+    region: str = ""
+    account: str = ""
+    name: str = Field(description="The table's or the bucket's name.")
+
+
+def parse_datastore_arn(arn: str) -> Optional[DatastoreArn]:
+    """The table or bucket ``arn`` names, or None when it is neither (an index, an object, another service)."""
+    table = _TABLE_ARN.match(arn)
+    if table:
+        return DatastoreArn(service="dynamodb", partition=table["partition"], region=table["region"],
+                            account=table["account"], name=table["name"])
+    bucket = _BUCKET_ARN.match(arn)
+    if bucket and ".." not in bucket["name"]:
+        return DatastoreArn(service="s3", partition=bucket["partition"], name=bucket["name"])
+    return None
+
+
+class ExistingStorage(StrictModel):
+    """A DynamoDB table or S3 bucket the team already owns: the platform grants the agent the data
+    actions of that kind on it and injects its name, but never creates, changes or deletes it."""
+
+    kind: Literal["existing"]
+    arn: str = Field(
+        description=f"The table ({TABLE_ARN_FORM}) or the bucket ({BUCKET_ARN_FORM}), in the environment's "
+        "account and region. Only DynamoDB tables and S3 buckets can be brought: an Aurora cluster's IAM "
+        "authentication is granted on its cluster resource id (not its ARN), and its endpoint, database and "
+        "network reach are not in an ARN either.",
+    )
+    key_arn: Optional[str] = Field(
+        None,
+        description=f"The customer-managed KMS key encrypting the store ({KEY_ARN_FORM}), in the environment's "
+        "account and region: the agent's role may use it. Null for a store encrypted with an AWS-owned or "
+        "AWS-managed key.",
+    )
+
+    @field_validator("arn")
+    @classmethod
+    def _arn(cls, value: str) -> str:
+        if parse_datastore_arn(value) is None:
+            raise ValueError(
+                f"'{value}' is not a DynamoDB table or S3 bucket ARN; expected {TABLE_ARN_FORM} or {BUCKET_ARN_FORM}"
+            )
+        return value
+
+    @field_validator("key_arn")
+    @classmethod
+    def _key_arn(cls, value: Optional[str]) -> Optional[str]:
+        if value is not None and not KEY_ARN.match(value):
+            raise ValueError(
+                f"'{value}' is not a KMS key ARN; expected {KEY_ARN_FORM} (an alias ARN does not work in a policy)"
+            )
+        return value
+
+    @property
+    def store(self) -> DatastoreArn:
+        parsed = parse_datastore_arn(self.arn)
+        assert parsed is not None  # validated
+        return parsed
+
+    def environment_problem(self, partition: str, region: str, account: str) -> Optional[str]:
+        """Why the store or its key cannot serve an agent of this partition, region and account, or None."""
+        store = self.store
+        parts = [("arn", store.partition, store.region, store.account)]
+        if self.key_arn:
+            key = KEY_ARN.match(self.key_arn)
+            assert key is not None  # validated
+            parts.append(("key_arn", key["partition"], key["region"], key["account"]))
+        for field, their_partition, their_region, their_account in parts:
+            for what, theirs, ours in (("partition", their_partition, partition), ("region", their_region, region),
+                                       ("account", their_account, account)):
+                if theirs and theirs != ours:
+                    return (f"storage.{field}: {what} {theirs} is not the environment's ({ours}); "
+                            "an existing datastore must be in the environment's account and region")
+        return None
+
+
 Storage = Annotated[
-    Union[DynamoDBStorage, PostgresStorage, S3Storage, NoStorage],
+    Union[DynamoDBStorage, PostgresStorage, S3Storage, NoStorage, ExistingStorage],
     Field(discriminator="kind"),
     _shorthand("kind"),
 ]
@@ -291,8 +389,8 @@ class BudgetSpec(StrictModel):
 class EgressSpec(StrictModel):
     internet_https: bool = Field(
         True,
-        description="Allow HTTPS to the internet (LLM provider APIs). Agents storing in DynamoDB or S3 always get it: "
-        "those endpoints answer on public addresses a NetworkPolicy cannot name.",
+        description="Allow HTTPS to the internet (LLM provider APIs). Agents storing in DynamoDB or S3 (managed "
+        "or existing) always get it: those endpoints answer on public addresses a NetworkPolicy cannot name.",
     )
 
 
@@ -313,7 +411,11 @@ class AgentSpec(StrictModel):
     env: dict[str, str] = Field(default_factory=dict, description="Plain environment variables (no credentials).")
     resources: ResourcesSpec = Field(ResourcesSpec(), description="Container requests and limits.")
     replicas: ReplicasSpec = Field(ReplicasSpec(), description="Replica bounds for the autoscaler.")
-    storage: Storage = Field(DynamoDBStorage(), description="The agent's datastore: dynamodb (default), postgres, s3 or none.")
+    storage: Storage = Field(
+        DynamoDBStorage(),
+        description="The agent's datastore: dynamodb (default), postgres, s3, none, or existing (a table or bucket "
+        "the team owns; the platform grants access and creates nothing).",
+    )
     secrets: list[str] = Field(
         default_factory=list,
         description="Names of the agent's secrets; values are put in Secrets Manager, never in config.",

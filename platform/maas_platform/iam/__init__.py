@@ -14,6 +14,8 @@ from typing import Any, Mapping, Optional, Sequence
 
 import pulumi
 
+from ..names import POD_IDENTITY_PRINCIPAL
+
 
 class GrantError(ValueError):
     """A statement that would grant more than it names."""
@@ -125,9 +127,6 @@ def trust_policy(*trusts: Trust) -> pulumi.Output[str]:
     for trust in trusts:
         inputs += [pulumi.Output.from_input(trust.principal), pulumi.Output.from_input(trust.conditions)]
     return pulumi.Output.all(*inputs).apply(build)
-
-
-POD_IDENTITY_PRINCIPAL = "pods.eks.amazonaws.com"
 
 
 def pod_identity(

@@ -1,0 +1,203 @@
+"""``AgentIdentity``: who the agent is and what only it holds.
+
+Its IAM role (trusted by EKS Pod Identity or IRSA for the agent's service account, and by
+the External Secrets controller on the agent's behalf), its own KMS key and alias, its
+Secrets Manager secrets under that key, and, once the other parts have granted what they
+own, the role's one inline policy and the Pod Identity association.
+"""
+
+from __future__ import annotations
+
+from typing import Optional, Sequence
+
+import pulumi
+import pulumi_aws as aws
+
+from ... import names
+from ...config.agents import AgentSpec
+from ...config.loader import ConfigError
+from ..contract import PlatformRefs
+from ...iam import Statement, Trust, policy_document, pod_identity, trust_policy
+from ...iam.actions import ASSUME_ROLE, KEY_ADMIN_ACTIONS, KEY_GRANT_ACTIONS, KEY_USE_ACTIONS, TOPIC_KEY_USE
+from ...iam.grants import key_use, secrets_read
+from ..base import ComponentArgs
+from .common import moved, physical_name, subscribed_topic_arns
+from .stores import KEY_SERVICES
+
+
+class AgentIdentityArgs(ComponentArgs):
+    spec: AgentSpec
+    platform: PlatformRefs
+
+
+class AgentIdentity(pulumi.ComponentResource):
+    """The agent's role, key and secrets; :meth:`allow` attaches the role's policy and completes it.
+
+    ``name`` is the AgentService's: the part is ``<name>-identity`` and its children keep the
+    names (``<name>-role``, ``<name>-key``, ...) they had as the service's own children.
+    """
+
+    role: aws.iam.Role
+    key: aws.kms.Key
+    secrets: dict[str, aws.secretsmanager.Secret]
+    role_policy: Optional[aws.iam.RolePolicy] = None
+
+    def __init__(self, name: str, args: AgentIdentityArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__(names.MAAS_AGENT_IDENTITY, f"{name}-identity", None, opts)
+        self._name, self.spec, self.platform = name, args.spec, args.platform
+        self._agent = opts.parent if opts is not None else None
+        self.physical = physical_name(args.spec, args.platform)
+        self.role = self._role()
+        self.key = self._key()
+        self.secrets = self._secrets()
+
+    def _opts(self, **kwargs) -> pulumi.ResourceOptions:
+        return moved(self, self._agent, **kwargs)
+
+    # -- the role ---------------------------------------------------------------------------
+
+    def _role(self) -> aws.iam.Role:
+        platform, spec = self.platform, self.spec
+        if spec.identity == "irsa":
+            if platform.oidc_provider_arn is None or platform.oidc_issuer is None:
+                raise ConfigError(f"agent '{spec.name}': IRSA needs the cluster's OIDC provider (maas:cluster.irsa: true)")
+            issuer = pulumi.Output.from_input(platform.oidc_issuer).apply(lambda url: url.removeprefix("https://"))
+            workload = Trust(
+                sid="IrsaOfTheAgentServiceAccount",
+                principal={"Federated": platform.oidc_provider_arn},
+                actions=("sts:AssumeRoleWithWebIdentity",),
+                conditions=issuer.apply(lambda host: {"StringEquals": {
+                    f"{host}:sub": f"system:serviceaccount:{spec.namespace}:{spec.name}",
+                    f"{host}:aud": "sts.amazonaws.com",
+                }}),
+            )
+        else:
+            workload = pod_identity(platform.account.account_id, platform.cluster_arn, spec.namespace, spec.name)
+        # External Secrets reads the agent's secrets by assuming this role, never with its own.
+        secret_sync = Trust(
+            sid="ExternalSecretsOnBehalfOfTheAgent",
+            principal={"AWS": platform.external_secrets_role_arn},
+            actions=ASSUME_ROLE,
+        )
+        return aws.iam.Role(
+            f"{self._name}-role",
+            name=f"{platform.prefix}-agent-{spec.name}",
+            description=f"Agent {spec.name} (team {spec.team}) in {platform.prefix}",
+            assume_role_policy=trust_policy(workload, secret_sync),
+            max_session_duration=3600,
+            opts=self._opts(),
+        )
+
+    # -- the key ----------------------------------------------------------------------------
+
+    def _key(self) -> aws.kms.Key:
+        """The agent's own key: usable by its role, and by AWS services only on the account's behalf.
+
+        ``kms:ViaService`` names every service through which a store the platform creates (or
+        the secrets, or the queues) uses the key, whatever this agent's storage kind: changing
+        an agent's storage kind leaves its key policy as it is.
+        """
+        account = self.platform.account
+        root = {"AWS": account.root_principal}
+        statements = [
+            Statement(sid="RootAdministersKey", principals=root, actions=KEY_ADMIN_ACTIONS, resources=("*",)),
+            Statement(sid="AgentUsesKey", principals={"AWS": self.role.arn}, actions=KEY_USE_ACTIONS, resources=("*",)),
+            Statement(
+                sid="ServicesOfTheAgentUseKey",
+                principals=root,
+                actions=KEY_USE_ACTIONS + KEY_GRANT_ACTIONS,
+                resources=("*",),
+                conditions={"StringEquals": {
+                    "kms:CallerAccount": account.account_id,
+                    "kms:ViaService": [account.regional_service(s) for s in KEY_SERVICES],
+                }},
+            ),
+        ]
+        subscribed = subscribed_topic_arns(self.spec, self.platform)
+        if subscribed:
+            # SNS encrypts what it delivers into the agent's inbox with the agent's key.
+            statements.append(Statement(
+                sid="SubscribedTopicsDeliverToInbox",
+                principals={"Service": account.service_principal("sns")},
+                actions=TOPIC_KEY_USE,
+                resources=("*",),
+                conditions={"ArnEquals": {"aws:SourceArn": subscribed}},
+            ))
+        protect = self.platform.protect_stateful
+        key = aws.kms.Key(
+            f"{self._name}-key",
+            description=f"{self.physical}: data and secrets of agent {self.spec.name}",
+            enable_key_rotation=True,
+            rotation_period_in_days=365,
+            deletion_window_in_days=30 if protect else 7,
+            policy=policy_document(*statements),
+            opts=self._opts(protect=protect),
+        )
+        aws.kms.Alias(f"{self._name}-key-alias", name=f"alias/{self.physical}", target_key_id=key.key_id,
+                      opts=self._opts())
+        return key
+
+    # -- the secrets ------------------------------------------------------------------------
+
+    def _secrets(self) -> dict[str, aws.secretsmanager.Secret]:
+        """One secret per declared name, under the agent's path and key; values are put out of band."""
+        spec, platform = self.spec, self.platform
+        secrets = {}
+        for secret in spec.secrets:
+            resource = aws.secretsmanager.Secret(
+                f"{self._name}-secret-{secret}",
+                name=f"{platform.prefix}/agents/{spec.name}/{secret}",
+                description=f"{secret} of agent {spec.name}; set its value with put-secret-value",
+                kms_key_id=self.key.arn,
+                recovery_window_in_days=30 if platform.protect_stateful else 7,
+                opts=self._opts(protect=platform.protect_stateful),
+            )
+            aws.secretsmanager.SecretPolicy(
+                f"{self._name}-secret-{secret}-policy",
+                secret_arn=resource.arn,
+                block_public_policy=True,
+                policy=policy_document(Statement(
+                    sid="OnlyTheAgentReadsTheValue",
+                    effect="Deny",
+                    principals={"AWS": "*"},
+                    actions=("secretsmanager:GetSecretValue",),
+                    resources=("*",),
+                    conditions={"StringNotEquals": {"aws:PrincipalArn": self.role.arn}},
+                )),
+                opts=self._opts(),
+            )
+            secrets[secret] = resource
+        return secrets
+
+    # -- grants -----------------------------------------------------------------------------
+
+    def grant_key_use(self) -> list[Statement]:
+        """``OwnKey``: encrypt and decrypt with the agent's key."""
+        return key_use(self.key.arn)
+
+    def grant_read_secrets(self) -> list[Statement]:
+        """``OwnSecrets``: read the values of the agent's secrets (none without secrets)."""
+        return secrets_read([s.arn for s in self.secrets.values()])
+
+    def allow(self, statements: Sequence[Statement]) -> aws.iam.RolePolicy:
+        """Attach ``statements`` (the parts' merged grants) as the role's policy, then bind the
+        service account to the role (Pod Identity); this completes the identity."""
+        spec, platform = self.spec, self.platform
+        self.role_policy = aws.iam.RolePolicy(
+            f"{self._name}-access",
+            role=self.role.id,
+            policy=policy_document(*statements),
+            opts=self._opts(),
+        )
+        if spec.identity == "pod-identity":
+            aws.eks.PodIdentityAssociation(
+                f"{self._name}-pod-identity",
+                cluster_name=platform.cluster_name,
+                namespace=spec.namespace,
+                service_account=spec.name,
+                role_arn=self.role.arn,
+                # The first credentials a pod gets already carry the role's permissions.
+                opts=self._opts(depends_on=[self.role_policy]),
+            )
+        self.register_outputs({"role_arn": self.role.arn, "key_arn": self.key.arn})
+        return self.role_policy

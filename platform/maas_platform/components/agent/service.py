@@ -1,0 +1,171 @@
+"""``AgentService``: one agent as a bounded context, built from its parts.
+
+Everything an agent owns is created below it and nowhere else, from one :class:`AgentSpec`,
+by four parts (child components), as CDK builds a construct from smaller ones:
+
+* :class:`.AgentIdentity` — the IAM role only pods of the agent's service account can assume
+  (EKS Pod Identity, or IRSA), and the External Secrets controller on the agent's behalf; its
+  own KMS key and alias; its Secrets Manager secrets; the role's policy and the Pod Identity
+  association;
+* the datastore (:mod:`.datastore`) — one class per storage kind: a DynamoDB table, an Aurora
+  Serverless v2 PostgreSQL cluster, an S3 bucket, none, or an existing table or bucket the team
+  owns (granted, never created);
+* :class:`.AgentInbox` — with the sns-sqs broker and subscriptions: the inbox and dead-letter
+  queue, their policies, the subscriptions and alarms;
+* :class:`.AgentWorkload` — the namespace under Pod Security ``restricted`` with quota,
+  limits and default-deny network policies, the secret sync, the hardened Deployment,
+  Service, PodDisruptionBudget, autoscaler, the REST entry and the observability objects.
+
+Each part grants what it owns (``inbox.grant_consume()``, ``datastore.grant_read_write()``,
+...); the role's one policy is their merged grants. In a team stack the service also keeps
+the agent's monthly AWS Budget (the platform stack budgets its own agents).
+
+Every resource keeps the logical name it had when the service created it itself, and an
+alias to its URN of then, so an existing stack's resources move into the parts without
+being replaced.
+
+The platform stack creates one per entry of ``maas:agents``; a team stack calls it directly
+with the platform's outputs (:class:`PlatformRefs`).
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_kubernetes as k8s
+
+from ... import names
+from ...config.agents import AgentSpec, name_limits
+from ...config.loader import ConfigError
+from ..contract import PlatformRefs
+from ...iam.grants import merge_grants
+from ...slo import openslo_documents
+from ...tagging import tag_transformation
+from ..base import ComponentArgs, child
+from ..budgets import agent_budget_name, monthly_budget
+from .common import agent_labels, agent_tags, physical_name
+from .datastore import Datastore, DatastoreArgs
+from .identity import AgentIdentity, AgentIdentityArgs
+from .inbox import AgentInbox, AgentInboxArgs, has_inbox, kafka_grants, publish_grants
+from .stores import create_datastore, datastore_class
+from .workload import AgentWorkload, AgentWorkloadArgs
+
+
+class AgentServiceArgs(ComponentArgs):
+    spec: AgentSpec
+    platform: PlatformRefs
+
+
+def check_agent(spec: AgentSpec, platform: PlatformRefs) -> None:
+    """What the spec alone cannot know: names taken or too long in this environment, topics the
+    platform does not declare, a datastore outside the environment. One-line :class:`ConfigError`."""
+    problem = name_limits(platform.prefix, spec.name)
+    if problem:
+        raise ConfigError(f"agent '{spec.name}': name {problem}")
+    if spec.name in platform.taken_names:
+        raise ConfigError(f"agent '{spec.name}': name is taken by an agent of the platform stack; choose another")
+    declared = platform.messaging.topics if platform.messaging.backend == "sns-sqs" else None
+    for field, topics in (("publishes", spec.messaging.publishes), ("subscribes", [s.topic for s in spec.messaging.subscribes])):
+        for topic in topics:
+            if declared is not None and topic not in declared:
+                raise ConfigError(
+                    f"agent '{spec.name}': messaging.{field}: topic '{topic}' is not declared by the platform "
+                    f"(maas:broker.topics); declared: {', '.join(sorted(declared)) or 'none'}"
+                )
+    if declared and len({declared[s.topic].ordered for s in spec.messaging.subscribes}) > 1:
+        raise ConfigError(
+            f"agent '{spec.name}': messaging.subscribes: an inbox is FIFO or standard; "
+            "subscribe to ordered or to unordered topics, not both"
+        )
+    problem = datastore_class(spec.storage).problem(spec, platform)
+    if problem:
+        raise ConfigError(f"agent '{spec.name}': {problem}")
+
+
+class AgentService(pulumi.ComponentResource):
+    """One agent's bounded context. Give it the AWS and Kubernetes providers via ``opts.providers``."""
+
+    identity: AgentIdentity
+    store: Datastore
+    queues: Optional[AgentInbox]
+    workload: AgentWorkload
+    role: aws.iam.Role
+    key: aws.kms.Key
+    namespace: k8s.core.v1.Namespace
+    datastore: Optional[pulumi.CustomResource]
+    secrets: dict[str, aws.secretsmanager.Secret]
+    deployment: k8s.apps.v1.Deployment
+
+    def __init__(self, name: str, args: AgentServiceArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        spec, platform = args.spec, args.platform
+        check_agent(spec, platform)
+        self.spec, self.platform = spec, platform
+        self.physical = physical_name(spec, platform)
+        self.labels = agent_labels(spec, platform)
+        opts = pulumi.ResourceOptions.merge(
+            opts, pulumi.ResourceOptions(transformations=[tag_transformation(agent_tags(spec, platform))])
+        )
+        super().__init__(names.MAAS_AGENT_SERVICE, name, None, opts)
+        # What the caller made the agent wait for (the cluster add-ons): its namespace waits,
+        # and every Kubernetes object waits for the namespace.
+        after = opts.depends_on if isinstance(opts.depends_on, list) else ([opts.depends_on] if opts.depends_on else [])
+
+        self.identity = AgentIdentity(name, AgentIdentityArgs(spec=spec, platform=platform), opts=child(self))
+        key_arn = self.identity.key.arn
+        self.store = create_datastore(name, DatastoreArgs(spec=spec, platform=platform, key_arn=key_arn), opts=child(self))
+        self.queues = AgentInbox(name, AgentInboxArgs(spec=spec, platform=platform, key_arn=key_arn), opts=child(self)) \
+            if has_inbox(spec, platform) else None
+        self.role_policy = self.identity.allow(merge_grants(
+            self.identity.grant_key_use(),
+            self.store.grant_read_write(),
+            self.identity.grant_read_secrets(),
+            self.queues.grant_consume() if self.queues else [],
+            publish_grants(spec, platform),
+            kafka_grants(spec, platform),
+        ))
+        self.workload = AgentWorkload(name, AgentWorkloadArgs(
+            spec=spec,
+            platform=platform,
+            role_arn=self.identity.role.arn,
+            secret_names={secret: resource.name for secret, resource in self.identity.secrets.items()},
+            datastore=self.store,
+            inbox_url=self.queues.queue.url if self.queues else None,
+            wait_for=[r for r in after if isinstance(r, pulumi.Resource)],
+        ), opts=child(self))
+
+        # The parts' resources, where callers and the outputs have always found them.
+        self.role, self.key, self.secrets = self.identity.role, self.identity.key, self.identity.secrets
+        self.datastore = self.store.resource
+        self.inbox = self.queues.queue if self.queues else None
+        self.dead_letters = self.queues.dead_letters if self.queues else None
+        self.namespace, self.service_account = self.workload.namespace, self.workload.service_account
+        self.deployment, self.log_group = self.workload.deployment, self.workload.log_group
+        self.budget = self._budget(name)
+
+        self.register_outputs({
+            "namespace": spec.name,
+            "slos": openslo_documents(spec, spec.namespace),
+            "role_arn": self.role.arn,
+            "key_arn": self.key.arn,
+            "secret_arns": {n: s.arn for n, s in self.secrets.items()},
+            **{f"datastore_{k}": v for k, v in self.datastore_outputs().items()},
+        })
+
+    def datastore_arns(self) -> list[pulumi.Input[str]]:
+        """The ARNs the agent's role may reach in its datastore."""
+        return self.store.arns()
+
+    def datastore_outputs(self) -> dict[str, pulumi.Input]:
+        return self.store.outputs()
+
+    def _budget(self, name: str) -> Optional[aws.budgets.Budget]:
+        """Its monthly budget on its ``agent`` tag, unless the platform stack already keeps one."""
+        spec, notify = self.spec, self.platform.agent_budgets
+        if notify is None or not spec.budget.monthly_usd:
+            return None
+        return monthly_budget(
+            self, f"{name}-budget", budget_name=agent_budget_name(self.platform.prefix, spec.name),
+            tag=names.AGENT_TAG, value=spec.name, limit_usd=spec.budget.monthly_usd, notify=notify,
+        )

@@ -1,0 +1,329 @@
+"""AgentService in parts: nothing of an existing stack is replaced, the role's policy is the
+parts' grants, and an agent may bring an existing table or bucket instead of a new one."""
+
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+import pytest
+import yaml
+
+from conftest import ROOT, policy
+from maas_platform.components.agent import check_agent
+from maas_platform.components.base import AccountContext
+from maas_platform.config.loader import ConfigError, parse_platform_config, read_stack_file
+from maas_platform.components.contract import PlatformRefs
+from maas_platform.iam import Statement
+from maas_platform.iam.grants import merge_grants, queue_consume
+from maas_platform.plan import Plan, plan_project
+from test_agents import agent_resources, by_type, k8s_kind
+
+FIXTURES = ROOT / "tests" / "fixtures" / "agent-parts"
+TEAM = ROOT / "stacks" / "teams" / "example"
+AGENT = "maas:agent:AgentService"
+PARTS = {"maas:agent:AgentIdentity", "maas:agent:AgentInbox", "maas:agent:AgentWorkload",
+         "maas:agent:DynamoDBDatastore", "maas:agent:PostgresDatastore", "maas:agent:S3Datastore"}
+ACCOUNT, REGION = "123456789012", "us-east-1"  # the offline plan's account and dev's region
+TABLE = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/orders"
+BUCKET = "arn:aws:s3:::acme-claims-archive"
+KEY = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"
+
+
+# -- nothing replaced ------------------------------------------------------------------------------
+
+def old_urns(name: str) -> set[str]:
+    """The URNs a fixture lists (its first line says what they are and how they were made)."""
+    lines = (FIXTURES / name).read_text().splitlines()
+    assert lines[0].startswith("# URNs of every custom resource"), lines[0]
+    return {line for line in lines[1:] if line}
+
+
+def urn_type(urn: str) -> str:
+    """The resource type a URN names (the last of its qualified type chain)."""
+    return urn.split("::")[2].split("$")[-1]
+
+
+def replaced(old: set[str], resources: Iterable[Any]) -> tuple[list[str], list[str]]:
+    """What an update from the ``old`` URNs to ``resources`` would delete and create.
+
+    A current custom resource keeps an old URN when it is its own or one of its aliases of
+    the same type (how the engine matches them). Returns (old URNs no resource keeps,
+    current resources that keep no old URN).
+    """
+    kept: set[str] = set()
+    created: list[str] = []
+    for resource in resources:
+        if not resource["custom"]:
+            continue
+        claims = {resource["urn"]} | {a for a in resource.get("aliases") or () if urn_type(a) == resource["type"]}
+        matched = claims & old
+        kept |= matched
+        if not matched:
+            created.append(resource["urn"])
+    return sorted(old - kept), sorted(created)
+
+
+@pytest.fixture(scope="module")
+def team() -> Plan:
+    return plan_project(TEAM, stack="dev")
+
+
+def test_the_dev_plan_keeps_every_resource_it_had_before_the_parts(dev):
+    deleted, created = replaced(old_urns("dev-urns.txt"), dev.resources)
+    assert deleted == [], "resources an update would delete (an alias is missing)"
+    assert created == [], "resources an update would create anew"
+
+
+def test_the_team_example_keeps_every_resource_it_had_before_the_parts(team):
+    deleted, created = replaced(old_urns("team-urns.txt"), team.resources)
+    assert deleted == [] and created == []
+
+
+def _as_dict(resource: Any) -> dict[str, Any]:
+    return resource.to_dict() if hasattr(resource, "to_dict") else dict(resource)
+
+
+def _under(urn: str, type_token: str, name: str) -> str:
+    """The URN a resource of this type and name has as a child of ``urn`` (how the engine builds it)."""
+    head, project, qualified, _ = urn.split("::")
+    return "::".join([head, project, f"{qualified}${type_token}", name])
+
+
+@pytest.mark.parametrize("stack", ["dev", "team"])
+def test_the_agents_resources_did_move_into_the_parts_each_aliased_to_its_urn_under_the_service(dev, team, stack):
+    """Not a vacuous match: every resource an AgentService parented itself now sits in one of its
+    parts (all but the budget), with one alias of its type: its URN directly under the service."""
+    plan = {"dev": dev, "team": team}[stack]
+    by_urn = {r["urn"]: r for r in plan.resources}
+    moved = []
+    for resource in plan.cloud_resources():
+        part = by_urn.get(resource["parent"])
+        if part is not None and part["type"] == AGENT:  # the budget stays where it was
+            assert not resource.get("aliases"), resource["urn"]
+        if part is None or part["type"] not in PARTS:
+            continue
+        assert by_urn[part["parent"]]["type"] == AGENT
+        # Besides the SDK's own aliases to other type versions (pulumi-kubernetes adds them).
+        same_type = [a for a in resource.get("aliases") or () if urn_type(a) == resource["type"]]
+        assert same_type == [_under(part["parent"], resource["type"], resource["name"])], resource["urn"]
+        moved.append(resource["urn"])
+    directly_under_a_service = [u for u in old_urns(f"{stack}-urns.txt")
+                                if u.split("::")[2].split("$")[-2:-1] == [AGENT] and urn_type(u) != "aws:budgets/budget:Budget"]
+    assert len(moved) == len(directly_under_a_service) > 0
+
+
+def test_maas_plan_still_counts_an_agents_resources_under_the_agent(dev, team):
+    """The summary names the platform's parts (an agent among them) and, in a team stack, the
+    agents themselves: never an agent's own parts, which every agent has alike."""
+    assert set(team.summary()) == {f"{AGENT} intake", f"{AGENT} summarizer"}
+    assert {f"{AGENT} maas-dev-agent-{a}" for a in ("triage", "research", "reports")} <= set(dev.summary())
+    assert not [c for c in dev.summary() if c.split(" ")[0] in PARTS]
+
+
+def test_dropping_an_alias_shows_as_a_deletion_and_a_creation(dev):
+    """The check fails when a moved resource loses its alias, or when its alias names another type."""
+    old = old_urns("dev-urns.txt")
+    (table,) = [r for r in dev.resources if r["type"] == "aws:dynamodb/table:Table"]
+    (old_table,) = table["aliases"]
+
+    def doctored(aliases: list[str]) -> list[dict[str, Any]]:
+        return [{**_as_dict(r), "aliases": aliases} if r["urn"] == table["urn"] else _as_dict(r) for r in dev.resources]
+
+    assert replaced(old, doctored([])) == ([old_table], [table["urn"]])
+    other_type = old_table.replace("aws:dynamodb/table:Table", "aws:s3/bucket:Bucket")
+    assert replaced(old | {other_type}, doctored([other_type])) == (sorted([old_table, other_type]), [table["urn"]])
+    assert replaced(old, doctored([old_table])) == ([], [])
+
+
+# -- the role's policy is the parts' grants ----------------------------------------------------------
+
+KEY_USE = ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey"]
+DYNAMODB_DATA = ["dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:ConditionCheckItem",
+                 "dynamodb:DeleteItem", "dynamodb:DescribeTable", "dynamodb:GetItem", "dynamodb:PutItem",
+                 "dynamodb:Query", "dynamodb:Scan", "dynamodb:UpdateItem"]
+SECRETS_READ = ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"]
+SQS_CONSUME = ["sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl",
+               "sqs:ReceiveMessage"]
+S3_BUCKET = ["s3:GetBucketLocation", "s3:ListBucket", "s3:ListBucketVersions"]
+S3_OBJECTS = ["s3:AbortMultipartUpload", "s3:DeleteObject", "s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"]
+
+
+def _by_name(plan: Plan, type_token: str, name: str) -> dict[str, Any]:
+    (found,) = [r for r in plan.of_type(type_token) if r["name"] == name]
+    return found
+
+
+def test_the_role_policy_is_the_parts_grants_with_the_actions_and_resources_of_before(dev):
+    agent = dev.outputs["agents"]["triage"]
+    table = _by_name(dev, "aws:dynamodb/table:Table", "maas-dev-agent-triage-table")
+    arn = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{table['inputs']['name']}"
+    grant = _by_name(dev, "aws:iam/rolePolicy:RolePolicy", "maas-dev-agent-triage-access")
+    assert grant["parent"].endswith("maas:agent:AgentIdentity::maas-dev-agent-triage-identity")
+    assert policy(grant["inputs"]["policy"])["Statement"] == [
+        {"Sid": "OwnKey", "Effect": "Allow", "Action": KEY_USE, "Resource": agent["key_arn"]},
+        {"Sid": "OwnTable", "Effect": "Allow", "Action": DYNAMODB_DATA, "Resource": [arn, f"{arn}/index/*"]},
+        {"Sid": "OwnSecrets", "Effect": "Allow", "Action": SECRETS_READ,
+         "Resource": agent["secret_arns"]["openai-api-key"]},
+        # The inbox's grant also names its key (the agent's), which OwnKey already allows.
+        {"Sid": "OwnInbox", "Effect": "Allow", "Action": SQS_CONSUME, "Resource": agent["inbox_arn"]},
+        {"Sid": "DeclaredTopics", "Effect": "Allow", "Action": "sns:Publish",
+         "Resource": dev.outputs["messaging"]["topics"]["tickets"]["arn"]},
+        {"Sid": "TopicKeyThroughSns", "Effect": "Allow", "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+         "Resource": dev.outputs["messaging"]["broker_key_arn"]},
+    ]
+
+
+def test_consuming_the_inbox_grants_its_key_too_and_the_merge_keeps_each_permission_once():
+    consume = queue_consume("arn:aws:sqs:us-east-1:1:inbox", "arn:aws:kms:us-east-1:1:key/k")
+    assert [(s.sid, tuple(s.actions), tuple(s.resources)) for s in consume] == [
+        ("OwnInbox", tuple(SQS_CONSUME), ("arn:aws:sqs:us-east-1:1:inbox",)),
+        ("OwnInboxKey", ("kms:Decrypt",), ("arn:aws:kms:us-east-1:1:key/k",)),
+    ]
+    own_key = Statement(sid="OwnKey", actions=tuple(KEY_USE), resources=("arn:aws:kms:us-east-1:1:key/k",))
+    assert [s.sid for s in merge_grants([own_key], consume)] == ["OwnKey", "OwnInbox"]
+    other_key = Statement(sid="OwnKey", actions=tuple(KEY_USE), resources=("arn:aws:kms:us-east-1:1:key/other",))
+    assert [s.sid for s in merge_grants([other_key], consume)] == ["OwnKey", "OwnInbox", "OwnInboxKey"]
+    # A narrower statement never swallows a wider one, nor a conditional one a plain one.
+    decrypt_only = Statement(sid="D", actions=("kms:Decrypt",), resources=("arn:aws:kms:us-east-1:1:key/k",))
+    assert [s.sid for s in merge_grants([decrypt_only], [own_key])] == ["D", "OwnKey"]
+    conditional = Statement(sid="C", actions=tuple(KEY_USE), resources=("arn:aws:kms:us-east-1:1:key/k",),
+                            conditions={"Bool": {"aws:SecureTransport": True}})
+    assert [s.sid for s in merge_grants([conditional], consume)] == ["C", "OwnInbox", "OwnInboxKey"]
+
+
+def test_agent_code_reads_environment_tiers_from_the_defaults_not_from_the_environment_name():
+    sources = sorted((ROOT / "platform" / "maas_platform" / "components" / "agent").glob("*.py"))
+    assert sources and not [p.name for p in sources if '"prod"' in p.read_text() or "'prod'" in p.read_text()]
+    assert not (ROOT / "platform" / "maas_platform" / "components" / "agent.py").exists()
+
+
+# -- an existing datastore ---------------------------------------------------------------------------
+
+def _dev_values() -> dict[str, Any]:
+    config = read_stack_file(ROOT / "stacks" / "Pulumi.dev.yaml")
+    return {k.split(":", 1)[1]: v for k, v in config.items() if k.startswith("maas:")}
+
+
+def _agent(name: str, storage: Any, **extra: Any) -> dict[str, Any]:
+    return {"name": name, "team": "claims", "cost_center": "cc-3003", "image": f"ghcr.io/acme/{name}:1.0.0",
+            "storage": storage, "budget": {"monthly_usd": 10, "llm_monthly_usd": 50}, **extra}
+
+
+@pytest.mark.parametrize("storage, expected", [
+    ({"kind": "existing", "arn": f"{TABLE}/index/by-date"},
+     f"maas:agents[0].storage.arn (agent 'ledger'): '{TABLE}/index/by-date' is not a DynamoDB table or S3 bucket "
+     "ARN; expected arn:aws:dynamodb:<region>:<account>:table/<name> or arn:aws:s3:::<bucket>"),
+    ({"kind": "existing", "arn": f"arn:aws:rds:{REGION}:{ACCOUNT}:cluster:ledger"},
+     "maas:agents[0].storage.arn (agent 'ledger'): 'arn:aws:rds:"),
+    ({"kind": "existing", "arn": "arn:aws:s3:::acme-claims-archive/reports/*"},
+     "maas:agents[0].storage.arn (agent 'ledger'): 'arn:aws:s3:::acme-claims-archive/reports/*' is not a DynamoDB"),
+    ({"kind": "existing", "arn": TABLE, "key_arn": f"arn:aws:kms:{REGION}:{ACCOUNT}:alias/orders"},
+     "maas:agents[0].storage.key_arn (agent 'ledger'): "),
+    ({"kind": "existing"}, "maas:agents[0].storage.arn (agent 'ledger'): required key is missing"),
+    ("mongo", "maas:agents[0].storage.kind (agent 'ledger'): 'mongo' is not one of dynamodb, postgres, s3, none, existing"),
+])
+def test_a_bad_existing_datastore_is_one_line_naming_the_field_and_the_expected_form(storage, expected):
+    with pytest.raises(ConfigError) as error:
+        parse_platform_config({**_dev_values(), "agents": [_agent("ledger", storage)]})
+    message = str(error.value)
+    assert "\n" not in message and message.startswith(expected), message
+
+
+def _refs(region: str = REGION, account: str = ACCOUNT) -> PlatformRefs:
+    return PlatformRefs(
+        environment="dev", prefix="maas-dev", account=AccountContext(account_id=account, region=region),
+        cluster_name="c", cluster_arn="arn", vpc_id="vpc", vpc_cidr="10.0.0.0/16", private_subnet_ids=["s"],
+        availability_zones=["a"], cluster_security_group_id="sg", external_secrets_role_arn="arn",
+    )
+
+
+@pytest.mark.parametrize("storage, refs, expected", [
+    ({"kind": "existing", "arn": TABLE}, _refs(region="eu-west-1"),
+     "agent 'ledger': storage.arn: region us-east-1 is not the environment's (eu-west-1); an existing datastore "
+     "must be in the environment's account and region"),
+    ({"kind": "existing", "arn": TABLE}, _refs(account="111122223333"),
+     "agent 'ledger': storage.arn: account 123456789012 is not the environment's (111122223333)"),
+    ({"kind": "existing", "arn": BUCKET, "key_arn": KEY.replace(REGION, "eu-west-1")}, _refs(),
+     "agent 'ledger': storage.key_arn: region eu-west-1 is not the environment's (us-east-1)"),
+])
+def test_an_existing_datastore_outside_the_environment_is_refused_before_anything_is_created(storage, refs, expected):
+    spec = parse_platform_config({**_dev_values(), "agents": [_agent("ledger", storage)]}).agents[0]
+    with pytest.raises(ConfigError) as error:
+        check_agent(spec, refs)
+    assert "\n" not in str(error.value) and str(error.value).startswith(expected), str(error.value)
+    # A bucket's ARN names no account or region: only its key can be checked.
+    check_agent(parse_platform_config({**_dev_values(), "agents": [_agent("ledger", {"kind": "existing", "arn": BUCKET})]}).agents[0],
+                _refs(region="eu-west-1", account="111122223333"))
+
+
+def test_maas_plan_stops_with_one_line_on_an_existing_table_of_another_region(tmp_path):
+    config = read_stack_file(ROOT / "stacks" / "Pulumi.dev.yaml")
+    config["maas:agents"].append(_agent("ledger", {"kind": "existing", "arn": TABLE.replace(REGION, "eu-west-1")}))
+    path = tmp_path / "Pulumi.dev.yaml"
+    path.write_text(yaml.safe_dump({"config": config}))
+    with pytest.raises(ConfigError) as error:
+        plan_project(ROOT, config_file=path)
+    assert str(error.value).startswith(
+        "agent 'ledger': storage.arn: region eu-west-1 is not the environment's (us-east-1)"), str(error.value)
+
+
+@pytest.fixture(scope="module")
+def brought(tmp_path_factory) -> Plan:
+    """dev with two more agents: one on an existing table (with its key), one on an existing bucket."""
+    config = read_stack_file(ROOT / "stacks" / "Pulumi.dev.yaml")
+    config["maas:agents"] += [
+        _agent("ledger", {"kind": "existing", "arn": TABLE, "key_arn": KEY}),
+        _agent("archive", {"kind": "existing", "arn": BUCKET}, egress={"internet_https": False}),
+    ]
+    path = tmp_path_factory.mktemp("brought") / "Pulumi.dev.yaml"
+    path.write_text(yaml.safe_dump({"config": config}))
+    return plan_project(ROOT, config_file=path)
+
+
+def test_an_existing_table_gets_the_data_actions_of_a_created_one_and_its_key(brought):
+    (grant,) = by_type(agent_resources(brought, "ledger"), "aws:iam/rolePolicy:RolePolicy")
+    statements = policy(grant["inputs"]["policy"])["Statement"]
+    assert statements == [
+        {"Sid": "OwnKey", "Effect": "Allow", "Action": KEY_USE, "Resource": brought.outputs["agents"]["ledger"]["key_arn"]},
+        {"Sid": "ExistingTable", "Effect": "Allow", "Action": DYNAMODB_DATA, "Resource": [TABLE, f"{TABLE}/index/*"]},
+        {"Sid": "ExistingStoreKey", "Effect": "Allow", "Action": KEY_USE, "Resource": KEY},
+    ]
+    assert brought.outputs["agents"]["ledger"]["datastore_arns"] == [TABLE]
+
+
+def test_an_existing_bucket_gets_the_data_actions_of_a_created_one(brought):
+    (grant,) = by_type(agent_resources(brought, "archive"), "aws:iam/rolePolicy:RolePolicy")
+    statements = policy(grant["inputs"]["policy"])["Statement"]
+    assert statements[1:] == [
+        {"Sid": "ExistingBucket", "Effect": "Allow", "Action": S3_BUCKET, "Resource": BUCKET},
+        {"Sid": "ExistingObjects", "Effect": "Allow", "Action": S3_OBJECTS, "Resource": f"{BUCKET}/*"},
+    ]
+
+
+@pytest.mark.parametrize("agent, variable, value", [("ledger", "DYNAMODB_TABLE", "orders"),
+                                                     ("archive", "S3_BUCKET", "acme-claims-archive")])
+def test_an_existing_datastore_is_named_to_the_container_and_never_created(brought, agent, variable, value):
+    resources = agent_resources(brought, agent)
+    created = {"aws:dynamodb/table:Table", "aws:s3/bucket:Bucket", "aws:rds/cluster:Cluster"}
+    assert not [r["urn"] for r in resources if r["type"] in created or r["type"].startswith("aws:s3/")]
+    assert not [r["urn"] for r in resources if r["type"].endswith("Datastore")], "no datastore part either"
+    (deployment,) = k8s_kind(resources, "Deployment")
+    env = {e["name"]: e.get("value") for e in deployment["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert env[variable] == value
+    # DynamoDB and S3 answer on public addresses: HTTPS egress stays open without internet_https.
+    (allow_aws,) = [p for p in k8s_kind(resources, "NetworkPolicy") if p["metadata"]["name"] == "allow-aws"]
+    assert any(peer.get("ipBlock", {}).get("cidr") == "0.0.0.0/0"
+               for rule in allow_aws["spec"]["egress"] for peer in rule["to"])
+
+
+def test_a_plan_with_existing_datastores_passes_the_policy_gate(brought):
+    assert [v for v in brought.violations if v["level"] == "mandatory"] == []
+    assert set(brought.outputs["agents"]) >= {"ledger", "archive"}
+
+
+def test_the_key_policy_of_an_agent_names_every_service_a_created_store_uses_it_through(dev):
+    key = _by_name(dev, "aws:kms/key:Key", "maas-dev-agent-triage-key")
+    (services,) = [s for s in policy(key["inputs"]["policy"])["Statement"] if s["Sid"] == "ServicesOfTheAgentUseKey"]
+    assert services["Condition"]["StringEquals"]["kms:ViaService"] == [
+        f"{service}.{REGION}.amazonaws.com" for service in ("dynamodb", "rds", "s3", "secretsmanager", "sqs")
+    ]
