@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import re
 import textwrap
@@ -11,18 +12,20 @@ import pytest
 from conftest import as_list, only, plan_program, statements, urn_of
 from pydantic import ValidationError
 
+from maas_platform.components import addons
 from maas_platform.components.addons import (
     EXTERNAL_SECRETS_CHART,
-    EXTERNAL_SECRETS_NAMESPACE,
     EXTERNAL_SECRETS_SERVICE_ACCOUNT,
-    INGRESS_CLASS,
+    KEDA_CHART,
     LOAD_BALANCER_CONTROLLER_CHART,
     LOAD_BALANCER_CONTROLLER_NAMESPACE,
     LOAD_BALANCER_CONTROLLER_SERVICE_ACCOUNT,
+    METRICS_SERVER_CHART,
     ClusterAddonsArgs,
     load_balancer_controller_statements,
 )
 from maas_platform.components.base import AccountContext
+from maas_platform.names import EXTERNAL_SECRETS_NAMESPACE, INGRESS_CLASS
 from maas_platform.plan.fake_cloud import FAKE_ACCOUNT_ID
 from maas_platform.policy.aws import is_scopeless
 
@@ -153,6 +156,23 @@ def test_releases_are_pinned_to_an_exact_chart_version(capture, chart):
     assert inputs["repositoryOpts"] == {"repo": chart.repo}
     assert inputs["atomic"] is True and inputs["cleanupOnFail"] is True
     assert 0 < inputs["timeout"] <= 900
+
+
+@pytest.mark.parametrize("chart", [EXTERNAL_SECRETS_CHART, LOAD_BALANCER_CONTROLLER_CHART, METRICS_SERVER_CHART,
+                                   KEDA_CHART], ids=lambda chart: chart.name)
+def test_every_pin_says_what_was_checked_and_when(chart):
+    """The comment above each pin names the version it vouches for and the day it was checked."""
+    lines = inspect.getsource(addons).splitlines()
+    [name] = [n for n, value in vars(addons).items() if value is chart and n.isupper()]
+    comment: list[str] = []
+    for line in reversed(lines[:lines.index(f"{name} = Chart(")]):
+        if not line.startswith("#"):
+            break
+        comment.insert(0, line.lstrip("# "))
+    text = " ".join(comment)
+    assert chart.version in text, f"{chart.name}: the comment does not name {chart.version}"
+    assert re.search(r"[Cc]hecked on \d{4}-\d{2}-\d{2}", text), f"{chart.name}: no date of the check"
+    assert "index" in text or "Chart.yaml" in text, f"{chart.name}: the comment does not say where"
 
 
 def test_charts_come_from_their_official_repositories():

@@ -4,6 +4,7 @@ per workload and least privilege."""
 
 from __future__ import annotations
 
+import inspect
 import json
 import re
 import textwrap
@@ -21,16 +22,21 @@ from maas_platform.components.observability import (
     FLUENT_BIT_SERVICE_ACCOUNT,
     GRAFANA_ADMIN_SECRET,
     GRAFANA_SERVICE_ACCOUNT,
-    HOST_AGENTS_NAMESPACE,
-    MONITORING_NAMESPACE,
     OBSERVABILITY_CHARTS,
     OTEL_COLLECTOR_SERVICE_ACCOUNT,
-    OTEL_ENDPOINT,
     SYSTEM_NAMESPACES,
     ObservabilityArgs,
+    Receiver,
+    alertmanager_config,
+    blackbox_exporter_values,
+    charts,
     fluent_bit_pipeline,
+    fluent_bit_values,
+    kube_prometheus_stack_values,
+    otel_collector_values,
     secret_sync_role_prefix,
 )
+from maas_platform.names import HOST_AGENTS_NAMESPACE, MONITORING_NAMESPACE, OTEL_ENDPOINT
 from maas_platform.plan.fake_cloud import FAKE_ACCOUNT_ID
 
 REGION = "us-east-1"
@@ -38,7 +44,6 @@ PREFIX = "maas-dev"
 CLUSTER_NAME = "maas-dev"
 CLUSTER_ARN = f"arn:aws:eks:{REGION}:{FAKE_ACCOUNT_ID}:cluster/{CLUSTER_NAME}"
 ESO_ROLE_ARN = f"arn:aws:iam::{FAKE_ACCOUNT_ID}:role/{PREFIX}-external-secrets"
-AGENT_NAMESPACES = ["support-bot", "pricing"]
 AGENT_LOGS = f"arn:aws:logs:{REGION}:{FAKE_ACCOUNT_ID}:log-group:/maas/{PREFIX}/agents/"
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
@@ -98,7 +103,6 @@ PROGRAM = textwrap.dedent(f"""
             prometheus_retention_days=7,
             prometheus_volume_gib=20,
             log_retention_days=14,
-            agent_namespaces={AGENT_NAMESPACES!r},
             wait_for=[agent],
             protect=True,
         ),
@@ -136,6 +140,28 @@ def test_every_release_is_pinned_to_an_exact_chart_version(capture, chart):
     assert inputs["repositoryOpts"] == {"repo": chart.repo}
     assert inputs["atomic"] is True and inputs["cleanupOnFail"] is True and inputs["createNamespace"] is False
     assert 0 < inputs["timeout"] <= 900
+
+
+@pytest.mark.parametrize("chart", list(OBSERVABILITY_CHARTS.values()), ids=list(OBSERVABILITY_CHARTS))
+def test_every_pin_says_what_was_checked_and_when(chart):
+    """The comment above each pin names the version it vouches for and the day it was checked."""
+    comment = pin_comment(charts, chart)
+    assert chart.version in comment, f"{chart.name}: the comment does not name {chart.version}"
+    assert re.search(r"[Cc]hecked on \d{4}-\d{2}-\d{2}", comment), f"{chart.name}: no date of the check"
+    assert "index" in comment or "Chart.yaml" in comment, f"{chart.name}: the comment does not say where"
+
+
+def pin_comment(module, chart) -> str:
+    """The comment lines directly above ``<NAME> = Chart(`` that pins ``chart`` in ``module``."""
+    lines = inspect.getsource(module).splitlines()
+    [name] = [n for n, value in vars(module).items() if value is chart and n.isupper()]
+    start = lines.index(f"{name} = Chart(")
+    comment: list[str] = []
+    for line in reversed(lines[:start]):
+        if not line.startswith("#"):
+            break
+        comment.insert(0, line.lstrip("# "))
+    return " ".join(comment)
 
 
 def test_the_stack_installs_exactly_the_pinned_charts(capture):
@@ -403,15 +429,14 @@ def test_otel_collector_may_only_write_traces(capture):
 
 # -- logs --------------------------------------------------------------------------------
 
-def test_one_encrypted_log_group_per_agent_namespace(capture):
-    logs_key = exported(capture, "logs_key_arn")
-    groups = {r.inputs["name"]: r for r in capture.resources if r.type == LOG_GROUP}
-    expected = {f"/maas/{PREFIX}/agents/{ns}" for ns in AGENT_NAMESPACES} | {f"/maas/{PREFIX}/agents/_unattributed"}
-    assert set(groups) == expected
-    for group in groups.values():
-        assert group.inputs["kmsKeyId"] == logs_key
-        assert group.inputs["retentionInDays"] == 14
-        assert group.protect is True
+def test_only_the_encrypted_fallback_log_group_is_created_here(capture):
+    """Each agent creates its own group; the stack owns only Fluent Bit's fallback."""
+    [group] = [r for r in capture.resources if r.type == LOG_GROUP]
+    assert group.inputs["name"] == f"/maas/{PREFIX}/agents/_unattributed"
+    assert group.inputs["kmsKeyId"] == exported(capture, "logs_key_arn")
+    assert group.inputs["retentionInDays"] == 14
+    assert group.protect is True
+    assert group.urn in only(capture, RELEASE, "-fluent-bit").dependencies
 
 
 def test_fluent_bit_may_write_only_to_the_agents_log_groups(capture):
@@ -501,9 +526,6 @@ def test_outputs_tell_agents_where_to_send_and_what_to_label(capture):
     assert outputs["blackbox_exporter_address"] == "prometheus-blackbox-exporter.monitoring.svc:9115"
     assert outputs["dashboard_label"] == {"grafana_dashboard": "1"}
     assert outputs["agent_log_group_prefix"] == f"/maas/{PREFIX}/agents/"
-    assert set(outputs["agent_log_group_arns"]) == set(AGENT_NAMESPACES)
-    for namespace, arn in outputs["agent_log_group_arns"].items():
-        assert arn == f"{AGENT_LOGS}{namespace}"
 
 
 # -- args --------------------------------------------------------------------------------
@@ -520,7 +542,7 @@ def args(**overrides) -> ObservabilityArgs:
 def test_args_defaults():
     model = args()
     assert model.storage_class == "gp3-encrypted"
-    assert model.agent_namespaces == [] and model.wait_for == [] and model.protect is False
+    assert model.wait_for == [] and model.protect is False
     assert model.admin_secret_name == f"{PREFIX}/observability/grafana-admin"
 
 
@@ -530,10 +552,10 @@ def test_log_retention_must_be_a_cloudwatch_period(days):
         args(log_retention_days=days)
 
 
-@pytest.mark.parametrize("namespaces", [["Bad_Name"], ["kube-system"], ["a", "a"]])
-def test_agent_namespaces_are_validated(namespaces):
+def test_agent_log_groups_are_not_the_stacks_business():
+    """Each agent creates its own log group; the stack takes no list of agent namespaces."""
     with pytest.raises(ValidationError, match="agent_namespaces"):
-        args(agent_namespaces=namespaces)
+        args(agent_namespaces=["support-bot"])
 
 
 def test_role_names_must_fit_iam():
@@ -544,3 +566,39 @@ def test_role_names_must_fit_iam():
 def test_unknown_args_are_rejected():
     with pytest.raises(ValidationError, match="grafana_password"):
         args(grafana_password="hunter2")
+
+
+# -- values, as pure functions (no engine, no mocks) -------------------------------------------
+
+def test_values_are_plain_data_built_without_the_engine():
+    model = args(receivers=[Receiver(name="oncall", kind="slack", severity="page", channel="#oncall"),
+                            Receiver(name="pager", kind="pagerduty")])
+    stack = kube_prometheus_stack_values(model, ["arn:page"], ["arn:ticket"])
+    assert stack["alertmanager"]["alertmanagerSpec"]["secrets"] == ["alertmanager-receivers"]
+    # JSON-serialisable: nothing in them is a resource or an Output.
+    for values in (stack, blackbox_exporter_values(), otel_collector_values(REGION), fluent_bit_values(PREFIX, REGION)):
+        assert json.loads(json.dumps(values)) == values
+
+
+def test_extra_receivers_join_only_their_severity_and_read_their_secret_from_a_file():
+    model = args(receivers=[Receiver(name="oncall", kind="slack", severity="page", channel="#oncall"),
+                            Receiver(name="pager", kind="pagerduty")])
+    receivers = {r["name"]: r for r in alertmanager_config(model, ["arn:page"], ["arn:ticket"])["receivers"]}
+    assert receivers["page"]["slack_configs"] == [{
+        "api_url_file": "/etc/alertmanager/secrets/alertmanager-receivers/oncall", "send_resolved": True,
+        "channel": "#oncall",
+    }]
+    assert "slack_configs" not in receivers["ticket"]
+    for severity in ("page", "ticket"):  # severity "all"
+        assert receivers[severity]["pagerduty_configs"] == [{
+            "routing_key_file": "/etc/alertmanager/secrets/alertmanager-receivers/pager", "send_resolved": True,
+        }]
+    assert [c["topic_arn"] for c in receivers["page"]["sns_configs"]] == ["arn:page"]
+    assert [c["topic_arn"] for c in receivers["ticket"]["sns_configs"]] == ["arn:ticket"]
+
+
+def test_containers_get_their_own_copy_of_the_restricted_security_context():
+    first, second = otel_collector_values(REGION), otel_collector_values(REGION)
+    first["securityContext"]["capabilities"]["drop"].append("NET_RAW")
+    assert second["securityContext"]["capabilities"] == {"drop": ["ALL"]}
+    assert blackbox_exporter_values()["securityContext"]["capabilities"] == {"drop": ["ALL"]}

@@ -25,7 +25,18 @@ from typing import Any, Mapping, Optional
 
 import pulumi
 
-MANAGED_BY = "pulumi"
+from .names import (
+    COST_CENTER_LABEL,
+    COST_CENTER_TAG,
+    ENVIRONMENT_LABEL,
+    ENVIRONMENT_TAG,
+    MANAGED_BY,
+    MANAGED_BY_LABEL,
+    MANAGED_BY_TAG,
+    PLATFORM_TAG,
+    TEAM_LABEL,
+    TEAM_TAG,
+)
 
 
 @functools.lru_cache(maxsize=None)
@@ -67,21 +78,21 @@ def tag_transformation(tags: Mapping[str, str], override: bool = True) -> pulumi
 
 def platform_tags(environment: str, platform: str, extra: Optional[Mapping[str, str]] = None) -> dict[str, str]:
     """The tags every resource of an environment carries; platform keys win over ``extra``."""
-    return {**dict(extra or {}), "environment": environment, "managed-by": MANAGED_BY, "platform": platform}
+    return {**dict(extra or {}), ENVIRONMENT_TAG: environment, MANAGED_BY_TAG: MANAGED_BY, PLATFORM_TAG: platform}
 
 
 def owner_tags(team: str, cost_center: str) -> dict[str, str]:
     """Who pays for a resource: the ``team`` and ``cost-center`` tags budgets and cost reports group by."""
-    return {"team": team, "cost-center": cost_center}
+    return {TEAM_TAG: team, COST_CENTER_TAG: cost_center}
 
 
 def platform_labels(environment: str, team: Optional[str] = None, cost_center: Optional[str] = None) -> dict[str, str]:
     """The labels of the platform's own Kubernetes objects: the ``managed-by`` and
     ``environment`` tags of its AWS resources (and its owner's, when given) as labels, so an
     object found in the cluster traces back to the stack and the team that own it."""
-    labels = {"app.kubernetes.io/managed-by": MANAGED_BY, "maas.dev/environment": environment}
+    labels = {MANAGED_BY_LABEL: MANAGED_BY, ENVIRONMENT_LABEL: environment}
     if team:
-        labels["maas.dev/team"] = team
+        labels[TEAM_LABEL] = team
     if cost_center:
-        labels["maas.dev/cost-center"] = cost_center
+        labels[COST_CENTER_LABEL] = cost_center
     return labels

@@ -31,66 +31,68 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 from pydantic import Field, model_validator
 
+from .. import names
 from ..iam import Statement
-from ..tagging import MANAGED_BY
-from .base import RESTRICTED_NAMESPACE_LABELS, AccountContext, ComponentArgs, StrInput, child
+from ..iam.actions import ASSUME_ROLE
+from .base import AccountContext, ComponentArgs, StrInput, child
 from .workloads import Chart, helm_release, workload_identity
 
+# Each pin says what was checked in the chart's own repository (its published index.yaml or
+# the Chart.yaml at the release tag) and when; a pin that could not be confirmed there says so.
 
-# Chart 2.10.0 ships controller v2.10.0. Source: the external-secrets v2.10.0 release
-# (github.com/external-secrets/external-secrets/releases/tag/v2.10.0, Renovate bumps
-# 2.9.0 -> 2.10.0 dated 2026-08-28). It was the newest release the index showed on 2026-11-26.
+# external-secrets 2.10.0 could not be confirmed in the chart repository. Checked on 2026-12-02
+# in external-secrets/external-secrets: the newest copies of the published index (gh-pages
+# index.yaml, generated 2026-08-08) and of the tags (helm-chart-2.9.0, v2.9.0) end at 2.9.0,
+# appVersion v2.9.0, kubeVersion ">= 1.19.0-0". Every 2.x entry of that index ships the
+# controller of its own version, which app_version v2.10.0 assumes. The project's support table
+# (docs/introduction/stability-support.md, same copy) lists 2.9 for Kubernetes 1.36 and 2.8 for
+# 1.35-1.36; 2.10 is not listed there yet.
 EXTERNAL_SECRETS_CHART = Chart(
     name="external-secrets",
     version="2.10.0",
     repo="https://charts.external-secrets.io",
     app_version="v2.10.0",
 )
-# Chart 3.5.0 ships controller v3.5.0. Since 3.0.0 the chart version equals the app version
-# (aws/eks-charts#1312). Source: aws/eks-charts PR #1354 "aws-load-balancer-controller:
-# v3.5.0" (2026-08-03) and release notes at
-# github.com/kubernetes-sigs/aws-load-balancer-controller/releases/tag/v3.5.0.
+# aws-load-balancer-controller 3.5.0: checked on 2026-12-02 in aws/eks-charts, which tags no
+# chart releases: stable/aws-load-balancer-controller/Chart.yaml at commit 5239609
+# ("aws-load-balancer-controller: v3.5.0 (#1354)", 2026-08-03) and its entry in the published
+# index (gh-pages index.yaml, generated 2026-08-03): version 3.5.0, appVersion v3.5.0. No
+# kubeVersion is set; the chart's README says chart v1.5.0+ requires Kubernetes 1.22+.
 LOAD_BALANCER_CONTROLLER_CHART = Chart(
     name="aws-load-balancer-controller",
     version="3.5.0",
     repo="https://aws.github.io/eks-charts",
     app_version="v3.5.0",
 )
-# Chart 3.13.0 ships metrics-server v0.8.0 (kubernetes-sigs/metrics-server release v0.8.0,
-# chart bumps 3.12 -> 3.13.0 of July 2025). It serves the resource metrics the agents' CPU
-# autoscalers read; it calls no AWS API, so it has no AWS identity.
+# metrics-server 3.13.0: checked on 2026-12-02 in kubernetes-sigs/metrics-server, Chart.yaml at
+# tag metrics-server-helm-chart-3.13.0 (2025-07-22) and its entry in the published index
+# (gh-pages index.yaml, generated 2026-06-11): appVersion 0.8.0, so image tag v0.8.0 (the chart
+# prefixes "v"); the recorded app_version is that tag. The project's compatibility matrix
+# (README at that tag): metrics-server 0.8.x for Kubernetes 1.31+.
+# It serves the resource metrics the agents' CPU autoscalers read; it calls no AWS API, so it
+# has no AWS identity.
 METRICS_SERVER_CHART = Chart(
     name="metrics-server",
     version="3.13.0",
     repo="https://kubernetes-sigs.github.io/metrics-server/",
     app_version="v0.8.0",
 )
-# Chart 2.17.2 ships KEDA v2.17.2 (kedacore/charts PR #765, 2025-06-17). KEDA reads the
-# agents' inbox depth with its own Pod Identity role (ClusterTriggerAuthentication below).
+# keda 2.17.2: checked on 2026-12-02 in kedacore/charts, keda/Chart.yaml at tag v2.17.2
+# (2025-06-18) and its entry in the published index (docs/index.yaml on main, generated
+# 2026-07-31): appVersion 2.17.2, kubeVersion ">=v1.23.0-0". KEDA's compatibility matrix
+# (keda.sh/docs, "Cluster" page) lists 2.17 as tested on Kubernetes 1.30-1.32: the platform's
+# default 1.35 is outside that window (2.20 is tested on 1.33-1.35).
+# KEDA reads the agents' inbox depth with its own Pod Identity role (ClusterTriggerAuthentication below).
 KEDA_CHART = Chart(
     name="keda",
     version="2.17.2",
     repo="https://kedacore.github.io/charts",
     app_version="2.17.2",
 )
-KEDA_NAMESPACE = "keda"
 KEDA_SERVICE_ACCOUNT = "keda-operator"
-# The ClusterTriggerAuthentication agents' ScaledObjects reference.
-KEDA_AWS_AUTHENTICATION = "keda-aws"
-
-EXTERNAL_SECRETS_NAMESPACE = "external-secrets"
 EXTERNAL_SECRETS_SERVICE_ACCOUNT = "external-secrets"
-LOAD_BALANCER_CONTROLLER_NAMESPACE = "kube-system"
+LOAD_BALANCER_CONTROLLER_NAMESPACE = names.KUBE_SYSTEM_NAMESPACE
 LOAD_BALANCER_CONTROLLER_SERVICE_ACCOUNT = "aws-load-balancer-controller"
-INGRESS_CLASS = "alb"
-
-RESTRICTED_CONTAINER_SECURITY_CONTEXT = {
-    "allowPrivilegeEscalation": False,
-    "capabilities": {"drop": ["ALL"]},
-    "readOnlyRootFilesystem": True,
-    "runAsNonRoot": True,
-    "seccompProfile": {"type": "RuntimeDefault"},
-}
 
 EXTERNAL_SECRETS_RESOURCES = {
     "controller": {"requests": {"cpu": "50m", "memory": "128Mi"}, "limits": {"cpu": "500m", "memory": "512Mi"}},
@@ -113,14 +115,14 @@ def external_secrets_statements(
     statements = [
         Statement(
             sid="AssumeAgentRoles",
-            actions=("sts:AssumeRole", "sts:TagSession"),
+            actions=ASSUME_ROLE,
             resources=(f"arn:{account.partition}:iam::{account.account_id}:role/{agent_role_prefix}*",),
         ),
     ]
     if platform_secret_role_prefix:
         statements.append(Statement(
             sid="AssumePlatformSecretSyncRoles",
-            actions=("sts:AssumeRole", "sts:TagSession"),
+            actions=ASSUME_ROLE,
             resources=(f"arn:{account.partition}:iam::{account.account_id}:role/{platform_secret_role_prefix}*",),
         ))
     return tuple(statements)
@@ -461,21 +463,22 @@ class ClusterAddons(pulumi.ComponentResource):
     ingress_class: str
 
     def __init__(self, name: str, args: ClusterAddonsArgs, opts: Optional[pulumi.ResourceOptions] = None):
-        super().__init__("maas:addons:ClusterAddons", name, None, opts)
-        self.ingress_class = INGRESS_CLASS
-        self.keda_authentication_name = KEDA_AWS_AUTHENTICATION
+        super().__init__(names.MAAS_CLUSTER_ADDONS, name, None, opts)
+        self.ingress_class = names.INGRESS_CLASS
+        self.keda_authentication_name = names.KEDA_AWS_AUTHENTICATION
         self.pod_identity_associations = {}
-        labels = {**args.labels, "app.kubernetes.io/managed-by": MANAGED_BY}
+        labels = {**args.labels, names.MANAGED_BY_LABEL: names.MANAGED_BY}
 
         self.external_secrets_namespace = k8s.core.v1.Namespace(
             f"{name}-external-secrets-namespace",
-            metadata={"name": EXTERNAL_SECRETS_NAMESPACE, "labels": {**labels, **RESTRICTED_NAMESPACE_LABELS}},
+            metadata={"name": names.EXTERNAL_SECRETS_NAMESPACE,
+                      "labels": {**labels, **names.RESTRICTED_NAMESPACE_LABELS}},
             opts=child(self, protect=args.protect),
         )
         self.external_secrets_role, eso_identity = self._identity(
             name, "external-secrets", args,
             role_name=args.external_secrets_role_name,
-            namespace=EXTERNAL_SECRETS_NAMESPACE,
+            namespace=names.EXTERNAL_SECRETS_NAMESPACE,
             service_account=EXTERNAL_SECRETS_SERVICE_ACCOUNT,
             statements=external_secrets_statements(args.account, args.agent_role_prefix, args.platform_secret_role_prefix),
             description="External Secrets Operator: may only assume agent roles (Pod Identity)",
@@ -504,13 +507,13 @@ class ClusterAddons(pulumi.ComponentResource):
 
         self.keda_namespace = k8s.core.v1.Namespace(
             f"{name}-keda-namespace",
-            metadata={"name": KEDA_NAMESPACE, "labels": {**labels, **RESTRICTED_NAMESPACE_LABELS}},
+            metadata={"name": names.KEDA_NAMESPACE, "labels": {**labels, **names.RESTRICTED_NAMESPACE_LABELS}},
             opts=child(self, protect=args.protect),
         )
         self.keda_role, keda_identity = self._identity(
             name, "keda", args,
             role_name=f"{args.prefix}-keda",
-            namespace=KEDA_NAMESPACE,
+            namespace=names.KEDA_NAMESPACE,
             service_account=KEDA_SERVICE_ACCOUNT,
             statements=keda_statements(args.account, args.prefix),
             description="KEDA operator: reads the depth of agents' inboxes (Pod Identity)",
@@ -533,14 +536,14 @@ class ClusterAddons(pulumi.ComponentResource):
             f"{name}-keda-aws-authentication",
             api_version="keda.sh/v1alpha1",
             kind="ClusterTriggerAuthentication",
-            metadata={"name": KEDA_AWS_AUTHENTICATION, "labels": labels},
+            metadata={"name": names.KEDA_AWS_AUTHENTICATION, "labels": labels},
             spec={"podIdentity": {"provider": "aws"}},
             opts=child(self, depends_on=[self.keda]),
         )
 
         self.metrics_server = self._release(
             f"{name}-metrics-server", METRICS_SERVER_CHART, args,
-            namespace="kube-system",
+            namespace=names.KUBE_SYSTEM_NAMESPACE,
             values={
                 "replicas": 2,
                 "podDisruptionBudget": {"enabled": True, "maxUnavailable": 1},
@@ -584,7 +587,7 @@ class ClusterAddons(pulumi.ComponentResource):
         # serviceAccount, securityContext, resources and podDisruptionBudget, for the
         # controller, the webhook and the cert controller. The chart's own defaults already
         # meet Pod Security "restricted". They are restated here, and Helm merges the maps.
-        security = dict(RESTRICTED_CONTAINER_SECURITY_CONTEXT)
+        security = names.restricted_container_security_context()
         return {
             "installCRDs": True,
             "replicaCount": 2,
@@ -618,8 +621,8 @@ class ClusterAddons(pulumi.ComponentResource):
             "replicaCount": 2,
             "podDisruptionBudget": {"maxUnavailable": 1},
             "resources": LOAD_BALANCER_CONTROLLER_RESOURCES,
-            "securityContext": dict(RESTRICTED_CONTAINER_SECURITY_CONTEXT),
-            "ingressClass": INGRESS_CLASS,
+            "securityContext": names.restricted_container_security_context(),
+            "ingressClass": names.INGRESS_CLASS,
             "createIngressClassResource": True,
             # Services of type LoadBalancer stay with whoever their loadBalancerClass names.
             "enableServiceMutatorWebhook": False,

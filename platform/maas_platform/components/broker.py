@@ -25,17 +25,12 @@ from pydantic import Field
 
 from ..config.models import BrokerConfig, TopicConfig
 from ..iam import Statement, Trust, policy_document, trust_policy
+from ..iam.actions import DLQ_OPERATIONS, KEY_ADMIN_ACTIONS, KEY_USE_ACTIONS, SECRETS_READ, SNS_PUBLISH, TOPIC_KEY_USE
+from ..names import MAAS_BROKER
 from .base import AccountContext, ComponentArgs, ListInput, StrInput, child
-from .encryption import KEY_ADMIN_ACTIONS, KEY_USE_ACTIONS
 
 # AWS services that publish to the alert topic (alarms, budgets) and so use the broker key.
 ALERT_PUBLISHERS = ("cloudwatch", "budgets")
-SNS_PUBLISH = ("sns:Publish",)
-DLQ_OPERATIONS = (
-    "sqs:CancelMessageMoveTask", "sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttributes",
-    "sqs:GetQueueUrl",
-    "sqs:ListMessageMoveTasks", "sqs:ReceiveMessage", "sqs:StartMessageMoveTask",
-)
 KAFKA_PORT = 9098  # IAM-authenticated TLS listener of MSK
 AMQPS_PORT = 5671
 
@@ -74,7 +69,7 @@ class Broker(pulumi.ComponentResource):
     kafka: Optional[aws.msk.ServerlessCluster]
 
     def __init__(self, name: str, args: BrokerArgs, opts: Optional[pulumi.ResourceOptions] = None):
-        super().__init__("maas:broker:Broker", name, None, opts)
+        super().__init__(MAAS_BROKER, name, None, opts)
         self.args = args
         self.key = self._key(name)
         self.alert_topic = self._alert_topic(name)
@@ -122,7 +117,7 @@ class Broker(pulumi.ComponentResource):
                 Statement(
                     sid="AlertPublishersEncrypt",
                     principals={"Service": [account.service_principal(s) for s in ALERT_PUBLISHERS]},
-                    actions=("kms:Decrypt", "kms:GenerateDataKey"),
+                    actions=TOPIC_KEY_USE,
                     resources=("*",),
                     conditions={"StringEquals": {"aws:SourceAccount": account.account_id}},
                 ),
@@ -208,7 +203,7 @@ class Broker(pulumi.ComponentResource):
                     conditions={"StringEquals": {"aws:SourceAccount": account.account_id}},
                 ),
                 Statement(
-                    sid="DenyPlainHttp", effect="Deny", principals={"AWS": "*"}, actions=("sns:Publish",),
+                    sid="DenyPlainHttp", effect="Deny", principals={"AWS": "*"}, actions=SNS_PUBLISH,
                     resources=(topic.arn,), conditions={"Bool": {"aws:SecureTransport": False}},
                 ),
             ),
@@ -245,11 +240,11 @@ class Broker(pulumi.ComponentResource):
                 Statement(sid="DeadLetterSources", actions=("sqs:ListDeadLetterSourceQueues",), resources=(queues,)),
                 Statement(sid="ListQueues", actions=("sqs:ListQueues",), resources=("*",),
                           any_resource_reason="sqs:ListQueues takes no resource scope"),
-                Statement(sid="BrokerCredentials", actions=("secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"),
+                Statement(sid="BrokerCredentials", actions=SECRETS_READ,
                           resources=(account.arn("secretsmanager", f"secret:{args.prefix}/broker/*"),)),
                 Statement(
                     sid="QueueKeysThroughSqs",
-                    actions=("kms:Decrypt", "kms:GenerateDataKey"),
+                    actions=TOPIC_KEY_USE,
                     resources=(account.arn("kms", "key/*"),),
                     conditions={"StringEquals": {"kms:ViaService": account.regional_service("sqs")}},
                 ),

@@ -19,10 +19,19 @@ import pulumi
 import pulumi_aws as aws
 from pydantic import Field
 
+from ..names import (
+    AGENT_TAG,
+    COST_CENTER_TAG,
+    ENVIRONMENT_TAG,
+    MAAS_BUDGETS,
+    MANAGED_BY_TAG,
+    PLATFORM_TAG,
+    TEAM_TAG,
+)
 from .base import ComponentArgs, StrInput, child
 
 # The keys cost reports and budgets group by.
-COST_ALLOCATION_TAGS = ("platform", "environment", "team", "agent", "cost-center", "managed-by")
+COST_ALLOCATION_TAGS = (PLATFORM_TAG, ENVIRONMENT_TAG, TEAM_TAG, AGENT_TAG, COST_CENTER_TAG, MANAGED_BY_TAG)
 
 
 class Threshold(ComponentArgs):
@@ -93,7 +102,7 @@ class Budgets(pulumi.ComponentResource):
     budgets: dict[str, aws.budgets.Budget]
 
     def __init__(self, name: str, args: BudgetsArgs, opts: Optional[pulumi.ResourceOptions] = None):
-        super().__init__("maas:budgets:Budgets", name, None, opts)
+        super().__init__(MAAS_BUDGETS, name, None, opts)
         self.args = args
         self.notifications = BudgetNotifications(
             thresholds=args.thresholds, alert_topic_arn=args.alert_topic_arn, emails=args.emails,
@@ -106,11 +115,11 @@ class Budgets(pulumi.ComponentResource):
             ]
         self.budgets = {}
         if args.environment_limit_usd:
-            self._budget(name, "environment", args.prefix, "platform", args.prefix, args.environment_limit_usd, tags)
+            self._budget(name, "environment", args.prefix, PLATFORM_TAG, args.prefix, args.environment_limit_usd, tags)
         for team, limit in sorted(args.team_limits_usd.items()):
-            self._budget(name, f"team-{team}", f"{args.prefix}-team-{team}", "team", team, limit, tags)
+            self._budget(name, f"team-{team}", f"{args.prefix}-team-{team}", TEAM_TAG, team, limit, tags)
         for agent, limit in sorted(args.agent_limits_usd.items()):
-            self._budget(name, f"agent-{agent}", agent_budget_name(args.prefix, agent), "agent", agent, limit, tags)
+            self._budget(name, f"agent-{agent}", agent_budget_name(args.prefix, agent), AGENT_TAG, agent, limit, tags)
         self.register_outputs({"budget_names": {k: b.name for k, b in self.budgets.items()}})
 
     def _budget(self, name: str, key: str, budget_name: str, tag: str, value: str, limit: float,

@@ -18,6 +18,8 @@ from pydantic import Field
 
 from ..config.models import CORE_ADDONS, NodeGroupConfig
 from ..iam import Statement, assume_role_policy, managed_policy_arn, pod_identity, policy_document, trust_policy
+from ..iam.actions import ASSUME_ROLE, KEY_GRANT_ACTIONS
+from ..names import KUBE_SYSTEM_NAMESPACE, MAAS_CLUSTER, NODE_GROUP_LABEL
 from .base import AccountContext, ComponentArgs, StrInput, child, encrypted_log_group
 
 CONTROL_PLANE_LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
@@ -69,7 +71,7 @@ class Cluster(pulumi.ComponentResource):
     kubeconfig: pulumi.Output[str]
 
     def __init__(self, name: str, args: ClusterArgs, opts: Optional[pulumi.ResourceOptions] = None):
-        super().__init__("maas:cluster:Cluster", name, None, opts)
+        super().__init__(MAAS_CLUSTER, name, None, opts)
         account = args.account
 
         # EKS writes to exactly this name; creating it first sets retention and the key.
@@ -82,7 +84,7 @@ class Cluster(pulumi.ComponentResource):
             f"{name}-cluster-role",
             description=f"EKS control plane of {args.cluster_name}",
             assume_role_policy=assume_role_policy(
-                {"Service": account.service_principal("eks")}, actions=("sts:AssumeRole", "sts:TagSession")
+                {"Service": account.service_principal("eks")}, actions=ASSUME_ROLE
             ),
             opts=child(self),
         )
@@ -231,7 +233,7 @@ class Cluster(pulumi.ComponentResource):
                 },
                 update_config={"max_unavailable_percentage": 33},
                 launch_template={"id": template.id, "version": template.latest_version.apply(str)},
-                labels={"maas.dev/node-group": spec.name, **spec.labels},
+                labels={NODE_GROUP_LABEL: spec.name, **spec.labels},
                 taints=[{"key": t.key, "value": t.value, "effect": t.effect} for t in spec.taints],
                 node_repair_config={"enabled": True},
                 # The cluster autoscaler owns desired size once the group exists.
@@ -247,7 +249,8 @@ class Cluster(pulumi.ComponentResource):
             f"{name}-{addon}-role",
             description=f"EKS add-on {addon} on {args.cluster_name} (Pod Identity)",
             assume_role_policy=trust_policy(
-                pod_identity(account.account_id, account.arn("eks", f"cluster/{args.cluster_name}"), "kube-system", service_account)
+                pod_identity(account.account_id, account.arn("eks", f"cluster/{args.cluster_name}"),
+                             KUBE_SYSTEM_NAMESPACE, service_account)
             ),
             opts=child(self),
         )
@@ -273,7 +276,7 @@ class Cluster(pulumi.ComponentResource):
                 ),
                 Statement(
                     sid="GrantVolumeKeyToEbs",
-                    actions=("kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant"),
+                    actions=KEY_GRANT_ACTIONS,
                     resources=(args.volumes_key_arn,),
                     conditions={"Bool": {"kms:GrantIsForAWSResource": True}},
                 ),

@@ -5,7 +5,10 @@ One definition for the agent component and ``docs/metric-contract.md``.
 
 from __future__ import annotations
 
-OTEL_COLLECTOR_ENDPOINT = "http://otel-collector.monitoring.svc:4317"
+from ..names import OTEL_ENDPOINT
+
+# The cluster's collector (OTLP/gRPC), as the observability stack names its Service.
+OTEL_COLLECTOR_ENDPOINT = OTEL_ENDPOINT
 TRACE_SAMPLE_RATIO = 0.1
 
 

@@ -1,0 +1,70 @@
+"""Where the observability stack puts things: its namespaces' labels, its service accounts and
+Secrets, the agents' log groups and the roles External Secrets may assume for it.
+
+Names other modules also use (the namespaces, the collector's and Prometheus' addresses, the
+SecretStore, the agent label) live in :mod:`maas_platform.names`; these are the stack's own.
+"""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+from typing import Mapping
+
+from ... import names
+
+# prometheus-node-exporter and Fluent Bit need the host: their namespace enforces
+# ``privileged`` but still warns and audits at ``restricted``.
+HOST_AGENTS_NAMESPACE_LABELS: Mapping[str, str] = MappingProxyType({
+    names.PSS_ENFORCE: "privileged",
+    names.PSS_AUDIT: "restricted",
+    names.PSS_WARN: "restricted",
+})
+
+ALERTMANAGER_SERVICE_ACCOUNT = "alertmanager"
+GRAFANA_SERVICE_ACCOUNT = "grafana"
+OTEL_COLLECTOR_SERVICE_ACCOUNT = "otel-collector"
+FLUENT_BIT_SERVICE_ACCOUNT = "fluent-bit"
+
+OTEL_PROMETHEUS_EXPORTER_PORT = 8889
+
+GRAFANA_ADMIN_SECRET = "grafana-admin"  # the Kubernetes Secret ESO writes
+GRAFANA_ADMIN_USER_KEY = "admin-user"
+GRAFANA_ADMIN_PASSWORD_KEY = "admin-password"
+
+# Alertmanager reads receiver credentials from files of this Kubernetes Secret (one key per receiver).
+RECEIVERS_SECRET = "alertmanager-receivers"
+RECEIVER_FILE_FIELD: Mapping[str, str] = MappingProxyType(
+    {"slack": "api_url_file", "pagerduty": "routing_key_file", "webhook": "url_file"}
+)
+
+# Container logs of these namespaces are never read by Fluent Bit.
+SYSTEM_NAMESPACES = (
+    names.KUBE_SYSTEM_NAMESPACE, "kube-public", "kube-node-lease", "default", names.MONITORING_NAMESPACE,
+    names.HOST_AGENTS_NAMESPACE, names.EXTERNAL_SECRETS_NAMESPACE, names.KEDA_NAMESPACE, names.SYSTEM_NAMESPACE,
+    names.CLOUDWATCH_NAMESPACE, names.CERT_MANAGER_NAMESPACE,
+)
+
+SEVERITIES = ("page", "ticket")
+# Alerts of kube-prometheus-stack's own rules use critical/warning/info.
+SEVERITY_MATCHERS: Mapping[str, str] = MappingProxyType(
+    {"page": 'severity=~"page|critical"', "ticket": 'severity=~"ticket|warning"'}
+)
+
+
+def agent_log_group_prefix(prefix: str) -> str:
+    """``/maas/<prefix>/agents/``: every agent namespace's log group lives below it."""
+    return f"/maas/{prefix}/agents/"
+
+
+def agent_log_group_name(prefix: str, namespace: str) -> str:
+    return f"{agent_log_group_prefix(prefix)}{namespace}"
+
+
+def unattributed_log_group_name(prefix: str) -> str:
+    """Fluent Bit's required fallback group; '_' never occurs in a namespace name."""
+    return f"{agent_log_group_prefix(prefix)}_unattributed"
+
+
+def secret_sync_role_prefix(prefix: str) -> str:
+    """Roles External Secrets may assume for the platform's own secrets (``ClusterAddonsArgs.platform_secret_role_prefix``)."""
+    return f"{prefix}-secrets-"

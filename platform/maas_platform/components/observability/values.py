@@ -1,0 +1,375 @@
+"""The Helm values of the four observability releases, as pure functions.
+
+Nothing here creates a resource: each function maps the stack's args (or a region and a
+prefix) to the dict the release gets, so the values are tested without the mock engine. Keys
+follow each chart's ``values.yaml`` at the pinned version (:mod:`.charts`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ... import names
+from ..base import StrInput
+from .args import ObservabilityArgs, Receiver
+from .charts import FLUENT_BIT_CHART, KUBE_PROMETHEUS_STACK_CHART
+from .layout import (
+    ALERTMANAGER_SERVICE_ACCOUNT,
+    FLUENT_BIT_SERVICE_ACCOUNT,
+    GRAFANA_ADMIN_PASSWORD_KEY,
+    GRAFANA_ADMIN_SECRET,
+    GRAFANA_ADMIN_USER_KEY,
+    GRAFANA_SERVICE_ACCOUNT,
+    OTEL_COLLECTOR_SERVICE_ACCOUNT,
+    OTEL_PROMETHEUS_EXPORTER_PORT,
+    RECEIVER_FILE_FIELD,
+    RECEIVERS_SECRET,
+    SEVERITY_MATCHERS,
+    SYSTEM_NAMESPACES,
+    agent_log_group_prefix,
+    unattributed_log_group_name,
+)
+
+
+def kube_prometheus_stack_values(
+    args: ObservabilityArgs, page_topics: list[StrInput], ticket_topics: list[StrInput]
+) -> dict[str, Any]:
+    """Value keys as in the chart's values.yaml (prometheus, alertmanager, grafana,
+    prometheus-node-exporter, kube*); the grafana keys are the grafana subchart's."""
+    pod_security = {"runAsNonRoot": True, "runAsUser": 1000, "runAsGroup": 2000, "fsGroup": 2000,
+                    "seccompProfile": {"type": "RuntimeDefault"}}
+
+    def volume(gib: int) -> dict[str, Any]:
+        return {"volumeClaimTemplate": {"spec": {
+            "storageClassName": args.storage_class,
+            "accessModes": ["ReadWriteOnce"],
+            "resources": {"requests": {"storage": f"{gib}Gi"}},
+        }}}
+
+    return {
+        "fullnameOverride": KUBE_PROMETHEUS_STACK_CHART.name,
+        "crds": {"enabled": True},
+        # EKS runs the control plane: etcd, the scheduler, the controller manager and
+        # kube-proxy's metrics (bound to 127.0.0.1) cannot be scraped; their rules would
+        # fire forever.
+        "kubeEtcd": {"enabled": False},
+        "kubeScheduler": {"enabled": False},
+        "kubeControllerManager": {"enabled": False},
+        "kubeProxy": {"enabled": False},
+        "defaultRules": {"create": True, "rules": {
+            "etcd": False, "kubeSchedulerAlerting": False, "kubeSchedulerRecording": False,
+            "kubeControllerManager": False, "kubeProxy": False, "windows": False,
+        }},
+        "prometheus": {
+            "podDisruptionBudget": {"enabled": args.prometheus_replicas > 1, "minAvailable": 1},
+            "prometheusSpec": {
+                "replicas": args.prometheus_replicas,
+                "retention": f"{args.prometheus_retention_days}d",
+                # Keep headroom on the volume: Prometheus drops old blocks before the disk fills.
+                "retentionSize": f"{max(1, int(args.prometheus_volume_gib * 0.85))}GB",
+                "storageSpec": volume(args.prometheus_volume_gib),
+                # Select every rule, monitor and probe of every namespace, not only the release's.
+                "ruleSelectorNilUsesHelmValues": False,
+                "serviceMonitorSelectorNilUsesHelmValues": False,
+                "podMonitorSelectorNilUsesHelmValues": False,
+                "probeSelectorNilUsesHelmValues": False,
+                "ruleSelector": {},
+                "serviceMonitorSelector": {},
+                "podMonitorSelector": {},
+                "probeSelector": {},
+                "ruleNamespaceSelector": {},
+                "serviceMonitorNamespaceSelector": {},
+                "podMonitorNamespaceSelector": {},
+                "probeNamespaceSelector": {},
+                "externalLabels": {"environment": args.environment, "platform": args.prefix},
+                "securityContext": pod_security,
+                "resources": {"requests": {"cpu": "500m", "memory": "2Gi"}, "limits": {"memory": "4Gi"}},
+            },
+        },
+        "alertmanager": {
+            "serviceAccount": {"create": True, "name": ALERTMANAGER_SERVICE_ACCOUNT},
+            "podDisruptionBudget": {"enabled": args.alertmanager_replicas > 1, "minAvailable": 1},
+            "config": alertmanager_config(args, page_topics, ticket_topics),
+            "alertmanagerSpec": {
+                # Mounted at /etc/alertmanager/secrets/<name>/: the receivers' URLs and keys.
+                "secrets": [RECEIVERS_SECRET] if args.receivers else [],
+                "replicas": args.alertmanager_replicas,
+                "storage": volume(args.alertmanager_volume_gib),
+                "securityContext": pod_security,
+                "resources": {"requests": {"cpu": "50m", "memory": "128Mi"}, "limits": {"memory": "256Mi"}},
+            },
+        },
+        "grafana": {
+            "serviceAccount": {"create": True, "name": GRAFANA_SERVICE_ACCOUNT},
+            # The ESO-synced Secret; no password is ever in these values.
+            "admin": {"existingSecret": GRAFANA_ADMIN_SECRET, "userKey": GRAFANA_ADMIN_USER_KEY,
+                      "passwordKey": GRAFANA_ADMIN_PASSWORD_KEY},
+            "persistence": {"enabled": False},  # dashboards and datasources are provisioned
+            "testFramework": {"enabled": False},
+            "sidecar": {"dashboards": {
+                "enabled": True,
+                "label": names.DASHBOARD_LABEL,
+                "labelValue": names.DASHBOARD_LABEL_VALUE,
+                "searchNamespace": "ALL",
+            }},
+            "additionalDataSources": [{
+                "name": "CloudWatch",
+                "uid": "cloudwatch",
+                "type": "cloudwatch",
+                "access": "proxy",
+                "editable": False,
+                # "default": the SDK chain, i.e. Grafana's Pod Identity credentials.
+                "jsonData": {"authType": "default", "defaultRegion": args.account.region},
+            }],
+            "grafana.ini": {
+                "analytics": {"check_for_updates": False, "reporting_enabled": False},
+                "users": {"allow_sign_up": False},
+                "auth.anonymous": {"enabled": False},
+            },
+            "resources": {"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"memory": "512Mi"}},
+        },
+        # hostNetwork/hostPID/hostPath: the privileged namespace, not `monitoring`.
+        "prometheus-node-exporter": {"namespaceOverride": names.HOST_AGENTS_NAMESPACE},
+    }
+
+
+def alertmanager_config(
+    args: ObservabilityArgs, page_topics: list[StrInput], ticket_topics: list[StrInput]
+) -> dict[str, Any]:
+    """Route by severity: page (page/critical) and ticket (ticket/warning, and anything
+    unlabelled) to SNS, signed with SigV4 by Alertmanager's Pod Identity credentials."""
+
+    def sns(topic: StrInput, severity: str) -> dict[str, Any]:
+        return {
+            "topic_arn": topic,
+            "sigv4": {"region": args.account.region},
+            "send_resolved": True,
+            "attributes": {"severity": severity, "environment": args.environment},
+        }
+
+    return {
+        "global": {"resolve_timeout": "5m"},
+        "route": {
+            "receiver": "ticket",
+            "group_by": ["alertname", "namespace"],
+            "group_wait": "30s",
+            "group_interval": "5m",
+            "repeat_interval": "12h",
+            "routes": [
+                {"receiver": "null", "matchers": ['alertname=~"Watchdog|InfoInhibitor"']},
+                {"receiver": "page", "matchers": [SEVERITY_MATCHERS["page"]], "group_wait": "10s",
+                 "repeat_interval": "1h"},
+                {"receiver": "ticket", "matchers": [SEVERITY_MATCHERS["ticket"]]},
+                {"receiver": "null", "matchers": ['severity="info"']},
+            ],
+        },
+        "inhibit_rules": [
+            {"source_matchers": [SEVERITY_MATCHERS["page"]], "target_matchers": [SEVERITY_MATCHERS["ticket"]],
+             "equal": ["namespace", "alertname"]},
+        ],
+        "receivers": [
+            {"name": "null"},
+            {"name": "page", "sns_configs": [sns(t, "page") for t in page_topics],
+             **extra_receivers(args.receivers, "page")},
+            {"name": "ticket", "sns_configs": [sns(t, "ticket") for t in ticket_topics],
+             **extra_receivers(args.receivers, "ticket")},
+        ],
+        "templates": ["/etc/alertmanager/config/*.tmpl"],
+    }
+
+
+def extra_receivers(receivers: list[Receiver], severity: str) -> dict[str, list[dict[str, Any]]]:
+    """Slack/PagerDuty/webhook configs of one severity's receiver, reading their secret from a file."""
+    configs: dict[str, list[dict[str, Any]]] = {}
+    for receiver in receivers:
+        if receiver.severity not in (severity, "all"):
+            continue
+        config: dict[str, Any] = {
+            RECEIVER_FILE_FIELD[receiver.kind]: f"/etc/alertmanager/secrets/{RECEIVERS_SECRET}/{receiver.name}",
+            "send_resolved": True,
+        }
+        if receiver.kind == "slack" and receiver.channel:
+            config["channel"] = receiver.channel
+        configs.setdefault(f"{receiver.kind}_configs", []).append(config)
+    return configs
+
+
+def blackbox_exporter_values() -> dict[str, Any]:
+    """The prober the agents' ``Probe`` objects name: one module, ``http_2xx``."""
+    return {
+        "replicas": 2,
+        "podDisruptionBudget": {"maxUnavailable": 1},
+        "podSecurityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
+        "securityContext": {**names.restricted_container_security_context(), "runAsUser": 1000, "runAsGroup": 1000},
+        "config": {"modules": {names.BLACKBOX_HTTP_MODULE: {
+            "prober": "http",
+            "timeout": "5s",
+            "http": {
+                "valid_http_versions": ["HTTP/1.1", "HTTP/2.0"],
+                "valid_status_codes": [],  # empty: any 2xx
+                "follow_redirects": True,
+                "preferred_ip_protocol": "ip4",
+            },
+        }}},
+        "serviceMonitor": {"selfMonitor": {"enabled": True}},
+        "resources": {"requests": {"cpu": "20m", "memory": "32Mi"}, "limits": {"memory": "128Mi"}},
+    }
+
+
+def otel_collector_values(region: str) -> dict[str, Any]:
+    """OTLP in; traces to X-Ray, metrics to an endpoint Prometheus scrapes, logs nowhere
+    (Fluent Bit ships them)."""
+    pod_ip = "${env:MY_POD_IP}"
+    processors = ["memory_limiter", "k8sattributes", "batch"]
+    disabled = {"enabled": False}
+    return {
+        "mode": "deployment",
+        "fullnameOverride": names.OTEL_COLLECTOR_NAME,
+        "replicaCount": 2,
+        "image": {"repository": "otel/opentelemetry-collector-contrib"},
+        "command": {"name": "otelcol-contrib"},
+        "serviceAccount": {"create": True, "name": OTEL_COLLECTOR_SERVICE_ACCOUNT},
+        "presets": {"kubernetesAttributes": {"enabled": True}},
+        "ports": {
+            "otlp": {"enabled": True},
+            "otlp-http": {"enabled": True},
+            "jaeger-compact": disabled,
+            "jaeger-thrift": disabled,
+            "jaeger-grpc": disabled,
+            "zipkin": disabled,
+            "metrics": {"enabled": True},  # the collector's own telemetry, :8888
+            "prom-exporter": {"enabled": True, "containerPort": OTEL_PROMETHEUS_EXPORTER_PORT,
+                              "servicePort": OTEL_PROMETHEUS_EXPORTER_PORT, "protocol": "TCP"},
+        },
+        "config": {
+            "receivers": {
+                "jaeger": None,
+                "zipkin": None,
+                "prometheus": None,
+                "otlp": {"protocols": {
+                    "grpc": {"endpoint": f"{pod_ip}:{names.OTEL_GRPC_PORT}"},
+                    "http": {"endpoint": f"{pod_ip}:{names.OTEL_HTTP_PORT}"},
+                }},
+            },
+            "processors": {
+                "batch": {},
+                "memory_limiter": {"check_interval": "1s", "limit_percentage": 80, "spike_limit_percentage": 25},
+            },
+            "exporters": {
+                "awsxray": {"region": region},
+                "prometheus": {
+                    "endpoint": f"{pod_ip}:{OTEL_PROMETHEUS_EXPORTER_PORT}",
+                    # Resource attributes stay in target_info; as labels they would multiply series.
+                    "resource_to_telemetry_conversion": {"enabled": False},
+                },
+            },
+            "service": {"pipelines": {
+                "traces": {"receivers": ["otlp"], "processors": processors, "exporters": ["awsxray"]},
+                "metrics": {"receivers": ["otlp"], "processors": processors, "exporters": ["prometheus"]},
+                "logs": None,  # logs go through Fluent Bit
+            }},
+        },
+        "serviceMonitor": {
+            "enabled": True,
+            "metricsEndpoints": [
+                {"port": "metrics", "interval": "30s"},
+                # service.name / service.instance.id arrive as job / instance: keep them.
+                {"port": "prom-exporter", "interval": "30s", "honorLabels": True},
+            ],
+        },
+        "podDisruptionBudget": {"enabled": True, "minAvailable": 1},
+        "podSecurityContext": {"runAsNonRoot": True, "runAsUser": 10001, "runAsGroup": 10001,
+                               "seccompProfile": {"type": "RuntimeDefault"}},
+        "securityContext": names.restricted_container_security_context(),
+        "resources": {"requests": {"cpu": "200m", "memory": "512Mi"}, "limits": {"memory": "1Gi"}},
+    }
+
+
+def fluent_bit_values(prefix: str, region: str) -> dict[str, Any]:
+    """Keys as in the chart's values.yaml; the [SERVICE] section stays the chart's."""
+    return {
+        "kind": "DaemonSet",
+        "fullnameOverride": FLUENT_BIT_CHART.name,
+        "serviceAccount": {"create": True, "name": FLUENT_BIT_SERVICE_ACCOUNT},
+        "rbac": {"create": True, "nodeAccess": False},
+        "testFramework": {"enabled": False},
+        "image": {"pullPolicy": "IfNotPresent"},
+        # Root only to read the kubelet's 0640 log files; nothing else beyond restricted.
+        "podSecurityContext": {"seccompProfile": {"type": "RuntimeDefault"}},
+        "securityContext": {
+            "runAsUser": 0,
+            "runAsNonRoot": False,
+            "allowPrivilegeEscalation": False,
+            "readOnlyRootFilesystem": True,
+            "capabilities": {"drop": ["ALL"]},
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
+        "tolerations": [{"operator": "Exists"}],  # every node that runs agents
+        "daemonSetVolumes": [
+            {"name": "varlog", "hostPath": {"path": "/var/log"}},
+            {"name": "state", "hostPath": {"path": "/var/fluent-bit/state", "type": "DirectoryOrCreate"}},
+        ],
+        "daemonSetVolumeMounts": [
+            {"name": "varlog", "mountPath": "/var/log", "readOnly": True},
+            {"name": "state", "mountPath": "/var/fluent-bit/state"},
+        ],
+        "config": fluent_bit_pipeline(prefix, region),
+        "serviceMonitor": {"enabled": True},
+        "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"memory": "256Mi"}},
+    }
+
+
+def fluent_bit_pipeline(prefix: str, region: str) -> dict[str, str]:
+    """Fluent Bit's inputs, filters and outputs (classic config, the chart's ``config.*``).
+
+    Only agents' pods are shipped: system namespaces are excluded at the file level, and
+    what is left must carry the ``maas.dev/agent`` pod label. Each record goes to the log
+    group of its namespace, which the agent created; a record whose namespace is unknown
+    goes to the fallback group, which exists, so nothing is ever created by Fluent Bit.
+    """
+    excluded = ",".join(f"/var/log/containers/*_{ns}_*.log" for ns in SYSTEM_NAMESPACES)
+    inputs = "\n".join([
+        "[INPUT]",
+        "    Name tail",
+        "    Tag kube.*",
+        "    Path /var/log/containers/*.log",
+        f"    Exclude_Path {excluded}",
+        "    multiline.parser docker, cri",
+        "    DB /var/fluent-bit/state/flb_kube.db",
+        "    Mem_Buf_Limit 50MB",
+        "    Skip_Long_Lines On",
+        "    Refresh_Interval 10",
+        "",
+    ])
+    filters = "\n".join([
+        "[FILTER]",
+        "    Name kubernetes",
+        "    Match kube.*",
+        "    Merge_Log On",
+        "    Keep_Log Off",
+        "    Labels On",
+        "    Annotations Off",
+        # Agents cannot opt out of shipping or pick parsers by annotation.
+        "    K8S-Logging.Parser Off",
+        "    K8S-Logging.Exclude Off",
+        "",
+        "[FILTER]",
+        "    Name grep",
+        "    Match kube.*",
+        f"    Regex $kubernetes['labels']['{names.AGENT_LABEL}'] ^.+$",
+        "",
+    ])
+    outputs = "\n".join([
+        "[OUTPUT]",
+        "    Name cloudwatch_logs",
+        "    Match kube.*",
+        f"    region {region}",
+        f"    log_group_name {unattributed_log_group_name(prefix)}",
+        f"    log_group_template {agent_log_group_prefix(prefix)}$kubernetes['namespace_name']",
+        "    log_stream_prefix pod.",
+        "    log_stream_template $kubernetes['pod_name'].$kubernetes['container_name']",
+        "    auto_create_group Off",
+        "    Retry_Limit 5",
+        "",
+    ])
+    return {"inputs": inputs, "filters": filters, "outputs": outputs}
