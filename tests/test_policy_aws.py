@@ -1,5 +1,5 @@
-"""The AWS rules (maas_platform.policy.aws): each one on a compliant, a non-compliant and a
-missing-value case, and the shipped environments under all of them."""
+"""The AWS rules (maas_platform.policy.aws): each one on a compliant, a non-compliant, a
+missing-value and an unknown-value case, and the shipped environments under all of them."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from conftest import ENVIRONMENTS, ROOT
 from maas_platform.plan import load_stack_config, plan_project
 from maas_platform.policy import Context, Resource, evaluate, rules
 from maas_platform.policy.aws import SCOPELESS_ACTIONS, is_scopeless, is_taggable
-from maas_platform.policy.gate import plan_resources, policy_config
+from maas_platform.policy.gate import context_of, plan_resources, policy_config, settings_of
 
 PREFIXES = ("MAAS-SEC-", "MAAS-NET-", "MAAS-IAM-", "MAAS-LOG-", "MAAS-REL-", "MAAS-TAG-0")
 OURS = sorted(rule.id for rule in rules() if rule.id.startswith(PREFIXES))
@@ -107,12 +107,14 @@ NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
 FIVE_LOGS = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
 
 # (rule, kind, resources, context, violates): kind is compliant / violation / missing (a
-# property left out, judged by what AWS then does).
+# property left out, judged by what AWS then does) / unknown (a value known only after apply,
+# as a preview sends it: the rule must say it could not evaluate it, never pass it silently).
+U = "[unknown]"
 Case = tuple[str, str, Union[Resource, Sequence[Resource]], Context, bool]
 CASES: list[Case] = [
     # -- SEC ------------------------------------------------------------------------------
     ("MAAS-SEC-001", "compliant", res(EKS, {"encryptionConfig": {"resources": ["secrets"], "provider": {"keyArn": KEY}}}), DEV, False),
-    ("MAAS-SEC-001", "compliant", res(EKS, {"encryptionConfig": {"resources": ["secrets"], "provider": {"keyArn": "[unknown]"}}}), DEV, False),
+    ("MAAS-SEC-001", "unknown", res(EKS, {"encryptionConfig": {"resources": ["secrets"], "provider": {"keyArn": "[unknown]"}}}), DEV, False),
     ("MAAS-SEC-001", "violation", res(EKS, {"encryptionConfig": {"resources": ["secrets"], "provider": {"keyArn": "alias/aws/eks"}}}), DEV, True),
     ("MAAS-SEC-001", "missing", res(EKS, {"name": "c"}), DEV, True),
     ("MAAS-SEC-002", "compliant", res("aws:dynamodb/table:Table", {"serverSideEncryption": {"enabled": True, "kmsKeyArn": KEY}}), DEV, False),
@@ -120,7 +122,7 @@ CASES: list[Case] = [
     ("MAAS-SEC-002", "missing", res("aws:dynamodb/table:Table", {"serverSideEncryption": {"enabled": True}}), DEV, True),
     ("MAAS-SEC-002", "missing", res("aws:dynamodb/table:Table", {}), DEV, True),
     ("MAAS-SEC-003", "compliant", queue("q", kmsMasterKeyId=KEY), DEV, False),
-    ("MAAS-SEC-003", "compliant", queue("q", kmsMasterKeyId="[unknown]"), DEV, False),
+    ("MAAS-SEC-003", "unknown", queue("q", kmsMasterKeyId="[unknown]"), DEV, False),
     ("MAAS-SEC-003", "violation", queue("q", kmsMasterKeyId="alias/aws/sqs"), DEV, True),
     ("MAAS-SEC-003", "missing", queue("q", sqsManagedSseEnabled=True), DEV, True),
     ("MAAS-SEC-004", "compliant", res("aws:sns/topic:Topic", {"kmsMasterKeyId": KEY}), DEV, False),
@@ -129,7 +131,7 @@ CASES: list[Case] = [
     ("MAAS-SEC-005", "compliant", [bucket(), sse()], DEV, False),
     ("MAAS-SEC-005", "compliant", [bucket(serverSideEncryptionConfiguration={"rule": {
         "applyServerSideEncryptionByDefault": {"sseAlgorithm": "aws:kms", "kmsMasterKeyId": KEY}}})], DEV, False),
-    ("MAAS-SEC-005", "compliant", [bucket(None), sse(key="[unknown]", target="[unknown]")], DEV, False),
+    ("MAAS-SEC-005", "unknown", [bucket(None), sse(key="[unknown]", target="[unknown]")], DEV, False),
     ("MAAS-SEC-005", "violation", [bucket(), sse(algorithm="AES256", key=None)], DEV, True),
     ("MAAS-SEC-005", "violation", [bucket(), sse(target="other-bucket")], DEV, True),
     ("MAAS-SEC-005", "missing", [bucket(), sse(key=None)], DEV, True),
@@ -238,7 +240,7 @@ CASES: list[Case] = [
     # -- IAM ------------------------------------------------------------------------------
     ("MAAS-IAM-001", "compliant", res(ROLE_POLICY, {"policy": doc(allow(["s3:GetObject", "s3:PutObject"]), allow("ec2:Describe*", "*"),
                                                                   {**DENY_HTTP, "Action": "sqs:*"})}), DEV, False),
-    ("MAAS-IAM-001", "compliant", res(ROLE_POLICY, {"policy": "[unknown]"}), DEV, False),
+    ("MAAS-IAM-001", "unknown", res(ROLE_POLICY, {"policy": "[unknown]"}), DEV, False),
     ("MAAS-IAM-001", "violation", res(ROLE_POLICY, {"policy": doc(allow("s3:*"))}), DEV, True),
     ("MAAS-IAM-001", "violation", res("aws:sqs/queuePolicy:QueuePolicy", {"policy": doc(
         allow("sqs:*", "*", Principal={"AWS": "arn:aws:iam::1:root"}))}), DEV, True),
@@ -310,7 +312,7 @@ CASES: list[Case] = [
     ("MAAS-REL-004", "violation", res("aws:kms/key:Key", {}, protect=False), PROD, True),
     ("MAAS-REL-004", "missing", Resource(type="aws:cloudwatch/logGroup:LogGroup", name="lg", props={}, urn="urn:lg"), PROD, True),
     ("MAAS-REL-005", "compliant", inbox_and_dlq(), DEV, False),
-    ("MAAS-REL-005", "compliant", [queue("q-inbox", redrivePolicy="[unknown]"), queue("q-dlq")], DEV, False),
+    ("MAAS-REL-005", "unknown", [queue("q-inbox", redrivePolicy="[unknown]"), queue("q-dlq")], DEV, False),
     ("MAAS-REL-005", "compliant", [queue("a"), res("aws:sqs/redriveAllowPolicy:RedriveAllowPolicy", {
         "queueUrl": "https://sqs.us-east-1.amazonaws.com/1/a", "redriveAllowPolicy": "{}"})], DEV, False),
     ("MAAS-REL-005", "violation", [queue("q", redrivePolicy=json.dumps({"deadLetterTargetArn": "arn:aws:sqs:::d"})), queue("d")], DEV, True),
@@ -332,16 +334,93 @@ CASES: list[Case] = [
     # -- TAG ------------------------------------------------------------------------------
     ("MAAS-TAG-001", "compliant", queue("q", tags=TAGS), DEV, False),
     ("MAAS-TAG-001", "compliant", res("aws:s3/bucketPolicy:BucketPolicy", {"bucket": "b"}), DEV, False),  # takes no tags
-    ("MAAS-TAG-001", "compliant", queue("q", tags="[unknown]"), DEV, False),
+    ("MAAS-TAG-001", "unknown", queue("q", tags="[unknown]"), DEV, False),
     ("MAAS-TAG-001", "violation", queue("q", tags={**TAGS, "team": ""}), DEV, True),
     ("MAAS-TAG-001", "missing", res("aws:dynamodb/table:Table", {"name": "t"}), DEV, True),
 ]
 
 
-def findings(rule_id: str, resources: Union[Resource, Sequence[Resource]], context: Context) -> list[dict]:
+# A value known only after apply, in each rule's own terms. A value that cannot change the
+# verdict is not reported: a key left out is a violation whether encryption ends up on or off.
+CASES += [
+    ("MAAS-SEC-001", "unknown", res(EKS, {"encryptionConfig": {"resources": ["secrets"], "provider": U}}), DEV, False),
+    ("MAAS-SEC-001", "unknown", res(EKS, {"encryptionConfig": U}), DEV, False),
+    ("MAAS-SEC-002", "unknown", res("aws:dynamodb/table:Table", {"serverSideEncryption": {"enabled": True, "kmsKeyArn": U}}), DEV, False),
+    ("MAAS-SEC-002", "unknown", res("aws:dynamodb/table:Table", {"serverSideEncryption": U}), DEV, False),
+    ("MAAS-SEC-002", "unknown", res("aws:dynamodb/table:Table", {"serverSideEncryption": {"enabled": U, "kmsKeyArn": KEY}}), DEV, False),
+    ("MAAS-SEC-002", "violation", res("aws:dynamodb/table:Table", {"serverSideEncryption": {"enabled": U}}), DEV, True),
+    ("MAAS-SEC-004", "unknown", res("aws:sns/topic:Topic", {"kmsMasterKeyId": U}), DEV, False),
+    ("MAAS-SEC-005", "unknown", [bucket(), sse(algorithm=U)], DEV, False),
+    ("MAAS-SEC-005", "unknown", [bucket(serverSideEncryptionConfiguration=U)], DEV, False),
+    ("MAAS-SEC-006", "unknown", cluster(storageEncrypted=True, kmsKeyId=U), DEV, False),
+    ("MAAS-SEC-006", "unknown", cluster(storageEncrypted=U, kmsKeyId=KEY), DEV, False),
+    ("MAAS-SEC-006", "unknown", cluster(storageEncrypted=True, kmsKeyId=KEY, manageMasterUserPassword=U), DEV, False),
+    ("MAAS-SEC-006", "violation", cluster(storageEncrypted=U), DEV, True),
+    ("MAAS-SEC-007", "unknown", res("aws:secretsmanager/secret:Secret", {"kmsKeyId": U}), DEV, False),
+    ("MAAS-SEC-008", "unknown", res("aws:cloudwatch/logGroup:LogGroup", {"kmsKeyId": U}), DEV, False),
+    ("MAAS-SEC-009", "unknown", res(LT, {"blockDeviceMappings": [{"deviceName": "/dev/xvda", "ebs": {"encrypted": True, "kmsKeyId": U}}]}), DEV, False),
+    ("MAAS-SEC-009", "unknown", res(LT, {"blockDeviceMappings": [U]}), DEV, False),
+    ("MAAS-SEC-009", "unknown", res("aws:ebs/volume:Volume", {"encrypted": U, "kmsKeyId": KEY}), DEV, False),
+    ("MAAS-SEC-010", "unknown", res("aws:kms/key:Key", {"enableKeyRotation": U}), DEV, False),
+    ("MAAS-SEC-010", "unknown", res("aws:kms/key:Key", {"keySpec": U, "enableKeyRotation": False}), DEV, False),
+    ("MAAS-SEC-011", "unknown", res(LT, {"metadataOptions": {"httpTokens": U, "httpPutResponseHopLimit": 1}}), DEV, False),
+    ("MAAS-SEC-011", "unknown", res(LT, {"metadataOptions": {"httpEndpoint": U, "httpTokens": "optional"}}), DEV, False),
+    ("MAAS-SEC-012", "unknown", [bucket(), res("aws:s3/bucketPolicy:BucketPolicy", {"bucket": "b", "policy": U})], DEV, False),
+    ("MAAS-SEC-012", "compliant", [bucket(policy=U), res("aws:s3/bucketPolicy:BucketPolicy", {"bucket": "b", "policy": doc(DENY_HTTP)})], DEV, False),
+    ("MAAS-SEC-013", "unknown", [queue("q"), res("aws:sqs/queuePolicy:QueuePolicy", {
+        "queueUrl": "https://sqs.us-east-1.amazonaws.com/123456789012/q", "policy": U})], DEV, False),
+    ("MAAS-SEC-014", "unknown", [cluster(dbClusterParameterGroupName=U)], DEV, False),
+    ("MAAS-SEC-014", "unknown", [cluster(dbClusterParameterGroupName="pg"), res(
+        "aws:rds/clusterParameterGroup:ClusterParameterGroup", {"name": "pg", "parameters": [{"name": "rds.force_ssl", "value": U}]})], DEV, False),
+    ("MAAS-NET-001", "unknown", res(EKS, {"vpcConfig": {"endpointPrivateAccess": True, "endpointPublicAccess": U}}), DEV, False),
+    ("MAAS-NET-002", "unknown", res("aws:rds/clusterInstance:ClusterInstance", {"publiclyAccessible": U}), DEV, False),
+    ("MAAS-NET-003", "unknown", [bucket(), pab(blockPublicPolicy=U)], DEV, False),
+    ("MAAS-NET-003", "unknown", [bucket(), pab(), bucket_acl(accessControlPolicy=U)], DEV, False),
+    ("MAAS-NET-004", "unknown", res("aws:sqs/queuePolicy:QueuePolicy", {"policy": U}), DEV, False),
+    ("MAAS-NET-005", "unknown", res("aws:ec2/securityGroup:SecurityGroup", {"ingress": [
+        {"protocol": "tcp", "fromPort": U, "toPort": U, "cidrBlocks": ["0.0.0.0/0"]}]}), DEV, False),
+    ("MAAS-NET-005", "unknown", res("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", {
+        "cidrIpv4": U, "ipProtocol": "tcp", "fromPort": 22, "toPort": 22}), DEV, False),
+    ("MAAS-NET-006", "unknown", [vpc(), res("aws:ec2/defaultSecurityGroup:DefaultSecurityGroup", {"vpcId": VPC_ID, "ingress": U}, name="dsg")], DEV, False),
+    ("MAAS-NET-007", "unknown", [vpc(), res("aws:ec2/flowLog:FlowLog", {
+        "vpcId": U, "trafficType": U, "logDestination": "arn:aws:logs:::log-group:/f"}, name="fl")], DEV, False),
+    ("MAAS-NET-008", "unknown", res("aws:ec2/subnet:Subnet", {"mapPublicIpOnLaunch": U}), DEV, False),
+    ("MAAS-NET-009", "unknown", [vpc(), *ALL_ENDPOINTS[1:], res("aws:ec2/vpcEndpoint:VpcEndpoint", {
+        "serviceName": U, "vpcEndpointType": "Interface", "privateDnsEnabled": True}, name="ep-unknown")], PROD, False),
+    ("MAAS-IAM-002", "unknown", res(ROLE_POLICY, {"policy": U}), DEV, False),
+    ("MAAS-IAM-002", "unknown", res(ROLE, {"inlinePolicies": [{"name": "p", "policy": U}]}), DEV, False),
+    ("MAAS-IAM-003", "unknown", res(ROLE, {"assumeRolePolicy": U}), DEV, False),
+    ("MAAS-IAM-004", "unknown", res("aws:iam/rolePolicyAttachment:RolePolicyAttachment", {"policyArn": U, "role": "r"}), DEV, False),
+    ("MAAS-IAM-005", "unknown", res(ROLE, {"assumeRolePolicy": U}), DEV, False),
+    ("MAAS-LOG-001", "unknown", res(EKS, {"enabledClusterLogTypes": [*FIVE_LOGS[:4], U]}), DEV, False),
+    ("MAAS-LOG-001", "unknown", res(EKS, {"enabledClusterLogTypes": U}), DEV, False),
+    ("MAAS-LOG-002", "unknown", res("aws:cloudwatch/logGroup:LogGroup", {"retentionInDays": U}), PROD, False),
+    ("MAAS-LOG-003", "unknown", cluster(enabledCloudwatchLogsExports=U), DEV, False),
+    ("MAAS-LOG-003", "unknown", cluster(engine=U, enabledCloudwatchLogsExports=[]), DEV, False),
+    ("MAAS-REL-001", "unknown", res("aws:dynamodb/table:Table", {"pointInTimeRecovery": {"enabled": U}}), DEV, False),
+    ("MAAS-REL-002", "unknown", cluster(backupRetentionPeriod=U), DEV, False),
+    ("MAAS-REL-002", "unknown", cluster(backupRetentionPeriod=7, skipFinalSnapshot=U), PROD, False),
+    ("MAAS-REL-003", "unknown", cluster(deletionProtection=U), PROD, False),
+    ("MAAS-REL-003", "unknown", res("aws:kms/key:Key", {"deletionWindowInDays": U}), PROD, False),
+    ("MAAS-REL-005", "unknown", [queue("q", redrivePolicy=json.dumps({"deadLetterTargetArn": "arn:aws:sqs:::d",
+                                                                    "maxReceiveCount": U})), queue("d")], DEV, False),
+    ("MAAS-REL-006", "unknown", inbox_and_dlq({"messageRetentionSeconds": U}), DEV, False),
+    ("MAAS-REL-007", "unknown", res(NODE_GROUP, {"subnetIds": ["s1", "s2", U], "scalingConfig": {"minSize": 3}}), PROD, False),
+    ("MAAS-REL-007", "unknown", res(NODE_GROUP, {"subnetIds": ["s1", "s2", "s3"], "scalingConfig": U}), PROD, False),
+    ("MAAS-REL-007", "violation", res(NODE_GROUP, {"subnetIds": ["s1", U], "scalingConfig": {"minSize": 3}}), PROD, True),
+    ("MAAS-REL-008", "unknown", [cluster(), instance(0, "us-east-1a"), res(
+        "aws:rds/clusterInstance:ClusterInstance", {"clusterIdentifier": U}, name="db-1")], PROD, False),
+    ("MAAS-REL-008", "unknown", [res("aws:mq/broker:Broker", {"deploymentMode": U})], PROD, False),
+]
+
+
+def evaluation(rule_id: str, resources: Union[Resource, Sequence[Resource]], context: Context):
     listed = [resources] if isinstance(resources, Resource) else list(resources)
-    violations, _ = evaluate(listed, context, only=[rule_id])
-    return violations
+    return evaluate(listed, context, only=[rule_id])
+
+
+def findings(rule_id: str, resources: Union[Resource, Sequence[Resource]], context: Context) -> list[dict]:
+    return evaluation(rule_id, resources, context).violations
 
 
 @pytest.mark.parametrize(
@@ -349,21 +428,38 @@ def findings(rule_id: str, resources: Union[Resource, Sequence[Resource]], conte
     ids=[f"{case[0]}-{case[1]}-{index}" for index, case in enumerate(CASES)],
 )
 def test_rule_case(rule_id, kind, resources, context, violates):
-    found = findings(rule_id, resources, context)
+    result = evaluation(rule_id, resources, context)
+    found = result.violations
     if violates:
         assert found, f"{rule_id} ({kind}) should report a violation"
         assert all(v["message"] for v in found)
     else:
         assert found == [], f"{rule_id} ({kind}) reported {[v['message'] for v in found]}"
+    if kind == "unknown":
+        assert result.not_evaluable, f"{rule_id}: a value not known yet passed silently"
+        for entry in result.not_evaluable:
+            assert entry["message"].startswith("not evaluable:") and entry["property"] in entry["message"]
+            assert entry["policy"] == rule_id and entry["urn"]
+    else:
+        assert result.not_evaluable == [], f"{rule_id} ({kind}): every value is known, yet {result.not_evaluable}"
 
 
-def test_every_rule_has_a_compliant_a_violating_and_a_missing_value_case():
+# Rules that read nothing a preview can leave unknown, and why.
+NOTHING_UNKNOWN = {
+    "MAAS-REL-004": "reads only the resource's type and Pulumi's protect option, which the engine always knows",
+}
+
+
+def test_every_rule_has_a_compliant_a_violating_a_missing_and_an_unknown_value_case():
     assert len(OURS) >= 28
     kinds: dict[str, set[str]] = {}
     for rule_id, kind, *_ in CASES:
         kinds.setdefault(rule_id, set()).add(kind)
-    lacking = {rule_id: sorted({"compliant", "violation", "missing"} - kinds.get(rule_id, set())) for rule_id in OURS}
+    wanted = {"compliant", "violation", "missing", "unknown"}
+    lacking = {rule_id: sorted(wanted - ({"unknown"} if rule_id in NOTHING_UNKNOWN else set()) - kinds.get(rule_id, set()))
+               for rule_id in OURS}
     assert {r: k for r, k in lacking.items() if k} == {}
+    assert set(NOTHING_UNKNOWN) <= set(OURS)
     assert set(kinds) <= set(OURS), "cases for rules that do not exist"
     # Each rule's violating case really violates, and each compliant case really passes.
     assert all(any(c[4] for c in CASES if c[0] == r and c[1] == "violation") for r in OURS)
@@ -377,8 +473,49 @@ def test_every_rule_documents_itself_and_maps_to_controls():
         assert rule.scope == "stack" or rule.types, rule.id
 
 
+# Rules that ask one property for a customer-managed key: (rule, type, property path, what else must be set).
+CUSTOMER_KEY_RULES = [
+    ("MAAS-SEC-002", "aws:dynamodb/table:Table", "serverSideEncryption.kmsKeyArn", {"serverSideEncryption": {"enabled": True}}),
+    ("MAAS-SEC-003", "aws:sqs/queue:Queue", "kmsMasterKeyId", {}),
+    ("MAAS-SEC-004", "aws:sns/topic:Topic", "kmsMasterKeyId", {}),
+    ("MAAS-SEC-006", "aws:rds/cluster:Cluster", "kmsKeyId", {"storageEncrypted": True}),
+    ("MAAS-SEC-007", "aws:secretsmanager/secret:Secret", "kmsKeyId", {}),
+    ("MAAS-SEC-008", "aws:cloudwatch/logGroup:LogGroup", "kmsKeyId", {}),
+]
+
+
+def _with_key(base: dict[str, Any], path: str, key: Any) -> dict[str, Any]:
+    props = json.loads(json.dumps(base))
+    if key is None:
+        return props
+    *parents, leaf = path.split(".")
+    target = props
+    for part in parents:
+        target = target.setdefault(part, {})
+    target[leaf] = key
+    return props
+
+
+@pytest.mark.parametrize("rule_id, type_, path, base", CUSTOMER_KEY_RULES, ids=[r[0] for r in CUSTOMER_KEY_RULES])
+def test_the_customer_key_rules_judge_their_key_alike(rule_id, type_, path, base):
+    """One check, several types: a customer key passes, an AWS-managed alias or no key is a
+    violation worded the same way, and a key not known yet is not evaluable, on that property."""
+    def outcome(key: Any):
+        return evaluation(rule_id, res(type_, _with_key(base, path, key)), DEV)
+
+    assert outcome(KEY).violations == [] and outcome(KEY).not_evaluable == []
+    assert [v["message"] for v in outcome("alias/aws/managed").violations] == [
+        f"{path} uses the AWS-managed key alias/aws/managed; use a customer-managed key whose policy and rotation you "
+        "control"]
+    assert [v["message"] for v in outcome(None).violations] == [
+        f"{path} names no customer-managed KMS key, so AWS encrypts it with a key it manages (or not at all)"]
+    unknown = outcome(U)
+    assert unknown.violations == [] and [e["property"] for e in unknown.not_evaluable] == [path]
+
+
 def test_a_violation_names_the_resource_that_carries_it():
-    violations, _ = evaluate([bucket(), sse(algorithm="AES256", key=None), vpc()], DEV, only=["MAAS-SEC-005", "MAAS-NET-007"])
+    violations = evaluate([bucket(), sse(algorithm="AES256", key=None), vpc()], DEV,
+                          only=["MAAS-SEC-005", "MAAS-NET-007"]).violations
     assert {v["urn"] for v in violations} == {bucket().urn, vpc().urn}
 
 
@@ -411,7 +548,7 @@ def stack_settings(env: str):
 
 def mandatory(plan, env: str) -> list[tuple[str, str, str]]:
     settings = stack_settings(env)
-    violations, _ = evaluate(plan_resources(plan), settings.context(env), settings.settings(), only=OURS)
+    violations = evaluate(plan_resources(plan), context_of(settings, env), settings_of(settings), only=OURS).violations
     return [(v["policy"], v["urn"].split("::")[-1], v["message"]) for v in violations if v["level"] == "mandatory"]
 
 

@@ -8,10 +8,10 @@ from pathlib import Path
 import yaml
 
 from maas_platform.policy import rules
-from maas_platform.policy.config import PolicyConfig
+from maas_platform.config.policy import PolicyConfig
 from maas_platform.policy.core import FRAMEWORKS, LEVELS, SEVERITIES
 from maas_platform.policy.crossguard import policy_name
-from maas_platform.policy.reference import REGENERATE, main, render
+from maas_platform.policy.reference import REGENERATE, render
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "policies.md"
@@ -126,12 +126,15 @@ def test_the_doc_shows_how_to_run_the_pack_with_its_config():
     assert "maas policy-config --stack prod --out policy-config.prod.json" in section
 
 
-def test_check_flag_exits_1_with_one_line_when_the_file_differs(tmp_path, capsys):
-    current = tmp_path / "policies.md"
-    current.write_text(render(), encoding="utf-8")
-    assert main(["--check", str(current)]) == 0
-    current.write_text("stale\n", encoding="utf-8")
-    assert main(["--check", str(current)]) == 1
-    error = capsys.readouterr().err
-    assert error.count("\n") == 1 and REGENERATE in error
-    assert main(["--check", str(tmp_path / "missing.md")]) == 1
+def test_the_doc_names_the_command_that_regenerates_it_and_renders_the_same_text_twice():
+    doc = render()
+    assert REGENERATE == "maas reference policies > docs/policies.md"
+    assert f"Regenerate: {REGENERATE}" in doc and f".venv/bin/{REGENERATE}" in doc
+    assert render() == doc
+
+
+def test_the_doc_explains_the_not_evaluable_outcome():
+    doc = render()
+    assert "**not evaluable**" in doc and "`not_evaluable`" in doc
+    section = _section(doc, "## Running the CrossGuard pack")
+    assert f"`{policy_name(rules()[0].id)}-not-evaluable`" in section

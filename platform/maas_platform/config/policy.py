@@ -1,4 +1,10 @@
-"""``maas:policy``: how strictly each rule is enforced in a stack, and its exemptions."""
+"""``maas:policy``: how strictly each rule is enforced in a stack, and its exemptions.
+
+Pure configuration: the shape of the key (IDs written as policy IDs, known levels, non-empty
+resources and reasons). Which policies exist, and what the settings mean to the rules, is the
+policy package's business (:mod:`maas_platform.policy.gate` checks the IDs against the
+catalog and turns this model into the engine's settings).
+"""
 
 from __future__ import annotations
 
@@ -7,19 +13,14 @@ from typing import Any, Literal, Optional
 
 from pydantic import Field, field_validator
 
-from ..config.base import StrictModel
-from .core import Context, Exemption, Settings
+from .base import StrictModel
 
-_RULE_ID = re.compile(r"^MAAS-[A-Z0-9]+-\d{3}$")
+RULE_ID = re.compile(r"^MAAS-[A-Z0-9]+-\d{3}$")
 
 
-def _known(rule_id: str) -> str:
-    from .core import rules
-
-    if not _RULE_ID.match(rule_id):
+def _policy_id(rule_id: str) -> str:
+    if not RULE_ID.match(rule_id):
         raise ValueError(f"'{rule_id}' is not a policy ID (MAAS-<AREA>-<NNN>, listed in docs/policies.md)")
-    if rule_id not in {rule.id for rule in rules()}:
-        raise ValueError(f"'{rule_id}' is not a known policy (docs/policies.md lists them)")
     return rule_id
 
 
@@ -33,7 +34,7 @@ class ExemptionConfig(StrictModel):
     )
     reason: str = Field(min_length=10, max_length=500, description="Why the policy does not apply; shown with the finding.")
 
-    _policy = field_validator("policy")(lambda cls, value: _known(value))
+    _policy = field_validator("policy")(lambda cls, value: _policy_id(value))
 
 
 class PolicyConfig(StrictModel):
@@ -55,14 +56,11 @@ class PolicyConfig(StrictModel):
     @classmethod
     def _enforcement_ids(cls, value: dict[str, Any]) -> dict[str, Any]:
         for rule_id in value:
-            _known(rule_id)
+            _policy_id(rule_id)
         return value
 
-    def settings(self) -> Settings:
-        return Settings(
-            enforcement=dict(self.enforcement),
-            exemptions=tuple(Exemption(e.policy, tuple(e.resources), e.reason) for e in self.exemptions),
-        )
-
-    def context(self, environment: Optional[str]) -> Context:
-        return Context.for_environment(environment, self.min_log_retention_days)
+    def policy_ids(self) -> list[tuple[str, str]]:
+        """Every policy ID the configuration names, with where: ``(key, ID)`` (``enforcement.<ID>``,
+        ``exemptions[i].policy``)."""
+        named = [(f"enforcement.{rule_id}", rule_id) for rule_id in self.enforcement]
+        return named + [(f"exemptions[{i}].policy", e.policy) for i, e in enumerate(self.exemptions)]

@@ -3,29 +3,45 @@
 A rule is a function registered with :func:`resource_rule` (one resource at a time, for the
 resource types it names) or :func:`stack_rule` (all resources of a stack at once), with its
 metadata: ID, title, description, severity, default enforcement level, remediation and the
-controls it maps to. The same functions run in three places:
+controls it maps to. Which rules exist is the catalog's business (:mod:`.catalog` imports
+the rule modules); this module only runs the rules it is given. The same functions run in
+three places:
 
-* ``maas plan`` evaluates them over the offline plan (:func:`evaluate`) and exits 1 when a
+* ``maas plan`` evaluates them over the offline plan (:mod:`.gate`) and exits 1 when a
   mandatory rule is violated;
 * the CrossGuard pack in ``policies/`` wraps them for ``pulumi preview --policy-pack``;
 * ``docs/policies.md`` is generated from their metadata.
 
 A rule sees a :class:`Resource`: the type token, the logical name, the URN and the inputs as
 the engine receives them (camelCase; a Kubernetes object's ``metadata``/``spec``), plus a
-:class:`Context` with the facts of the stack (environment, configured minimums). A rule
-yields one message per problem; a missing property that defaults to an insecure value is a
-problem, not a pass.
+:class:`Context` with the facts of the stack (environment, configured minimums). A check
+has three outcomes per resource:
+
+* a message (a resource rule) or a :class:`Finding` (a stack rule): a violation. A missing
+  property that defaults to an insecure value is a violation, not a pass;
+* :class:`NotEvaluable`: the check needs a value that is not known yet (``"[unknown]"``, an
+  output of a resource created in the same update, as ``pulumi preview`` sends it). It is
+  neither a pass nor a violation: it is reported, advisory, with the property it needed;
+* nothing: the resource passes.
 """
 
 from __future__ import annotations
 
 import fnmatch
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Iterator, Literal, Mapping, Optional, Sequence, Union
+from typing import Any, Callable, Iterable, Literal, Mapping, Optional, Sequence, Union
 
+from .. import names
 # How the plan shows a value known only after apply, and a secret (plan.engine's markers);
 # the CrossGuard adapter turns the engine's unknowns into the same marker.
 from ..markers import SECRET, UNKNOWN_VALUE as UNKNOWN
+
+__all__ = [
+    "DEFAULT_MIN_LOG_RETENTION_DAYS", "FRAMEWORKS", "LEVELS", "REQUIRED_TAGS", "SECRET", "SEVERITIES", "UNKNOWN",
+    "Assessment", "Context", "Evaluation", "Exemption", "Finding", "NotEvaluable", "Outcome", "Resource",
+    "ResourceCheck", "Rule", "Settings", "StackCheck", "assess", "check_resource", "check_stack", "evaluate_rules",
+    "registered", "resource_rule", "stack_rule",
+]
 
 Severity = Literal["critical", "high", "medium", "low"]
 Level = Literal["mandatory", "advisory", "disabled"]
@@ -34,7 +50,7 @@ LEVELS: tuple[str, ...] = ("mandatory", "advisory", "disabled")
 # Framework names as they appear in docs/policies.md.
 FRAMEWORKS: tuple[str, ...] = ("CIS AWS", "CIS EKS", "SOC 2", "NIST 800-53", "AWS Well-Architected")
 # Tags every taggable AWS resource carries (an agent's resources carry ``agent`` too).
-REQUIRED_TAGS: tuple[str, ...] = ("environment", "team", "cost-center", "managed-by")
+REQUIRED_TAGS: tuple[str, ...] = (names.ENVIRONMENT_TAG, names.TEAM_TAG, names.COST_CENTER_TAG, names.MANAGED_BY_TAG)
 # Minimum log retention (days) by environment, unless maas:policy.min_log_retention_days says otherwise.
 DEFAULT_MIN_LOG_RETENTION_DAYS = {"dev": 7, "staging": 30, "prod": 90}
 
@@ -63,6 +79,23 @@ class Resource:
             if value is None:
                 return default
         return value
+
+    def unknown_at(self, path: str) -> Optional[str]:
+        """The first prefix of ``path`` whose value is not known yet (``"spec.template"`` when the
+        template is ``"[unknown]"``), or None when every step down is known or absent."""
+        value: Any = self.props
+        walked: list[str] = []
+        for part in path.split("."):
+            if value == UNKNOWN:
+                return ".".join(walked)
+            if isinstance(value, Mapping):
+                value = value.get(part)
+            elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
+                value = value[int(part)]
+            else:
+                return None
+            walked.append(part)
+        return ".".join(walked) if value == UNKNOWN else None
 
     @property
     def tags(self) -> Mapping[str, Any]:
@@ -111,8 +144,27 @@ class Finding:
     message: str
 
 
-ResourceCheck = Callable[[Resource, Context], Iterable[str]]
-StackCheck = Callable[[Sequence[Resource], Context], Iterable[Finding]]
+@dataclass(frozen=True)
+class NotEvaluable:
+    """A check that cannot say pass or fail: it needs ``property``, whose value is not known until
+    the update runs. A stack rule names the resource it concerns (``urn``); a resource rule
+    leaves it empty, the engine knows which resource it checked."""
+
+    property: str
+    urn: str = ""
+
+    @property
+    def message(self) -> str:
+        return f"not evaluable: {self.property} is known only after apply"
+
+    def at(self, urn: str) -> "NotEvaluable":
+        """The same outcome, concerning the resource ``urn`` (stack rules)."""
+        return NotEvaluable(self.property, urn)
+
+
+Outcome = Union[str, NotEvaluable]
+ResourceCheck = Callable[["Resource", "Context"], Iterable[Outcome]]
+StackCheck = Callable[[Sequence["Resource"], "Context"], Iterable[Union[Finding, NotEvaluable]]]
 
 
 @dataclass(frozen=True)
@@ -132,6 +184,8 @@ class Rule:
         return any(fnmatch.fnmatchcase(type_token, pattern) for pattern in self.types)
 
 
+# -- registration ---------------------------------------------------------------------------
+
 _RULES: dict[str, Rule] = {}
 
 
@@ -146,11 +200,17 @@ def _register(rule: Rule) -> None:
     _RULES[rule.id] = rule
 
 
+def registered() -> list[Rule]:
+    """The rules registered so far, by ID: those of the modules imported so far (the catalog
+    imports all of them; see :func:`.catalog.rules`)."""
+    return [_RULES[key] for key in sorted(_RULES)]
+
+
 def resource_rule(
     id: str, *, title: str, description: str, severity: Severity, remediation: str,
     types: Sequence[str], frameworks: Mapping[str, Sequence[str]], level: Level = "mandatory",
 ) -> Callable[[ResourceCheck], ResourceCheck]:
-    """Register ``check(resource, context) -> messages`` as a rule over ``types``."""
+    """Register ``check(resource, context) -> outcomes`` as a rule over ``types``."""
 
     def register(check: ResourceCheck) -> ResourceCheck:
         _register(Rule(id=id, title=title, description=description, severity=severity, level=level,
@@ -176,17 +236,7 @@ def stack_rule(
     return register
 
 
-def rules() -> list[Rule]:
-    """Every registered rule, by ID."""
-    from . import aws, kubernetes, stack  # noqa: F401  (registering is importing)
-
-    return [_RULES[key] for key in sorted(_RULES)]
-
-
-def get_rule(rule_id: str) -> Rule:
-    rules()
-    return _RULES[rule_id]
-
+# -- enforcement settings ---------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class Exemption:
@@ -197,8 +247,8 @@ class Exemption:
     def covers(self, rule_id: str, resource: Optional[Resource], urn: str) -> bool:
         if self.policy != rule_id:
             return False
-        names = [urn] + ([resource.name] if resource is not None else [])
-        return any(fnmatch.fnmatchcase(name, pattern) for pattern in self.resources for name in names)
+        names_ = [urn] + ([resource.name] if resource is not None else [])
+        return any(fnmatch.fnmatchcase(name, pattern) for pattern in self.resources for name in names_)
 
 
 @dataclass(frozen=True)
@@ -215,61 +265,93 @@ class Settings:
         return next((e for e in self.exemptions if e.covers(rule.id, resource, urn)), None)
 
 
+# -- running rules ----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Assessment:
+    """One rule over some resources: its violations, and what it could not evaluate (each
+    resource and property once), both by resource."""
+
+    findings: tuple[Finding, ...] = ()
+    not_evaluable: tuple[NotEvaluable, ...] = ()
+
+
+def assess(rule: Rule, resources: Sequence[Resource], context: Context) -> Assessment:
+    """``rule`` over ``resources``: a resource rule on each resource it applies to, a stack rule once."""
+    findings: list[Finding] = []
+    unknown: list[NotEvaluable] = []
+    if rule.scope == "stack":
+        for outcome in rule.check(resources, context):  # type: ignore[arg-type]
+            (unknown if isinstance(outcome, NotEvaluable) else findings).append(outcome)  # type: ignore[arg-type]
+        return Assessment(tuple(findings), tuple(dict.fromkeys(unknown)))
+    for resource in resources:
+        if not rule.applies_to(resource.type):
+            continue
+        for outcome in rule.check(resource, context):  # type: ignore[arg-type]
+            if isinstance(outcome, NotEvaluable):
+                unknown.append(outcome.at(resource.urn))
+            else:
+                findings.append(Finding(resource.urn, str(outcome)))
+    return Assessment(tuple(findings), tuple(dict.fromkeys(unknown)))
+
+
 def check_resource(rule: Rule, resource: Resource, context: Context) -> list[str]:
-    """The messages of one resource rule on one resource (none when it does not apply)."""
-    if rule.scope != "resource" or not rule.applies_to(resource.type):
+    """The violation messages of one resource rule on one resource (none when it does not apply)."""
+    if rule.scope != "resource":
         return []
-    return [str(message) for message in rule.check(resource, context)]  # type: ignore[arg-type]
+    return [finding.message for finding in assess(rule, [resource], context).findings]
 
 
 def check_stack(rule: Rule, resources: Sequence[Resource], context: Context) -> list[Finding]:
+    """The violations of one stack rule."""
     if rule.scope != "stack":
         return []
-    return list(rule.check(resources, context))  # type: ignore[arg-type]
+    return list(assess(rule, resources, context).findings)
 
 
-def evaluate(
-    resources: Sequence[Resource], context: Context, settings: Settings = Settings(),
-    only: Optional[Iterable[str]] = None,
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Every rule over ``resources``: ``(violations, exempted)``, both as
-    ``{"policy", "severity", "level", "urn", "message"}`` (exempted ones with their ``reason``),
-    sorted by level, severity, policy and URN. Disabled rules do not run."""
-    selected = [r for r in rules() if only is None or r.id in set(only)]
+@dataclass(frozen=True)
+class Evaluation:
+    """Every finding of an evaluation, as plain entries (the plan JSON's form).
+
+    ``violations`` and ``exempted`` are ``{"policy", "severity", "level", "urn", "message"}``
+    (exempted ones with their ``reason``); ``not_evaluable`` are ``{"policy", "severity",
+    "urn", "message", "property"}``: advisory, never failing the gate."""
+
+    violations: list[dict[str, Any]] = field(default_factory=list)
+    exempted: list[dict[str, Any]] = field(default_factory=list)
+    not_evaluable: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _order(entry: Mapping[str, Any]) -> tuple:
+    return (LEVELS.index(entry.get("level", "advisory")), SEVERITIES.index(entry["severity"]), entry["policy"],
+            entry["urn"], entry["message"])
+
+
+def evaluate_rules(
+    selected: Iterable[Rule], resources: Sequence[Resource], context: Context, settings: Settings = Settings(),
+) -> Evaluation:
+    """``selected`` over ``resources`` under ``settings``, each list sorted by level, severity,
+    policy and URN. Disabled rules do not run; an exempted resource is not reported as not
+    evaluable either (the rule does not apply to it)."""
     by_urn = {resource.urn: resource for resource in resources}
     violations: list[dict[str, Any]] = []
     exempted: list[dict[str, Any]] = []
-
-    def record(rule: Rule, urn: str, message: str) -> None:
-        level = settings.level(rule)
-        entry = {"policy": rule.id, "severity": rule.severity, "level": level, "urn": urn, "message": message}
-        exemption = settings.exempt(rule, by_urn.get(urn), urn)
-        if exemption is not None:
-            exempted.append({**entry, "reason": exemption.reason})
-        else:
-            violations.append(entry)
-
+    not_evaluable: list[dict[str, Any]] = []
     for rule in selected:
-        if settings.level(rule) == "disabled":
+        level = settings.level(rule)
+        if level == "disabled":
             continue
-        if rule.scope == "stack":
-            for finding in check_stack(rule, resources, context):
-                record(rule, finding.urn, finding.message)
-            continue
-        for resource in resources:
-            for message in check_resource(rule, resource, context):
-                record(rule, resource.urn, message)
-
-    def order(entry: dict[str, Any]) -> tuple:
-        return (LEVELS.index(entry["level"]), SEVERITIES.index(entry["severity"]), entry["policy"], entry["urn"],
-                entry["message"])
-
-    return sorted(violations, key=order), sorted(exempted, key=order)
-
-
-def iter_containers(pod_spec: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
-    """Every container of a pod spec: init containers, containers, ephemeral containers."""
-    for key in ("initContainers", "containers", "ephemeralContainers"):
-        for container in pod_spec.get(key) or []:
-            if isinstance(container, Mapping):
-                yield container
+        outcome = assess(rule, resources, context)
+        for finding in outcome.findings:
+            entry = {"policy": rule.id, "severity": rule.severity, "level": level, "urn": finding.urn,
+                     "message": finding.message}
+            exemption = settings.exempt(rule, by_urn.get(finding.urn), finding.urn)
+            if exemption is not None:
+                exempted.append({**entry, "reason": exemption.reason})
+            else:
+                violations.append(entry)
+        for unknown in outcome.not_evaluable:
+            if settings.exempt(rule, by_urn.get(unknown.urn), unknown.urn) is None:
+                not_evaluable.append({"policy": rule.id, "severity": rule.severity, "urn": unknown.urn,
+                                      "message": unknown.message, "property": unknown.property})
+    return Evaluation(sorted(violations, key=_order), sorted(exempted, key=_order), sorted(not_evaluable, key=_order))

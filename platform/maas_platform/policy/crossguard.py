@@ -1,13 +1,20 @@
 """The CrossGuard pack's policies, built from the same rules as the plan gate.
 
 ``pulumi preview --policy-pack policies`` runs ``policies/__main__.py``, which hands
-:func:`policies` to ``pulumi_policy.PolicyPack``. Each rule of :func:`~.core.rules` becomes one
-CrossGuard policy named by its lowercased ID (``MAAS-SEC-001`` -> ``maas-sec-001``):
+:func:`policies` to ``pulumi_policy.PolicyPack``. Each rule of :func:`~.catalog.rules` becomes
+one CrossGuard policy named by its lowercased ID (``MAAS-SEC-001`` -> ``maas-sec-001``):
 
 * a resource rule becomes a ``ResourceValidationPolicy`` whose ``validate`` turns the engine's
-  ``ResourceValidationArgs`` into a :class:`~.core.Resource` and calls :func:`~.core.check_resource`;
-* a stack rule becomes a ``StackValidationPolicy`` over ``args.resources`` calling
-  :func:`~.core.check_stack`.
+  ``ResourceValidationArgs`` into a :class:`~.core.Resource` and runs the rule on it
+  (:func:`~.core.assess`);
+* a stack rule becomes a ``StackValidationPolicy`` over ``args.resources``.
+
+A check that needs a value not known during the preview (:class:`~.core.NotEvaluable`) is
+neither a pass nor a violation of the rule's policy. A policy reports every violation at
+its one enforcement level, so each rule has a second, advisory policy,
+``<name>-not-evaluable``, that reports exactly those outcomes, as violations whose message
+starts with ``not evaluable:`` and names the property: the preview shows them, and they
+never block it.
 
 What a rule sees is what it sees under ``maas plan``. ``pulumi_policy`` 1.21 builds ``args.props``
 in ``_PolicyAnalyzerServicer.Analyze`` with ``deserialize_properties(MessageToDict(request.properties))``:
@@ -30,7 +37,7 @@ Every policy declares these in its config schema, and ``validate`` reads them ba
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Optional, Sequence
+from typing import Any, Callable, Mapping, Optional, Sequence
 
 from pulumi_policy import (
     EnforcementLevel, Policy, PolicyConfigSchema, PolicyResource, ReportViolation, ResourceValidationArgs,
@@ -40,10 +47,11 @@ from pulumi_policy.deserialize import serialize_properties
 from pulumi_policy import proxy as _proxy
 
 from ..config.loader import NAMESPACE
-from ..plan.engine import UNKNOWN, clean
-from .core import (
-    DEFAULT_MIN_LOG_RETENTION_DAYS, Context, Exemption, Resource, Rule, check_resource, check_stack, rules,
-)
+from ..wire import UNKNOWN, clean
+from .catalog import rules
+from .core import DEFAULT_MIN_LOG_RETENTION_DAYS, Assessment, Context, Exemption, Resource, Rule, assess
+from . import gate
+from .gate import checked_policy_config
 
 PACK_NAME = "maas-platform"
 PACK_DESCRIPTION = (
@@ -101,9 +109,22 @@ _SEVERITIES: dict[str, Severity] = {
 }
 
 
+NOT_EVALUABLE = "-not-evaluable"
+# What the not-evaluable policies ask of the reader: nothing to change, only to look again.
+NOT_EVALUABLE_REMEDIATION = (
+    "Nothing to fix yet: the value is known once the resource it comes from exists, and the next preview "
+    "evaluates it. Until then the rule has not checked this resource."
+)
+
+
 def policy_name(rule_id: str) -> str:
     """The CrossGuard policy name of a rule: its ID lowercased (policy names are conventionally lowercase)."""
     return rule_id.lower()
+
+
+def not_evaluable_name(rule_id: str) -> str:
+    """The name of the advisory policy that reports where the rule could not be evaluated."""
+    return policy_name(rule_id) + NOT_EVALUABLE
 
 
 # -- what the engine sends -> what a rule sees ------------------------------------------------
@@ -174,22 +195,34 @@ def is_cloud_resource(resource: PolicyResource) -> bool:
 
 # -- policies ---------------------------------------------------------------------------------
 
-def _metadata(rule: Rule) -> dict[str, Any]:
+def _metadata(rule: Rule, unknown: bool = False) -> dict[str, Any]:
+    """The policy's metadata: the rule's, or (``unknown``) that of its advisory not-evaluable policy."""
     tags = sorted({f"{framework} {control}" for framework, controls in rule.frameworks.items() for control in controls})
     return {
-        "name": policy_name(rule.id),
+        "name": not_evaluable_name(rule.id) if unknown else policy_name(rule.id),
         "description": rule.title,
-        "enforcement_level": _LEVELS[rule.level],
+        "enforcement_level": EnforcementLevel.ADVISORY if unknown else _LEVELS[rule.level],
         "config_schema": CONFIG_SCHEMA,
-        "display_name": rule.id,
+        "display_name": f"{rule.id} (not evaluable)" if unknown else rule.id,
         "severity": _SEVERITIES[rule.severity],
         "tags": tags,
-        "remediation_steps": rule.remediation,
+        "remediation_steps": NOT_EVALUABLE_REMEDIATION if unknown else rule.remediation,
     }
 
 
-def resource_policy(rule: Rule) -> ResourceValidationPolicy:
-    """``rule`` (a resource rule) as a CrossGuard resource policy."""
+def _report(outcome: Assessment, unknown: bool, report: Callable[[str, str], None],
+            exempt: Callable[[str], bool] = lambda urn: False) -> None:
+    """The rule's violations, or (``unknown``) what it could not evaluate, on resources not
+    exempted: ``report(message, urn)``."""
+    entries = outcome.not_evaluable if unknown else outcome.findings
+    for entry in entries:
+        if not exempt(entry.urn):
+            report(entry.message, entry.urn)
+
+
+def resource_policy(rule: Rule, unknown: bool = False) -> ResourceValidationPolicy:
+    """``rule`` (a resource rule) as a CrossGuard resource policy; with ``unknown``, its
+    not-evaluable policy."""
 
     def validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
         if not rule.applies_to(args.resource_type):
@@ -200,32 +233,40 @@ def resource_policy(rule: Rule) -> ResourceValidationPolicy:
                             protect=bool(args.opts.protect) if args.opts else False)
         exemption = _covering(exemptions_of(rule, config), rule, resource, args.urn)
         if exemption is not None:
+            if unknown:
+                return  # the rule's own policy reports the resource not applicable
             args.not_applicable(f"exempted: {exemption.reason}")
-        for message in check_resource(rule, resource, context_of(config)):
-            report_violation(message, None)
+        # A resource policy's findings are the validated resource's: they name no URN.
+        _report(assess(rule, [resource], context_of(config)), unknown,
+                lambda message, urn: report_violation(message, None))
 
-    return ResourceValidationPolicy(validate=validate, **_metadata(rule))
+    return ResourceValidationPolicy(validate=validate, **_metadata(rule, unknown))
 
 
-def stack_policy(rule: Rule) -> StackValidationPolicy:
-    """``rule`` (a stack rule) as a CrossGuard stack policy over the stack's cloud resources."""
+def stack_policy(rule: Rule, unknown: bool = False) -> StackValidationPolicy:
+    """``rule`` (a stack rule) as a CrossGuard stack policy over the stack's cloud resources; with
+    ``unknown``, its not-evaluable policy."""
 
     def validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
         config = args.get_config()
         resources = [_stack_resource(r) for r in args.resources if is_cloud_resource(r)]
         by_urn = {resource.urn: resource for resource in resources}
         exemptions = exemptions_of(rule, config)
-        for finding in check_stack(rule, resources, context_of(config)):
-            if _covering(exemptions, rule, by_urn.get(finding.urn), finding.urn) is None:
-                report_violation(finding.message, finding.urn or None)
+        _report(assess(rule, resources, context_of(config)), unknown,
+                lambda message, urn: report_violation(message, urn or None),
+                lambda urn: _covering(exemptions, rule, by_urn.get(urn), urn) is not None)
 
-    return StackValidationPolicy(validate=validate, **_metadata(rule))
+    return StackValidationPolicy(validate=validate, **_metadata(rule, unknown))
 
 
 def policies(selected: Optional[Sequence[Rule]] = None) -> list[Policy]:
-    """One CrossGuard policy per rule (every registered rule unless ``selected``), by ID."""
-    return [resource_policy(rule) if rule.scope == "resource" else stack_policy(rule)
-            for rule in (rules() if selected is None else selected)]
+    """Two CrossGuard policies per rule (every rule of the catalog unless ``selected``), by ID:
+    the rule's, and its advisory not-evaluable policy."""
+    made: list[Policy] = []
+    for rule in (rules() if selected is None else selected):
+        build = resource_policy if rule.scope == "resource" else stack_policy
+        made += [build(rule), build(rule, unknown=True)]
+    return made
 
 
 def pack_arguments() -> dict[str, Any]:
@@ -250,17 +291,16 @@ def policy_pack_config(
     (``maas:policy``, ``maas:environment`` ...); ``environment`` defaults to ``maas:environment``.
     Every policy gets its effective enforcement level, the environment and the minimum log
     retention, so the pack enforces exactly what ``maas plan`` enforces for that stack; a policy
-    with exemptions also gets them. A wrong ``maas:policy`` raises the plan's one-line ConfigError
-    (naming ``source``, the stack file, when given).
+    with exemptions also gets them. A rule's not-evaluable policy gets the same, advisory unless
+    the rule is disabled. A wrong ``maas:policy`` (an unknown policy ID included) raises the
+    plan's one-line ConfigError (naming ``source``, the stack file, when given).
     """
-    from .gate import policy_config
-
-    policy = policy_config(dict(config), source)
+    policy = checked_policy_config(dict(config), source)
     if environment is None:
         value = config.get(f"{NAMESPACE}:environment")
         environment = value if isinstance(value, str) else None
-    context = policy.context(environment)
-    settings = policy.settings()
+    context = gate.context_of(policy, environment)
+    settings = gate.settings_of(policy)
     rendered: dict[str, Any] = {}
     for rule in rules():
         entry: dict[str, Any] = {"enforcementLevel": settings.level(rule)}
@@ -272,39 +312,10 @@ def policy_pack_config(
         if exemptions:
             entry["exemptions"] = exemptions
         rendered[policy_name(rule.id)] = entry
+        level = "disabled" if entry["enforcementLevel"] == "disabled" else "advisory"
+        rendered[not_evaluable_name(rule.id)] = {**entry, "enforcementLevel": level}
     return rendered
 
 
 # How to write a stack's --policy-pack-config file (docs/policies.md, .github/workflows/preview.yml).
 CONFIG_COMMAND = "maas policy-config --stack <stack> --out policy-config.<stack>.json"
-
-
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    """Print the ``--policy-pack-config`` JSON of a stack file (exit 2 on a wrong config)."""
-    import argparse
-    import json
-    import sys
-    from pathlib import Path
-
-    from ..config.loader import ConfigError
-    from ..plan import load_stack_config
-
-    parser = argparse.ArgumentParser(
-        prog="python -m maas_platform.policy.crossguard",
-        description="Print the CrossGuard --policy-pack-config JSON of a stack, from its maas:policy.",
-    )
-    parser.add_argument("stack_file", type=Path, help="The stack config, e.g. stacks/Pulumi.prod.yaml.")
-    parser.add_argument("--environment", choices=ENVIRONMENTS, help="Default: the file's maas:environment.")
-    args = parser.parse_args(argv)
-    try:
-        config, _ = load_stack_config(args.stack_file)
-        rendered = policy_pack_config(config, args.environment, str(args.stack_file))
-    except ConfigError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    sys.stdout.write(json.dumps(rendered, indent=2, sort_keys=True) + "\n")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -1,32 +1,21 @@
 """The policy control table (``docs/policies.md``), generated from the rules' metadata.
 
-Every row is read off :func:`~.core.rules`: ID, title, severity, default enforcement level,
-framework controls and remediation; the framework sections invert the rules' mappings to list,
-per control, the rules that check it. The doc therefore cannot drift from the code; a test
-compares the file with :func:`render`.
-
-Regenerate after adding or changing a rule::
-
-    .venv/bin/python -m maas_platform.policy.reference > docs/policies.md
-
-Check without writing (exit 1 when the file is stale)::
-
-    .venv/bin/python -m maas_platform.policy.reference --check docs/policies.md
+Every row is read off :func:`~.catalog.rules`: ID, title, severity, default enforcement
+level, framework controls and remediation; the framework sections invert the rules' mappings
+to list, per control, the rules that check it. The doc therefore cannot drift from the code;
+a test compares the file with :func:`render`, and ``maas reference policies`` prints it.
 """
 
 from __future__ import annotations
 
-import argparse
 import re
-import sys
-from pathlib import Path
 from typing import Iterable, Optional, Sequence
 
-from ..config.reference import print_or_check
-from .core import DEFAULT_MIN_LOG_RETENTION_DAYS, FRAMEWORKS, LEVELS, SEVERITIES, Rule, rules
-from .crossguard import CONFIG_COMMAND, PACK_NAME, policy_name
+from .catalog import rules
+from .core import DEFAULT_MIN_LOG_RETENTION_DAYS, FRAMEWORKS, LEVELS, SEVERITIES, Rule
+from .crossguard import CONFIG_COMMAND, NOT_EVALUABLE, PACK_NAME, policy_name
 
-REGENERATE = "python -m maas_platform.policy.reference > docs/policies.md"
+REGENERATE = "maas reference policies > docs/policies.md"
 
 
 def cell(text: str) -> str:
@@ -66,8 +55,8 @@ def _applies_to(rule: Rule) -> str:
 _INTRO = f"""\
 # Policies: the platform's controls
 
-<!-- Generated from the rule metadata in platform/maas_platform/policy/ (aws.py, kubernetes.py,
-     stack.py); do not edit by hand. Regenerate: {REGENERATE} -->
+<!-- Generated from the rule metadata in platform/maas_platform/policy/ (the modules catalog.py
+     lists); do not edit by hand. Regenerate: {REGENERATE} -->
 
 Every control of the platform is one rule: a plain Python function with its metadata beside
 it, in [platform/maas_platform/policy/](../platform/maas_platform/policy/). The same function
@@ -83,6 +72,12 @@ runs in three places:
 A rule sees a resource as the engine sees it (type token, logical name, URN and camelCase
 inputs; a Kubernetes object's `apiVersion`/`kind`/`metadata`/`spec`) and the stack's
 environment. A property left out that defaults to an insecure value is a violation, not a pass.
+
+A value known only after apply (the ARN of a key created in the same update, as
+`pulumi preview` sends it) is neither: when a rule needs it, the check is **not evaluable**.
+It never fails the gate; it is counted and listed with the rule, the resource and the
+property (`maas plan`: `not_evaluable` in the plan JSON; the CrossGuard pack: an advisory
+violation of the rule's `-not-evaluable` policy whose message starts with `not evaluable:`).
 
 Enforcement levels: **mandatory** blocks (`maas plan` exits 1, `pulumi up` stops),
 **advisory** is reported only, **disabled** does not run. Severity ranks a finding
@@ -166,6 +161,7 @@ config:
 
 
 def _operations(selected: Sequence[Rule]) -> list[str]:
+    first = selected[0].id if selected else "MAAS-AWS-001"
     retention = ", ".join(f"{env} {days}" for env, days in DEFAULT_MIN_LOG_RETENTION_DAYS.items())
     return [
         "## Changing enforcement and adding an exemption",
@@ -205,6 +201,11 @@ def _operations(selected: Sequence[Rule]) -> list[str]:
         "Resource policies see a resource's inputs, as `maas plan` does; stack policies see every",
         "resource's outputs after the update (a superset of the inputs).",
         "",
+        f"Every rule has a second policy, `<policy>{NOT_EVALUABLE}` (`{policy_name(first)}{NOT_EVALUABLE}`), always",
+        "advisory: it reports where the rule met a value the preview does not know yet, with the",
+        "property, so a preview shows what the rules could not check instead of passing it. The",
+        "config gives it the rule's environment and exemptions, and disables it with the rule.",
+        "",
         "## Regenerating this file",
         "",
         "This file is generated from the rules' metadata; a test fails when it is stale. After",
@@ -225,17 +226,3 @@ def render(selected: Optional[Sequence[Rule]] = None) -> str:
     lines += _rule_sections(chosen)
     lines += _operations(chosen)
     return "\n".join(lines).rstrip() + "\n"
-
-
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m maas_platform.policy.reference",
-        description="Print the policy control table (Markdown) generated from the rules' metadata.",
-    )
-    parser.add_argument("--check", metavar="PATH", type=Path, help="Exit 1 if PATH differs from the generated doc.")
-    args = parser.parse_args(argv)
-    return print_or_check(render(), args.check, REGENERATE)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

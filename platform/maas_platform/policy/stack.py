@@ -21,9 +21,14 @@ Per agent the stack must hold:
   its LLM spend, ``agent_llm_cost_usd_total`` of the metric contract (MAAS-STK-008).
 
 The two cost rules map to the cost controls of the AWS Well-Architected Framework (COST02-BP05,
-implement cost controls): the security frameworks do not cover spend. Rules build one index of the stack per call, so a stack of hundreds of agents is checked
-in time linear in its resources. Findings name the resource to fix (the workload, or the
-agent's Namespace when something is missing altogether), so an exemption can target it.
+implement cost controls): the security frameworks do not cover spend. Rules build one index
+of the stack per call, so a stack of hundreds of agents is checked in time linear in its
+resources. Findings name the resource to fix (the workload, or the agent's Namespace when
+something is missing altogether), so an exemption can target it.
+
+These rules look for something an agent must have. When they do not find it but an object
+that could be it is not known yet (its namespace, its selector, its rules), the agent is
+not evaluable, on the properties that were not known, rather than in violation.
 """
 
 from __future__ import annotations
@@ -31,18 +36,19 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Any, Iterable, Iterator, Mapping, Optional, Sequence
+from typing import Any, Iterable, Iterator, Mapping, Optional, Sequence, Union
 
-from .core import Context, Finding, Resource, stack_rule
-from .kubernetes import (
-    AGENT_LABEL, COST_CENTER_LABEL, ENVIRONMENT_LABEL, TEAM_LABEL, group_of, is_manifest, kind_of, known,
-)
+from .. import names
+from ..names import AGENT_LABEL
+from .core import UNKNOWN, Context, Finding, NotEvaluable, Resource, stack_rule
+from .kubernetes.helpers import group_of, is_manifest, kind_of, known
 
 WORKLOAD_KINDS: tuple[str, ...] = ("Deployment", "StatefulSet")
-BUDGET_TYPE = "aws:budgets/budget:Budget"
-AGENT_TAG = "agent"
 # The AWS tags of an agent's resources and the namespace labels they must equal.
-TAG_OF_LABEL: dict[str, str] = {TEAM_LABEL: "team", COST_CENTER_LABEL: "cost-center", ENVIRONMENT_LABEL: "environment"}
+TAG_OF_LABEL: dict[str, str] = {
+    names.TEAM_LABEL: names.TEAM_TAG, names.COST_CENTER_LABEL: names.COST_CENTER_TAG,
+    names.ENVIRONMENT_LABEL: names.ENVIRONMENT_TAG,
+}
 # ``user:agent$<name>``: a cost-allocation tag as budgets' TagKeyValue filters name it.
 _AGENT_TAG_FILTER = re.compile(r"^(?:user:)?agent\$(?P<agent>.+)$")
 # Multi-window burn-rate alerts read error ratios recorded per window: Sloth's
@@ -72,6 +78,11 @@ class Agent:
     def urn(self) -> str:
         return self.resource.urn
 
+    @property
+    def unknown(self) -> Optional[NotEvaluable]:
+        """Not evaluable when the namespace's name, where the agent's objects live, is not known yet."""
+        return NotEvaluable("metadata.name", self.urn) if self.resource.get("metadata.name") == UNKNOWN else None
+
 
 def is_kind(resource: Resource, group: str, kind: str) -> bool:
     return resource.type.startswith("kubernetes:") and group_of(resource) == group and kind_of(resource) == kind
@@ -97,12 +108,48 @@ class Objects:
                 self._index[(resource.namespace, group_of(resource), kind_of(resource))].append(resource)
 
     def get(self, namespace: Optional[str], group: str, kind: str) -> list[Resource]:
-        if namespace is None:
+        if namespace is None or namespace == UNKNOWN:
             return []
         return self._index.get((namespace, group, kind), [])
 
+    def undecided(self, group: str, kind: str) -> list[NotEvaluable]:
+        """Objects of a kind whose namespace is not known yet: any agent's namespace may be theirs."""
+        return [NotEvaluable("metadata.namespace", r.urn) for r in self._index.get((UNKNOWN, group, kind), [])]
+
     def workloads(self, namespace: Optional[str]) -> list[Resource]:
         return [w for kind in WORKLOAD_KINDS for w in self.get(namespace, "apps", kind)]
+
+
+def first_unknown(value: Any, path: str) -> Optional[str]:
+    """The path of the first value not known yet at or under ``value`` (``path`` names it)."""
+    if value == UNKNOWN:
+        return path
+    if isinstance(value, Mapping):
+        items: Iterable[tuple[str, Any]] = ((f"{path}.{k}", v) for k, v in value.items())
+    elif isinstance(value, (list, tuple)):
+        items = ((f"{path}[{i}]", v) for i, v in enumerate(value))
+    else:
+        return None
+    return next((found for sub, v in items if (found := first_unknown(v, sub)) is not None), None)
+
+
+def unknowns(resources: Iterable[Resource], *paths: str, deep: bool = True) -> list[NotEvaluable]:
+    """What these resources hold at ``paths`` (and, ``deep``, anywhere under them) that is not known yet."""
+    found = []
+    for resource in resources:
+        for path in paths:
+            where = resource.unknown_at(path) or (first_unknown(resource.get(path), path) if deep else None)
+            if where is not None:
+                found.append(NotEvaluable(where, resource.urn))
+    return found
+
+
+def unless_unknown(finding: Finding, blockers: Sequence[NotEvaluable]) -> list[Union[Finding, NotEvaluable]]:
+    """``finding``, unless something not known yet could be what is missing: then that is not evaluable."""
+    return list(blockers) or [finding]
+
+
+Outcomes = Iterator[Union[Finding, NotEvaluable]]
 
 
 def describe(resource: Resource) -> str:
@@ -116,7 +163,10 @@ def selects(selector: Any, labels: Mapping[str, Any]) -> bool:
     """
     if not isinstance(selector, Mapping):
         return False
-    for key, value in (selector.get("matchLabels") or {}).items():
+    match_labels = selector.get("matchLabels") or {}
+    if not isinstance(match_labels, Mapping):
+        return False  # not known yet: it selects nothing known
+    for key, value in match_labels.items():
         if labels.get(key) != value:
             return False
     for expression in selector.get("matchExpressions") or []:
@@ -162,9 +212,12 @@ def _pdb_selects(pdb: Resource, pod_labels: Mapping[str, Any]) -> bool:
     return selects(selector, pod_labels)
 
 
-def _pdb_problem(pdb: Resource) -> Optional[str]:
+def _pdb_problem(pdb: Resource) -> Union[str, NotEvaluable, None]:
     """Why a PDB that selects the pods still protects none of them, or None."""
     minimum, maximum = pdb.get("spec.minAvailable"), pdb.get("spec.maxUnavailable")
+    unknown = unknowns([pdb], "spec.minAvailable", "spec.maxUnavailable", deep=False)
+    if unknown:
+        return unknown[0]
     if minimum is None and maximum is None:
         return f"{describe(pdb)} states neither minAvailable nor maxUnavailable"
     if minimum in (0, "0%"):
@@ -185,22 +238,35 @@ def _pdb_problem(pdb: Resource) -> Optional[str]:
                 "template labels, with maxUnavailable: 1 (or a minAvailable below the replica count).",
     frameworks={"SOC 2": ["A1.1"]},
 )
-def disruption_budget(resources: Sequence[Resource], context: Context) -> Iterator[Finding]:
+def disruption_budget(resources: Sequence[Resource], context: Context) -> Outcomes:
     objects = Objects(resources)
     for agent in agents(resources):
+        if agent.unknown:
+            yield agent.unknown
+            continue
         workloads = objects.workloads(agent.namespace)
         if not workloads:
-            yield Finding(agent.urn, f"agent {agent.name} has no Deployment or StatefulSet in namespace "
-                                     f"{agent.namespace} for a PodDisruptionBudget to cover")
+            yield from unless_unknown(
+                Finding(agent.urn, f"agent {agent.name} has no Deployment or StatefulSet in namespace "
+                                   f"{agent.namespace} for a PodDisruptionBudget to cover"),
+                undecided_workloads(objects))
         budgets = objects.get(agent.namespace, "policy", "PodDisruptionBudget")
+        unsure = objects.undecided("policy", "PodDisruptionBudget") + unknowns(budgets, "spec.selector")
         for workload in workloads:
+            blockers = unknowns([workload], "spec.template.metadata.labels") + unsure
             covering = [pdb for pdb in budgets if _pdb_selects(pdb, template_labels(workload))]
             problems = [_pdb_problem(pdb) for pdb in covering]
             if not covering:
-                yield Finding(workload.urn, f"agent {agent.name}: {describe(workload)} is selected by no "
-                                            "PodDisruptionBudget")
+                yield from unless_unknown(Finding(workload.urn, f"agent {agent.name}: {describe(workload)} is "
+                                                                "selected by no PodDisruptionBudget"), blockers)
             elif all(problems):
-                yield Finding(workload.urn, f"agent {agent.name}: {'; '.join(p for p in problems if p)}")
+                blockers += [p for p in problems if isinstance(p, NotEvaluable)]
+                found = "; ".join(p for p in problems if isinstance(p, str))
+                yield from unless_unknown(Finding(workload.urn, f"agent {agent.name}: {found}"), blockers)
+
+
+def undecided_workloads(objects: Objects) -> list[NotEvaluable]:
+    return [u for kind in WORKLOAD_KINDS for u in objects.undecided("apps", kind)]
 
 
 # -- isolation and bounds ----------------------------------------------------------------------
@@ -228,14 +294,19 @@ def _denies(policy: Resource, direction: str) -> bool:
                 "no ingress or egress rules; allow what the agent needs in further policies.",
     frameworks={"CIS EKS": ["4.3.2", "5.4.4"], "SOC 2": ["CC6.1", "CC6.6"], "NIST 800-53": ["AC-4", "SC-7"]},
 )
-def default_deny(resources: Sequence[Resource], context: Context) -> Iterator[Finding]:
+def default_deny(resources: Sequence[Resource], context: Context) -> Outcomes:
     objects = Objects(resources)
     for agent in agents(resources):
+        if agent.unknown:
+            yield agent.unknown
+            continue
         policies = objects.get(agent.namespace, "networking.k8s.io", "NetworkPolicy")
         missing = [d.lower() for d in ("Ingress", "Egress") if not any(_denies(p, d) for p in policies)]
         if missing:
-            yield Finding(agent.urn, f"agent {agent.name}: no NetworkPolicy in namespace {agent.namespace} denies all "
-                                     f"{' and '.join(missing)} (podSelector {{}}, policyTypes listing it, no rules)")
+            blockers = objects.undecided("networking.k8s.io", "NetworkPolicy") + unknowns(policies, "spec")
+            yield from unless_unknown(Finding(
+                agent.urn, f"agent {agent.name}: no NetworkPolicy in namespace {agent.namespace} denies all "
+                           f"{' and '.join(missing)} (podSelector {{}}, policyTypes listing it, no rules)"), blockers)
 
 
 def _quota_problems(quota: Resource) -> list[str]:
@@ -259,23 +330,34 @@ def _quota_problems(quota: Resource) -> list[str]:
                 "limits.memory sized for the agent's maximum replicas plus a rollout's surge.",
     frameworks={"SOC 2": ["A1.1"], "NIST 800-53": ["SC-6"]},
 )
-def resource_quota(resources: Sequence[Resource], context: Context) -> Iterator[Finding]:
+def resource_quota(resources: Sequence[Resource], context: Context) -> Outcomes:
     objects = Objects(resources)
     for agent in agents(resources):
+        if agent.unknown:
+            yield agent.unknown
+            continue
         quotas = objects.get(agent.namespace, "core", "ResourceQuota")
         problems = {describe(q): _quota_problems(q) for q in quotas}
+        blockers = objects.undecided("core", "ResourceQuota")
         if not quotas:
-            yield Finding(agent.urn, f"agent {agent.name}: namespace {agent.namespace} has no ResourceQuota")
+            yield from unless_unknown(
+                Finding(agent.urn, f"agent {agent.name}: namespace {agent.namespace} has no ResourceQuota"), blockers)
         elif all(problems.values()):
+            blockers += unknowns(quotas, "spec.hard", "spec.scopes", "spec.scopeSelector", deep=False)
             detail = "; ".join(f"{name} {' and '.join(p)}" for name, p in problems.items())
-            yield Finding(agent.urn, f"agent {agent.name}: no ResourceQuota bounds the namespace: {detail}")
+            yield from unless_unknown(
+                Finding(agent.urn, f"agent {agent.name}: no ResourceQuota bounds the namespace: {detail}"), blockers)
 
 
 def _limit_range_missing(limit_range: Resource) -> list[str]:
     containers = [item for item in limit_range.get("spec.limits") or []
                   if isinstance(item, Mapping) and item.get("type") == "Container"]
     return [f"{section}.{resource}" for section, resource in LIMIT_RANGE_DEFAULTS
-            if not any((item.get(section) or {}).get(resource) not in (None, "") for item in containers)]
+            if not any(_mapping(item.get(section)).get(resource) not in (None, "") for item in containers)]
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
 
 
 @stack_rule(
@@ -289,16 +371,23 @@ def _limit_range_missing(limit_range: Resource) -> list[str]:
                 "defaultRequest.memory and default.memory (and max).",
     frameworks={"SOC 2": ["A1.1"], "NIST 800-53": ["SC-6"]},
 )
-def limit_range(resources: Sequence[Resource], context: Context) -> Iterator[Finding]:
+def limit_range(resources: Sequence[Resource], context: Context) -> Outcomes:
     objects = Objects(resources)
     for agent in agents(resources):
+        if agent.unknown:
+            yield agent.unknown
+            continue
         ranges = objects.get(agent.namespace, "core", "LimitRange")
         missing = {describe(r): _limit_range_missing(r) for r in ranges}
+        blockers = objects.undecided("core", "LimitRange")
         if not ranges:
-            yield Finding(agent.urn, f"agent {agent.name}: namespace {agent.namespace} has no LimitRange")
+            yield from unless_unknown(
+                Finding(agent.urn, f"agent {agent.name}: namespace {agent.namespace} has no LimitRange"), blockers)
         elif all(missing.values()):
             detail = "; ".join(f"{name} lacks Container {', '.join(m)}" for name, m in missing.items())
-            yield Finding(agent.urn, f"agent {agent.name}: no LimitRange gives container defaults: {detail}")
+            yield from unless_unknown(
+                Finding(agent.urn, f"agent {agent.name}: no LimitRange gives container defaults: {detail}"),
+                blockers + unknowns(ranges, "spec.limits"))
 
 
 def _autoscaler_target(autoscaler: Resource, keda: bool) -> tuple[str, Any]:
@@ -306,8 +395,12 @@ def _autoscaler_target(autoscaler: Resource, keda: bool) -> tuple[str, Any]:
     return str(kind), autoscaler.get("spec.scaleTargetRef.name")
 
 
-def _autoscaler_problem(autoscaler: Resource, keda: bool) -> Optional[str]:
-    """Why an autoscaler aimed at the workload does not scale it, or None (bounds not known yet pass)."""
+def _autoscaler_problem(autoscaler: Resource, keda: bool) -> Union[str, NotEvaluable, None]:
+    """Why an autoscaler aimed at the workload does not scale it, or None."""
+    bounds = ("spec.minReplicaCount", "spec.maxReplicaCount") if keda else ("spec.minReplicas", "spec.maxReplicas")
+    unknown = unknowns([autoscaler], *bounds, deep=False)
+    if unknown:
+        return unknown[0]
     if keda:
         if not autoscaler.get("spec.triggers"):
             return f"{describe(autoscaler)} has no triggers"
@@ -332,24 +425,35 @@ def _autoscaler_problem(autoscaler: Resource, keda: bool) -> Optional[str]:
                 "the workload, with maxReplicas above minReplicas.",
     frameworks={"SOC 2": ["A1.1"]},
 )
-def autoscaler(resources: Sequence[Resource], context: Context) -> Iterator[Finding]:
+def autoscaler(resources: Sequence[Resource], context: Context) -> Outcomes:
     objects = Objects(resources)
     for agent in agents(resources):
+        if agent.unknown:
+            yield agent.unknown
+            continue
         workloads = objects.workloads(agent.namespace)
         if not workloads:
-            yield Finding(agent.urn, f"agent {agent.name} has no Deployment or StatefulSet in namespace "
-                                     f"{agent.namespace} to autoscale")
+            yield from unless_unknown(
+                Finding(agent.urn, f"agent {agent.name} has no Deployment or StatefulSet in namespace "
+                                   f"{agent.namespace} to autoscale"),
+                undecided_workloads(objects))
         scalers = [(s, False) for s in objects.get(agent.namespace, "autoscaling", "HorizontalPodAutoscaler")]
         scalers += [(s, True) for s in objects.get(agent.namespace, "keda.sh", "ScaledObject")]
+        unsure = objects.undecided("autoscaling", "HorizontalPodAutoscaler") + objects.undecided("keda.sh", "ScaledObject")
+        unsure += unknowns([s for s, _ in scalers], "spec.scaleTargetRef")
         for workload in workloads:
+            blockers = unknowns([workload], "metadata.name") + unsure
             target = (kind_of(workload), workload.get("metadata.name"))
             aimed = [(s, keda) for s, keda in scalers if _autoscaler_target(s, keda) == target]
             problems = [_autoscaler_problem(s, keda) for s, keda in aimed]
             if not aimed:
-                yield Finding(workload.urn, f"agent {agent.name}: {describe(workload)} is the target of no "
-                                            "HorizontalPodAutoscaler or ScaledObject")
+                yield from unless_unknown(Finding(workload.urn, f"agent {agent.name}: {describe(workload)} is the "
+                                                                "target of no HorizontalPodAutoscaler or ScaledObject"),
+                                          blockers)
             elif all(problems):
-                yield Finding(workload.urn, f"agent {agent.name}: {'; '.join(p for p in problems if p)}")
+                blockers += [p for p in problems if isinstance(p, NotEvaluable)]
+                found = "; ".join(p for p in problems if isinstance(p, str))
+                yield from unless_unknown(Finding(workload.urn, f"agent {agent.name}: {found}"), blockers)
 
 
 # -- cost ------------------------------------------------------------------------------------------
@@ -357,21 +461,23 @@ def autoscaler(resources: Sequence[Resource], context: Context) -> Iterator[Find
 def budget_agents(budget: Resource) -> set[str]:
     """The agents a budget is filtered on: TagKeyValue ``user:agent$<name>`` cost filters, or a
     filter expression on the ``agent`` tag (at its root or in an AND)."""
-    names: set[str] = set()
+    found: set[str] = set()
     for item in budget.get("costFilters") or []:
         if isinstance(item, Mapping) and item.get("name") == "TagKeyValue":
             for value in item.get("values") or []:
                 match = _AGENT_TAG_FILTER.match(str(value))
                 if match:
-                    names.add(match.group("agent"))
+                    found.add(match.group("agent"))
     expression = budget.get("filterExpression")
     if isinstance(expression, Mapping):
         operands = [expression] + [e for e in expression.get("ands") or [] if isinstance(e, Mapping)]
         for operand in operands:
             tags = operand.get("tags")
-            if isinstance(tags, Mapping) and str(tags.get("key", "")).removeprefix("user:") == AGENT_TAG:
-                names.update(str(v) for v in tags.get("values") or [])
-    return names
+            if isinstance(tags, Mapping) and str(tags.get("key", "")).removeprefix("user:") == names.AGENT_TAG:
+                values = tags.get("values")
+                if isinstance(values, list):
+                    found.update(str(v) for v in values if known(v))
+    return found
 
 
 def _notifies(budget: Resource) -> bool:
@@ -379,6 +485,19 @@ def _notifies(budget: Resource) -> bool:
         isinstance(n, Mapping) and (n.get("subscriberSnsTopicArns") or n.get("subscriberEmailAddresses"))
         for n in budget.get("notifications") or []
     )
+
+
+def _budget_problem(budget: Resource) -> Union[str, NotEvaluable, None]:
+    name = budget.get("name") or budget.name
+    kind = budget.get("budgetType")
+    if kind == UNKNOWN:
+        return NotEvaluable("budgetType", budget.urn)
+    if kind != "COST":
+        return f"budget {name} is not a COST budget"
+    if not _notifies(budget):
+        unknown = unknowns([budget], "notifications")
+        return unknown[0] if unknown else f"budget {name} notifies nobody"
+    return None
 
 
 @stack_rule(
@@ -393,26 +512,28 @@ def _notifies(budget: Resource) -> bool:
                 "notification to the alert topic.",
     frameworks={"AWS Well-Architected": ["COST02-BP05"]},
 )
-def agent_budget(resources: Sequence[Resource], context: Context) -> Iterator[Finding]:
+def agent_budget(resources: Sequence[Resource], context: Context) -> Outcomes:
     watching: dict[str, list[Resource]] = defaultdict(list)
-    for resource in resources:
-        if resource.type == BUDGET_TYPE:
-            for name in budget_agents(resource):
-                watching[name].append(resource)
+    budgets = [r for r in resources if r.type == names.BUDGETS_BUDGET]
+    for budget in budgets:
+        for name in budget_agents(budget):
+            watching[name].append(budget)
+    # Budgets whose filters are not known yet may watch any agent.
+    unsure = unknowns(budgets, "costFilters", "filterExpression")
     for agent in agents(resources):
-        budgets = watching.get(agent.name, [])
-        if not budgets:
-            yield Finding(agent.urn, f"agent {agent.name} has no AWS Budget filtered on its tag "
-                                     f"(user:agent${agent.name})")
+        if agent.name == UNKNOWN:
+            yield NotEvaluable(f"metadata.labels.{AGENT_LABEL}", agent.urn)
             continue
-        problems = []
-        for budget in budgets:
-            if budget.get("budgetType") != "COST":
-                problems.append(f"budget {budget.get('name') or budget.name} is not a COST budget")
-            elif not _notifies(budget):
-                problems.append(f"budget {budget.get('name') or budget.name} notifies nobody")
-        if len(problems) == len(budgets):
-            yield Finding(agent.urn, f"agent {agent.name}: {'; '.join(problems)}")
+        watched = watching.get(agent.name, [])
+        if not watched:
+            yield from unless_unknown(Finding(agent.urn, f"agent {agent.name} has no AWS Budget filtered on its tag "
+                                                         f"(user:agent${agent.name})"), unsure)
+            continue
+        problems = [_budget_problem(budget) for budget in watched]
+        if all(problems):
+            found = "; ".join(p for p in problems if isinstance(p, str))
+            yield from unless_unknown(Finding(agent.urn, f"agent {agent.name}: {found}"),
+                                      unsure + [p for p in problems if isinstance(p, NotEvaluable)])
 
 
 # -- alerts --------------------------------------------------------------------------------------
@@ -438,6 +559,13 @@ def severity_of(rule: Mapping[str, Any]) -> Optional[str]:
     return labels.get("severity") if isinstance(labels, Mapping) else None
 
 
+def unknown_rules(objects: Objects, namespace: Optional[str]) -> list[NotEvaluable]:
+    """PrometheusRules that may hold the alert sought: in the namespace with rules not known
+    yet, or anywhere with a namespace not known yet."""
+    rule_objects = objects.get(namespace, "monitoring.coreos.com", "PrometheusRule")
+    return objects.undecided("monitoring.coreos.com", "PrometheusRule") + unknowns(rule_objects, "spec.groups")
+
+
 @stack_rule(
     "MAAS-STK-007",
     title="Each agent has SLO burn-rate alerts that page",
@@ -450,16 +578,21 @@ def severity_of(rule: Mapping[str, Any]) -> Optional[str]:
                 "burn-rate alerts in a PrometheusRule of the agent's namespace.",
     frameworks={"SOC 2": ["CC7.2"]},
 )
-def slo_alerts(resources: Sequence[Resource], context: Context) -> Iterator[Finding]:
+def slo_alerts(resources: Sequence[Resource], context: Context) -> Outcomes:
     objects = Objects(resources)
     for agent in agents(resources):
+        if agent.unknown:
+            yield agent.unknown
+            continue
         burn = [rule for rule in alerting_rules(objects, agent.namespace) if len(burn_windows(rule)) >= 2]
         if not burn:
-            yield Finding(agent.urn, f"agent {agent.name}: no PrometheusRule in namespace {agent.namespace} has a "
-                                     "multi-window burn-rate alert")
+            yield from unless_unknown(Finding(agent.urn, f"agent {agent.name}: no PrometheusRule in namespace "
+                                                         f"{agent.namespace} has a multi-window burn-rate alert"),
+                                      unknown_rules(objects, agent.namespace))
         elif not any(severity_of(rule) in PAGING_SEVERITIES for rule in burn):
-            yield Finding(agent.urn, f"agent {agent.name}: none of its {len(burn)} burn-rate alerts pages "
-                                     "(severity page or critical)")
+            yield from unless_unknown(Finding(agent.urn, f"agent {agent.name}: none of its {len(burn)} burn-rate "
+                                                         "alerts pages (severity page or critical)"),
+                                      unknown_rules(objects, agent.namespace))
 
 
 @stack_rule(
@@ -473,27 +606,41 @@ def slo_alerts(resources: Sequence[Resource], context: Context) -> Iterator[Find
                 f"alerting rule on {LLM_COST_METRIC} in a PrometheusRule of the agent's namespace.",
     frameworks={"AWS Well-Architected": ["COST02-BP05"]},
 )
-def llm_spend_alert(resources: Sequence[Resource], context: Context) -> Iterator[Finding]:
+def llm_spend_alert(resources: Sequence[Resource], context: Context) -> Outcomes:
     objects = Objects(resources)
     for agent in agents(resources):
+        if agent.unknown:
+            yield agent.unknown
+            continue
         if not any(LLM_COST_METRIC in str(rule.get("expr") or "") for rule in alerting_rules(objects, agent.namespace)):
-            yield Finding(agent.urn, f"agent {agent.name}: no alert in namespace {agent.namespace} watches "
-                                     f"{LLM_COST_METRIC}")
+            yield from unless_unknown(Finding(agent.urn, f"agent {agent.name}: no alert in namespace "
+                                                         f"{agent.namespace} watches {LLM_COST_METRIC}"),
+                                      unknown_rules(objects, agent.namespace))
 
 
 # -- labels and tags agree -----------------------------------------------------------------------
 
-def _disagreements(expected: Mapping[str, Any], found: Mapping[str, Any], keys: Mapping[str, str]) -> list[str]:
-    """``key is 'x', not 'y'`` for each value present on both sides, known, and different. A missing
+def _disagreements(expected: Resource, found: Resource, keys: Mapping[str, str], where: str,
+                   extra: Optional[Mapping[str, Any]] = None) -> tuple[list[str], list[NotEvaluable]]:
+    """``key is 'x', not 'y'`` for each key (``label -> key``) whose value is present on both sides,
+    known, and different: the namespace's labels (and ``extra``) against ``found`` at ``where``
+    (its labels or its tags); and what is present on either side but not known yet. A missing
     label is MAAS-TAG-101's finding and a missing tag the AWS tag rule's, not this rule's."""
-    problems = []
+    wanted = {**expected.labels, **(extra or {})}
+    have_all = found.get(where)
+    have_all = have_all if isinstance(have_all, Mapping) else {}
+    problems, unknown = [], []
     for label, key in keys.items():
-        want, have = expected.get(label), found.get(key)
-        if want is None or have is None or not known(want) or not known(have):
+        want, have = wanted.get(label), have_all.get(key)
+        if want is None or have is None:
             continue
-        if have != want:
+        if not known(have):
+            unknown.append(NotEvaluable(f"{where}.{key}", found.urn))
+        elif not known(want):
+            unknown.append(NotEvaluable(f"metadata.labels.{label}", expected.urn))
+        elif have != want:
             problems.append(f"{key} is '{have}', not '{want}'")
-    return problems
+    return problems, unknown
 
 
 @stack_rule(
@@ -509,35 +656,61 @@ def _disagreements(expected: Mapping[str, Any], found: Mapping[str, Any], keys: 
                 "the object the labels, or the AWS resource the tags, of the agent's namespace.",
     frameworks={"NIST 800-53": ["CM-8"]},
 )
-def labels_agree(resources: Sequence[Resource], context: Context) -> Iterator[Finding]:
-    by_namespace = {agent.namespace: agent for agent in agents(resources) if agent.namespace}
-    by_name = {agent.name: agent for agent in by_namespace.values()}
+def labels_agree(resources: Sequence[Resource], context: Context) -> Outcomes:
+    listed = agents(resources)
+    yield from (agent.unknown for agent in listed if agent.unknown)
+    by_namespace = {agent.namespace: agent for agent in listed if agent.namespace and not agent.unknown}
+    # An agent whose namespace is not known yet is still the home of what is labelled for it.
+    by_name = {agent.name: agent for agent in listed if agent.namespace or agent.unknown}
     for resource in resources:
         if is_manifest(resource) and not is_kind(resource, "core", "Namespace"):
             yield from _object_agrees(resource, by_namespace, by_name)
-        elif resource.type.startswith("aws:"):
-            agent = by_name.get(str(resource.tags.get(AGENT_TAG)))
-            problems = _disagreements(agent.resource.labels, resource.tags, TAG_OF_LABEL) if agent else []
-            if agent and problems:
-                yield Finding(resource.urn, f"tagged for agent {agent.name} but tag {'; tag '.join(problems)} "
-                                            f"(labels of namespace {agent.namespace})")
+        elif resource.type.startswith("aws:") and by_name:
+            yield from _tags_agree(resource, by_name)
 
 
-def _object_agrees(resource: Resource, by_namespace: Mapping[str, Agent], by_name: Mapping[str, Agent]
-                   ) -> Iterator[Finding]:
-    agent = by_namespace.get(resource.namespace) if resource.namespace else None
+def _tags_agree(resource: Resource, by_name: Mapping[str, Agent]) -> Outcomes:
+    tags = resource.props.get("tags")
+    if tags == UNKNOWN or resource.tags.get(names.AGENT_TAG) == UNKNOWN:
+        yield NotEvaluable("tags" if tags == UNKNOWN else f"tags.{names.AGENT_TAG}", resource.urn)
+        return
+    agent = by_name.get(str(resource.tags.get(names.AGENT_TAG)))
+    if agent is None:
+        return
+    problems, unknown = _disagreements(agent.resource, resource, TAG_OF_LABEL, "tags")
+    yield from unknown
+    if problems:
+        yield Finding(resource.urn, f"tagged for agent {agent.name} but tag {'; tag '.join(problems)} "
+                                    f"(labels of namespace {agent.namespace})")
+
+
+def _object_agrees(resource: Resource, by_namespace: Mapping[str, Agent], by_name: Mapping[str, Agent]) -> Outcomes:
+    if resource.get("metadata.labels") == UNKNOWN:
+        yield NotEvaluable("metadata.labels", resource.urn)
+        return
     labelled = resource.labels.get(AGENT_LABEL)
+    if resource.namespace == UNKNOWN:
+        if labelled or by_namespace:  # its home, or whether it sits unlabelled in an agent's, is not known yet
+            yield NotEvaluable("metadata.namespace", resource.urn)
+        return
+    agent = by_namespace.get(resource.namespace) if resource.namespace else None
     if agent is not None:
         if not labelled:
             yield Finding(resource.urn, f"{describe(resource)} is in agent {agent.name}'s namespace without the "
                                         f"{AGENT_LABEL} label")
             return
-        expected = {**agent.resource.labels, AGENT_LABEL: agent.name}
-        problems = _disagreements(expected, resource.labels, {AGENT_LABEL: AGENT_LABEL, **{k: k for k in TAG_OF_LABEL}})
+        problems, unknown = _disagreements(agent.resource, resource, {AGENT_LABEL: AGENT_LABEL, **{k: k for k in TAG_OF_LABEL}},
+                                           "metadata.labels", {AGENT_LABEL: agent.name})
+        yield from unknown
         if problems:
             yield Finding(resource.urn, f"{describe(resource)} in agent {agent.name}'s namespace: label "
                                         f"{'; label '.join(problems)}")
-    elif labelled and known(labelled):
+    elif labelled == UNKNOWN:
+        yield NotEvaluable(f"metadata.labels.{AGENT_LABEL}", resource.urn)
+    elif labelled:
         home = by_name.get(str(labelled))
+        if home is not None and home.unknown:
+            yield home.unknown  # its home may be where it is
+            return
         where = f"namespace {home.namespace}" if home else "no namespace in this stack"
         yield Finding(resource.urn, f"{describe(resource)} is labelled for agent {labelled}, whose home is {where}")
