@@ -6,7 +6,7 @@ STACK  ?= dev
 # checkov pins old packaging and boto3, so it lives in its own virtualenv.
 CHECKOV := .venv-checkov/bin/checkov
 
-.PHONY: plan test clean promtool system-tools
+.PHONY: plan test docs clean promtool system-tools
 
 $(BIN)/maas: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +19,10 @@ plan: $(BIN)/maas  ## install into .venv and plan the dev environment offline
 
 test: $(BIN)/maas system-tools $(CHECKOV)  ## install into .venv and run the whole test suite
 	$(BIN)/pytest -n auto -q
+
+docs: $(BIN)/maas  ## regenerate the references generated from the code (a test fails while they are stale)
+	$(BIN)/maas reference config > docs/configuration.md
+	$(BIN)/maas reference policies > docs/policies.md
 
 $(CHECKOV): tools/checkov.txt
 	$(PYTHON) -m venv .venv-checkov

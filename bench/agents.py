@@ -166,8 +166,8 @@ def _child(args: argparse.Namespace) -> None:
         result.update(timing)
         result["resources"] = len(plan.resources)
         result["cloud_resources"] = len(plan.cloud_resources())
-        result["components"] = sum(1 for r in plan.resources if not r["custom"])
-        result["providers"] = sum(1 for r in plan.resources if r["type"].startswith("pulumi:providers:"))
+        result["components"] = sum(1 for r in plan.resources if not r.custom)
+        result["providers"] = sum(1 for r in plan.resources if r.is_provider)
         result["plan_sha256"] = hashlib.sha256(plan.to_json().encode()).hexdigest()
     else:
         capture, timing = _timed(lambda: run_program(

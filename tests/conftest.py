@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from maas_platform.plan import Plan, plan_project
+from maas_platform.plan import Plan, PlannedResource, plan_project
 
 ROOT = Path(__file__).resolve().parents[1]
 ENVIRONMENTS = ("dev", "staging", "prod")
@@ -35,9 +35,9 @@ def dev(plans) -> Plan:
     return plans["dev"]
 
 
-def named(plan: Plan, type_token: str, name: str) -> dict[str, Any]:
+def named(plan: Plan, type_token: str, name: str) -> PlannedResource:
     """The one resource of a type with a logical name."""
-    found = [r for r in plan.of_type(type_token) if r["name"] == name]
+    found = [r for r in plan.of_type(type_token) if r.name == name]
     assert len(found) == 1, f"expected one {type_token} named {name}, found {len(found)}"
     return found[0]
 

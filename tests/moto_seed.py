@@ -47,25 +47,25 @@ def seed_from_plan(plan: Plan, session: boto3.Session, endpoint_url: str) -> See
     _seed_tables(plan, client("dynamodb"), real_key)
     _seed_queues(plan, client("sqs"), real_key, seeded)
     for secret in plan.of_type("aws:secretsmanager/secret:Secret"):
-        inputs = secret["inputs"]
+        inputs = secret.inputs
         client("secretsmanager").create_secret(
             Name=inputs["name"], Description=inputs.get("description", ""), KmsKeyId=real_key(inputs["kmsKeyId"]),
             Tags=[{"Key": k, "Value": v} for k, v in _tags(inputs).items()],
         )
     for budget in plan.of_type("aws:budgets/budget:Budget"):
-        _seed_budget(budget["inputs"], client("budgets"), seeded.account)
+        _seed_budget(budget.inputs, client("budgets"), seeded.account)
     for cluster in plan.of_type("aws:eks/cluster:Cluster"):
-        _seed_cluster(cluster["inputs"], client("eks"), real_key)
+        _seed_cluster(cluster.inputs, client("eks"), real_key)
     _seed_buckets(plan, client("s3"), real_key)
     for group in plan.of_type("aws:cloudwatch/logGroup:LogGroup"):
-        _seed_log_group(group["inputs"], client("logs"), real_key)
+        _seed_log_group(group.inputs, client("logs"), real_key)
     for topic in plan.of_type("aws:sns/topic:Topic"):
-        inputs = topic["inputs"]
+        inputs = topic.inputs
         attributes = {"KmsMasterKeyId": real_key(inputs["kmsMasterKeyId"])} if inputs.get("kmsMasterKeyId") else {}
         client("sns").create_topic(Name=inputs["name"], Attributes=attributes,
                                    Tags=[{"Key": k, "Value": v} for k, v in _tags(inputs).items()])
     for database in plan.of_type("aws:rds/cluster:Cluster"):
-        _seed_db_cluster(database["inputs"], client("rds"), real_key)
+        _seed_db_cluster(database.inputs, client("rds"), real_key)
     return seeded
 
 
@@ -73,26 +73,26 @@ def _seed_keys(plan: Plan, kms: Any, seeded: Seeded) -> dict[str, str]:
     """Keys with their plan tags and rotation, then their aliases; the plan's key id -> the real ARN."""
     by_urn: dict[str, dict[str, Any]] = {}
     for key in plan.of_type("aws:kms/key:Key"):
-        inputs = key["inputs"]
+        inputs = key.inputs
         metadata = kms.create_key(
             Description=inputs.get("description", ""),
             Tags=[{"TagKey": k, "TagValue": v} for k, v in _tags(inputs).items()],
         )["KeyMetadata"]
         if inputs.get("enableKeyRotation"):
             kms.enable_key_rotation(KeyId=metadata["KeyId"])
-        by_urn[key["urn"]] = metadata
+        by_urn[key.urn] = metadata
     fake_to_real: dict[str, str] = {}
     for alias in plan.of_type("aws:kms/alias:Alias"):
-        target = next(by_urn[d] for d in alias["dependencies"] if d in by_urn)
-        kms.create_alias(AliasName=alias["inputs"]["name"], TargetKeyId=target["KeyId"])
-        fake_to_real[alias["inputs"]["targetKeyId"]] = target["Arn"]
-        seeded.keys[alias["inputs"]["name"]] = target["KeyId"]
+        target = next(by_urn[d] for d in alias.dependencies if d in by_urn)
+        kms.create_alias(AliasName=alias.inputs["name"], TargetKeyId=target["KeyId"])
+        fake_to_real[alias.inputs["targetKeyId"]] = target["Arn"]
+        seeded.keys[alias.inputs["name"]] = target["KeyId"]
     return fake_to_real
 
 
 def _seed_tables(plan: Plan, dynamodb: Any, real_key) -> None:
     for table in plan.of_type("aws:dynamodb/table:Table"):
-        inputs = table["inputs"]
+        inputs = table.inputs
         schema = [{"AttributeName": inputs["hashKey"], "KeyType": "HASH"}]
         if inputs.get("rangeKey"):
             schema.append({"AttributeName": inputs["rangeKey"], "KeyType": "RANGE"})
@@ -115,10 +115,10 @@ def _seed_tables(plan: Plan, dynamodb: Any, real_key) -> None:
 def _seed_queues(plan: Plan, sqs: Any, real_key, seeded: Seeded) -> None:
     """Dead-letter queues first, so each redrive policy can name its target's real ARN."""
     queues = plan.of_type("aws:sqs/queue:Queue")
-    ordered = sorted(queues, key=lambda q: "redrivePolicy" in q["inputs"])
+    ordered = sorted(queues, key=lambda q: "redrivePolicy" in q.inputs)
     arns: dict[str, str] = {}
     for queue in ordered:
-        inputs = queue["inputs"]
+        inputs = queue.inputs
         attributes = {
             "MessageRetentionPeriod": str(int(inputs.get("messageRetentionSeconds", 345600))),
             "VisibilityTimeout": str(int(inputs.get("visibilityTimeoutSeconds", 30))),
@@ -184,14 +184,14 @@ def _seed_cluster(inputs: dict[str, Any], eks: Any, real_key) -> None:
 def _seed_buckets(plan: Plan, s3: Any, real_key) -> None:
     """Buckets, then each separate config resource applied to the bucket it names, as the provider does."""
     for bucket in plan.of_type("aws:s3/bucket:Bucket") + plan.of_type("aws:s3/bucketV2:BucketV2"):
-        inputs = bucket["inputs"]
+        inputs = bucket.inputs
         s3.create_bucket(Bucket=inputs["bucket"])
         if _tags(inputs):
             s3.put_bucket_tagging(Bucket=inputs["bucket"],
                                   Tagging={"TagSet": [{"Key": k, "Value": v} for k, v in _tags(inputs).items()]})
     encryption_type = "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
     for config in plan.of_type(encryption_type):
-        inputs = config["inputs"]
+        inputs = config.inputs
         rules = []
         for rule in inputs["rules"]:
             default = rule["applyServerSideEncryptionByDefault"]
@@ -202,7 +202,7 @@ def _seed_buckets(plan: Plan, s3: Any, real_key) -> None:
                           "BucketKeyEnabled": bool(rule.get("bucketKeyEnabled"))})
         s3.put_bucket_encryption(Bucket=inputs["bucket"], ServerSideEncryptionConfiguration={"Rules": rules})
     for config in plan.of_type("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"):
-        inputs = config["inputs"]
+        inputs = config.inputs
         s3.put_public_access_block(Bucket=inputs["bucket"], PublicAccessBlockConfiguration={
             "BlockPublicAcls": bool(inputs.get("blockPublicAcls")),
             "IgnorePublicAcls": bool(inputs.get("ignorePublicAcls")),
@@ -210,7 +210,7 @@ def _seed_buckets(plan: Plan, s3: Any, real_key) -> None:
             "RestrictPublicBuckets": bool(inputs.get("restrictPublicBuckets")),
         })
     for config in plan.of_type("aws:s3/bucketVersioning:BucketVersioning"):
-        inputs = config["inputs"]
+        inputs = config.inputs
         status = inputs["versioningConfiguration"]["status"]
         if status != "Disabled":  # a bucket that never had versioning is "Disabled"; the API only sets the others
             s3.put_bucket_versioning(Bucket=inputs["bucket"], VersioningConfiguration={"Status": status})

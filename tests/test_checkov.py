@@ -19,7 +19,7 @@ import pytest
 import yaml
 
 from conftest import ROOT, named
-from maas_platform.plan import Plan, plan_project
+from maas_platform.plan import Plan, PlannedResource, plan_project
 from maas_platform.plan.catalog import write_catalog_stack
 from maas_platform.plan.engine import SECRET, UNKNOWN_VALUE
 from maas_platform.plan.exports import write_exports
@@ -56,7 +56,7 @@ def test_type_tokens_map_to_terraform_resource_types(token, expected):
 
 def test_every_aws_type_of_the_plans_is_a_type_checkov_knows(plans):
     from_checkov = _checkov_resource_types()
-    ours = {terraform_type(r["type"]) for plan in plans.values() for r in plan.cloud_resources()} - {None}
+    ours = {terraform_type(r.type) for plan in plans.values() for r in plan.cloud_resources()} - {None}
     # Types no checkov check reads cannot be told from a typo: they must be in this known list.
     without_checks = {"aws_ce_cost_allocation_tag", "aws_eks_access_policy_association", "aws_eks_addon",
                       "aws_eks_access_entry", "aws_eks_pod_identity_association", "aws_internet_gateway",
@@ -297,6 +297,6 @@ def test_checkov_fails_a_queue_without_a_key(tmp_path):
     queue = {"urn": "urn:pulumi:t::maas::aws:sqs/queue:Queue::plain", "type": QUEUE, "name": "plain",
              "parent": None, "custom": True, "provider": None, "protect": False, "dependencies": [],
              "inputs": {"name": "plain", "messageRetentionSeconds": 345600, "sqsManagedSseEnabled": False}}
-    write_exports(Plan(project="maas", stack="t", resources=[queue], outputs={}), tmp_path)
+    write_exports(Plan(project="maas", stack="t", resources=[PlannedResource.from_dict(queue)], outputs={}), tmp_path)
     reports = run_checkov(tmp_path)
     assert ("CKV_AWS_27", "aws_sqs_queue.plain") in failures(reports)

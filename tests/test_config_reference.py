@@ -7,13 +7,15 @@ from pathlib import Path
 from typing import Annotated, Any, Iterator, Literal, Optional, Union, get_args, get_origin
 
 import yaml
+from typer.testing import CliRunner
 from pydantic import BaseModel, Field
 from pydantic.fields import FieldInfo
 
 from maas_platform.config import parse_platform_config
 from maas_platform.config.defaults import ENVIRONMENT_DEFAULTS
 from maas_platform.config.models import PlatformConfig
-from maas_platform.config.reference import EXAMPLE, REGENERATE, RULES, main, render_reference, sections
+from maas_platform.cli import app
+from maas_platform.config.reference import EXAMPLE, REGENERATE, RULES, render_reference, sections
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "configuration.md"
@@ -122,15 +124,38 @@ def test_the_example_is_a_valid_stack_config():
     assert parsed.environment == "staging" and parsed.network.cidr == "10.31.0.0/16"
 
 
-def test_check_flag_exits_1_with_one_line_when_the_file_differs(tmp_path, capsys):
+def maas(*args: str):
+    return CliRunner().invoke(app, list(args))
+
+
+def test_the_committed_references_are_what_maas_reference_prints():
+    """``maas reference config|policies`` print the committed docs byte for byte, and the
+    header of each names the command that regenerates it."""
+    config = maas("reference", "config")
+    assert config.exit_code == 0 and config.stdout == DOC.read_text(encoding="utf-8")
+    assert f"Regenerate: {REGENERATE}" in config.stdout and REGENERATE.startswith("maas reference config")
+    policies = maas("reference", "policies")
+    assert policies.exit_code == 0 and policies.stdout == (ROOT / "docs" / "policies.md").read_text(encoding="utf-8")
+
+
+def test_check_flag_exits_1_with_one_line_when_the_file_differs(tmp_path):
     current = tmp_path / "configuration.md"
     current.write_text(render_reference(), encoding="utf-8")
-    assert main(["--check", str(current)]) == 0
+    same = maas("reference", "config", "--check", str(current))
+    assert same.exit_code == 0 and same.stdout == ""
     current.write_text("stale\n", encoding="utf-8")
-    assert main(["--check", str(current)]) == 1
-    error = capsys.readouterr().err
-    assert error.count("\n") == 1 and REGENERATE in error
-    assert main(["--check", str(tmp_path / "missing.md")]) == 1
+    stale = maas("reference", "config", "--check", str(current))
+    assert stale.exit_code == 1
+    assert stale.stderr.count("\n") == 1 and "out of date" in stale.stderr and REGENERATE in stale.stderr
+    missing = maas("reference", "config", "--check", str(tmp_path / "missing.md"))
+    assert missing.exit_code == 1 and "is missing" in missing.stderr
+    assert maas("reference", "policies", "--check", str(current)).exit_code == 1
+
+
+def test_make_docs_regenerates_both_references():
+    recipe = (ROOT / "Makefile").read_text().split("\ndocs:", 1)[1].split("\n\n", 1)[0]
+    assert f"$(BIN)/{REGENERATE}" in recipe
+    assert "$(BIN)/maas reference policies > docs/policies.md" in recipe
 
 
 # -- shapes the platform models do not use yet -------------------------------------------------

@@ -17,6 +17,7 @@ from maas_platform.config.loader import ConfigError
 from maas_platform.cost import FREE, PRICES_FILE, RULES, USAGE_FILE, estimate, load_prices, load_usage, read_price_file
 from maas_platform.cost.context import gib
 from maas_platform.cost.rules import claimed_volumes
+from maas_platform.plan import Plan
 
 COST_KEYS = ["currency", "monthly_total", "baseline", "usage", "by_agent", "by_team", "resources", "unpriced"]
 COMPONENT_KEYS = {"name", "quantity", "unit", "unit_price", "monthly"}
@@ -38,15 +39,15 @@ def zero_usage(node):
     return 0 if isinstance(node, (int, float)) else node
 
 
-def synthetic(*resources: dict, outputs: dict | None = None) -> dict:
-    """A plan dict with the given resources below one stack component."""
+def synthetic(*resources: dict, outputs: dict | None = None) -> Plan:
+    """A plan of the given resources below one stack component."""
     stack = {"urn": "urn:pulumi:t::p::maas:index:Platform::p", "type": "maas:index:Platform", "name": "p",
              "parent": None, "inputs": {}, "custom": False}
     rows = [stack]
     for resource in resources:
         rows.append({"parent": stack["urn"], "inputs": {}, "custom": True, **resource,
                      "urn": f"urn:pulumi:t::p::{resource['type']}::{resource['name']}"})
-    return {"resources": rows, "outputs": outputs or {}}
+    return Plan.from_dict({"resources": rows, "outputs": outputs or {}})
 
 
 # -- the JSON block ------------------------------------------------------------------------
@@ -177,6 +178,11 @@ def test_a_missing_price_lists_the_resource_unpriced_with_the_key():
     assert cost["resources"] == [] and cost["monthly_total"] == 0
     (entry,) = cost["unpriced"]
     assert entry["type"] == "aws:eks/nodeGroup:NodeGroup" and "ec2.instance.x9.mega" in entry["reason"]
+
+
+def test_a_plan_read_back_from_its_json_prices_the_same(dev):
+    again = Plan.from_dict(json.loads(dev.to_json()))
+    assert estimate(again, environment="dev") == dev.cost
 
 
 def test_another_region_prices_from_its_own_table(dev):

@@ -13,7 +13,7 @@ from maas_platform.plan.exports import kubernetes_objects, write_exports
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_manifests_validate_for_the_cluster_version(plans, env, tmp_path):
     plan = plans[env]
-    version = plan.of_type("aws:eks/cluster:Cluster")[0]["inputs"]["version"]
+    version = plan.of_type("aws:eks/cluster:Cluster")[0].inputs["version"]
     written = write_exports(plan, tmp_path)
     manifests = [p for p in written if p.parent.name == "manifests"]
     assert len(manifests) == len(kubernetes_objects(plan)) >= 2

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import typer
+from typer.testing import CliRunner
 
 from conftest import ENVIRONMENTS, ROOT
-from maas_platform.plan import plan_project
+from maas_platform.cli import app
+from maas_platform.plan import Plan, PlannedResource, plan_project
 from maas_platform.plan.engine import ProgramError, run_program
 from maas_platform.plan.fake_cloud import FakeCloud
 
@@ -26,7 +30,11 @@ def maas(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_every_environment_plans_with_the_contract_shape(plans, env):
     document = json.loads(plans[env].to_json())
-    assert list(document) == ["project", "stack", "resources", "outputs", "violations", "exempted", "cost"]
+    # not_evaluable is written only when a rule met a value it cannot see offline.
+    expected = ["project", "stack", "resources", "outputs", "violations", "exempted", "cost"]
+    if document.get("not_evaluable"):
+        expected.insert(6, "not_evaluable")
+    assert list(document) == expected
     assert document["project"] == "maas" and document["stack"] == env
     mandatory = [v for v in document["violations"] if v["level"] == "mandatory"]
     assert mandatory == [], "the shipped stacks pass the plan gate"
@@ -126,3 +134,88 @@ def test_the_fake_account_is_the_one_the_stack_names(prod, dev):
     assert prod.outputs["account_id"] == "111122223333"
     assert prod.outputs["cluster_arn"] == "arn:aws:eks:us-east-1:111122223333:cluster/maas-prod"
     assert dev.outputs["account_id"] == "123456789012"  # dev names no account
+
+
+# -- the plan's data ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_the_plan_json_reads_back_byte_for_byte(plans, env):
+    text = plans[env].to_json()
+    again = Plan.from_dict(json.loads(text))
+    assert again.to_json() == text
+    assert again.resources == plans[env].resources
+
+
+def test_resources_are_typed_records_that_still_read_by_key(dev):
+    (cluster,) = dev.of_type("aws:eks/cluster:Cluster")
+    assert isinstance(cluster, PlannedResource) and cluster.custom and cluster.parent in dev.by_urn
+    assert cluster["inputs"] is cluster.inputs and cluster.get("protect") is cluster.protect
+    assert cluster.get("no-such-key") is None
+    with pytest.raises(KeyError):
+        cluster["no-such-key"]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        cluster.name = "renamed"  # type: ignore[misc]
+
+
+def test_aliases_are_written_only_for_resources_that_have_them():
+    row = {"urn": "urn:pulumi:dev::maas::aws:sqs/queue:Queue::q", "type": "aws:sqs/queue:Queue", "name": "q",
+           "parent": None, "dependencies": [], "inputs": {}, "custom": True, "provider": None, "protect": False}
+    assert list(PlannedResource.from_dict(row).to_dict()) == list(row)
+    moved = {**row, "aliases": ["urn:pulumi:dev::maas::maas:index:Platform$aws:sqs/queue:Queue::q"]}
+    assert PlannedResource.from_dict(moved).to_dict() == moved
+
+
+UNSEEN = {"policy": "MAAS-NET-001", "severity": "high",
+          "urn": "urn:pulumi:dev::maas::aws:ec2/securityGroup:SecurityGroup::maas-dev-nodes",
+          "message": "ingress CIDR is known only after apply", "property": "ingress[0].cidrBlocks"}
+
+
+def test_what_the_gate_cannot_evaluate_is_carried_by_the_plan_and_its_json(monkeypatch):
+    from maas_platform.plan import pipeline
+    from maas_platform.policy.gate import GateResult
+
+    monkeypatch.setattr(pipeline, "gate", lambda plan, config, environment, source: GateResult([], [], [UNSEEN]))
+    plan = plan_project(ROOT, stack="dev")
+    assert plan.not_evaluable == [UNSEEN] and plan.violations == []
+    document = json.loads(plan.to_json())
+    assert list(document)[-2:] == ["not_evaluable", "cost"] and document["not_evaluable"] == [UNSEEN]
+    assert Plan.from_dict(document).not_evaluable == [UNSEEN]
+
+
+def test_the_cli_lists_what_is_not_evaluable_as_advisory(dev, monkeypatch):
+    from maas_platform.plan import pipeline
+
+    monkeypatch.setattr(pipeline, "plan_project", lambda *args, **kwargs: dataclasses.replace(dev, not_evaluable=[UNSEEN]))
+    result = CliRunner().invoke(app, ["plan", "--stack", "dev"])
+    assert result.exit_code == 0, result.stdout  # advisory: never a failure
+    assert "1 not evaluable" in result.stdout and "not evaluable offline" in result.stdout
+    assert "MAAS-NET-001" in result.stdout and "maas-dev-nodes" in result.stdout
+    quiet = CliRunner().invoke(app, ["plan", "--stack", "dev", "--quiet"])
+    assert quiet.exit_code == 0 and "MAAS-NET-001" not in quiet.stdout + quiet.stderr
+
+
+def test_maas_help_lists_every_subcommand():
+    commands = typer.main.get_command(app).commands
+    assert set(commands) == {"plan", "verify", "policy-config", "reference"}
+    shown = CliRunner().invoke(app, ["--help"], env={"COLUMNS": "200"})
+    assert shown.exit_code == 0 and all(name in shown.stdout for name in commands)
+    references = CliRunner().invoke(app, ["reference", "--help"], env={"COLUMNS": "200"})
+    assert "config" in references.stdout and "policies" in references.stdout
+
+
+def test_reading_a_plan_runs_no_program(tmp_path):
+    """The report, ``maas verify`` and the CLI read a plan without loading the engine that runs programs."""
+    path = tmp_path / "plan.json"
+    path.write_text(json.dumps({"project": "maas", "stack": "dev", "outputs": {}, "resources": [
+        {"urn": "urn:pulumi:dev::maas::aws:sqs/queue:Queue::q", "type": "aws:sqs/queue:Queue", "name": "q"}]}))
+    code = (
+        "import json, sys\n"
+        "import maas_platform.cli, maas_platform.report, maas_platform.verify.run\n"
+        "from maas_platform.plan import Plan\n"
+        "Plan.from_dict(json.load(open(sys.argv[1])))\n"
+        "print(sorted(m for m in sys.modules if m.startswith(('maas_platform.plan.', 'pulumi.runtime'))))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code, str(path)],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "['maas_platform.plan.model']"

@@ -21,7 +21,7 @@ import pytest
 import yaml
 
 from conftest import ROOT
-from maas_platform.plan import Plan, plan_project
+from maas_platform.plan import Plan, PlannedResource, plan_project
 from maas_platform.plan.engine import run_program
 from maas_platform.plan.fake_cloud import FakeCloud
 from maas_platform.policy.core import Rule
@@ -73,17 +73,17 @@ def agent_names(plan: Plan) -> set[str]:
 
 def with_findings(plan: Plan) -> Plan:
     """``plan`` with findings: one on triage's table, one on the stack, and one exempted."""
-    table = next(r for r in plan.resources if r["type"] == "aws:dynamodb/table:Table" and "triage" in r["name"])
-    cluster = next(r for r in plan.resources if r["type"] == "aws:eks/cluster:Cluster")
+    table = next(r for r in plan.resources if r.type == "aws:dynamodb/table:Table" and "triage" in r.name)
+    cluster = next(r for r in plan.resources if r.type == "aws:eks/cluster:Cluster")
     violations = [
-        {"policy": "TEST-TAG-001", "severity": "low", "level": "mandatory", "urn": table["urn"],
+        {"policy": "TEST-TAG-001", "severity": "low", "level": "mandatory", "urn": table.urn,
          "message": "missing tags: cost-center"},
         {"policy": "TEST-STK-002", "severity": "medium", "level": "advisory", "urn": "",
          "message": "no alert receiver is configured"},
-        {"policy": "UNKNOWN-9", "severity": "high", "level": "advisory", "urn": cluster["urn"],
+        {"policy": "UNKNOWN-9", "severity": "high", "level": "advisory", "urn": cluster.urn,
          "message": "a rule this build does not know"},
     ]
-    exempted = [{"policy": "TEST-TAG-001", "severity": "low", "level": "mandatory", "urn": cluster["urn"],
+    exempted = [{"policy": "TEST-TAG-001", "severity": "low", "level": "mandatory", "urn": cluster.urn,
                  "message": "missing tags: team", "reason": "shared by every team"}]
     return dataclasses.replace(plan, violations=violations, exempted=exempted)
 
@@ -92,8 +92,8 @@ def with_hostile_description(plan: Plan) -> Plan:
     """``plan`` whose ``tickets`` topic has a description full of markup."""
     resources = copy.deepcopy(plan.resources)
     for resource in resources:
-        if resource["type"] == "aws:sns/topic:Topic" and resource["name"].endswith("-tickets"):
-            resource["inputs"]["displayName"] = HOSTILE
+        if resource.type == "aws:sns/topic:Topic" and resource.name.endswith("-tickets"):
+            resource.inputs["displayName"] = HOSTILE
     return dataclasses.replace(plan, resources=resources)
 
 
@@ -131,17 +131,16 @@ def test_every_agent_gets_its_messaging_budget_and_cost(dev):
         assert agent.resource_count == sum(1 for r in dev.resources if _owned_by(dev, r, agent.name))
 
 
-def _owned_by(plan: Plan, resource: dict[str, Any], agent: str) -> bool:
+def _owned_by(plan: Plan, resource: PlannedResource, agent: str) -> bool:
     """Whether ``resource`` sits below the agent's component (walking parents)."""
-    if not resource["custom"]:
+    if not resource.custom:
         return False
-    by_urn = {r["urn"]: r for r in plan.resources}
-    parent = resource["parent"]
-    while parent in by_urn:
-        owner = by_urn[parent]
-        if owner["type"] == AGENT:
-            return owner["name"].endswith(f"-agent-{agent}") or owner["name"] == agent
-        parent = owner["parent"]
+    parent = resource.parent
+    while parent in plan.by_urn:
+        owner = plan.by_urn[parent]
+        if owner.type == AGENT:
+            return owner.name.endswith(f"-agent-{agent}") or owner.name == agent
+        parent = owner.parent
     return False
 
 
@@ -270,7 +269,7 @@ def test_dev_report_in_chromium(browser, dev, tmp_path):
     page, problems = open_page(browser, path)
     assert problems == []
     names = agent_names(dev)
-    assert len([r for r in dev.resources if r["type"] == AGENT]) == len(names)
+    assert len([r for r in dev.resources if r.type == AGENT]) == len(names)
     cards = page.locator(".agent-card")
     assert cards.count() == len(names)
     assert {cards.nth(i).get_attribute("data-agent") for i in range(cards.count())} == names

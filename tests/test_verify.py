@@ -29,7 +29,6 @@ from maas_platform.plan import Plan, plan_project
 from maas_platform.plan.catalog import write_catalog_stack
 from maas_platform.verify import aws as verify_aws
 from maas_platform.verify.aws import Account, ReadOnlyViolation, VerifyError, classify
-from maas_platform.verify.expect import plan_from_json
 from maas_platform.verify.run import verify_plan
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -159,9 +158,9 @@ def drifted(report: dict[str, Any]) -> set[tuple[str, str, str, str]]:
 
 def planned(plan: Plan) -> set[tuple[str, str]]:
     """(kind, physical name) of every resource of a checked kind in the plan; keys by their alias."""
-    names = {(CHECKED_TYPES[r["type"]][0], r["inputs"][CHECKED_TYPES[r["type"]][1]])
-             for r in plan.resources if r["type"] in CHECKED_TYPES}
-    return names | {("kms-key", r["inputs"]["name"]) for r in plan.of_type("aws:kms/alias:Alias")}
+    names = {(CHECKED_TYPES[r.type][0], r.inputs[CHECKED_TYPES[r.type][1]])
+             for r in plan.resources if r.type in CHECKED_TYPES}
+    return names | {("kms-key", r.inputs["name"]) for r in plan.of_type("aws:kms/alias:Alias")}
 
 
 # -- scale (first: the slowest test starts at once on one worker of a parallel run) -----------
@@ -398,15 +397,15 @@ def test_each_setting_deployed_differently_is_drift(case, endpoint, dev, plan_fi
     deployed = json.loads(dev.to_json())
     mutate(deployed)
     reset(endpoint)
-    seed_from_plan(plan_from_json(deployed), boto3.Session(region_name=REGION), endpoint)
+    seed_from_plan(Plan.from_dict(deployed), boto3.Session(region_name=REGION), endpoint)
     report = verify_plan(dev, calls.session(REGION), REGION, endpoint)
     assert {(f.agent, f.kind, f.resource, f.check) for f in report.drift} == expected
 
 
 def test_names_carrying_the_plan_account_are_found_under_the_live_account(account, endpoint, dev, calls):
     # maas plan runs against a fake cloud; a real deployment names its bucket after the real account.
-    elsewhere = plan_from_json(json.loads(dev.to_json().replace(account.account, "210987654321")))
-    assert any(r["inputs"].get("bucket") == "maas-dev-reports-210987654321" for r in elsewhere.resources)
+    elsewhere = Plan.from_dict(json.loads(dev.to_json().replace(account.account, "210987654321")))
+    assert any(r.inputs.get("bucket") == "maas-dev-reports-210987654321" for r in elsewhere.resources)
     report = verify_plan(elsewhere, calls.session(REGION), REGION, endpoint)
     assert not report.drift
     assert ("s3-bucket", BUCKET) in {(f.kind, f.resource) for f in report.findings}
@@ -539,3 +538,28 @@ def test_usage_errors_exit_2(tmp_path):
     _one_line_error(maas("verify", "--plan", str(tmp_path / "missing.json")))
     (tmp_path / "bad.json").write_text("{}")
     _one_line_error(maas("verify", "--plan", str(tmp_path / "bad.json")))
+    (tmp_path / "no-urn.json").write_text(json.dumps({"resources": [{"type": "aws:sqs/queue:Queue"}]}))
+    _one_line_error(maas("verify", "--plan", str(tmp_path / "no-urn.json")))
+
+
+def test_resources_below_an_agent_part_are_checked_as_the_agent_s():
+    """An agent's parts are components of their own: what sits below them is still the agent's,
+    even without an ``agent`` tag of its own."""
+    from maas_platform.verify.expect import expectations
+
+    agent = "urn:pulumi:dev::maas::maas:agent:AgentService::maas-dev-agent-triage"
+    part = "urn:pulumi:dev::maas::maas:agent:AgentService$maas:agent:AgentInbox::maas-dev-agent-triage-inbox"
+
+    def queue(name: str, tags: dict) -> dict:
+        return {"urn": f"{part}$aws:sqs/queue:Queue::{name}", "type": "aws:sqs/queue:Queue", "name": name,
+                "parent": part, "custom": True, "inputs": {"name": name, "tags": tags}}
+
+    plan = Plan.from_dict({"project": "maas", "stack": "dev", "outputs": {}, "resources": [
+        {"urn": agent, "type": "maas:agent:AgentService", "name": "maas-dev-agent-triage", "custom": False},
+        {"urn": part, "type": "maas:agent:AgentInbox", "name": "maas-dev-agent-triage-inbox", "parent": agent,
+         "custom": False},
+        queue("triage-inbox", {"agent": "triage", "team": "support"}),
+        queue("triage-untagged", {}),
+    ]})
+    owners = {item.name: item.agent for item in expectations(plan).items}
+    assert owners == {"triage-inbox": "triage", "triage-untagged": "triage"}

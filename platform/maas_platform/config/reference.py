@@ -8,16 +8,15 @@ compares the file with :func:`render_reference`.
 
 Regenerate after changing a model or a default::
 
-    .venv/bin/python -m maas_platform.config.reference > docs/configuration.md
+    .venv/bin/maas reference config > docs/configuration.md
 
 Check without writing (exit 1 when the file is stale)::
 
-    .venv/bin/python -m maas_platform.config.reference --check docs/configuration.md
+    .venv/bin/maas reference config --check docs/configuration.md
 """
 
 from __future__ import annotations
 
-import argparse
 import enum
 import inspect
 import re
@@ -38,7 +37,7 @@ from .loader import NAMESPACE
 from .models import CORE_ADDONS, PlatformConfig
 
 ROOT = f"{NAMESPACE}:"
-REGENERATE = "python -m maas_platform.config.reference > docs/configuration.md"
+REGENERATE = "maas reference config > docs/configuration.md"
 
 # Plain words for the reusable constrained types of the config models, keyed by the
 # qualified name of the validator function behind them. A validator missing here is
@@ -642,16 +641,6 @@ def render_reference() -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m maas_platform.config.reference",
-        description="Print the configuration reference (Markdown) generated from the config models.",
-    )
-    parser.add_argument("--check", metavar="PATH", type=Path, help="Exit 1 if PATH differs from the generated reference.")
-    args = parser.parse_args(argv)
-    return print_or_check(render_reference(), args.check, REGENERATE)
-
-
 def print_or_check(text: str, check: Optional[Path], regenerate: str) -> int:
     """A generated document: printed, or with ``check`` compared with that file (exit 1 when it differs)."""
     if check is not None:
@@ -668,6 +657,3 @@ def print_or_check(text: str, check: Optional[Path], regenerate: str) -> int:
     sys.stdout.flush()
     return 0
 
-
-if __name__ == "__main__":
-    sys.exit(main())

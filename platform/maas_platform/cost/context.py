@@ -5,11 +5,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any, Iterator, Optional
+from typing import TYPE_CHECKING, Any, Iterator, Optional
 
-AGENT_COMPONENT = "maas:agent:AgentService"
-HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
-INGRESS = "kubernetes:networking.k8s.io/v1:Ingress"
+from .. import names
+
+if TYPE_CHECKING:  # the pipeline hands the estimate a plan; pricing never makes one
+    from ..plan.model import AgentComponent, Plan, PlannedResource
+
 LB_CONTROLLER_CHART = "aws-load-balancer-controller"
 ALB_ANNOTATION = "alb.ingress.kubernetes.io/"
 DEFAULT_AZ_COUNT = 2
@@ -29,64 +31,29 @@ def gib(quantity: Any) -> float:
     return float(match.group(1)) * _BYTES[match.group(2)] / 2**30
 
 
-@dataclass(frozen=True)
-class Agent:
-    """An ``AgentService`` component: the agent and team its children are tagged with."""
-
-    name: str
-    team: str
-    urn: str
-
-
 class PlanIndex:
-    """Look-ups over the plan's resources, computed once per estimate."""
+    """The plan an estimate prices, with the facts its rules share, computed once per estimate."""
 
-    def __init__(self, resources: list[dict[str, Any]], outputs: dict[str, Any], region: str,
-                 environment: Optional[str]):
-        self.resources = resources
-        self.outputs = outputs or {}
+    def __init__(self, plan: Plan, region: str, environment: Optional[str]):
+        self.plan = plan
+        self.resources = plan.resources
+        self.outputs = plan.outputs or {}
         self.region = region
         self.environment = environment
-        self.by_urn = {r["urn"]: r for r in resources}
-        self.children: dict[str, list[dict[str, Any]]] = {}
-        for resource in resources:
-            if resource.get("parent"):
-                self.children.setdefault(resource["parent"], []).append(resource)
-        self.agents = {r["urn"]: self._agent(r) for r in resources if r["type"] == AGENT_COMPONENT}
+        self.by_urn = plan.by_urn
+        self.agents = plan.agents
 
     # -- structure -----------------------------------------------------------------------
 
-    def of_type(self, *types: str) -> list[dict[str, Any]]:
-        return [r for r in self.resources if r["type"] in types]
+    def of_type(self, *types: str) -> list[PlannedResource]:
+        return self.plan.of_type(*types)
 
-    def descendants(self, urn: str) -> Iterator[dict[str, Any]]:
-        for child in self.children.get(urn, []):
-            yield child
-            yield from self.descendants(child["urn"])
+    def descendants(self, urn: str) -> Iterator[PlannedResource]:
+        return self.plan.descendants(urn)
 
-    def agent_of(self, resource: dict[str, Any]) -> Optional[Agent]:
+    def agent_of(self, resource: PlannedResource) -> Optional[AgentComponent]:
         """The agent whose component ``resource`` sits below, if any."""
-        parent = resource.get("parent")
-        seen = set()
-        while parent and parent not in seen:
-            seen.add(parent)
-            if parent in self.agents:
-                return self.agents[parent]
-            parent = (self.by_urn.get(parent) or {}).get("parent")
-        return None
-
-    def _agent(self, component: dict[str, Any]) -> Agent:
-        name = team = None
-        for child in self.descendants(component["urn"]):
-            inputs = child.get("inputs") or {}
-            tags = inputs.get("tags") if isinstance(inputs.get("tags"), dict) else {}
-            metadata = inputs.get("metadata") if isinstance(inputs.get("metadata"), dict) else {}
-            labels = metadata.get("labels") if isinstance(metadata.get("labels"), dict) else {}
-            name = name or tags.get("agent") or labels.get("maas.dev/agent")
-            team = team or tags.get("team") or labels.get("maas.dev/team")
-            if name and team:
-                break
-        return Agent(name=str(name or component["name"]), team=str(team or "(no team)"), urn=component["urn"])
+        return self.plan.agent_of(resource)
 
     # -- facts rules share ---------------------------------------------------------------
 
@@ -97,30 +64,30 @@ class PlanIndex:
 
     @cached_property
     def nat_gateway_count(self) -> int:
-        return len(self.of_type("aws:ec2/natGateway:NatGateway"))
+        return len(self.of_type(names.EC2_NAT_GATEWAY))
 
     @cached_property
     def flow_log_groups(self) -> set[str]:
         """Names of the log groups VPC flow logs deliver to (their ingestion is the flow log's)."""
-        names = set()
-        for flow in self.of_type("aws:ec2/flowLog:FlowLog"):
-            destination = str((flow.get("inputs") or {}).get("logDestination") or "")
+        groups = set()
+        for flow in self.of_type(names.EC2_FLOW_LOG):
+            destination = str(flow.inputs.get("logDestination") or "")
             if ":log-group:" in destination:
-                names.add(destination.split(":log-group:", 1)[1].removesuffix(":*"))
-            name = (flow.get("inputs") or {}).get("logGroupName")
+                groups.add(destination.split(":log-group:", 1)[1].removesuffix(":*"))
+            name = flow.inputs.get("logGroupName")
             if name:
-                names.add(str(name))
-        return names
+                groups.add(str(name))
+        return groups
 
     @cached_property
-    def lb_controllers(self) -> list[dict[str, Any]]:
-        return [r for r in self.of_type(HELM_RELEASE) if chart_name(r.get("inputs") or {}) == LB_CONTROLLER_CHART]
+    def lb_controllers(self) -> list[PlannedResource]:
+        return [r for r in self.of_type(names.HELM_RELEASE) if chart_name(r.inputs) == LB_CONTROLLER_CHART]
 
     @cached_property
     def alb_classes(self) -> set[str]:
-        classes = {"alb"}
+        classes = {names.INGRESS_CLASS}
         for release in self.lb_controllers:
-            value = ((release.get("inputs") or {}).get("values") or {}).get("ingressClass")
+            value = (release.inputs.get("values") or {}).get("ingressClass")
             if isinstance(value, str):
                 classes.add(value)
         return classes
@@ -137,8 +104,8 @@ class PlanIndex:
     def alb_groups(self) -> dict[str, bool]:
         """ALBs shared by Ingress group name -> internet-facing, in name order."""
         groups: dict[str, bool] = {}
-        for ingress in self.of_type(INGRESS):
-            inputs = ingress.get("inputs") or {}
+        for ingress in self.of_type(names.K8S_INGRESS):
+            inputs = ingress.inputs
             annotations = (inputs.get("metadata") or {}).get("annotations") or {}
             group = annotations.get(f"{ALB_ANNOTATION}group.name")
             if group and self.is_alb_ingress(inputs):
@@ -146,22 +113,22 @@ class PlanIndex:
                 groups[str(group)] = groups.get(str(group), False) or public
         return dict(sorted(groups.items()))
 
-    def rds_cluster(self, identifier: Any) -> Optional[dict[str, Any]]:
-        for cluster in self.of_type("aws:rds/cluster:Cluster"):
-            if (cluster.get("inputs") or {}).get("clusterIdentifier") == identifier:
+    def rds_cluster(self, identifier: Any) -> Optional[PlannedResource]:
+        for cluster in self.of_type(names.RDS_CLUSTER):
+            if cluster.inputs.get("clusterIdentifier") == identifier:
                 return cluster
         return None
 
-    def launch_template_for(self, node_group: dict[str, Any]) -> Optional[dict[str, Any]]:
+    def launch_template_for(self, node_group: PlannedResource) -> Optional[PlannedResource]:
         """The launch template a node group names, or its only sibling launch template."""
-        wanted = (node_group.get("inputs") or {}).get("launchTemplate") or {}
+        wanted = node_group.inputs.get("launchTemplate") or {}
         if not wanted:
             return None
-        templates = self.of_type("aws:ec2/launchTemplate:LaunchTemplate")
-        named = [t for t in templates if wanted.get("name") and (t.get("inputs") or {}).get("name") == wanted["name"]]
+        templates = self.of_type(names.EC2_LAUNCH_TEMPLATE)
+        named = [t for t in templates if wanted.get("name") and t.inputs.get("name") == wanted["name"]]
         if len(named) == 1:
             return named[0]
-        siblings = [t for t in templates if t.get("parent") == node_group.get("parent")]
+        siblings = [t for t in templates if t.parent == node_group.parent]
         return siblings[0] if len(siblings) == 1 else None
 
 
@@ -169,13 +136,13 @@ class PlanIndex:
 class ResourceContext:
     """The resource being priced, the agent it belongs to, and the plan around it."""
 
-    resource: dict[str, Any]
+    resource: PlannedResource
     plan: PlanIndex
-    agent: Optional[Agent]
+    agent: Optional[AgentComponent]
 
     @property
     def name(self) -> str:
-        return str(self.resource.get("name"))
+        return self.resource.name
 
 
 def chart_name(inputs: dict[str, Any]) -> str:

@@ -4,59 +4,62 @@ from __future__ import annotations
 
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Optional, Union
+from typing import TYPE_CHECKING, Any, Optional, Union
 
+from .. import names
 from ..config.agents import cpu_millicores, memory_bytes
-from .context import Agent, PlanIndex, ResourceContext
+from .context import PlanIndex, ResourceContext
 from .prices import Component, MissingPrice, PriceTable, load_prices, money
 from .rules import FREE, RULES, node_group_shape
 from .usage import Usage, load_usage
+
+if TYPE_CHECKING:  # the pipeline hands the estimate a plan; pricing never makes one
+    from ..plan.model import AgentComponent, Plan, PlannedResource
 
 DEFAULT_REGION = "us-east-1"
 ZERO = Decimal("0.00")
 
 
 def estimate(
-    plan: Any,
+    plan: Plan,
     *,
     region: Optional[str] = None,
     environment: Optional[str] = None,
     usage: Union[None, Path, dict[str, Any], Usage] = None,
     prices: Optional[Path] = None,
 ) -> dict[str, Any]:
-    """The ``cost`` block of a plan (a :class:`~maas_platform.plan.Plan` or its dict form).
+    """The ``cost`` block of ``plan`` (a :class:`~maas_platform.plan.model.Plan`).
 
     ``region`` and ``environment`` default to the plan's outputs of those names;
     ``usage`` is a usage file, a mapping in its layout, or loaded :class:`Usage`
     (default: the shipped ``usage.yaml``); ``prices`` another price file.
     """
-    resources = plan["resources"] if isinstance(plan, dict) else plan.resources
-    outputs = (plan.get("outputs") if isinstance(plan, dict) else plan.outputs) or {}
+    outputs = plan.outputs or {}
     region = region or _str(outputs.get("region")) or DEFAULT_REGION
     environment = environment or _str(outputs.get("environment"))
     table = load_prices(region, prices)
     assumptions = usage if isinstance(usage, Usage) else load_usage(usage, environment)
-    index = PlanIndex(resources, outputs, region, environment)
+    index = PlanIndex(plan, region, environment)
 
     priced: list[dict[str, Any]] = []
     unpriced: dict[tuple[str, str], list[str]] = {}
-    for resource in resources:
-        type_token = resource["type"]
-        if not resource.get("custom") or type_token.startswith("pulumi:providers:") or type_token in FREE:
+    for resource in plan.cloud_resources():
+        type_token = resource.type
+        if type_token in FREE:
             continue
         rule = RULES.get(type_token)
         if rule is None:
-            unpriced.setdefault((type_token, "no pricing rule, and not known to be free"), []).append(resource["urn"])
+            unpriced.setdefault((type_token, "no pricing rule, and not known to be free"), []).append(resource.urn)
             continue
         agent = index.agent_of(resource)
         try:
-            lines = rule(resource.get("inputs") or {}, ResourceContext(resource, index, agent), table, assumptions)
+            lines = rule(resource.inputs, ResourceContext(resource, index, agent), table, assumptions)
         except MissingPrice as missing:
-            unpriced.setdefault((type_token, str(missing)), []).append(resource["urn"])
+            unpriced.setdefault((type_token, str(missing)), []).append(resource.urn)
             continue
         except (KeyError, TypeError, ValueError, AttributeError, IndexError) as error:
             reason = f"cannot read its inputs ({type(error).__name__}: {error})"
-            unpriced.setdefault((type_token, reason), []).append(resource["urn"])
+            unpriced.setdefault((type_token, reason), []).append(resource.urn)
             continue
         if lines:
             priced.append(_resource_entry(resource, agent, lines))
@@ -94,12 +97,12 @@ def _figures(baseline: Decimal, usage: Decimal) -> dict[str, float]:
     return {"monthly": float(baseline + usage), "baseline": float(baseline), "usage": float(usage)}
 
 
-def _resource_entry(resource: dict[str, Any], agent: Optional[Agent], lines: list[Component]) -> dict[str, Any]:
+def _resource_entry(resource: PlannedResource, agent: Optional[AgentComponent], lines: list[Component]) -> dict[str, Any]:
     baseline = sum((c.monthly for c in lines if c.kind == "baseline"), ZERO)
     usage = sum((c.monthly for c in lines if c.kind == "usage"), ZERO)
     return {
-        "urn": resource["urn"],
-        "type": resource["type"],
+        "urn": resource.urn,
+        "type": resource.type,
         "monthly": float(baseline + usage),
         "baseline": float(baseline),
         "usage": float(usage),
@@ -144,12 +147,12 @@ def _by_team(by_agent: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def allocated_node_share(index: PlanIndex, agent: Agent, table: PriceTable, usage: Usage) -> Optional[Decimal]:
+def allocated_node_share(index: PlanIndex, agent: AgentComponent, table: PriceTable, usage: Usage) -> Optional[Decimal]:
     """The node cost the agent's pods reserve: requests of its fewest replicas (or, for an agent
     that scales to zero, one replica for ``agent.active_hours_per_month``) as a share of one
     node of the plan's first node group, by the larger of CPU and memory. None when the plan
     has no node group (a team stack) or the instance type has no price or size."""
-    node_groups = index.of_type("aws:eks/nodeGroup:NodeGroup")
+    node_groups = index.of_type(names.EKS_NODE_GROUP)
     if not node_groups:
         return None
     instance_type, _, _ = node_group_shape(node_groups[0], ResourceContext(node_groups[0], index, None))
@@ -163,9 +166,8 @@ def allocated_node_share(index: PlanIndex, agent: Agent, table: PriceTable, usag
     cpu = memory = 0.0
     replicas: Optional[float] = None
     for resource in index.descendants(agent.urn):
-        inputs = resource.get("inputs") or {}
-        spec_in = inputs.get("spec") or {}
-        if resource["type"] == "kubernetes:apps/v1:Deployment":
+        spec_in = resource.inputs.get("spec") or {}
+        if resource.type == names.K8S_DEPLOYMENT:
             for container in ((spec_in.get("template") or {}).get("spec") or {}).get("containers") or []:
                 requests = (container.get("resources") or {}).get("requests") or {}
                 try:
@@ -175,9 +177,9 @@ def allocated_node_share(index: PlanIndex, agent: Agent, table: PriceTable, usag
                     return None
             if replicas is None:
                 replicas = float(spec_in.get("replicas", 1))
-        elif resource["type"] == "kubernetes:keda.sh/v1alpha1:ScaledObject":
+        elif resource.type == names.K8S_SCALED_OBJECT:
             replicas = float(spec_in.get("minReplicaCount", 0))
-        elif resource["type"] == "kubernetes:autoscaling/v2:HorizontalPodAutoscaler":
+        elif resource.type == names.K8S_HORIZONTAL_POD_AUTOSCALER:
             replicas = float(spec_in.get("minReplicas", 1))
     if replicas is None or (cpu == 0 and memory == 0):
         return money(ZERO)

@@ -14,11 +14,15 @@ A type in neither :data:`RULES` nor :data:`FREE` is unpriced — never silently 
 from __future__ import annotations
 
 import fnmatch
-from typing import Any, Callable, Iterator, Optional
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Optional
 
-from .context import HELM_RELEASE, LB_CONTROLLER_CHART, ResourceContext, chart_name, gib
+from .. import names
+from .context import LB_CONTROLLER_CHART, ResourceContext, chart_name, gib
 from .prices import Component, MissingPrice, PriceTable
 from .usage import Usage
+
+if TYPE_CHECKING:
+    from ..plan.model import PlannedResource
 
 Rule = Callable[[dict[str, Any], ResourceContext, PriceTable, Usage], list[Component]]
 RULES: dict[str, Rule] = {}
@@ -37,74 +41,74 @@ MQ_INSTANCES = {"SINGLE_INSTANCE": 1, "ACTIVE_STANDBY_MULTI_AZ": 2, "CLUSTER_MUL
 # which the node groups price; their per-agent share is reported as an allocation.
 FREE: dict[str, str] = {
     **{t: "IAM is free" for t in (
-        "aws:iam/role:Role", "aws:iam/rolePolicy:RolePolicy", "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
-        "aws:iam/policy:Policy", "aws:iam/openIdConnectProvider:OpenIdConnectProvider",
-        "aws:iam/instanceProfile:InstanceProfile", "aws:iam/serviceLinkedRole:ServiceLinkedRole",
+        names.IAM_ROLE, names.IAM_ROLE_POLICY, names.IAM_ROLE_POLICY_ATTACHMENT,
+        names.IAM_POLICY, names.IAM_OPEN_ID_CONNECT_PROVIDER,
+        names.IAM_INSTANCE_PROFILE, names.IAM_SERVICE_LINKED_ROLE,
     )},
     **{t: "VPC plumbing is free" for t in (
-        "aws:ec2/vpc:Vpc", "aws:ec2/subnet:Subnet", "aws:ec2/routeTable:RouteTable", "aws:ec2/route:Route",
-        "aws:ec2/routeTableAssociation:RouteTableAssociation", "aws:ec2/mainRouteTableAssociation:MainRouteTableAssociation",
-        "aws:ec2/defaultRouteTable:DefaultRouteTable", "aws:ec2/internetGateway:InternetGateway",
-        "aws:ec2/egressOnlyInternetGateway:EgressOnlyInternetGateway", "aws:ec2/securityGroup:SecurityGroup",
-        "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup", "aws:ec2/securityGroupRule:SecurityGroupRule",
-        "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
-        "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule",
-        "aws:ec2/networkAcl:NetworkAcl", "aws:ec2/defaultNetworkAcl:DefaultNetworkAcl",
+        names.EC2_VPC, names.EC2_SUBNET, names.EC2_ROUTE_TABLE, names.EC2_ROUTE,
+        names.EC2_ROUTE_TABLE_ASSOCIATION, names.EC2_MAIN_ROUTE_TABLE_ASSOCIATION,
+        names.EC2_DEFAULT_ROUTE_TABLE, names.EC2_INTERNET_GATEWAY,
+        names.EC2_EGRESS_ONLY_INTERNET_GATEWAY, names.EC2_SECURITY_GROUP,
+        names.EC2_DEFAULT_SECURITY_GROUP, names.EC2_SECURITY_GROUP_RULE,
+        names.VPC_SECURITY_GROUP_INGRESS_RULE,
+        names.VPC_SECURITY_GROUP_EGRESS_RULE,
+        names.EC2_NETWORK_ACL, names.EC2_DEFAULT_NETWORK_ACL,
     )},
-    "aws:ec2/launchTemplate:LaunchTemplate": "its instances and volumes are priced on the node group using it",
+    names.EC2_LAUNCH_TEMPLATE: "its instances and volumes are priced on the node group using it",
     **{t: "EKS access, add-ons and identities are free (add-on pods run on the nodes)" for t in (
-        "aws:eks/accessEntry:AccessEntry", "aws:eks/accessPolicyAssociation:AccessPolicyAssociation",
-        "aws:eks/addon:Addon", "aws:eks/podIdentityAssociation:PodIdentityAssociation",
-        "aws:eks/identityProviderConfig:IdentityProviderConfig",
+        names.EKS_ACCESS_ENTRY, names.EKS_ACCESS_POLICY_ASSOCIATION,
+        names.EKS_ADDON, names.EKS_POD_IDENTITY_ASSOCIATION,
+        names.EKS_IDENTITY_PROVIDER_CONFIG,
     )},
-    "aws:kms/alias:Alias": "aliases are free",
-    "aws:kms/grant:Grant": "grants are free",
+    names.KMS_ALIAS: "aliases are free",
+    names.KMS_GRANT: "grants are free",
     **{t: "bucket settings are free (storage and requests are priced on the bucket)" for t in (
-        "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
-        "aws:s3/bucketOwnershipControls:BucketOwnershipControls", "aws:s3/bucketVersioning:BucketVersioning",
-        "aws:s3/bucketVersioningV2:BucketVersioningV2",
-        "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
-        "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2",
-        "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
-        "aws:s3/bucketLifecycleConfigurationV2:BucketLifecycleConfigurationV2",
-        "aws:s3/bucketPolicy:BucketPolicy", "aws:s3/bucketCorsConfiguration:BucketCorsConfiguration",
+        names.S3_BUCKET_PUBLIC_ACCESS_BLOCK,
+        names.S3_BUCKET_OWNERSHIP_CONTROLS, names.S3_BUCKET_VERSIONING,
+        names.S3_BUCKET_VERSIONING_V2,
+        names.S3_BUCKET_SERVER_SIDE_ENCRYPTION_CONFIGURATION,
+        names.S3_BUCKET_SERVER_SIDE_ENCRYPTION_CONFIGURATION_V2,
+        names.S3_BUCKET_LIFECYCLE_CONFIGURATION,
+        names.S3_BUCKET_LIFECYCLE_CONFIGURATION_V2,
+        names.S3_BUCKET_POLICY, names.S3_BUCKET_CORS_CONFIGURATION,
     )},
-    "aws:sqs/queuePolicy:QueuePolicy": "queue policies are free",
-    "aws:sqs/redriveAllowPolicy:RedriveAllowPolicy": "queue policies are free",
-    "aws:sqs/redrivePolicy:RedrivePolicy": "queue policies are free",
-    "aws:sns/topicPolicy:TopicPolicy": "topic policies are free",
-    "aws:sns/topicSubscription:TopicSubscription": "deliveries to SQS are free (publishes are priced on the topic)",
-    "aws:secretsmanager/secretPolicy:SecretPolicy": "secret policies are free",
-    "aws:secretsmanager/secretVersion:SecretVersion": "versions are included in the secret's price",
-    "aws:rds/subnetGroup:SubnetGroup": "RDS groups are free",
-    "aws:rds/clusterParameterGroup:ClusterParameterGroup": "RDS groups are free",
-    "aws:rds/parameterGroup:ParameterGroup": "RDS groups are free",
-    "aws:budgets/budget:Budget": "budgets without actions are free",
-    "aws:costexplorer/costAllocationTag:CostAllocationTag": "activating cost-allocation tags is free",
+    names.SQS_QUEUE_POLICY: "queue policies are free",
+    names.SQS_REDRIVE_ALLOW_POLICY: "queue policies are free",
+    names.SQS_REDRIVE_POLICY: "queue policies are free",
+    names.SNS_TOPIC_POLICY: "topic policies are free",
+    names.SNS_TOPIC_SUBSCRIPTION: "deliveries to SQS are free (publishes are priced on the topic)",
+    names.SECRETSMANAGER_SECRET_POLICY: "secret policies are free",
+    names.SECRETSMANAGER_SECRET_VERSION: "versions are included in the secret's price",
+    names.RDS_SUBNET_GROUP: "RDS groups are free",
+    names.RDS_CLUSTER_PARAMETER_GROUP: "RDS groups are free",
+    names.RDS_PARAMETER_GROUP: "RDS groups are free",
+    names.BUDGETS_BUDGET: "budgets without actions are free",
+    names.COSTEXPLORER_COST_ALLOCATION_TAG: "activating cost-allocation tags is free",
     **{t: "generated locally, no cloud resource" for t in (
-        "random:index/randomPassword:RandomPassword", "random:index/randomId:RandomId",
+        names.RANDOM_PASSWORD, "random:index/randomId:RandomId",
         "random:index/randomString:RandomString", "random:index/randomPet:RandomPet",
         "random:index/randomUuid:RandomUuid", "random:index/randomInteger:RandomInteger",
     )},
     **{t: "a Kubernetes object: its pods, if any, run on the nodes the node groups price" for t in (
-        "kubernetes:core/v1:Namespace", "kubernetes:core/v1:ConfigMap", "kubernetes:core/v1:Secret",
-        "kubernetes:core/v1:ServiceAccount", "kubernetes:core/v1:LimitRange", "kubernetes:core/v1:ResourceQuota",
-        "kubernetes:apps/v1:Deployment", "kubernetes:apps/v1:DaemonSet", "kubernetes:batch/v1:Job",
-        "kubernetes:batch/v1:CronJob", "kubernetes:policy/v1:PodDisruptionBudget",
-        "kubernetes:autoscaling/v2:HorizontalPodAutoscaler", "kubernetes:networking.k8s.io/v1:NetworkPolicy",
-        "kubernetes:networking.k8s.io/v1:IngressClass", "kubernetes:storage.k8s.io/v1:StorageClass",
-        "kubernetes:rbac.authorization.k8s.io/v1:Role", "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding",
-        "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole",
-        "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding",
-        "kubernetes:scheduling.k8s.io/v1:PriorityClass",
-        "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition",
-        "kubernetes:external-secrets.io/v1:ExternalSecret", "kubernetes:external-secrets.io/v1:SecretStore",
-        "kubernetes:external-secrets.io/v1:ClusterSecretStore",
-        "kubernetes:keda.sh/v1alpha1:ScaledObject", "kubernetes:keda.sh/v1alpha1:ScaledJob",
-        "kubernetes:keda.sh/v1alpha1:TriggerAuthentication",
-        "kubernetes:keda.sh/v1alpha1:ClusterTriggerAuthentication",
-        "kubernetes:monitoring.coreos.com/v1:ServiceMonitor", "kubernetes:monitoring.coreos.com/v1:PodMonitor",
-        "kubernetes:monitoring.coreos.com/v1:Probe", "kubernetes:monitoring.coreos.com/v1:PrometheusRule",
+        names.K8S_NAMESPACE, names.K8S_CONFIG_MAP, names.K8S_SECRET,
+        names.K8S_SERVICE_ACCOUNT, names.K8S_LIMIT_RANGE, names.K8S_RESOURCE_QUOTA,
+        names.K8S_DEPLOYMENT, names.K8S_DAEMON_SET, names.K8S_JOB,
+        names.K8S_CRON_JOB, names.K8S_POD_DISRUPTION_BUDGET,
+        names.K8S_HORIZONTAL_POD_AUTOSCALER, names.K8S_NETWORK_POLICY,
+        names.K8S_INGRESS_CLASS, names.K8S_STORAGE_CLASS,
+        names.K8S_ROLE, names.K8S_ROLE_BINDING,
+        names.K8S_CLUSTER_ROLE,
+        names.K8S_CLUSTER_ROLE_BINDING,
+        names.K8S_PRIORITY_CLASS,
+        names.K8S_CUSTOM_RESOURCE_DEFINITION,
+        names.K8S_EXTERNAL_SECRET, names.K8S_SECRET_STORE,
+        names.K8S_CLUSTER_SECRET_STORE,
+        names.K8S_SCALED_OBJECT, names.K8S_SCALED_JOB,
+        names.K8S_TRIGGER_AUTHENTICATION,
+        names.K8S_CLUSTER_TRIGGER_AUTHENTICATION,
+        names.K8S_SERVICE_MONITOR, names.K8S_POD_MONITOR,
+        names.K8S_PROBE, names.K8S_PROMETHEUS_RULE,
     )},
 }
 
@@ -137,25 +141,25 @@ def _ingest_and_storage(prices: PriceTable, label: str, gb: float, retention_day
 
 # -- EKS and EC2 ------------------------------------------------------------------------------
 
-@rule("aws:eks/cluster:Cluster")
+@rule(names.EKS_CLUSTER)
 def eks_cluster(inputs, ctx, prices, usage):
     support = str((inputs.get("upgradePolicy") or {}).get("supportType") or "STANDARD").upper()
     # EXTENDED costs more only once the version leaves standard support; price what it costs now.
     return [prices.hourly(f"EKS control plane ({support.lower()} support)", "eks.cluster.hour")]
 
 
-def node_group_shape(node_group: dict[str, Any], ctx: ResourceContext) -> tuple[str, int, dict[str, Any]]:
+def node_group_shape(node_group: PlannedResource, ctx: ResourceContext) -> tuple[str, int, dict[str, Any]]:
     """Instance type, node count and launch template inputs of a managed node group."""
-    inputs = node_group.get("inputs") or {}
+    inputs = node_group.inputs
     template = ctx.plan.launch_template_for(node_group)
-    template_inputs = (template or {}).get("inputs") or {}
+    template_inputs = template.inputs if template else {}
     types = inputs.get("instanceTypes") or ([template_inputs["instanceType"]] if template_inputs.get("instanceType") else [])
     scaling = inputs.get("scalingConfig") or {}
     count = int(_number(scaling.get("desiredSize"), _number(scaling.get("minSize"), 1)))
     return str(types[0]) if types else EKS_DEFAULT_INSTANCE_TYPE, count, template_inputs
 
 
-@rule("aws:eks/nodeGroup:NodeGroup")
+@rule(names.EKS_NODE_GROUP)
 def eks_node_group(inputs, ctx, prices, usage):
     instance_type, count, template = node_group_shape(ctx.resource, ctx)
     spot = str(inputs.get("capacityType") or "ON_DEMAND").upper() == "SPOT"
@@ -176,7 +180,7 @@ def eks_node_group(inputs, ctx, prices, usage):
     return lines
 
 
-@rule("aws:ec2/instance:Instance")
+@rule(names.EC2_INSTANCE)
 def ec2_instance(inputs, ctx, prices, usage):
     instance_type = str(inputs.get("instanceType") or "")
     lines = [prices.hourly(f"instance {instance_type}", f"ec2.instance.{instance_type}")]
@@ -192,7 +196,7 @@ def ec2_instance(inputs, ctx, prices, usage):
     return lines
 
 
-@rule("aws:ebs/volume:Volume")
+@rule(names.EBS_VOLUME)
 def ebs_volume(inputs, ctx, prices, usage):
     size, kind = _number(inputs.get("size")), str(inputs.get("type") or "gp3")
     return [prices.component(f"{size:g} GiB {kind}", f"ebs.{kind}.gb_month", size, "baseline")]
@@ -200,7 +204,7 @@ def ebs_volume(inputs, ctx, prices, usage):
 
 # -- network --------------------------------------------------------------------------------
 
-@rule("aws:ec2/natGateway:NatGateway")
+@rule(names.EC2_NAT_GATEWAY)
 def nat_gateway(inputs, ctx, prices, usage):
     share = _number(usage.get("network", "nat_gb_per_month")) / max(ctx.plan.nat_gateway_count, 1)
     return [
@@ -209,12 +213,12 @@ def nat_gateway(inputs, ctx, prices, usage):
     ]
 
 
-@rule("aws:ec2/eip:Eip")
+@rule(names.EC2_EIP)
 def elastic_ip(inputs, ctx, prices, usage):
     return [prices.hourly("public IPv4 address", "vpc.public_ipv4.hour")]
 
 
-@rule("aws:ec2/vpcEndpoint:VpcEndpoint")
+@rule(names.EC2_VPC_ENDPOINT)
 def vpc_endpoint(inputs, ctx, prices, usage):
     kind = str(inputs.get("vpcEndpointType") or "Gateway")
     service = str(inputs.get("serviceName") or "").rsplit(".", 1)[-1]
@@ -230,7 +234,7 @@ def vpc_endpoint(inputs, ctx, prices, usage):
     ]
 
 
-@rule("aws:ec2/flowLog:FlowLog")
+@rule(names.EC2_FLOW_LOG)
 def flow_log(inputs, ctx, prices, usage):
     destination = str(inputs.get("logDestinationType") or "cloud-watch-logs")
     key = {"cloud-watch-logs": "cloudwatch.logs.vended_gb", "s3": "cloudwatch.logs.vended_s3_gb"}.get(destination)
@@ -262,7 +266,7 @@ def _nlb(prices: PriceTable, usage: Usage, label: str, public: bool, zones: int)
     return lines
 
 
-@rule("aws:lb/loadBalancer:LoadBalancer", "aws:alb/loadBalancer:LoadBalancer")
+@rule(names.LB_LOAD_BALANCER, names.ALB_LOAD_BALANCER)
 def load_balancer(inputs, ctx, prices, usage):
     kind = str(inputs.get("loadBalancerType") or "application")
     public = not inputs.get("internal", False)
@@ -277,7 +281,7 @@ def load_balancer(inputs, ctx, prices, usage):
 
 # -- keys, secrets, logs, alarms ---------------------------------------------------------------
 
-@rule("aws:kms/key:Key")
+@rule(names.KMS_KEY)
 def kms_key(inputs, ctx, prices, usage):
     return [
         prices.component("customer managed key", "kms.key.month", 1),
@@ -286,7 +290,7 @@ def kms_key(inputs, ctx, prices, usage):
     ]
 
 
-@rule("aws:secretsmanager/secret:Secret")
+@rule(names.SECRETSMANAGER_SECRET)
 def secret(inputs, ctx, prices, usage):
     copies = 1 + len(inputs.get("replicas") or [])
     return [
@@ -306,7 +310,7 @@ def _log_group_gb(name: str, ctx: ResourceContext, usage: Usage) -> tuple[str, f
     return "logs (logs.default_gb_per_month)", _number(usage.get("logs", "default_gb_per_month"))
 
 
-@rule("aws:cloudwatch/logGroup:LogGroup")
+@rule(names.CLOUDWATCH_LOG_GROUP)
 def log_group(inputs, ctx, prices, usage):
     name = str(inputs.get("name") or ctx.name)
     retention = _number(inputs.get("retentionInDays"))
@@ -320,7 +324,7 @@ def log_group(inputs, ctx, prices, usage):
     return _ingest_and_storage(prices, label, gb, retention, usage, ingest_key=key)
 
 
-@rule("aws:cloudwatch/metricAlarm:MetricAlarm")
+@rule(names.CLOUDWATCH_METRIC_ALARM)
 def metric_alarm(inputs, ctx, prices, usage):
     queries = [q for q in inputs.get("metricQueries") or [] if isinstance(q, dict) and q.get("metric")]
     metrics = max(len(queries), 1)
@@ -337,7 +341,7 @@ def _postgres_usage(ctx: ResourceContext, usage: Usage) -> dict[str, Any]:
     return usage.agent(ctx.agent.name if ctx.agent else None)["postgres"]
 
 
-@rule("aws:rds/cluster:Cluster")
+@rule(names.RDS_CLUSTER)
 def rds_cluster(inputs, ctx, prices, usage):
     engine = str(inputs.get("engine") or "aurora-postgresql")
     if not engine.startswith("aurora"):
@@ -361,13 +365,13 @@ def rds_cluster(inputs, ctx, prices, usage):
     return lines
 
 
-@rule("aws:rds/clusterInstance:ClusterInstance")
+@rule(names.RDS_CLUSTER_INSTANCE)
 def rds_cluster_instance(inputs, ctx, prices, usage):
     instance_class = str(inputs.get("instanceClass") or "")
     if instance_class != "db.serverless":
         raise MissingPrice(f"rds.instance.{instance_class}", prices.region)
     cluster = ctx.plan.rds_cluster(inputs.get("clusterIdentifier"))
-    scaling = ((cluster or {}).get("inputs") or {}).get("serverlessv2ScalingConfiguration") or {}
+    scaling = (cluster.inputs if cluster else {}).get("serverlessv2ScalingConfiguration") or {}
     low = _number(scaling.get("minCapacity"))
     high = _number(scaling.get("maxCapacity"), 256)
     assumed = _postgres_usage(ctx, usage)
@@ -389,7 +393,7 @@ def rds_cluster_instance(inputs, ctx, prices, usage):
     return lines
 
 
-@rule("aws:dynamodb/table:Table")
+@rule(names.DYNAMODB_TABLE)
 def dynamodb_table(inputs, ctx, prices, usage):
     if inputs.get("replicas"):
         raise MissingPrice("dynamodb.replicated_write_million", prices.region)
@@ -418,7 +422,7 @@ def dynamodb_table(inputs, ctx, prices, usage):
     return lines
 
 
-@rule("aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2")
+@rule(names.S3_BUCKET, names.S3_BUCKET_V2)
 def s3_bucket(inputs, ctx, prices, usage):
     assumed = usage.agent(ctx.agent.name if ctx.agent else None)["s3"]
     return [
@@ -432,7 +436,7 @@ def s3_bucket(inputs, ctx, prices, usage):
 
 # -- messaging ------------------------------------------------------------------------------
 
-@rule("aws:sqs/queue:Queue")
+@rule(names.SQS_QUEUE)
 def sqs_queue(inputs, ctx, prices, usage):
     assumed = usage.agent(ctx.agent.name if ctx.agent else None)
     fifo = bool(inputs.get("fifoQueue"))
@@ -442,7 +446,7 @@ def sqs_queue(inputs, ctx, prices, usage):
                              _number(assumed[what]) / 1e6)]
 
 
-@rule("aws:sns/topic:Topic")
+@rule(names.SNS_TOPIC)
 def sns_topic(inputs, ctx, prices, usage):
     if inputs.get("fifoTopic"):
         raise MissingPrice("sns.fifo_publish.million", prices.region)
@@ -450,7 +454,7 @@ def sns_topic(inputs, ctx, prices, usage):
                              _number(usage.get("messaging", "sns_publishes_per_topic")) / 1e6)]
 
 
-@rule("aws:mq/broker:Broker")
+@rule(names.MQ_BROKER)
 def mq_broker(inputs, ctx, prices, usage):
     instance_type = str(inputs.get("hostInstanceType") or "")
     mode = str(inputs.get("deploymentMode") or "SINGLE_INSTANCE")
@@ -462,7 +466,7 @@ def mq_broker(inputs, ctx, prices, usage):
     ]
 
 
-@rule("aws:msk/serverlessCluster:ServerlessCluster")
+@rule(names.MSK_SERVERLESS_CLUSTER)
 def msk_serverless(inputs, ctx, prices, usage):
     assumed = usage.get("messaging")
     return [
@@ -511,7 +515,7 @@ def _xray_exporter(values: Any) -> bool:
     return isinstance(exporters, dict) and any(str(name).split("/")[0] == "awsxray" for name in exporters)
 
 
-@rule(HELM_RELEASE)
+@rule(names.HELM_RELEASE)
 def helm_release(inputs, ctx, prices, usage):
     """What a chart makes AWS bill: its volumes, the ALBs of the LB controller, X-Ray traces.
 
@@ -534,7 +538,7 @@ def helm_release(inputs, ctx, prices, usage):
     return lines
 
 
-@rule("kubernetes:networking.k8s.io/v1:Ingress")
+@rule(names.K8S_INGRESS)
 def ingress(inputs, ctx, prices, usage):
     """An Ingress in a group shares the group's ALB, priced on the LB controller (or, in a team
     stack, in the platform stack's plan); an ALB Ingress without a group gets its own ALB."""
@@ -545,7 +549,7 @@ def ingress(inputs, ctx, prices, usage):
     return _alb(prices, usage, f"of Ingress {ctx.name}", public, ctx.plan.az_count)
 
 
-@rule("kubernetes:core/v1:Service")
+@rule(names.K8S_SERVICE)
 def service(inputs, ctx, prices, usage):
     spec = inputs.get("spec") or {}
     if spec.get("type") != "LoadBalancer":
@@ -564,13 +568,13 @@ def service(inputs, ctx, prices, usage):
     ]
 
 
-@rule("kubernetes:core/v1:PersistentVolumeClaim")
+@rule(names.K8S_PERSISTENT_VOLUME_CLAIM)
 def persistent_volume_claim(inputs, ctx, prices, usage):
     size = (((inputs.get("spec") or {}).get("resources") or {}).get("requests") or {}).get("storage")
     return [prices.component(f"EBS volume {size} (gp3 assumed)", "ebs.gp3.gb_month", gib(size), "baseline")] if size else []
 
 
-@rule("kubernetes:apps/v1:StatefulSet")
+@rule(names.K8S_STATEFUL_SET)
 def stateful_set(inputs, ctx, prices, usage):
     spec = inputs.get("spec") or {}
     replicas = int(_number(spec.get("replicas"), 1))

@@ -25,69 +25,24 @@ from pulumi.runtime import mocks, settings
 from pulumi.runtime.stack import run_in_stack
 from pulumi.runtime.sync_await import _sync_await
 
-from ..markers import SECRET, UNKNOWN_VALUE  # the plan's markers, re-exported
+from .. import names
+from ..markers import SECRET, UNKNOWN_VALUE
 from .fake_cloud import FakeCloud
+from ..wire import ARCHIVE_SIG, ASSET_SIG, OUTPUT_SIG, RESOURCE_SIG, SECRET_SIG, SIG_KEY, UNKNOWN, clean, unwrap
 
-# Sentinels of Pulumi's wire format.
-SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
-RESOURCE_SIG = "5cf8f73096256a8f31e491e813e4eb8e"
-ASSET_SIG = "c44067f5952c0a294b673a41bacd8c17"
-ARCHIVE_SIG = "0def7320c3a5731c473e5ecbe6d01bc7"
-OUTPUT_SIG = "d0e6a833031e9bbcd3f4e8bde6ca49a4"
-SIG_KEY = "4dabf18193072939515e22adb298388d"
-UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
-
-
-def clean(value: Any) -> Any:
-    """Wire values -> plain JSON: secrets masked, references by URN, integral floats as ints."""
-    if isinstance(value, dict):
-        sig = value.get(SIG_KEY)
-        if sig == SECRET_SIG:
-            return SECRET
-        if sig == RESOURCE_SIG:
-            return value.get("urn")
-        if sig == OUTPUT_SIG:
-            if value.get("secret"):
-                return SECRET
-            return clean(value["value"]) if "value" in value else UNKNOWN_VALUE
-        if sig in (ASSET_SIG, ARCHIVE_SIG):
-            return {k: v for k, v in value.items() if k in ("path", "uri", "text") and not isinstance(v, dict)}
-        return {k: clean(v) for k, v in sorted(value.items())}
-    if isinstance(value, list):
-        return [clean(v) for v in value]
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if value == UNKNOWN:
-        return UNKNOWN_VALUE
-    return value
-
-
-def unwrap(value: Any) -> tuple[Any, bool]:
-    """Wire values -> plain values another program can read, and whether a secret was inside.
-
-    Like :func:`clean`, but secrets keep their value. A value not known yet becomes
-    ``"[unknown]"``, as in the plan JSON: the engine's own unknown sentinel would reach a
-    reading program as a missing output, so the marker is what shows where it flows.
-    """
-    if isinstance(value, dict):
-        sig = value.get(SIG_KEY)
-        if sig == SECRET_SIG:
-            return unwrap(value.get("value"))[0], True
-        if sig == OUTPUT_SIG:
-            inner, secret = unwrap(value["value"]) if "value" in value else (UNKNOWN_VALUE, False)
-            return inner, secret or bool(value.get("secret"))
-        if sig in (RESOURCE_SIG, ASSET_SIG, ARCHIVE_SIG):
-            return clean(value), False
-        pairs = {k: unwrap(v) for k, v in sorted(value.items())}
-        return {k: v for k, (v, _) in pairs.items()}, any(secret for _, secret in pairs.values())
-    if isinstance(value, list):
-        items = [unwrap(v) for v in value]
-        return [v for v, _ in items], any(secret for _, secret in items)
-    return clean(value), False
+# The plan's markers and the wire format are read from the engine that produces them.
+__all__ = [
+    "ARCHIVE_SIG", "ASSET_SIG", "OUTPUT_SIG", "RESOURCE_SIG", "SECRET", "SECRET_SIG", "SIG_KEY", "UNKNOWN",
+    "UNKNOWN_VALUE", "Capture", "CapturingMonitor", "OnRegister", "ProgramError", "Registration", "clean",
+    "run_program", "unwrap",
+]
 
 
 @dataclass
 class Registration:
+    """One ``RegisterResource`` request as the monitor records it (the plan's record of it is
+    :class:`~.model.PlannedResource`)."""
+
     urn: str
     type: str
     name: str
@@ -97,6 +52,8 @@ class Registration:
     protect: bool
     dependencies: list[str]
     inputs: dict[str, Any]
+    # The URNs this resource had before (``ResourceOptions.aliases``), as the engine computes them.
+    aliases: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -142,13 +99,13 @@ class CapturingMonitor(mocks.MockMonitor):
         """URNs as the engine builds them: the parent's full qualified type, none for the stack's children."""
         if parent:
             qualified = parent.split("::")[2]
-            if qualified != "pulumi:pulumi:Stack":
+            if qualified != names.STACK:
                 type_ = f"{qualified}${type_}"
         return "urn:pulumi:" + "::".join([pulumi.get_stack(), pulumi.get_project(), type_, name])
 
     def RegisterResource(self, request):  # noqa: N802 (gRPC method name)
         response = super().RegisterResource(request)
-        if request.type == "pulumi:pulumi:Stack":
+        if request.type == names.STACK:
             return response
         inputs = json_format.MessageToDict(request.object, preserving_proto_field_name=True)
         provider = request.provider.split("::")
@@ -162,14 +119,33 @@ class CapturingMonitor(mocks.MockMonitor):
             protect=bool(getattr(request, "protect", False)),
             dependencies=sorted(set(request.dependencies)),
             inputs=clean(inputs),
+            aliases=self._alias_urns(request),
         )
         self.capture.resources.append(registration)
         if self.on_register is not None:
             self.on_register(registration)
         return response
 
+    def _alias_urns(self, request) -> list[str]:
+        """The old URNs a registration names, as the engine resolves alias specs: each field of
+        a spec defaults to the resource's own name, type and parent (``noParent`` means none)."""
+        urns = []
+        for alias in request.aliases:
+            if alias.WhichOneof("alias") == "urn":
+                urns.append(alias.urn)
+                continue
+            spec = alias.spec
+            if spec.noParent:
+                parent = ""
+            elif spec.parentUrn:
+                parent = spec.parentUrn
+            else:
+                parent = request.parent
+            urns.append(self.make_urn(parent, spec.type or request.type, spec.name or request.name))
+        return sorted(set(urns))
+
     def RegisterResourceOutputs(self, request):  # noqa: N802
-        if request.urn.split("::")[2] == "pulumi:pulumi:Stack":
+        if request.urn.split("::")[2] == names.STACK:
             self.capture.raw_outputs = json_format.MessageToDict(request.outputs)
             self.capture.outputs = clean(self.capture.raw_outputs)
         return super().RegisterResourceOutputs(request)

@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 
-from . import Plan
+from .model import Plan
 from .tfplan import terraform_plan
 
 # Inputs the Kubernetes SDK sends that are not part of the object.
@@ -21,9 +21,9 @@ def kubernetes_objects(plan: Plan) -> list[dict[str, Any]]:
     """Every Kubernetes object in the plan, as the manifest the provider would apply."""
     objects = []
     for resource in plan.cloud_resources():
-        if not resource["type"].startswith("kubernetes:") or resource["type"].startswith("kubernetes:helm"):
+        if not resource.type.startswith("kubernetes:") or resource.type.startswith("kubernetes:helm"):
             continue
-        inputs = {k: v for k, v in resource["inputs"].items() if k not in _NOT_IN_MANIFEST}
+        inputs = {k: v for k, v in resource.inputs.items() if k not in _NOT_IN_MANIFEST}
         if "apiVersion" not in inputs or "kind" not in inputs:
             continue
         head = {"apiVersion": inputs.pop("apiVersion"), "kind": inputs.pop("kind"), "metadata": inputs.pop("metadata", {})}

@@ -25,61 +25,63 @@ import hashlib
 import importlib
 import inspect
 import re
-from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Optional
 
 import pulumi
+
+from .. import names
+from .model import StackOutputs  # noqa: F401  (what a StackReference reads; re-exported)
 
 FAKE_ACCOUNT_ID = "123456789012"
 
 # Id schemes of EC2 and friends: "<prefix>-<17 hex>".
 ID_PREFIX = {
-    "aws:ec2/vpc:Vpc": "vpc",
-    "aws:ec2/subnet:Subnet": "subnet",
-    "aws:ec2/internetGateway:InternetGateway": "igw",
-    "aws:ec2/routeTable:RouteTable": "rtb",
-    "aws:ec2/routeTableAssociation:RouteTableAssociation": "rtbassoc",
-    "aws:ec2/natGateway:NatGateway": "nat",
-    "aws:ec2/eip:Eip": "eipalloc",
-    "aws:ec2/securityGroup:SecurityGroup": "sg",
-    "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup": "sg",
-    "aws:ec2/vpcEndpoint:VpcEndpoint": "vpce",
-    "aws:ec2/launchTemplate:LaunchTemplate": "lt",
-    "aws:ec2/flowLog:FlowLog": "fl",
+    names.EC2_VPC: "vpc",
+    names.EC2_SUBNET: "subnet",
+    names.EC2_INTERNET_GATEWAY: "igw",
+    names.EC2_ROUTE_TABLE: "rtb",
+    names.EC2_ROUTE_TABLE_ASSOCIATION: "rtbassoc",
+    names.EC2_NAT_GATEWAY: "nat",
+    names.EC2_EIP: "eipalloc",
+    names.EC2_SECURITY_GROUP: "sg",
+    names.EC2_DEFAULT_SECURITY_GROUP: "sg",
+    names.EC2_VPC_ENDPOINT: "vpce",
+    names.EC2_LAUNCH_TEMPLATE: "lt",
+    names.EC2_FLOW_LOG: "fl",
 }
 
 # The input that holds the physical name, when it is not ``name``: (wire name, Python name).
 NAME_FIELD = {
-    "aws:s3/bucket:Bucket": ("bucket", "bucket"),
-    "aws:rds/cluster:Cluster": ("clusterIdentifier", "cluster_identifier"),
-    "aws:rds/clusterInstance:ClusterInstance": ("identifier", "identifier"),
+    names.S3_BUCKET: ("bucket", "bucket"),
+    names.RDS_CLUSTER: ("clusterIdentifier", "cluster_identifier"),
+    names.RDS_CLUSTER_INSTANCE: ("identifier", "identifier"),
 }
 
 # ARN service names that differ from the SDK module (CloudWatch Logs lives in "cloudwatch").
 ARN_SERVICE = {
-    "aws:cloudwatch/logGroup:LogGroup": "logs",
-    "aws:cloudwatch/logStream:LogStream": "logs",
-    "aws:cloudwatch/eventRule:EventRule": "events",
-    "aws:cloudwatch/eventBus:EventBus": "events",
+    names.CLOUDWATCH_LOG_GROUP: "logs",
+    names.CLOUDWATCH_LOG_STREAM: "logs",
+    names.CLOUDWATCH_EVENT_RULE: "events",
+    names.CLOUDWATCH_EVENT_BUS: "events",
 }
 # Services whose ARNs carry no region.
 GLOBAL_SERVICES = {"iam", "s3", "route53", "cloudfront", "budgets", "organizations"}
 # ARN resource part when it is not "<kind>/<id>".
 ARN_RESOURCE: dict[str, Callable[[str, dict[str, Any]], str]] = {
-    "aws:cloudwatch/logGroup:LogGroup": lambda pid, _: f"log-group:{pid}",
-    "aws:kms/key:Key": lambda pid, _: f"key/{pid}",
-    "aws:kms/alias:Alias": lambda pid, _: pid,
-    "aws:eks/cluster:Cluster": lambda pid, _: f"cluster/{pid}",
-    "aws:sqs/queue:Queue": lambda pid, _: pid.rsplit("/", 1)[-1],
-    "aws:sns/topic:Topic": lambda pid, _: pid,
-    "aws:dynamodb/table:Table": lambda pid, _: f"table/{pid}",
-    "aws:s3/bucketV2:BucketV2": lambda pid, _: pid,
-    "aws:s3/bucket:Bucket": lambda pid, _: pid,
-    "aws:secretsmanager/secret:Secret": lambda pid, _: f"secret:{pid}-{_digest(pid, length=6)}",
-    "aws:rds/cluster:Cluster": lambda pid, _: f"cluster:{pid}",
-    "aws:rds/clusterInstance:ClusterInstance": lambda pid, _: f"db:{pid}",
-    "aws:rds/subnetGroup:SubnetGroup": lambda pid, _: f"subgrp:{pid}",
-    "aws:rds/clusterParameterGroup:ClusterParameterGroup": lambda pid, _: f"cluster-pg:{pid}",
+    names.CLOUDWATCH_LOG_GROUP: lambda pid, _: f"log-group:{pid}",
+    names.KMS_KEY: lambda pid, _: f"key/{pid}",
+    names.KMS_ALIAS: lambda pid, _: pid,
+    names.EKS_CLUSTER: lambda pid, _: f"cluster/{pid}",
+    names.SQS_QUEUE: lambda pid, _: pid.rsplit("/", 1)[-1],
+    names.SNS_TOPIC: lambda pid, _: pid,
+    names.DYNAMODB_TABLE: lambda pid, _: f"table/{pid}",
+    names.S3_BUCKET_V2: lambda pid, _: pid,
+    names.S3_BUCKET: lambda pid, _: pid,
+    names.SECRETSMANAGER_SECRET: lambda pid, _: f"secret:{pid}-{_digest(pid, length=6)}",
+    names.RDS_CLUSTER: lambda pid, _: f"cluster:{pid}",
+    names.RDS_CLUSTER_INSTANCE: lambda pid, _: f"db:{pid}",
+    names.RDS_SUBNET_GROUP: lambda pid, _: f"subgrp:{pid}",
+    names.RDS_CLUSTER_PARAMETER_GROUP: lambda pid, _: f"cluster-pg:{pid}",
 }
 
 
@@ -133,22 +135,6 @@ def input_names(type_token: str) -> frozenset[str]:
     return frozenset(inspect.signature(init).parameters)
 
 
-STACK_REFERENCE = "pulumi:pulumi:StackReference"
-
-
-@dataclass(frozen=True)
-class StackOutputs:
-    """The outputs of another stack as a ``StackReference`` reads them.
-
-    ``values`` are plain JSON values (secrets unwrapped); ``secret_names`` are the outputs
-    the program must see as secret; ``source`` says where the values came from (for messages).
-    """
-
-    values: Mapping[str, Any]
-    secret_names: frozenset[str] = frozenset()
-    source: str = ""
-
-
 class UnknownStackReference(LookupError):
     """The program read a stack the fake cloud was given no outputs for."""
 
@@ -174,7 +160,7 @@ class FakeCloud(pulumi.runtime.Mocks):
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[Optional[str], dict]:
         token = args.typ
-        if token == STACK_REFERENCE:
+        if token == names.STACK_REFERENCE:
             return self.stack_reference(str(args.inputs.get("name") or args.resource_id))
         inputs = dict(args.inputs)
         if not token.startswith("aws:"):
@@ -183,26 +169,26 @@ class FakeCloud(pulumi.runtime.Mocks):
                 state[attribute] = compute(self, f"{token}::{args.name}", state)
             return f"{args.name}-{_digest(token, args.name, length=8)}", state
 
-        names = input_names(token)
+        arguments = input_names(token)
         wire, python = NAME_FIELD.get(token, ("name", "name"))
         physical = inputs.get(wire)
-        if physical is None and python in names:
+        if physical is None and python in arguments:
             physical = f"{args.name}-{_digest(token, args.name, length=7)}"  # Pulumi auto-naming
             inputs[wire] = physical
 
         seed = f"{token}::{args.name}"
-        if token == "aws:sqs/queue:Queue":  # a queue's id is its URL
+        if token == names.SQS_QUEUE:  # a queue's id is its URL
             resource_id = f"https://sqs.{self.region}.amazonaws.com/{self.account_id}/{physical}"
         elif token in ID_PREFIX:
             resource_id = f"{ID_PREFIX[token]}-{_digest(seed)}"
-        elif token == "aws:kms/key:Key":
+        elif token == names.KMS_KEY:
             resource_id = _uuid(seed)
         else:
             resource_id = str(physical) if physical else f"{args.name}-{_digest(seed, length=8)}"
 
         state = {**inputs, "id": resource_id}
         state["arn"] = self.arn(token, resource_id, inputs)
-        if "tags" in names:
+        if "tags" in arguments:
             state["tagsAll"] = dict(inputs.get("tags") or {})
         for attribute, compute in COMPUTED.get(token, {}).items():
             state[attribute] = compute(self, seed, state)
@@ -238,13 +224,13 @@ class FakeCloud(pulumi.runtime.Mocks):
     def call(self, args: pulumi.runtime.MockCallArgs) -> dict:
         token = args.token
         if token == "aws:index/getAvailabilityZones:getAvailabilityZones":
-            names = self.zone_names()
+            zones = self.zone_names()
             short = "".join(part[0] if not part.isdigit() else part for part in self.region.split("-"))
             return {
                 "id": self.region,
-                "names": names,
-                "zoneIds": [f"{short}-az{i + 1}" for i in range(len(names))],
-                "groupNames": [self.region] * len(names),
+                "names": zones,
+                "zoneIds": [f"{short}-az{i + 1}" for i in range(len(zones))],
+                "groupNames": [self.region] * len(zones),
                 "state": "available",
             }
         if token == "aws:index/getCallerIdentity:getCallerIdentity":
@@ -278,7 +264,7 @@ def _eks_vpc_config(cloud: FakeCloud, seed: str, state: dict) -> dict:
 
 # Attributes AWS computes on create, by type: name -> f(cloud, seed, state).
 COMPUTED: dict[str, dict[str, Callable[[FakeCloud, str, dict], Any]]] = {
-    "aws:eks/cluster:Cluster": {
+    names.EKS_CLUSTER: {
         "endpoint": _eks_endpoint,
         "certificateAuthority": lambda c, seed, s: {"data": base64.b64encode(f"fake-ca:{seed}".encode()).decode()},
         "identities": _eks_identity,
@@ -286,21 +272,21 @@ COMPUTED: dict[str, dict[str, Callable[[FakeCloud, str, dict], Any]]] = {
         "status": lambda c, seed, s: "ACTIVE",
         "platformVersion": lambda c, seed, s: "eks.1",
     },
-    "aws:ec2/launchTemplate:LaunchTemplate": {
+    names.EC2_LAUNCH_TEMPLATE: {
         "latestVersion": lambda c, seed, s: 1,
         "defaultVersion": lambda c, seed, s: 1,
     },
-    "aws:kms/key:Key": {
+    names.KMS_KEY: {
         "keyId": lambda c, seed, s: s["id"],
     },
-    "aws:sqs/queue:Queue": {
+    names.SQS_QUEUE: {
         "url": lambda c, seed, s: s["id"],
     },
     # The provider generates it (the SDK marks it secret).
-    "random:index/randomPassword:RandomPassword": {
+    names.RANDOM_PASSWORD: {
         "result": lambda c, seed, s: _digest(seed, "password", length=int(s.get("length") or 32)),
     },
-    "aws:rds/cluster:Cluster": {
+    names.RDS_CLUSTER: {
         "clusterResourceId": lambda c, seed, s: "cluster-" + _digest(seed, length=26).upper(),
         "endpoint": lambda c, seed, s: f"{s['id']}.cluster-{_digest(c.account_id, length=12)}.{c.region}.rds.amazonaws.com",
         "readerEndpoint": lambda c, seed, s: f"{s['id']}.cluster-ro-{_digest(c.account_id, length=12)}.{c.region}.rds.amazonaws.com",
@@ -309,7 +295,7 @@ COMPUTED: dict[str, dict[str, Callable[[FakeCloud, str, dict], Any]]] = {
             "secretArn": f"arn:{c.partition}:secretsmanager:{c.region}:{c.account_id}:secret:rds!cluster-{_uuid(seed)}-{_digest(seed, length=6)}",
         }],
     },
-    "aws:ec2/vpc:Vpc": {
+    names.EC2_VPC: {
         "defaultSecurityGroupId": lambda c, seed, s: f"sg-{_digest(seed, 'default')}",
         "mainRouteTableId": lambda c, seed, s: f"rtb-{_digest(seed, 'main')}",
     },

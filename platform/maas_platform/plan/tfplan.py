@@ -26,6 +26,7 @@ from __future__ import annotations
 import collections.abc
 import functools
 import importlib
+import json
 import re
 import sys
 import typing
@@ -33,8 +34,10 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Optional
 
-from .engine import SECRET, UNKNOWN_VALUE
+from .. import names
+from ..markers import SECRET, UNKNOWN_VALUE
 from .fake_cloud import COMPUTED, FAKE_ACCOUNT_ID, NAME_FIELD, FakeCloud, resource_class
+from .model import Plan, PlannedResource
 
 FORMAT_VERSION = "1.2"
 TERRAFORM_VERSION = "1.9.8"
@@ -44,17 +47,17 @@ DEFAULT_REGION = "us-east-1"
 # Terraform types that the naming rules do not give (verified against the provider's
 # resource list): a module whose resources Terraform names after another service.
 TYPE_EXCEPTIONS: dict[str, str] = {
-    "aws:rds/subnetGroup:SubnetGroup": "aws_db_subnet_group",
-    "aws:rds/instance:Instance": "aws_db_instance",
-    "aws:rds/parameterGroup:ParameterGroup": "aws_db_parameter_group",
-    "aws:costexplorer/costAllocationTag:CostAllocationTag": "aws_ce_cost_allocation_tag",
-    "aws:costexplorer/anomalyMonitor:AnomalyMonitor": "aws_ce_anomaly_monitor",
-    "aws:sqs/redriveAllowPolicy:RedriveAllowPolicy": "aws_sqs_queue_redrive_allow_policy",
-    "aws:s3/bucketV2:BucketV2": "aws_s3_bucket",
-    "aws:lb/loadBalancer:LoadBalancer": "aws_lb",
-    "aws:lb/targetGroup:TargetGroup": "aws_lb_target_group",
-    "aws:lb/listener:Listener": "aws_lb_listener",
-    "aws:ec2/transitGateway:TransitGateway": "aws_ec2_transit_gateway",
+    names.RDS_SUBNET_GROUP: "aws_db_subnet_group",
+    names.RDS_INSTANCE: "aws_db_instance",
+    names.RDS_PARAMETER_GROUP: "aws_db_parameter_group",
+    names.COSTEXPLORER_COST_ALLOCATION_TAG: "aws_ce_cost_allocation_tag",
+    names.COSTEXPLORER_ANOMALY_MONITOR: "aws_ce_anomaly_monitor",
+    names.SQS_REDRIVE_ALLOW_POLICY: "aws_sqs_queue_redrive_allow_policy",
+    names.S3_BUCKET_V2: "aws_s3_bucket",
+    names.LB_LOAD_BALANCER: "aws_lb",
+    names.LB_TARGET_GROUP: "aws_lb_target_group",
+    names.LB_LISTENER: "aws_lb_listener",
+    names.EC2_TRANSIT_GATEWAY: "aws_ec2_transit_gateway",
 }
 # Modules whose Terraform types carry another prefix than the module's name.
 MODULE_PREFIX: dict[str, str] = {"ec2": ""}
@@ -283,29 +286,29 @@ def _guess(wire: str, value: Any) -> Field:
 
 # -- references between planned resources ----------------------------------------------------
 
-def _address_names(resources: list[dict[str, Any]]) -> dict[str, str]:
+def _address_names(resources: list[PlannedResource]) -> dict[str, str]:
     """URN -> Terraform address ``type.name``; names are the logical names, unique per type."""
     taken: Counter = Counter()
     addresses = {}
     for resource in resources:
-        tf_type = terraform_type(resource["type"])
-        base = re.sub(r"[^A-Za-z0-9_-]", "_", resource["name"])
+        tf_type = terraform_type(resource.type)
+        base = re.sub(r"[^A-Za-z0-9_-]", "_", resource.name)
         if not re.match(r"[A-Za-z_]", base):
             base = f"r_{base}"
         taken[(tf_type, base)] += 1
         name = base if taken[(tf_type, base)] == 1 else f"{base}_{taken[(tf_type, base)]}"
-        addresses[resource["urn"]] = f"{tf_type}.{name}"
+        addresses[resource.urn] = f"{tf_type}.{name}"
     return addresses
 
 
-def _cloud_values(cloud: FakeCloud, resource: dict[str, Any]) -> dict[str, str]:
+def _cloud_values(cloud: FakeCloud, resource: PlannedResource) -> dict[str, str]:
     """The values only the cloud assigns to a resource (id, ARN, generated name, computed
     attributes) -> their Terraform attribute: what another resource refers to."""
     import pulumi
 
-    token = resource["type"]
+    token = resource.type
     _, state = cloud.new_resource(pulumi.runtime.MockResourceArgs(
-        typ=token, name=resource["name"], inputs=dict(resource["inputs"]), custom=True))
+        typ=token, name=resource.name, inputs=dict(resource.inputs), custom=True))
     wire, python = NAME_FIELD.get(token, ("name", "name"))
     attributes = {"id": "id", "arn": "arn", wire: python}
     attributes.update({key: _snake(key) for key in COMPUTED.get(token, {})})
@@ -326,23 +329,24 @@ def _string_leaves(value: Any, path: str) -> list[tuple[str, str]]:
     return []
 
 
-def _cloud_of(plan: Any) -> FakeCloud:
+def _cloud_of(plan: Plan) -> FakeCloud:
     """The fake cloud the plan was made against: its region and account."""
     outputs = plan.outputs if isinstance(plan.outputs, dict) else {}
-    region = next((r["inputs"].get("region") for r in plan.resources if r["type"] == "pulumi:providers:aws"
-                   and isinstance(r["inputs"].get("region"), str)), None) or outputs.get("region") or DEFAULT_REGION
+    region = next((r.inputs.get("region") for r in plan.resources if r.type == names.AWS_PROVIDER
+                   and isinstance(r.inputs.get("region"), str)), None) or outputs.get("region") or DEFAULT_REGION
     account = outputs.get("account_id")
     if not isinstance(account, str):
-        seen = Counter(re.findall(r"arn:aws[\w-]*:[\w-]+:[\w-]*:(\d{12}):", str(plan.resources)))
+        inputs = json.dumps([r.inputs for r in plan.resources])
+        seen = Counter(re.findall(r"arn:aws[\w-]*:[\w-]+:[\w-]*:(\d{12}):", inputs))
         account = seen.most_common(1)[0][0] if seen else FAKE_ACCOUNT_ID
     return FakeCloud(region=str(region), account_id=account)
 
 
-def _references_of(resource: dict[str, Any], cloud_values: dict[str, dict[str, str]],
+def _references_of(resource: PlannedResource, cloud_values: dict[str, dict[str, str]],
                    addresses: dict[str, str]) -> References:
     """Values in ``resource`` that are another planned resource's cloud-assigned values."""
     found: References = {}
-    for dependency in resource["dependencies"]:
+    for dependency in resource.dependencies:
         for value, attribute in cloud_values.get(dependency, {}).items():
             found.setdefault(value, []).append(f"{addresses[dependency]}.{attribute}")
     return found
@@ -350,20 +354,20 @@ def _references_of(resource: dict[str, Any], cloud_values: dict[str, dict[str, s
 
 # -- the document ----------------------------------------------------------------------------
 
-def terraform_plan(plan: Any) -> dict[str, Any]:
+def terraform_plan(plan: Plan) -> dict[str, Any]:
     """The plan's AWS resources as ``terraform show -json`` prints the plan of a new stack."""
-    resources = [r for r in plan.cloud_resources() if terraform_type(r["type"])]
+    resources = [r for r in plan.cloud_resources() if terraform_type(r.type)]
     addresses = _address_names(resources)
     cloud = _cloud_of(plan)
-    cloud_values = {r["urn"]: _cloud_values(cloud, r) for r in resources}
+    cloud_values = {r.urn: _cloud_values(cloud, r) for r in resources}
     planned, changes, configured = [], [], []
     for resource in resources:
-        tf_type = terraform_type(resource["type"])
-        address = addresses[resource["urn"]]
+        tf_type = terraform_type(resource.type)
+        address = addresses[resource.urn]
         name = address.split(".", 1)[1]
         references = _references_of(resource, cloud_values, addresses)
-        own_name = NAME_FIELD.get(resource["type"], ("name", "name"))[0]
-        converted = convert(tf_type, resource["inputs"], args_class(resource["type"]), references, own_name=own_name)
+        own_name = NAME_FIELD.get(resource.type, ("name", "name"))[0]
+        converted = convert(tf_type, resource.inputs, args_class(resource.type), references, own_name=own_name)
         head = {"address": address, "mode": "managed", "type": tf_type, "name": name, "provider_name": AWS_PROVIDER}
         planned.append({**head, "schema_version": 0, "values": converted.values,
                         "sensitive_values": _sensitive_shape(converted.values, converted.sensitive)})

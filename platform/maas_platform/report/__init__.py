@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Mapping, Optional
 
-from ..plan import Plan
+from ..plan.model import Plan
 from ..policy.core import Rule
 from .diagram import DiagramError, render_svg, require_dot, to_dot
 from .html import render

@@ -19,6 +19,7 @@ import shutil
 import subprocess
 from typing import Optional, Sequence
 
+from ..names import MAAS_CLUSTER, MAAS_CLUSTER_ADDONS, MAAS_NETWORK, MAAS_OBSERVABILITY_STACK
 from .model import Agent, Part, Report, Topic
 
 FONT = "Helvetica,Arial,sans-serif"
@@ -62,8 +63,8 @@ def to_dot(report: Report) -> str:
     ]
     parts = {p.type: p for p in report.parts}
     platform_nodes = [_part_node(p) for p in report.parts
-                      if p.type in ("maas:addons:ClusterAddons", "maas:observability:ObservabilityStack")]
-    cluster = parts.get("maas:cluster:Cluster")
+                      if p.type in (MAAS_CLUSTER_ADDONS, MAAS_OBSERVABILITY_STACK)]
+    cluster = parts.get(MAAS_CLUSTER)
     if cluster is not None and cluster.items:
         platform_nodes.insert(0, _node("part-eks-addons", "part", _table("EKS add-ons", [], cluster.items),
                                        PART_FILL, PART_LINE, href="#platform"))
@@ -81,7 +82,7 @@ def to_dot(report: Report) -> str:
     if cluster is not None:
         inside = _box("cluster", _label_text(cluster.title, _cluster_summary(cluster)), inside, fill="#f4f6f8",
                       line="#7b8794")
-    network = parts.get("maas:network:Network")
+    network = parts.get(MAAS_NETWORK)
     if network is not None:
         inside = _box("network", _label_text("VPC", _network_summary(network)), inside, fill="#fbfcfd", line="#9aa5b1")
     elif report.stack_references:

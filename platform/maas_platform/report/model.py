@@ -1,6 +1,6 @@
 """A plan turned into what its report shows: platform parts, agents, topics, findings, cost.
 
-Everything is read from the :class:`~maas_platform.plan.Plan` alone (its resources as the
+Everything is read from the :class:`~maas_platform.plan.model.Plan` alone (its resources as the
 engine received them, its outputs, findings and estimate), so a report says what the plan
 says and nothing the config merely intended: an agent publishes to a topic when its role
 may ``sns:Publish`` to it, and subscribes when a subscription delivers the topic to its
@@ -13,82 +13,72 @@ import json
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping, Optional, Sequence
 
-from ..cost.context import AGENT_COMPONENT, HELM_RELEASE, PlanIndex
-from ..plan import Plan
+from .. import names
+from ..plan.model import Plan, PlannedResource
 from ..policy.core import Rule
-
-SUBSCRIPTION = "aws:sns/topicSubscription:TopicSubscription"
-TOPIC = "aws:sns/topic:Topic"
-ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
-BUDGET = "aws:budgets/budget:Budget"
-DEPLOYMENT = "kubernetes:apps/v1:Deployment"
-SCALED_OBJECT = "kubernetes:keda.sh/v1alpha1:ScaledObject"
-INGRESS = "kubernetes:networking.k8s.io/v1:Ingress"
-SQS_QUEUE = "aws:sqs/queue:Queue"
-PLATFORM = "maas:index:Platform"
 
 # How a resource type reads on a card; types not listed read as their last segment.
 TYPE_LABELS: dict[str, str] = {
-    "aws:iam/role:Role": "IAM role",
-    ROLE_POLICY: "IAM role policy",
-    "aws:kms/key:Key": "KMS key",
-    "aws:kms/alias:Alias": "KMS alias",
-    "aws:dynamodb/table:Table": "DynamoDB table",
-    "aws:rds/cluster:Cluster": "Aurora cluster",
-    "aws:rds/clusterInstance:ClusterInstance": "Aurora instance",
-    "aws:s3/bucket:Bucket": "S3 bucket",
-    "aws:secretsmanager/secret:Secret": "Secrets Manager secret",
-    SQS_QUEUE: "SQS queue",
-    SUBSCRIPTION: "SNS subscription",
-    "aws:cloudwatch/logGroup:LogGroup": "CloudWatch log group",
-    "aws:cloudwatch/metricAlarm:MetricAlarm": "CloudWatch alarm",
-    "aws:eks/podIdentityAssociation:PodIdentityAssociation": "Pod Identity association",
-    "kubernetes:core/v1:Namespace": "Namespace",
-    DEPLOYMENT: "Deployment",
-    SCALED_OBJECT: "KEDA ScaledObject",
-    INGRESS: "Ingress",
-    "kubernetes:networking.k8s.io/v1:NetworkPolicy": "NetworkPolicy",
-    "kubernetes:monitoring.coreos.com/v1:PrometheusRule": "PrometheusRule",
-    "kubernetes:monitoring.coreos.com/v1:Probe": "Probe",
-    "kubernetes:monitoring.coreos.com/v1:ServiceMonitor": "ServiceMonitor",
-    "kubernetes:external-secrets.io/v1:ExternalSecret": "ExternalSecret",
-    "aws:sqs/queuePolicy:QueuePolicy": "SQS queue policy",
-    "aws:sqs/redriveAllowPolicy:RedriveAllowPolicy": "SQS redrive-allow policy",
-    "aws:secretsmanager/secretPolicy:SecretPolicy": "secret policy",
-    "aws:s3/bucketPolicy:BucketPolicy": "bucket policy",
-    "aws:s3/bucketVersioning:BucketVersioning": "bucket versioning",
-    "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": "bucket public access block",
-    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": "bucket encryption",
-    "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": "bucket lifecycle",
-    "aws:s3/bucketOwnershipControls:BucketOwnershipControls": "bucket ownership controls",
-    "aws:ec2/securityGroup:SecurityGroup": "security group",
-    "aws:rds/subnetGroup:SubnetGroup": "DB subnet group",
-    "aws:rds/clusterParameterGroup:ClusterParameterGroup": "DB cluster parameter group",
+    names.IAM_ROLE: "IAM role",
+    names.IAM_ROLE_POLICY: "IAM role policy",
+    names.KMS_KEY: "KMS key",
+    names.KMS_ALIAS: "KMS alias",
+    names.DYNAMODB_TABLE: "DynamoDB table",
+    names.RDS_CLUSTER: "Aurora cluster",
+    names.RDS_CLUSTER_INSTANCE: "Aurora instance",
+    names.S3_BUCKET: "S3 bucket",
+    names.SECRETSMANAGER_SECRET: "Secrets Manager secret",
+    names.SQS_QUEUE: "SQS queue",
+    names.SNS_TOPIC_SUBSCRIPTION: "SNS subscription",
+    names.CLOUDWATCH_LOG_GROUP: "CloudWatch log group",
+    names.CLOUDWATCH_METRIC_ALARM: "CloudWatch alarm",
+    names.EKS_POD_IDENTITY_ASSOCIATION: "Pod Identity association",
+    names.K8S_NAMESPACE: "Namespace",
+    names.K8S_DEPLOYMENT: "Deployment",
+    names.K8S_SCALED_OBJECT: "KEDA ScaledObject",
+    names.K8S_INGRESS: "Ingress",
+    names.K8S_NETWORK_POLICY: "NetworkPolicy",
+    names.K8S_PROMETHEUS_RULE: "PrometheusRule",
+    names.K8S_PROBE: "Probe",
+    names.K8S_SERVICE_MONITOR: "ServiceMonitor",
+    names.K8S_EXTERNAL_SECRET: "ExternalSecret",
+    names.SQS_QUEUE_POLICY: "SQS queue policy",
+    names.SQS_REDRIVE_ALLOW_POLICY: "SQS redrive-allow policy",
+    names.SECRETSMANAGER_SECRET_POLICY: "secret policy",
+    names.S3_BUCKET_POLICY: "bucket policy",
+    names.S3_BUCKET_VERSIONING: "bucket versioning",
+    names.S3_BUCKET_PUBLIC_ACCESS_BLOCK: "bucket public access block",
+    names.S3_BUCKET_SERVER_SIDE_ENCRYPTION_CONFIGURATION: "bucket encryption",
+    names.S3_BUCKET_LIFECYCLE_CONFIGURATION: "bucket lifecycle",
+    names.S3_BUCKET_OWNERSHIP_CONTROLS: "bucket ownership controls",
+    names.EC2_SECURITY_GROUP: "security group",
+    names.RDS_SUBNET_GROUP: "DB subnet group",
+    names.RDS_CLUSTER_PARAMETER_GROUP: "DB cluster parameter group",
 }
 # What an owned resource is for, as a card groups them: (group, type-token prefixes), first match wins.
 RESOURCE_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("identity and keys", ("aws:iam/", "aws:kms/", "aws:secretsmanager/", "aws:eks/podIdentity",
-                           "kubernetes:external-secrets.io/", "kubernetes:core/v1:ServiceAccount")),
+                           "kubernetes:external-secrets.io/", names.K8S_SERVICE_ACCOUNT)),
     ("data", ("aws:dynamodb/", "aws:rds/", "aws:s3/", "aws:ec2/securityGroup")),
     ("messaging", ("aws:sqs/", "aws:sns/", "kubernetes:keda.sh/")),
-    ("observability", ("aws:cloudwatch/", "kubernetes:monitoring.coreos.com/", "kubernetes:core/v1:ConfigMap")),
+    ("observability", ("aws:cloudwatch/", "kubernetes:monitoring.coreos.com/", names.K8S_CONFIG_MAP)),
     ("kubernetes", ("kubernetes:",)),
 )
 # The datastores an agent may own, as a card names them.
 DATASTORES: dict[str, str] = {
-    "aws:dynamodb/table:Table": "DynamoDB",
-    "aws:rds/cluster:Cluster": "Aurora PostgreSQL",
-    "aws:s3/bucket:Bucket": "S3",
+    names.DYNAMODB_TABLE: "DynamoDB",
+    names.RDS_CLUSTER: "Aurora PostgreSQL",
+    names.S3_BUCKET: "S3",
 }
 # The platform's components, in the order the report shows them.
 PART_TITLES: dict[str, str] = {
-    "maas:network:Network": "Network",
-    "maas:cluster:Cluster": "EKS cluster",
-    "maas:addons:ClusterAddons": "Cluster add-ons",
-    "maas:observability:ObservabilityStack": "Observability",
-    "maas:broker:Broker": "Broker",
-    "maas:encryption:PlatformKeys": "Platform keys",
-    "maas:budgets:Budgets": "Budgets",
+    names.MAAS_NETWORK: "Network",
+    names.MAAS_CLUSTER: "EKS cluster",
+    names.MAAS_CLUSTER_ADDONS: "Cluster add-ons",
+    names.MAAS_OBSERVABILITY_STACK: "Observability",
+    names.MAAS_BROKER: "Broker",
+    names.MAAS_PLATFORM_KEYS: "Platform keys",
+    names.MAAS_BUDGETS: "Budgets",
 }
 LEVEL_ORDER = ("mandatory", "advisory", "disabled")
 SEVERITY_ORDER = ("critical", "high", "medium", "low")
@@ -306,14 +296,13 @@ def build(plan: Plan, rules: Optional[Mapping[str, Rule]] = None) -> Report:
         rules = {rule.id: rule for rule in registered()}
     environment = plan.cost.get("environment") if plan.cost else plan.outputs.get("environment")
     region = plan.cost.get("region") if plan.cost else plan.outputs.get("region")
-    index = PlanIndex(plan.resources, plan.outputs, str(region or ""), environment)
     topics = _topic_names(plan)
-    finding = _finding_maker(plan, index, rules)
+    finding = _finding_maker(plan, rules)
     findings = tuple(finding(v) for v in plan.violations)
     exempted = tuple(finding(v) for v in plan.exempted)
     budgets = _budgets(plan)
-    agents = tuple(_agent(plan, index, component.urn, topics, findings, budgets)
-                   for component in sorted(index.agents.values(), key=lambda a: a.name))
+    agents = tuple(_agent(plan, component.urn, topics, findings, budgets)
+                   for component in sorted(plan.agents.values(), key=lambda a: a.name))
     return Report(
         project=plan.project,
         stack=plan.stack,
@@ -321,8 +310,8 @@ def build(plan: Plan, rules: Optional[Mapping[str, Rule]] = None) -> Report:
         region=_text(region),
         account_id=_text(plan.outputs.get("account_id")),
         resource_count=len(plan.cloud_resources()),
-        component_count=sum(1 for r in plan.resources if not r["custom"]),
-        parts=_parts(plan, index),
+        component_count=sum(1 for r in plan.resources if not r.custom),
+        parts=_parts(plan),
         agents=agents,
         topics=_topics(plan, topics, agents),
         findings=findings,
@@ -336,13 +325,13 @@ def build(plan: Plan, rules: Optional[Mapping[str, Rule]] = None) -> Report:
 
 # -- findings -------------------------------------------------------------------------------
 
-def _finding_maker(plan: Plan, index: PlanIndex, rules: Mapping[str, Rule]) -> Callable[[dict[str, Any]], Finding]:
+def _finding_maker(plan: Plan, rules: Mapping[str, Rule]) -> Callable[[dict[str, Any]], Finding]:
     def make(entry: dict[str, Any]) -> Finding:
         urn = str(entry.get("urn") or "")
-        resource = index.by_urn.get(urn)
+        resource = plan.by_urn.get(urn)
         agent = None
         if resource is not None:
-            owner = index.agents.get(urn) or index.agent_of(resource)
+            owner = plan.agents.get(urn) or plan.agent_of(resource)
             agent = owner.name if owner else None
         rule = rules.get(str(entry.get("policy")))
         return Finding(
@@ -351,8 +340,8 @@ def _finding_maker(plan: Plan, index: PlanIndex, rules: Mapping[str, Rule]) -> C
             severity=str(entry.get("severity")),
             level=str(entry.get("level")),
             urn=urn,
-            resource=resource["name"] if resource else (urn.split("::")[-1] if urn else "(stack)"),
-            resource_type=resource["type"] if resource else "",
+            resource=resource.name if resource else (urn.split("::")[-1] if urn else "(stack)"),
+            resource_type=resource.type if resource else "",
             message=str(entry.get("message")),
             remediation=rule.remediation if rule else "",
             agent=agent,
@@ -369,21 +358,21 @@ def _topic_names(plan: Plan) -> dict[str, str]:
     (a team stack sees its platform's topics only as ARNs)."""
     messaging = plan.outputs.get("messaging")
     declared = messaging.get("topics") if isinstance(messaging, dict) else None
-    names = {}
+    known = {}
     for name, topic in (declared or {}).items():
         if isinstance(topic, dict) and isinstance(topic.get("arn"), str):
-            names[topic["arn"]] = name
-    return names
+            known[topic["arn"]] = name
+    return known
 
 
-def _topic_name(arn: str, names: Mapping[str, str]) -> str:
-    return names.get(arn) or arn.rsplit(":", 1)[-1]
+def _topic_name(arn: str, known: Mapping[str, str]) -> str:
+    return known.get(arn) or arn.rsplit(":", 1)[-1]
 
 
-def _agent(plan: Plan, index: PlanIndex, urn: str, topics: Mapping[str, str], findings: Sequence[Finding],
+def _agent(plan: Plan, urn: str, topics: Mapping[str, str], findings: Sequence[Finding],
            budgets: Mapping[str, float]) -> Agent:
-    meta = index.agents[urn]
-    mine = list(index.descendants(urn))
+    meta = plan.agents[urn]
+    mine = list(plan.descendants(urn))
     record = (plan.outputs.get("agents") or {}).get(meta.name)
     record = record if isinstance(record, dict) else {}
     figures = ((plan.cost or {}).get("by_agent") or {}).get(meta.name) or {}
@@ -392,12 +381,12 @@ def _agent(plan: Plan, index: PlanIndex, urn: str, topics: Mapping[str, str], fi
         team=meta.team,
         namespace=_text(record.get("namespace")) or _namespace(mine),
         image=_image(mine),
-        datastores=tuple(sorted({DATASTORES[r["type"]] for r in mine if r["type"] in DATASTORES})),
+        datastores=tuple(sorted({DATASTORES[r.type] for r in mine if r.type in DATASTORES})),
         replicas=_replicas(mine),
         exposure=_exposure(mine),
         publishes=tuple(sorted({_topic_name(arn, topics) for arn in _published_arns(mine)})),
-        subscribes=tuple(sorted({_topic_name(str(r["inputs"].get("topic")), topics)
-                                 for r in mine if r["type"] == SUBSCRIPTION and r["inputs"].get("topic")})),
+        subscribes=tuple(sorted({_topic_name(str(r.inputs.get("topic")), topics)
+                                 for r in mine if r.type == names.SNS_TOPIC_SUBSCRIPTION and r.inputs.get("topic")})),
         slos=_slos(record.get("slos")),
         budget_usd=budgets.get(f"agent${meta.name}"),
         monthly=figures.get("monthly"),
@@ -409,14 +398,14 @@ def _agent(plan: Plan, index: PlanIndex, urn: str, topics: Mapping[str, str], fi
     )
 
 
-def _topics(plan: Plan, names: Mapping[str, str], agents: Sequence[Agent]) -> tuple[Topic, ...]:
+def _topics(plan: Plan, known: Mapping[str, str], agents: Sequence[Agent]) -> tuple[Topic, ...]:
     """The declared topics, and any other topic an agent publishes or subscribes to."""
-    by_name = {name: arn for arn, name in names.items()}
+    by_name = {name: arn for arn, name in known.items()}
     for agent in agents:
         for name in agent.publishes + agent.subscribes:
             by_name.setdefault(name, "")
-    descriptions = {str(r["inputs"].get("name")): str(r["inputs"].get("displayName") or "")
-                    for r in plan.of_type(TOPIC)}
+    descriptions = {str(r.inputs.get("name")): str(r.inputs.get("displayName") or "")
+                    for r in plan.of_type(names.SNS_TOPIC)}
     ordered = {}
     messaging = plan.outputs.get("messaging")
     for name, topic in ((messaging or {}).get("topics") or {}).items() if isinstance(messaging, dict) else ():
@@ -436,13 +425,13 @@ def _topics(plan: Plan, names: Mapping[str, str], agents: Sequence[Agent]) -> tu
     return tuple(result)
 
 
-def _published_arns(resources: Iterable[dict[str, Any]]) -> set[str]:
+def _published_arns(resources: Iterable[PlannedResource]) -> set[str]:
     """SNS topic ARNs the agent's role policies allow ``sns:Publish`` on."""
     arns: set[str] = set()
     for resource in resources:
-        if resource["type"] != ROLE_POLICY:
+        if resource.type != names.IAM_ROLE_POLICY:
             continue
-        for statement in _statements(resource["inputs"].get("policy")):
+        for statement in _statements(resource.inputs.get("policy")):
             actions = _as_list(statement.get("Action"))
             if statement.get("Effect") == "Allow" and "sns:Publish" in actions:
                 arns.update(str(a) for a in _as_list(statement.get("Resource")) if str(a).startswith("arn:"))
@@ -483,59 +472,59 @@ def _percent(fraction: float) -> str:
     return f"{fraction * 100:.3f}".rstrip("0").rstrip(".")
 
 
-def _namespace(resources: Sequence[dict[str, Any]]) -> Optional[str]:
+def _namespace(resources: Sequence[PlannedResource]) -> Optional[str]:
     for resource in resources:
-        if resource["type"] == "kubernetes:core/v1:Namespace":
-            return _text((resource["inputs"].get("metadata") or {}).get("name"))
+        if resource.type == names.K8S_NAMESPACE:
+            return _text((resource.inputs.get("metadata") or {}).get("name"))
     return None
 
 
-def _image(resources: Sequence[dict[str, Any]]) -> Optional[str]:
+def _image(resources: Sequence[PlannedResource]) -> Optional[str]:
     for resource in resources:
-        if resource["type"] == DEPLOYMENT:
-            containers = (((resource["inputs"].get("spec") or {}).get("template") or {}).get("spec") or {}).get(
+        if resource.type == names.K8S_DEPLOYMENT:
+            containers = (((resource.inputs.get("spec") or {}).get("template") or {}).get("spec") or {}).get(
                 "containers") or []
             if containers and isinstance(containers[0], dict):
                 return _text(containers[0].get("image"))
     return None
 
 
-def _replicas(resources: Sequence[dict[str, Any]]) -> Optional[tuple[int, int]]:
+def _replicas(resources: Sequence[PlannedResource]) -> Optional[tuple[int, int]]:
     for resource in resources:
-        if resource["type"] == SCALED_OBJECT:
-            spec = resource["inputs"].get("spec") or {}
+        if resource.type == names.K8S_SCALED_OBJECT:
+            spec = resource.inputs.get("spec") or {}
             low, high = spec.get("minReplicaCount"), spec.get("maxReplicaCount")
             if isinstance(low, (int, float)) and isinstance(high, (int, float)):
                 return int(low), int(high)
     for resource in resources:
-        if resource["type"] == DEPLOYMENT:
-            count = (resource["inputs"].get("spec") or {}).get("replicas")
+        if resource.type == names.K8S_DEPLOYMENT:
+            count = (resource.inputs.get("spec") or {}).get("replicas")
             if isinstance(count, (int, float)):
                 return int(count), int(count)
     return None
 
 
-def _exposure(resources: Sequence[dict[str, Any]]) -> Optional[str]:
+def _exposure(resources: Sequence[PlannedResource]) -> Optional[str]:
     for resource in resources:
-        if resource["type"] != INGRESS:
+        if resource.type != names.K8S_INGRESS:
             continue
-        annotations = (resource["inputs"].get("metadata") or {}).get("annotations") or {}
+        annotations = (resource.inputs.get("metadata") or {}).get("annotations") or {}
         if annotations.get("alb.ingress.kubernetes.io/scheme") == "internet-facing":
-            hosts = [rule.get("host") for rule in (resource["inputs"].get("spec") or {}).get("rules") or []
+            hosts = [rule.get("host") for rule in (resource.inputs.get("spec") or {}).get("rules") or []
                      if isinstance(rule, dict) and rule.get("host")]
             return "public: " + ", ".join(hosts) if hosts else "public"
         return "internal"
     return None
 
 
-def _owned(resources: Sequence[dict[str, Any]]) -> tuple[Owned, ...]:
+def _owned(resources: Sequence[PlannedResource]) -> tuple[Owned, ...]:
     """The agent's cloud and Kubernetes resources by type, ordered by label."""
     by_type: dict[str, list[str]] = {}
     for resource in resources:
-        if resource["custom"]:
-            by_type.setdefault(resource["type"], []).append(resource["name"])
-    owned = [Owned(group=resource_group(t), label=type_label(t), type=t, names=tuple(sorted(names)))
-             for t, names in by_type.items()]
+        if resource.custom:
+            by_type.setdefault(resource.type, []).append(resource.name)
+    owned = [Owned(group=resource_group(t), label=type_label(t), type=t, names=tuple(sorted(logical)))
+             for t, logical in by_type.items()]
     return tuple(sorted(owned, key=lambda o: (o.label.lower(), o.type)))
 
 
@@ -551,26 +540,26 @@ def type_label(type_token: str) -> str:
 
 # -- the platform ---------------------------------------------------------------------------
 
-def _parts(plan: Plan, index: PlanIndex) -> tuple[Part, ...]:
+def _parts(plan: Plan) -> tuple[Part, ...]:
     """The platform's components below its root, known ones first in a fixed order."""
     costs = {r["urn"]: r["monthly"] for r in (plan.cost or {}).get("resources") or []}
-    roots = {r["urn"] for r in plan.resources if r["type"] == PLATFORM}
+    roots = {r.urn for r in plan.resources if r.type == names.MAAS_PLATFORM}
     top = [r for r in plan.resources
-           if not r["custom"] and r["type"] not in (AGENT_COMPONENT, PLATFORM)
-           and (r["parent"] in roots or r["parent"] not in index.by_urn)]
+           if not r.custom and r.type not in (names.MAAS_AGENT_SERVICE, names.MAAS_PLATFORM)
+           and (r.parent in roots or r.parent not in plan.by_urn)]
     order = list(PART_TITLES)
-    top.sort(key=lambda c: (order.index(c["type"]) if c["type"] in order else len(order), c["type"], c["name"]))
+    top.sort(key=lambda c: (order.index(c.type) if c.type in order else len(order), c.type, c.name))
     parts = []
     for component in top:
-        children = [r for r in index.descendants(component["urn"]) if r["custom"]]
-        facts, items = _PART_FACTS.get(component["type"], _no_facts)(children)
+        children = [r for r in plan.descendants(component.urn) if r.custom]
+        facts, items = _PART_FACTS.get(component.type, _no_facts)(children)
         parts.append(Part(
-            type=component["type"],
-            title=PART_TITLES.get(component["type"]) or component["type"].rsplit(":", 1)[-1],
+            type=component.type,
+            title=PART_TITLES.get(component.type) or component.type.rsplit(":", 1)[-1],
             facts=tuple(facts),
             items=tuple(items),
             resource_count=len(children),
-            monthly=round(sum(costs.get(r["urn"], 0.0) for r in children), 2),
+            monthly=round(sum(costs.get(r.urn, 0.0) for r in children), 2),
         ))
     return tuple(parts)
 
@@ -578,39 +567,39 @@ def _parts(plan: Plan, index: PlanIndex) -> tuple[Part, ...]:
 Facts = tuple[list[tuple[str, str]], list[str]]
 
 
-def _no_facts(resources: Sequence[dict[str, Any]]) -> Facts:
+def _no_facts(resources: Sequence[PlannedResource]) -> Facts:
     return [], []
 
 
-def _network_facts(resources: Sequence[dict[str, Any]]) -> Facts:
-    vpc = _first(resources, "aws:ec2/vpc:Vpc")
-    subnets = _of(resources, "aws:ec2/subnet:Subnet")
-    zones = sorted({str(s["inputs"].get("availabilityZone")) for s in subnets if s["inputs"].get("availabilityZone")})
-    public = [s for s in subnets if "kubernetes.io/role/elb" in (s["inputs"].get("tags") or {})]
+def _network_facts(resources: Sequence[PlannedResource]) -> Facts:
+    vpc = _first(resources, names.EC2_VPC)
+    subnets = _of(resources, names.EC2_SUBNET)
+    zones = sorted({str(s.inputs.get("availabilityZone")) for s in subnets if s.inputs.get("availabilityZone")})
+    public = [s for s in subnets if "kubernetes.io/role/elb" in (s.inputs.get("tags") or {})]
     facts = [
-        ("VPC", str(vpc["inputs"].get("cidrBlock")) if vpc else "-"),
+        ("VPC", str(vpc.inputs.get("cidrBlock")) if vpc else "-"),
         ("availability zones", ", ".join(zones) or "-"),
         ("subnets", f"{len(subnets) - len(public)} private, {len(public)} public"),
-        ("NAT gateways", str(len(_of(resources, "aws:ec2/natGateway:NatGateway")))),
-        ("interface endpoints", str(sum(1 for e in _of(resources, "aws:ec2/vpcEndpoint:VpcEndpoint")
-                                        if e["inputs"].get("vpcEndpointType") == "Interface"))),
-        ("flow logs", "on" if _of(resources, "aws:ec2/flowLog:FlowLog") else "off"),
+        ("NAT gateways", str(len(_of(resources, names.EC2_NAT_GATEWAY)))),
+        ("interface endpoints", str(sum(1 for e in _of(resources, names.EC2_VPC_ENDPOINT)
+                                        if e.inputs.get("vpcEndpointType") == "Interface"))),
+        ("flow logs", "on" if _of(resources, names.EC2_FLOW_LOG) else "off"),
     ]
     return facts, []
 
 
-def _cluster_facts(resources: Sequence[dict[str, Any]]) -> Facts:
-    cluster = _first(resources, "aws:eks/cluster:Cluster")
+def _cluster_facts(resources: Sequence[PlannedResource]) -> Facts:
+    cluster = _first(resources, names.EKS_CLUSTER)
     facts = []
     if cluster:
-        inputs = cluster["inputs"]
+        inputs = cluster.inputs
         vpc = inputs.get("vpcConfig") or {}
         facts.append(("name", str(inputs.get("name"))))
         facts.append(("Kubernetes", str(inputs.get("version") or "-")))
         facts.append(("API endpoint", "public and private" if vpc.get("endpointPublicAccess") else "private"))
-    for group in _of(resources, "aws:eks/nodeGroup:NodeGroup"):
-        facts.append((f"node group {group['inputs'].get('nodeGroupName') or group['name']}", node_group(group["inputs"])))
-    addons = [str(a["inputs"].get("addonName")) for a in _of(resources, "aws:eks/addon:Addon")]
+    for group in _of(resources, names.EKS_NODE_GROUP):
+        facts.append((f"node group {group.inputs.get('nodeGroupName') or group.name}", node_group(group.inputs)))
+    addons = [str(a.inputs.get("addonName")) for a in _of(resources, names.EKS_ADDON)]
     return facts, sorted(addons)
 
 
@@ -624,8 +613,8 @@ def node_group(inputs: Mapping[str, Any]) -> str:
     return f"{size} × {types} ({capacity})"
 
 
-def _charts_facts(resources: Sequence[dict[str, Any]]) -> Facts:
-    charts = [release_label(r["inputs"]) for r in _of(resources, HELM_RELEASE)]
+def _charts_facts(resources: Sequence[PlannedResource]) -> Facts:
+    charts = [release_label(r.inputs) for r in _of(resources, names.HELM_RELEASE)]
     return [], sorted(charts)
 
 
@@ -634,39 +623,39 @@ def release_label(inputs: Mapping[str, Any]) -> str:
     return f"{inputs.get('chart') or inputs.get('name')} {version}" if version else str(inputs.get("chart"))
 
 
-def _broker_facts(resources: Sequence[dict[str, Any]]) -> Facts:
-    topics = _of(resources, TOPIC)
+def _broker_facts(resources: Sequence[PlannedResource]) -> Facts:
+    topics = _of(resources, names.SNS_TOPIC)
     facts = [("SNS topics", str(len(topics)))]
-    for kind, label in (("aws:mq/broker:Broker", "Amazon MQ brokers"), ("aws:msk/serverlessCluster:ServerlessCluster",
+    for kind, label in ((names.MQ_BROKER, "Amazon MQ brokers"), (names.MSK_SERVERLESS_CLUSTER,
                                                                           "MSK Serverless clusters")):
         if _of(resources, kind):
             facts.append((label, str(len(_of(resources, kind)))))
-    return facts, sorted(str(t["inputs"].get("name")) for t in topics)
+    return facts, sorted(str(t.inputs.get("name")) for t in topics)
 
 
-def _keys_facts(resources: Sequence[dict[str, Any]]) -> Facts:
-    aliases = sorted(str(a["inputs"].get("name")) for a in _of(resources, "aws:kms/alias:Alias"))
-    keys = _of(resources, "aws:kms/key:Key")
-    rotated = sum(1 for k in keys if k["inputs"].get("enableKeyRotation"))
+def _keys_facts(resources: Sequence[PlannedResource]) -> Facts:
+    aliases = sorted(str(a.inputs.get("name")) for a in _of(resources, names.KMS_ALIAS))
+    keys = _of(resources, names.KMS_KEY)
+    rotated = sum(1 for k in keys if k.inputs.get("enableKeyRotation"))
     return [("KMS keys", str(len(keys))), ("rotation on", f"{rotated} of {len(keys)}")], aliases
 
 
-def _budgets_facts(resources: Sequence[dict[str, Any]]) -> Facts:
+def _budgets_facts(resources: Sequence[PlannedResource]) -> Facts:
     items = []
-    for budget in _of(resources, BUDGET):
-        inputs = budget["inputs"]
+    for budget in _of(resources, names.BUDGETS_BUDGET):
+        inputs = budget.inputs
         items.append(f"{inputs.get('name')}: {_money(inputs.get('limitAmount'))} {inputs.get('limitUnit') or ''}".strip())
     return [("budgets", str(len(items)))], sorted(items)
 
 
-_PART_FACTS: dict[str, Callable[[Sequence[dict[str, Any]]], Facts]] = {
-    "maas:network:Network": _network_facts,
-    "maas:cluster:Cluster": _cluster_facts,
-    "maas:addons:ClusterAddons": _charts_facts,
-    "maas:observability:ObservabilityStack": _charts_facts,
-    "maas:broker:Broker": _broker_facts,
-    "maas:encryption:PlatformKeys": _keys_facts,
-    "maas:budgets:Budgets": _budgets_facts,
+_PART_FACTS: dict[str, Callable[[Sequence[PlannedResource]], Facts]] = {
+    names.MAAS_NETWORK: _network_facts,
+    names.MAAS_CLUSTER: _cluster_facts,
+    names.MAAS_CLUSTER_ADDONS: _charts_facts,
+    names.MAAS_OBSERVABILITY_STACK: _charts_facts,
+    names.MAAS_BROKER: _broker_facts,
+    names.MAAS_PLATFORM_KEYS: _keys_facts,
+    names.MAAS_BUDGETS: _budgets_facts,
 }
 
 
@@ -675,8 +664,8 @@ _PART_FACTS: dict[str, Callable[[Sequence[dict[str, Any]]], Facts]] = {
 def _budgets(plan: Plan) -> dict[str, float]:
     """Monthly budget limits by the cost-allocation tag they filter on (``agent$triage``)."""
     limits = {}
-    for budget in plan.of_type(BUDGET):
-        inputs = budget["inputs"]
+    for budget in plan.of_type(names.BUDGETS_BUDGET):
+        inputs = budget.inputs
         try:
             limit = float(inputs.get("limitAmount"))
         except (TypeError, ValueError):
@@ -692,13 +681,12 @@ def _cost(plan: Plan, budgets: Mapping[str, float]) -> Optional[Cost]:
     cost = plan.cost
     if not cost:
         return None
-    by_urn = {r["urn"] for r in plan.resources}
     sums: dict[tuple[str, str], list[float]] = {}
     for resource in cost["resources"]:
         if resource["agent"]:
             key = (resource["agent"], "agent")
         else:
-            owner = plan.component_of(plan.get(resource["urn"])) if resource["urn"] in by_urn else "(stack)"
+            owner = plan.component_of(plan.by_urn[resource["urn"]]) if resource["urn"] in plan.by_urn else "(stack)"
             key = (_component_title(owner), "shared")
         pair = sums.setdefault(key, [0.0, 0.0])
         pair[0] += resource["baseline"]
@@ -737,11 +725,11 @@ def _component_title(owner: str) -> str:
 
 # -- small helpers --------------------------------------------------------------------------
 
-def _of(resources: Iterable[dict[str, Any]], type_token: str) -> list[dict[str, Any]]:
-    return [r for r in resources if r["type"] == type_token]
+def _of(resources: Iterable[PlannedResource], type_token: str) -> list[PlannedResource]:
+    return [r for r in resources if r.type == type_token]
 
 
-def _first(resources: Iterable[dict[str, Any]], type_token: str) -> Optional[dict[str, Any]]:
+def _first(resources: Iterable[PlannedResource], type_token: str) -> Optional[PlannedResource]:
     return next(iter(_of(resources, type_token)), None)
 
 

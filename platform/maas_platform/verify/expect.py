@@ -15,25 +15,25 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
+from .. import names
 from ..markers import SECRET
-from ..plan import Plan
+from ..plan.model import Plan, PlannedResource
 
 PLATFORM = "platform"
-AGENT_COMPONENT = "maas:agent:AgentService"
 
 # Plan resource type -> the kind of check it gets (checks.CHECKS).
 KINDS = {
-    "aws:kms/key:Key": "kms-key",
-    "aws:dynamodb/table:Table": "dynamodb-table",
-    "aws:sqs/queue:Queue": "sqs-queue",
-    "aws:secretsmanager/secret:Secret": "secret",
-    "aws:budgets/budget:Budget": "budget",
-    "aws:eks/cluster:Cluster": "eks-cluster",
-    "aws:s3/bucket:Bucket": "s3-bucket",
-    "aws:s3/bucketV2:BucketV2": "s3-bucket",
-    "aws:cloudwatch/logGroup:LogGroup": "log-group",
-    "aws:sns/topic:Topic": "sns-topic",
-    "aws:rds/cluster:Cluster": "rds-cluster",
+    names.KMS_KEY: "kms-key",
+    names.DYNAMODB_TABLE: "dynamodb-table",
+    names.SQS_QUEUE: "sqs-queue",
+    names.SECRETSMANAGER_SECRET: "secret",
+    names.BUDGETS_BUDGET: "budget",
+    names.EKS_CLUSTER: "eks-cluster",
+    names.S3_BUCKET: "s3-bucket",
+    names.S3_BUCKET_V2: "s3-bucket",
+    names.CLOUDWATCH_LOG_GROUP: "log-group",
+    names.SNS_TOPIC: "sns-topic",
+    names.RDS_CLUSTER: "rds-cluster",
 }
 
 # The input holding a kind's physical name, where it is not ``name``.
@@ -42,11 +42,11 @@ NAME_INPUTS = {"s3-bucket": "bucket", "rds-cluster": "clusterIdentifier"}
 # A bucket's settings live in resources of their own that name the bucket (the provider's
 # current shape); a v1 ``Bucket`` may also carry them inline. Config type -> what it sets.
 BUCKET_CONFIGS = {
-    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": "encryption",
-    "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2": "encryption",
-    "aws:s3/bucketVersioning:BucketVersioning": "versioning",
-    "aws:s3/bucketVersioningV2:BucketVersioningV2": "versioning",
-    "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": "public-access-block",
+    names.S3_BUCKET_SERVER_SIDE_ENCRYPTION_CONFIGURATION: "encryption",
+    names.S3_BUCKET_SERVER_SIDE_ENCRYPTION_CONFIGURATION_V2: "encryption",
+    names.S3_BUCKET_VERSIONING: "versioning",
+    names.S3_BUCKET_VERSIONING_V2: "versioning",
+    names.S3_BUCKET_PUBLIC_ACCESS_BLOCK: "public-access-block",
 }
 
 # The four settings of an S3 public access block: plan input -> the API's field.
@@ -79,8 +79,8 @@ class Expectations:
 
     def prefix(self, kind: str) -> str:
         """The longest name prefix shared by the expected resources of a kind (to narrow list calls)."""
-        names = [item.name for item in self.items if item.kind == kind]
-        return _common_prefix(names) if names else ""
+        found = [item.name for item in self.items if item.kind == kind]
+        return _common_prefix(found) if found else ""
 
     def prefixes(self, kind: str) -> list[str]:
         """One narrow listing prefix per path "directory" of a kind's names (log groups).
@@ -92,20 +92,10 @@ class Expectations:
         for item in self.items:
             if item.kind == kind:
                 groups.setdefault(item.name.rsplit("/", 1)[0], []).append(item.name)
-        return sorted(_common_prefix(names) for names in groups.values())
+        return sorted(_common_prefix(members) for members in groups.values())
 
     def agents(self) -> list[str]:
         return sorted({item.agent for item in self.items if item.agent != PLATFORM})
-
-
-def plan_from_json(document: dict[str, Any]) -> Plan:
-    """A plan written by ``maas plan --json`` (the JSON contract), for verifying without re-planning."""
-    return Plan(
-        project=str(document.get("project", "")),
-        stack=str(document.get("stack", "")),
-        resources=list(document.get("resources") or []),
-        outputs=dict(document.get("outputs") or {}),
-    )
 
 
 def expectations(plan: Plan, account_id: str = "") -> Expectations:
@@ -115,28 +105,27 @@ def expectations(plan: Plan, account_id: str = "") -> Expectations:
     looked up under it.
     """
     keys = _key_aliases(plan)
-    owners = _agent_components(plan)
     attached = _bucket_configs(plan)
     rename = _account_renaming(plan, account_id)
     items: list[Expected] = []
     unmatched: list[str] = []
     for resource in plan.resources:
-        kind = KINDS.get(resource["type"])
+        kind = KINDS.get(resource.type)
         if kind is None:
             continue
-        inputs = resource.get("inputs") or {}
-        name = keys.by_urn.get(resource["urn"]) if kind == "kms-key" else rename(_physical_name(kind, inputs))
+        inputs = resource.inputs
+        name = keys.by_urn.get(resource.urn) if kind == "kms-key" else rename(_physical_name(kind, inputs))
         if not name:
             why = "no alias in the plan" if kind == "kms-key" else "no physical name in the plan"
-            unmatched.append(f"{resource['type']} {resource['name']}: {why}")
+            unmatched.append(f"{resource.type} {resource.name}: {why}")
             continue
         items.append(Expected(
             kind=kind,
             name=name,
-            agent=_agent_of(resource, inputs, owners, plan),
-            logical=resource["name"],
+            agent=_agent_of(resource, inputs, plan),
+            logical=resource.name,
             tags={k: str(v) for k, v in (inputs.get("tags") or {}).items() if isinstance(v, str)},
-            spec=_bucket_spec(inputs, keys, attached.get(resource["urn"], {})) if kind == "s3-bucket"
+            spec=_bucket_spec(inputs, keys, attached.get(resource.urn, {})) if kind == "s3-bucket"
             else SPECS[kind](inputs, keys),
         ))
     items.sort(key=lambda i: (i.agent != PLATFORM, i.agent, i.kind, i.name))
@@ -149,8 +138,21 @@ def plan_account(plan: Plan) -> str:
     if isinstance(account, str) and re.fullmatch(r"\d{12}", account):
         return account
     found = re.search(r'"arn:aws[a-z-]*:(?:kms|sqs|dynamodb|secretsmanager|sns|logs|rds):[a-z0-9-]+:(\d{12}):',
-                      json.dumps(plan.resources))
+                      json.dumps([r.inputs for r in plan.resources]))
     return found.group(1) if found else ""
+
+
+def plan_region(plan: Plan) -> Optional[str]:
+    """The region the stack deploys to: its ``region`` output, else the region of its planned ARNs.
+
+    A team stack exports no region, but the fake cloud builds its ARNs in the stack's region.
+    """
+    region = (plan.outputs or {}).get("region")
+    if isinstance(region, str) and region and region != SECRET:
+        return region
+    found = re.search(r'"arn:aws[a-z-]*:(?:kms|sqs|dynamodb|secretsmanager):([a-z0-9-]+):',
+                      json.dumps([r.inputs for r in plan.resources]))
+    return found.group(1) if found else None
 
 
 def _account_renaming(plan: Plan, account_id: str) -> Callable[[Optional[str]], Optional[str]]:
@@ -191,15 +193,15 @@ class _Keys:
 
 def _key_aliases(plan: Plan) -> _Keys:
     """Each planned key's alias: an alias depends on the key it targets and names its fake id."""
-    keys = {r["urn"] for r in plan.of_type("aws:kms/key:Key")}
+    keys = {r.urn for r in plan.of_type(names.KMS_KEY)}
     by_urn: dict[str, str] = {}
     by_fake_id: dict[str, str] = {}
-    for alias in plan.of_type("aws:kms/alias:Alias"):
-        name = (alias.get("inputs") or {}).get("name")
-        target = (alias.get("inputs") or {}).get("targetKeyId")
+    for alias in plan.of_type(names.KMS_ALIAS):
+        name = alias.inputs.get("name")
+        target = alias.inputs.get("targetKeyId")
         if not isinstance(name, str):
             continue
-        for dependency in alias.get("dependencies") or []:
+        for dependency in alias.dependencies:
             if dependency in keys:
                 by_urn.setdefault(dependency, name)
         if isinstance(target, str):
@@ -210,35 +212,18 @@ def _key_aliases(plan: Plan) -> _Keys:
 # -- ownership ---------------------------------------------------------------------------------
 
 
-def _agent_components(plan: Plan) -> dict[str, str]:
-    """AgentService component urn -> agent name (the ``agent`` tag its resources carry)."""
-    components = {r["urn"] for r in plan.resources if r["type"] == AGENT_COMPONENT}
-    owners: dict[str, str] = {}
-    for resource in plan.resources:
-        agent = ((resource.get("inputs") or {}).get("tags") or {}).get("agent")
-        if isinstance(agent, str) and resource.get("parent") in components:
-            owners.setdefault(resource["parent"], agent)
-    return owners
-
-
-def _agent_of(resource: dict[str, Any], inputs: dict[str, Any], owners: dict[str, str], plan: Plan) -> str:
-    """The agent a resource belongs to: its ``agent`` tag, an agent budget's cost filter, or its component."""
-    agent = (inputs.get("tags") or {}).get("agent")
+def _agent_of(resource: PlannedResource, inputs: dict[str, Any], plan: Plan) -> str:
+    """The agent a resource belongs to: its ``agent`` tag, an agent budget's cost filter, or the
+    ``AgentService`` it sits below (at any depth: an agent's parts are components of their own)."""
+    agent = (inputs.get("tags") or {}).get(names.AGENT_TAG)
     if isinstance(agent, str):
         return agent
     for cost_filter in inputs.get("costFilters") or []:
         for value in cost_filter.get("values") or []:
-            if isinstance(value, str) and value.startswith("user:agent$"):
+            if isinstance(value, str) and value.startswith(f"user:{names.AGENT_TAG}$"):
                 return value.split("$", 1)[1]
-    parent = resource.get("parent")
-    while parent:
-        if parent in owners:
-            return owners[parent]
-        try:
-            parent = plan.get(parent).get("parent")
-        except KeyError:
-            break
-    return PLATFORM
+    owner = plan.agent_of(resource)
+    return owner.name if owner else PLATFORM
 
 
 # -- per-kind settings -------------------------------------------------------------------------
@@ -314,15 +299,15 @@ def _cluster_spec(inputs: dict[str, Any], keys: _Keys) -> dict[str, Any]:
 
 def _bucket_configs(plan: Plan) -> dict[str, dict[str, dict[str, Any]]]:
     """Bucket urn -> its separate config resources' inputs by role, matched by the bucket each names."""
-    buckets = {r["urn"]: r for r in plan.resources if KINDS.get(r["type"]) == "s3-bucket"}
-    by_name = {(b.get("inputs") or {}).get("bucket"): urn for urn, b in buckets.items()}
+    buckets = {r.urn: r for r in plan.resources if KINDS.get(r.type) == "s3-bucket"}
+    by_name = {b.inputs.get("bucket"): urn for urn, b in buckets.items()}
     configs: dict[str, dict[str, dict[str, Any]]] = {}
     for resource in plan.resources:
-        role = BUCKET_CONFIGS.get(resource["type"])
+        role = BUCKET_CONFIGS.get(resource.type)
         if role is None:
             continue
-        inputs = resource.get("inputs") or {}
-        urn = next((d for d in resource.get("dependencies") or [] if d in buckets), None)
+        inputs = resource.inputs
+        urn = next((d for d in resource.dependencies if d in buckets), None)
         urn = urn or by_name.get(inputs.get("bucket"))
         if urn:
             configs.setdefault(urn, {})[role] = inputs

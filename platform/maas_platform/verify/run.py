@@ -8,7 +8,7 @@ from typing import Optional
 
 import boto3
 
-from ..plan import Plan
+from ..plan.model import Plan
 from .aws import Account
 from .checks import CHECKS, Finding
 from .expect import Expectations, expectations

@@ -1,42 +1,23 @@
-"""``maas``: the platform's command line."""
+"""``maas plan``: plan a stack offline, write its exports, print what it would create and cost.
+
+The command orchestrates: :func:`~maas_platform.plan.plan_project` makes the plan (program,
+estimate, policy gate), then the exports and the HTML report are written from the plan alone.
+"""
 
 from __future__ import annotations
 
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterator, Optional
+from typing import Any, Callable, Iterator, Optional
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from .config.loader import ConfigError
-
-app = typer.Typer(
-    help="Multi-Agent-as-a-Service platform: plan environments and team stacks offline (deploy them with `pulumi up`).",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
-# Wide enough for type tokens when the output is a file or a CI log.
-console = Console(width=None if Console().is_terminal else 140)
-errors = Console(stderr=True, width=None if Console(stderr=True).is_terminal else 400)
-
-EXIT_OK, EXIT_VIOLATIONS, EXIT_USAGE = 0, 1, 2
+from ..config.loader import ConfigError
+from .console import EXIT_FAILED, EXIT_OK, console, errors, fail, warn
 
 
-def fail(message: str) -> "typer.Exit":
-    errors.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
-    return typer.Exit(EXIT_USAGE)
-
-
-@app.callback()
-def main() -> None:
-    """Multi-Agent-as-a-Service platform."""
-
-
-@app.command()
 def plan(
     stack: Optional[str] = typer.Option(None, "--stack", "-s", help="Stack to plan; reads <stackConfigDir>/Pulumi.<stack>.yaml."),
     config_file: Optional[Path] = typer.Option(
@@ -74,11 +55,11 @@ def plan(
     Exit codes: 0 planned; 1 planned with mandatory policy violations; 2 invalid
     configuration or usage.
     """
-    from .plan import plan_project
-    from .plan.exports import write_exports
+    from ..plan import plan_project
+    from ..plan.exports import write_exports
 
     if html_path is not None:
-        from .report import DiagramError, require_dot
+        from ..report import DiagramError, require_dot
 
         try:  # before planning: a missing Graphviz should not cost a whole plan
             require_dot()
@@ -101,7 +82,7 @@ def plan(
         json_path.write_text(result.to_json())
     written = write_exports(result, out) if out is not None else []
     if html_path is not None:
-        from .report import DiagramError, write_report
+        from ..report import DiagramError, write_report
 
         try:
             written_html = write_report(result, html_path)
@@ -109,7 +90,7 @@ def plan(
             raise fail(str(error))
 
     for warning in result.warnings:
-        errors.print(f"[bold yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
+        warn(warning)
     if not quiet:
         _print_summary(result, elapsed)
         _print_cost(result, usage)
@@ -123,7 +104,7 @@ def plan(
             if count:
                 console.print(f"wrote {count} {what} under {out / folder}")
     mandatory = [v for v in result.violations if v.get("level") == "mandatory"]
-    raise typer.Exit(EXIT_VIOLATIONS if mandatory else EXIT_OK)
+    raise typer.Exit(EXIT_FAILED if mandatory else EXIT_OK)
 
 
 @contextmanager
@@ -156,40 +137,6 @@ def _progress(enabled: bool) -> Iterator[Optional[Callable]]:
         yield on_register
 
 
-@app.command("policy-config")
-def policy_config(
-    stack: Optional[str] = typer.Option(None, "--stack", "-s", help="Stack whose maas:policy to render."),
-    config_file: Optional[Path] = typer.Option(None, "--config-file", help="Read this stack config file instead."),
-    project_dir: Path = typer.Option(Path("."), "--project-dir", help="Directory holding Pulumi.yaml."),
-    out: Optional[Path] = typer.Option(None, "--out", help="Write the JSON here instead of standard output."),
-) -> None:
-    """Print the CrossGuard --policy-pack-config JSON of a stack, from its maas:policy.
-
-    `pulumi preview --policy-pack policies --policy-pack-config FILE` then enforces what
-    `maas plan` enforces for that stack: the same levels, exemptions and minimum log retention.
-    """
-    import json
-
-    from .plan import Project, load_stack_config
-    from .policy.crossguard import policy_pack_config
-
-    try:
-        if config_file is None:
-            if not stack:
-                raise ConfigError("name the stack: --stack NAME (reads stacks/Pulumi.NAME.yaml) or --config-file PATH")
-            config_file = Project.load(project_dir).stack_file(stack)
-        config, _ = load_stack_config(config_file)
-        document = policy_pack_config(config, source=str(config_file))
-    except ConfigError as error:
-        raise fail(str(error))
-    text = json.dumps(document, indent=2, sort_keys=True) + "\n"
-    if out is None:
-        typer.echo(text, nl=False)
-    else:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(text)
-
-
 def _print_summary(result, elapsed: float) -> None:
     table = Table(title=f"{result.project}/{result.stack}: offline plan", show_lines=False)
     table.add_column("component")
@@ -201,31 +148,54 @@ def _print_summary(result, elapsed: float) -> None:
             table.add_row(component if index == 0 else "", type_token, str(count))
     console.print(table)
     total = len(result.cloud_resources())
-    components = sum(1 for r in result.resources if not r["custom"])
+    components = sum(1 for r in result.resources if not r.custom)
     console.print(f"{total} resources in {components} components, planned in {elapsed:.1f}s")
     for name, source in sorted(result.stack_references.items()):
         console.print(f"read stack {name} from the {source}", highlight=False)
 
 
+def _resource(entry: dict[str, Any]) -> str:
+    return str(entry.get("urn") or "").split("::")[-1] or "(stack)"
+
+
+def _findings_table(title: str, findings: list[dict[str, Any]]) -> Table:
+    table = Table(title=title)
+    for column in ("level", "severity", "policy", "resource", "finding"):
+        table.add_column(column, overflow="fold")
+    for v in findings:
+        style = "red" if v["level"] == "mandatory" else "yellow"
+        table.add_row(f"[{style}]{v['level']}[/]", v["severity"], v["policy"], _resource(v), v["message"])
+    return table
+
+
+def _not_evaluable_table(title: str, entries: list[dict[str, Any]]) -> Table:
+    table = Table(title=title)
+    for column in ("policy", "resource", "property", "why"):
+        table.add_column(column, overflow="fold")
+    for entry in entries:
+        table.add_row(str(entry.get("policy")), _resource(entry), str(entry.get("property") or "-"),
+                      str(entry.get("message")))
+    return table
+
+
 def _print_findings(result, quiet: bool) -> None:
-    """The policy findings: a table of violations (mandatory ones even when quiet), then one line of counts."""
-    from .policy import rules
+    """The policy findings: a table of violations (mandatory ones even when quiet), the checks
+    no rule could make offline (advisory, never a failure), then one line of counts."""
+    from ..policy import rules
 
     shown = [v for v in result.violations if not quiet or v["level"] == "mandatory"]
     if shown:
-        table = Table(title=f"{result.project}/{result.stack}: policy findings (docs/policies.md)")
-        for column in ("level", "severity", "policy", "resource", "finding"):
-            table.add_column(column, overflow="fold")
-        for v in shown:
-            style = "red" if v["level"] == "mandatory" else "yellow"
-            table.add_row(f"[{style}]{v['level']}[/]", v["severity"], v["policy"], v["urn"].split("::")[-1] or "(stack)",
-                          v["message"])
-        (errors if quiet else console).print(table)
+        title = f"{result.project}/{result.stack}: policy findings (docs/policies.md)"
+        (errors if quiet else console).print(_findings_table(title, shown))
     if quiet:
         return
+    if result.not_evaluable:
+        title = f"{result.project}/{result.stack}: not evaluable offline (values known only after apply)"
+        console.print(_not_evaluable_table(title, result.not_evaluable))
     counts = {level: sum(1 for v in result.violations if v["level"] == level) for level in ("mandatory", "advisory")}
+    unseen = f", {len(result.not_evaluable)} not evaluable" if result.not_evaluable else ""
     console.print(f"policy: {len(rules())} rules, {counts['mandatory']} mandatory and {counts['advisory']} advisory "
-                  f"violations, {len(result.exempted)} exempted", highlight=False)
+                  f"violations, {len(result.exempted)} exempted{unseen}", highlight=False)
 
 
 def _usd(value: Optional[float]) -> str:
@@ -284,13 +254,4 @@ def _print_cost(result, usage: Optional[Path]) -> None:
     source = usage or "maas_platform/cost/usage.yaml"
     console.print(f"usage priced from the assumptions in {source} (--usage FILE to change them)", highlight=False)
     for entry in cost["unpriced"]:
-        errors.print(f"[bold yellow]unpriced:[/] {entry['count']} × {entry['type']}: {entry['reason']}",
-                     highlight=False, soft_wrap=True)
-
-
-from .verify.command import verify as _verify  # noqa: E402  (a command of its own module)
-
-app.command(name="verify")(_verify)
-
-if __name__ == "__main__":
-    app()
+        warn(f"{entry['count']} × {entry['type']}: {entry['reason']}", label="unpriced")

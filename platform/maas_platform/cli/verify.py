@@ -1,17 +1,20 @@
-"""The ``maas verify`` command."""
+"""``maas verify``: check the live account against a plan (read-only).
+
+The command orchestrates: the plan comes from ``--plan`` (a plan JSON) or from planning the
+stack offline, then :mod:`maas_platform.verify` reads the account and compares.
+"""
 
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
-from typing import Any, Optional
+from typing import Optional
 
 import typer
 
-from ..markers import SECRET
-
-EXIT_OK, EXIT_DRIFT, EXIT_USAGE = 0, 1, 2
+from ..config.loader import ConfigError
+from ..plan.model import Plan
+from .console import EXIT_FAILED, EXIT_OK, console, fail
 
 
 def verify(
@@ -48,17 +51,16 @@ def verify(
 
     Exit codes: 0 everything holds; 1 drift; 2 usage, configuration or credential error.
     """
-    from ..cli import console, fail
-    from ..config.loader import ConfigError
-    from .aws import VerifyError, new_session
-    from .report import print_report
-    from .run import verify_plan
+    from ..verify.aws import VerifyError, new_session
+    from ..verify.expect import plan_region
+    from ..verify.report import print_report
+    from ..verify.run import verify_plan
 
     try:
         plan = _load_plan(stack, config_file, project_dir, plan_file)
     except ConfigError as error:
         raise fail(str(error))
-    region = region or _plan_region(plan)
+    region = region or plan_region(plan)
     try:
         session = new_session(region)
         region = region or session.region_name
@@ -76,37 +78,27 @@ def verify(
     print_report(report, console)
     if json_path is not None:
         console.print(f"wrote {json_path}", highlight=False)
-    raise typer.Exit(EXIT_DRIFT if report.drift else EXIT_OK)
+    raise typer.Exit(EXIT_FAILED if report.drift else EXIT_OK)
 
 
-def _load_plan(stack: Optional[str], config_file: Optional[Path], project_dir: Path, plan_file: Optional[Path]) -> Any:
+def _load_plan(stack: Optional[str], config_file: Optional[Path], project_dir: Path, plan_file: Optional[Path]) -> Plan:
     """The plan to verify against: read from ``--plan``, else planned offline like ``maas plan``."""
-    from ..config.loader import ConfigError
-    from ..plan import plan_project
-    from .expect import plan_from_json
+    if plan_file is None:
+        from ..plan import plan_project
 
-    if plan_file is not None:
-        if stack or config_file:
-            raise ConfigError("--plan: give either a plan file or a stack (--stack/--config-file), not both")
-        try:
-            document = json.loads(plan_file.read_text())
-        except FileNotFoundError:
-            raise ConfigError(f"--plan: file not found: {plan_file}") from None
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-            raise ConfigError(f"--plan: {plan_file} is not a plan JSON ({error})") from None
-        if not isinstance(document, dict) or not isinstance(document.get("resources"), list):
-            raise ConfigError(f"--plan: {plan_file} is not a plan JSON (no 'resources' list); write one with maas plan --json")
-        return plan_from_json(document)
-    return plan_project(project_dir, stack=stack, config_file=config_file)
-
-
-def _plan_region(plan: Any) -> Optional[str]:
-    """The region the stack deploys to: its ``region`` output, else the region of its planned ARNs.
-
-    A team stack exports no region, but the fake cloud builds its ARNs in the stack's region.
-    """
-    region = (plan.outputs or {}).get("region")
-    if isinstance(region, str) and region and region != SECRET:
-        return region
-    found = re.search(r'"arn:aws[a-z-]*:(?:kms|sqs|dynamodb|secretsmanager):([a-z0-9-]+):', json.dumps(plan.resources))
-    return found.group(1) if found else None
+        return plan_project(project_dir, stack=stack, config_file=config_file)
+    if stack or config_file:
+        raise ConfigError("--plan: give either a plan file or a stack (--stack/--config-file), not both")
+    try:
+        document = json.loads(plan_file.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"--plan: file not found: {plan_file}") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ConfigError(f"--plan: {plan_file} is not a plan JSON ({error})") from None
+    if not isinstance(document, dict) or not isinstance(document.get("resources"), list):
+        raise ConfigError(f"--plan: {plan_file} is not a plan JSON (no 'resources' list); write one with maas plan --json")
+    try:
+        return Plan.from_dict(document)
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        raise ConfigError(f"--plan: {plan_file} is not a plan JSON (a resource cannot be read: "
+                          f"{type(error).__name__} {error})") from None

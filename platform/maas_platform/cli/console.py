@@ -1,0 +1,24 @@
+"""The console every ``maas`` command prints to, and the exit codes they share."""
+
+from __future__ import annotations
+
+import typer
+from rich.console import Console
+
+# Wide enough for type tokens when the output is a file or a CI log.
+console = Console(width=None if Console().is_terminal else 140)
+errors = Console(stderr=True, width=None if Console(stderr=True).is_terminal else 400)
+
+# 0 done; 1 the command's check failed (mandatory violations, drift, a stale document);
+# 2 usage, configuration or credential error.
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def fail(message: str) -> typer.Exit:
+    """Print ``error: message`` on one line and return the exit (code 2) to raise."""
+    errors.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    return typer.Exit(EXIT_USAGE)
+
+
+def warn(message: str, label: str = "warning") -> None:
+    errors.print(f"[bold yellow]{label}:[/] {message}", highlight=False, soft_wrap=True)

@@ -1,0 +1,43 @@
+"""``maas policy-config``: the CrossGuard ``--policy-pack-config`` of a stack."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from ..config.loader import ConfigError
+from .console import fail
+
+
+def policy_config(
+    stack: Optional[str] = typer.Option(None, "--stack", "-s", help="Stack whose maas:policy to render."),
+    config_file: Optional[Path] = typer.Option(None, "--config-file", help="Read this stack config file instead."),
+    project_dir: Path = typer.Option(Path("."), "--project-dir", help="Directory holding Pulumi.yaml."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Write the JSON here instead of standard output."),
+) -> None:
+    """Print the CrossGuard --policy-pack-config JSON of a stack, from its maas:policy.
+
+    `pulumi preview --policy-pack policies --policy-pack-config FILE` then enforces what
+    `maas plan` enforces for that stack: the same levels, exemptions and minimum log retention.
+    """
+    from ..plan import Project, load_stack_config
+    from ..policy.crossguard import policy_pack_config
+
+    try:
+        if config_file is None:
+            if not stack:
+                raise ConfigError("name the stack: --stack NAME (reads stacks/Pulumi.NAME.yaml) or --config-file PATH")
+            config_file = Project.load(project_dir).stack_file(stack)
+        config, _ = load_stack_config(config_file)
+        document = policy_pack_config(config, source=str(config_file))
+    except ConfigError as error:
+        raise fail(str(error))
+    text = json.dumps(document, indent=2, sort_keys=True) + "\n"
+    if out is None:
+        typer.echo(text, nl=False)
+    else:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text)
