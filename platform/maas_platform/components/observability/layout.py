@@ -31,8 +31,15 @@ GRAFANA_ADMIN_SECRET = "grafana-admin"  # the Kubernetes Secret ESO writes
 GRAFANA_ADMIN_USER_KEY = "admin-user"
 GRAFANA_ADMIN_PASSWORD_KEY = "admin-password"
 
-# Alertmanager reads receiver credentials from files of this Kubernetes Secret (one key per receiver).
+# Alertmanager reads receiver credentials from files of this Kubernetes Secret (one key per
+# receiver), mounted as an optional volume: the pod starts before External Secrets has written it.
 RECEIVERS_SECRET = "alertmanager-receivers"
+RECEIVERS_VOLUME = "receivers"
+RECEIVERS_MOUNT_PATH = "/etc/alertmanager/receivers"
+# pulumi-kubernetes does not await the readiness of an object annotated with this set to "true"
+# (its CHANGELOG, 4.18.0, which added generic await behind PULUMI_K8S_AWAIT_ALL: the annotation
+# "still takes precedence" over pulumi.com/waitFor). Checked on 2026-12-02, snapshot 9497796.
+PULUMI_SKIP_AWAIT = "pulumi.com/skipAwait"
 RECEIVER_FILE_FIELD: Mapping[str, str] = MappingProxyType(
     {"slack": "api_url_file", "pagerduty": "routing_key_file", "webhook": "url_file"}
 )

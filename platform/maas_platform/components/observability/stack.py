@@ -35,6 +35,7 @@ from .layout import (
     GRAFANA_SERVICE_ACCOUNT,
     HOST_AGENTS_NAMESPACE_LABELS,
     OTEL_COLLECTOR_SERVICE_ACCOUNT,
+    PULUMI_SKIP_AWAIT,
     RECEIVERS_SECRET,
     agent_log_group_prefix,
     unattributed_log_group_name,
@@ -43,6 +44,7 @@ from .values import (
     blackbox_exporter_values,
     fluent_bit_values,
     kube_prometheus_stack_values,
+    otel_collector_removed_defaults,
     otel_collector_values,
 )
 
@@ -145,6 +147,7 @@ class ObservabilityStack(pulumi.ComponentResource):
         self.otel_collector_release = self._release(
             name, OTEL_COLLECTOR_CHART, namespace=self.namespace.metadata.name,
             values=otel_collector_values(args.account.region), depends_on=[self.prometheus_release, otel_identity],
+            removed_defaults=otel_collector_removed_defaults(),
         )
         self.fluent_bit_release = self._release(
             name, FLUENT_BIT_CHART, namespace=self.host_namespace.metadata.name,
@@ -236,7 +239,7 @@ class ObservabilityStack(pulumi.ComponentResource):
             description=f"Grafana admin of {args.prefix}: JSON with keys {GRAFANA_ADMIN_USER_KEY}, "
                         f"{GRAFANA_ADMIN_PASSWORD_KEY}. Synced into {names.MONITORING_NAMESPACE}/{GRAFANA_ADMIN_SECRET}.",
             kms_key_id=key_arn,
-            recovery_window_in_days=30 if args.protect else 7,
+            recovery_window_in_days=30 if args.protect else 0,
             opts=child(self, protect=args.protect),
         )
         seeded: list[pulumi.Resource] = []
@@ -273,7 +276,7 @@ class ObservabilityStack(pulumi.ComponentResource):
                 description=f"Alertmanager receiver {receiver.name} ({receiver.kind}): the bare URL or key, "
                             "put with put-secret-value",
                 kms_key_id=key_arn,
-                recovery_window_in_days=30 if args.protect else 7,
+                recovery_window_in_days=30 if args.protect else 0,
                 opts=child(self, protect=args.protect),
             )
             for receiver in args.receivers
@@ -299,12 +302,17 @@ class ObservabilityStack(pulumi.ComponentResource):
             }}},
             opts=child(self, depends_on=[self.namespace, sync_policy, *args.wait_for]),
         )
+        self.receivers_sync: Optional[k8s.apiextensions.CustomResource] = None
         if self.receiver_secrets:
-            seeded.append(k8s.apiextensions.CustomResource(
+            # Ready only once someone has put every receiver's value: nothing waits for it. The
+            # Alertmanager pods mount its Secret as an optional volume (values.receiver_volumes),
+            # and Pulumi does not await it, not even where PULUMI_K8S_AWAIT_ALL asks it to.
+            self.receivers_sync = k8s.apiextensions.CustomResource(
                 f"{name}-receivers-sync",
                 api_version="external-secrets.io/v1",
                 kind="ExternalSecret",
-                metadata={"name": RECEIVERS_SECRET, "namespace": names.MONITORING_NAMESPACE, "labels": self.labels},
+                metadata={"name": RECEIVERS_SECRET, "namespace": names.MONITORING_NAMESPACE, "labels": self.labels,
+                          "annotations": {PULUMI_SKIP_AWAIT: "true"}},
                 spec={
                     "refreshInterval": "1h",
                     "secretStoreRef": {"name": names.SECRET_STORE, "kind": "SecretStore"},
@@ -313,7 +321,7 @@ class ObservabilityStack(pulumi.ComponentResource):
                              for receiver, secret in self.receiver_secrets.items()],
                 },
                 opts=child(self, depends_on=[store]),
-            ))
+            )
         return k8s.apiextensions.CustomResource(
             f"{name}-grafana-admin-sync",
             api_version="external-secrets.io/v1",
@@ -335,10 +343,13 @@ class ObservabilityStack(pulumi.ComponentResource):
 
     def _release(
         self, name: str, chart: Chart, *, namespace: pulumi.Input[str], values: dict,
-        depends_on: list[pulumi.Resource],
+        depends_on: list[pulumi.Resource], removed_defaults: Optional[dict] = None,
     ) -> k8s.helm.v3.Release:
+        # args.wait_for holds the EBS CSI driver and the StorageClass: the releases, whose
+        # StatefulSets' claims go when they go, are deleted before the driver that deletes volumes.
         return helm_release(self, f"{name}-{chart.name}", chart, namespace=namespace, values=values,
-                            depends_on=[*depends_on, *self.args.wait_for], protect=self.args.protect)
+                            depends_on=[*depends_on, *self.args.wait_for], protect=self.args.protect,
+                            removed_defaults=removed_defaults)
 
 
 def _unique(values: list[StrInput]) -> list[StrInput]:

@@ -23,7 +23,9 @@ from .layout import (
     OTEL_COLLECTOR_SERVICE_ACCOUNT,
     OTEL_PROMETHEUS_EXPORTER_PORT,
     RECEIVER_FILE_FIELD,
+    RECEIVERS_MOUNT_PATH,
     RECEIVERS_SECRET,
+    RECEIVERS_VOLUME,
     SEVERITY_MATCHERS,
     SYSTEM_NAMESPACES,
     agent_log_group_prefix,
@@ -38,6 +40,10 @@ def kube_prometheus_stack_values(
     prometheus-node-exporter, kube*); the grafana keys are the grafana subchart's."""
     pod_security = {"runAsNonRoot": True, "runAsUser": 1000, "runAsGroup": 2000, "fsGroup": 2000,
                     "seccompProfile": {"type": "RuntimeDefault"}}
+    # The StatefulSets' volume claims go with them, unless the environment protects its state:
+    # helm uninstall removes the Prometheus and Alertmanager resources, and claims the operator's
+    # StatefulSets keep would otherwise outlive the stack (and their EBS volumes with them).
+    volume_claims = persistent_volume_claim_retention(args.protect)
 
     def volume(gib: int) -> dict[str, Any]:
         return {"volumeClaimTemplate": {"spec": {
@@ -64,6 +70,7 @@ def kube_prometheus_stack_values(
             "podDisruptionBudget": {"enabled": args.prometheus_replicas > 1, "minAvailable": 1},
             "prometheusSpec": {
                 "replicas": args.prometheus_replicas,
+                "persistentVolumeClaimRetentionPolicy": volume_claims,
                 "retention": f"{args.prometheus_retention_days}d",
                 # Keep headroom on the volume: Prometheus drops old blocks before the disk fills.
                 "retentionSize": f"{max(1, int(args.prometheus_volume_gib * 0.85))}GB",
@@ -91,9 +98,9 @@ def kube_prometheus_stack_values(
             "podDisruptionBudget": {"enabled": args.alertmanager_replicas > 1, "minAvailable": 1},
             "config": alertmanager_config(args, page_topics, ticket_topics),
             "alertmanagerSpec": {
-                # Mounted at /etc/alertmanager/secrets/<name>/: the receivers' URLs and keys.
-                "secrets": [RECEIVERS_SECRET] if args.receivers else [],
+                **receiver_volumes(args.receivers),
                 "replicas": args.alertmanager_replicas,
+                "persistentVolumeClaimRetentionPolicy": volume_claims,
                 "storage": volume(args.alertmanager_volume_gib),
                 "securityContext": pod_security,
                 "resources": {"requests": {"cpu": "50m", "memory": "128Mi"}, "limits": {"memory": "256Mi"}},
@@ -178,6 +185,42 @@ def alertmanager_config(
     }
 
 
+def persistent_volume_claim_retention(protect: bool) -> dict[str, str]:
+    """The StatefulSet claim policy of Prometheus and Alertmanager (prometheus-operator's
+    ``spec.persistentVolumeClaimRetentionPolicy``, in the CRDs kube-prometheus-stack 88.5.3
+    installs): claims are deleted with the StatefulSet unless the stack protects its state, and
+    kept when it scales down (a replica that comes back finds its data)."""
+    return {"whenDeleted": "Retain" if protect else "Delete", "whenScaled": "Retain"}
+
+
+def receiver_volumes(receivers: list[Receiver]) -> dict[str, list[dict[str, Any]]]:
+    """The receivers' Secret as an *optional* volume of the Alertmanager pods.
+
+    ``alertmanagerSpec.secrets`` would mount it as a required volume (prometheus-operator v0.93.0,
+    pkg/alertmanager/statefulset.go: a SecretVolumeSource without ``optional``), and External
+    Secrets writes that Secret only once every receiver's value is in Secrets Manager: until
+    then the pods would stay in ContainerCreating, and no alert would go out, SNS included. An
+    optional volume lets the pods start empty-handed; the kubelet fills the files in when the
+    Secret appears (the Kubernetes conformance test "Secrets optional updates should be reflected
+    in volume"). Alertmanager reads ``api_url_file``, ``routing_key_file`` and ``url_file`` when it
+    sends, not when it loads its configuration (alertmanager v0.34.0, the version
+    kube-prometheus-stack 88.5.3 runs: notify/slack, notify/pagerduty, notify/webhook read the
+    file in Notify), so a missing file fails that one integration and SNS still delivers.
+    Checked on 2026-12-02.
+    """
+    if not receivers:
+        return {}
+    return {
+        "volumes": [{"name": RECEIVERS_VOLUME, "secret": {"secretName": RECEIVERS_SECRET, "optional": True}}],
+        "volumeMounts": [{"name": RECEIVERS_VOLUME, "mountPath": RECEIVERS_MOUNT_PATH, "readOnly": True}],
+    }
+
+
+def receiver_file(receiver: Receiver) -> str:
+    """Where Alertmanager finds a receiver's URL or key: one key of the receivers' Secret."""
+    return f"{RECEIVERS_MOUNT_PATH}/{receiver.name}"
+
+
 def extra_receivers(receivers: list[Receiver], severity: str) -> dict[str, list[dict[str, Any]]]:
     """Slack/PagerDuty/webhook configs of one severity's receiver, reading their secret from a file."""
     configs: dict[str, list[dict[str, Any]]] = {}
@@ -185,7 +228,7 @@ def extra_receivers(receivers: list[Receiver], severity: str) -> dict[str, list[
         if receiver.severity not in (severity, "all"):
             continue
         config: dict[str, Any] = {
-            RECEIVER_FILE_FIELD[receiver.kind]: f"/etc/alertmanager/secrets/{RECEIVERS_SECRET}/{receiver.name}",
+            RECEIVER_FILE_FIELD[receiver.kind]: receiver_file(receiver),
             "send_resolved": True,
         }
         if receiver.kind == "slack" and receiver.channel:
@@ -220,7 +263,9 @@ def otel_collector_values(region: str) -> dict[str, Any]:
     """OTLP in; traces to X-Ray, metrics to an endpoint Prometheus scrapes, logs nowhere
     (Fluent Bit ships them)."""
     pod_ip = "${env:MY_POD_IP}"
-    processors = ["memory_limiter", "k8sattributes", "batch"]
+    # k8s_attributes: the processor's name since collector-contrib v0.146.0 (k8sattributes is a
+    # deprecated alias); the chart's kubernetesAttributes preset configures it under this name.
+    processors = ["memory_limiter", "k8s_attributes", "batch"]
     disabled = {"enabled": False}
     return {
         "mode": "deployment",
@@ -243,9 +288,6 @@ def otel_collector_values(region: str) -> dict[str, Any]:
         },
         "config": {
             "receivers": {
-                "jaeger": None,
-                "zipkin": None,
-                "prometheus": None,
                 "otlp": {"protocols": {
                     "grpc": {"endpoint": f"{pod_ip}:{names.OTEL_GRPC_PORT}"},
                     "http": {"endpoint": f"{pod_ip}:{names.OTEL_HTTP_PORT}"},
@@ -266,7 +308,6 @@ def otel_collector_values(region: str) -> dict[str, Any]:
             "service": {"pipelines": {
                 "traces": {"receivers": ["otlp"], "processors": processors, "exporters": ["awsxray"]},
                 "metrics": {"receivers": ["otlp"], "processors": processors, "exporters": ["prometheus"]},
-                "logs": None,  # logs go through Fluent Bit
             }},
         },
         "serviceMonitor": {
@@ -283,6 +324,17 @@ def otel_collector_values(region: str) -> dict[str, Any]:
         "securityContext": names.restricted_container_security_context(),
         "resources": {"requests": {"cpu": "200m", "memory": "512Mi"}, "limits": {"memory": "1Gi"}},
     }
+
+
+def otel_collector_removed_defaults() -> dict[str, Any]:
+    """Chart defaults the collector must not run: the Jaeger, Zipkin and self-scraping
+    Prometheus receivers, and the logs pipeline (logs go through Fluent Bit). Helm deletes a
+    default whose value is null; these reach the release as a values file
+    (:func:`..workloads.removed_defaults_file`)."""
+    return {"config": {
+        "receivers": {"jaeger": None, "zipkin": None, "prometheus": None},
+        "service": {"pipelines": {"logs": None}},
+    }}
 
 
 def fluent_bit_values(prefix: str, region: str) -> dict[str, Any]:
