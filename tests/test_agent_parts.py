@@ -31,11 +31,22 @@ KEY = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"
 
 # -- nothing replaced ------------------------------------------------------------------------------
 
+# Changed on purpose since the fixtures were made; anything else deleted or created is a missing
+# alias. No environment activates cost-allocation tags any more (docs/cost.md), and an agent's
+# database log group is created before RDS would create it itself (tests/test_lifecycle.py).
+_BUDGETS = "urn:pulumi:dev::maas::maas:index:Platform$maas:budgets:Budgets"
+REMOVED_SINCE = {f"{_BUDGETS}$aws:costexplorer/costAllocationTag:CostAllocationTag::maas-dev-budgets-tag-{key}"
+                 for key in ("agent", "cost-center", "environment", "managed-by", "platform", "team")}
+ADDED_SINCE = {"urn:pulumi:dev::maas::maas:index:Platform$maas:agent:AgentService$maas:agent:PostgresDatastore"
+               "$aws:cloudwatch/logGroup:LogGroup::maas-dev-agent-research-db-logs-postgresql"}
+
+
 def old_urns(name: str) -> set[str]:
-    """The URNs a fixture lists (its first line says what they are and how they were made)."""
+    """The URNs a fixture lists (its first line says what they are and how they were made),
+    less those removed on purpose since."""
     lines = (FIXTURES / name).read_text().splitlines()
     assert lines[0].startswith("# URNs of every custom resource"), lines[0]
-    return {line for line in lines[1:] if line}
+    return {line for line in lines[1:] if line} - REMOVED_SINCE
 
 
 def urn_type(urn: str) -> str:
@@ -53,7 +64,7 @@ def replaced(old: set[str], resources: Iterable[Any]) -> tuple[list[str], list[s
     kept: set[str] = set()
     created: list[str] = []
     for resource in resources:
-        if not resource["custom"]:
+        if not resource["custom"] or resource["urn"] in ADDED_SINCE:
             continue
         claims = {resource["urn"]} | {a for a in resource.get("aliases") or () if urn_type(a) == resource["type"]}
         matched = claims & old
@@ -100,7 +111,7 @@ def test_the_agents_resources_did_move_into_the_parts_each_aliased_to_its_urn_un
         part = by_urn.get(resource["parent"])
         if part is not None and part["type"] == AGENT:  # the budget stays where it was
             assert not resource.get("aliases"), resource["urn"]
-        if part is None or part["type"] not in PARTS:
+        if part is None or part["type"] not in PARTS or resource["urn"] in ADDED_SINCE:
             continue
         assert by_urn[part["parent"]]["type"] == AGENT
         # Besides the SDK's own aliases to other type versions (pulumi-kubernetes adds them).

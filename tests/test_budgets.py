@@ -1,4 +1,5 @@
-"""Budgets per environment, team and agent, notifying the alert topic; cost-allocation tags.
+"""Budgets per environment, team and agent, notifying the alert topic; cost-allocation tags,
+activated apart from the environments (docs/cost.md).
 
 The platform stack budgets the agents of its ``maas:agents``; a team stack's agents budget
 themselves with the notifications the platform exports (``agent_budgets``). Either way an
@@ -8,13 +9,17 @@ agent with ``budget.monthly_usd`` has exactly one budget on its ``agent`` tag.
 from __future__ import annotations
 
 import json
+import re
+import textwrap
 from pathlib import Path
 
 import pytest
 import yaml
 
-from conftest import ROOT
+from conftest import ROOT, plan_program
+from maas_platform.components.budgets import COST_ALLOCATION_TAGS, BudgetsArgs
 from maas_platform.config.loader import ConfigError, parse_platform_config, read_stack_file
+from maas_platform.config.models import BudgetsConfig
 from maas_platform.plan import Plan, plan_project
 
 BUDGET = "aws:budgets/budget:Budget"
@@ -82,9 +87,82 @@ def test_the_platform_exports_what_team_agents_budget_with(dev):
         (n["notificationType"], n["threshold"]) for n in platform_budget["notifications"]}
 
 
-def test_the_tag_keys_are_activated_for_cost_allocation(dev):
-    keys = {t["inputs"]["tagKey"] for t in dev.of_type("aws:costexplorer/costAllocationTag:CostAllocationTag")}
-    assert {"environment", "team", "agent", "cost-center", "platform"} <= keys
+# -- cost-allocation tags: a step of the payer account, apart from the environments ------------------
+
+COST_ALLOCATION_TAG = "aws:costexplorer/costAllocationTag:CostAllocationTag"
+
+
+def test_no_shipped_stack_activates_cost_allocation_tags(plans, team):
+    """Activation fails until billing has seen a key (up to 24 h), is refused in member accounts,
+    and a destroy would deactivate the key account-wide: never part of an environment by default."""
+    for name, plan in [*plans.items(), ("team", team)]:
+        assert plan.of_type(COST_ALLOCATION_TAG) == [], name
+    assert BudgetsConfig().activate_cost_allocation_tags is False
+    assert BudgetsArgs.model_fields["activate_cost_allocation_tags"].default is False
+    for stack in sorted((ROOT / "stacks").glob("Pulumi.*.yaml")):
+        assert "activate_cost_allocation_tags" not in stack.read_text(), stack.name
+
+
+def test_every_budget_key_is_a_tag_the_resources_carry(dev):
+    """The keys docs/cost.md activates are the ones the budgets filter on."""
+    filtered = {b["inputs"]["costFilters"][0]["values"][0].split(":", 1)[1].split("$")[0] for b in dev.of_type(BUDGET)}
+    assert filtered <= set(COST_ALLOCATION_TAGS)
+    assert set(COST_ALLOCATION_TAGS) == {"platform", "environment", "team", "agent", "cost-center", "managed-by"}
+
+
+class _Retained:
+    """Records ``retainOnDelete`` of each registration (the plan does not keep it)."""
+
+    def __init__(self, monkeypatch):
+        from maas_platform.plan import engine
+
+        self.options: dict[str, bool] = {}
+        record = self.options
+
+        class Monitor(engine.CapturingMonitor):
+            def RegisterResource(self, request):  # noqa: N802 (gRPC method name)
+                record[request.name] = bool(request.retainOnDelete)
+                return super().RegisterResource(request)
+
+        monkeypatch.setattr(engine, "CapturingMonitor", Monitor)
+
+
+OPT_IN = '''
+from maas_platform.components.budgets import Budgets, BudgetsArgs, Threshold
+
+Budgets("maas-dev-budgets", BudgetsArgs(
+    prefix="maas-dev", environment_limit_usd=100, thresholds=[Threshold(percent=80, kind="ACTUAL")],
+    alert_topic_arn="arn:aws:sns:us-east-1:123456789012:maas-dev-alerts", activate_cost_allocation_tags=True,
+))
+'''
+
+
+def test_an_opted_in_activation_is_retained_on_delete_and_budgets_do_not_wait_for_it(tmp_path_factory, monkeypatch):
+    retained = _Retained(monkeypatch)
+    capture = plan_program(tmp_path_factory, "opt-in", OPT_IN)
+    tags = [r for r in capture.resources if r.type == COST_ALLOCATION_TAG]
+    # The names they always had, so an opted-in stack keeps its resources.
+    assert sorted(t.name for t in tags) == sorted(f"maas-dev-budgets-tag-{key}" for key in COST_ALLOCATION_TAGS)
+    assert all(t.inputs["status"] == "Active" for t in tags)
+    assert all(retained.options[t.name] for t in tags), "a destroy would deactivate the key account-wide"
+    (budget,) = [r for r in capture.resources if r.type == BUDGET]
+    assert not retained.options[budget.name]
+    assert not {t.urn for t in tags} & set(budget.dependencies), "a failed activation must not hold the budget back"
+
+
+def test_the_payer_account_stack_of_docs_cost_md_activates_every_key_retained(root, tmp_path_factory, monkeypatch):
+    text = (root / "docs" / "cost.md").read_text()
+    section = text.split("## Cost-allocation tags: activate them once per payer account", 1)[1].split("\n## ", 1)[0]
+    (program,) = re.findall(r"```python\n(.*?)```", section, flags=re.S)
+    program = textwrap.dedent(program)
+    retained = _Retained(monkeypatch)
+    capture = plan_program(tmp_path_factory, "payer", program)
+    assert {r.type for r in capture.resources} == {COST_ALLOCATION_TAG}
+    assert {r.inputs["tagKey"] for r in capture.resources} == set(COST_ALLOCATION_TAGS)
+    assert all(retained.options[r.name] for r in capture.resources)
+    # The CLI way of the same page names the same keys.
+    cli = re.findall(r"TagKey=([a-z-]+),Status=Active", section)
+    assert sorted(cli) == sorted(COST_ALLOCATION_TAGS)
 
 
 def test_team_and_cost_center_tags_are_the_agents_on_its_resources_and_the_platforms_elsewhere(dev):

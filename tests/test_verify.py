@@ -454,9 +454,9 @@ def test_every_list_call_follows_its_pages(account, endpoint, dev, calls):
     assert {(f.kind, f.resource) for f in report.findings} == planned(dev)
     assert calls.count("ListQueues") == 3
     assert calls.count("ListSecrets") == 2
-    # Log groups are listed per path: the 4 under /maas/maas-dev/agents/ over 2 pages, the cluster's
-    # and the flow logs' one page each.
-    assert calls.count("DescribeLogGroups") == 4
+    # Log groups are listed per path: the 4 under /maas/maas-dev/agents/ over 2 pages, the cluster's,
+    # the flow logs' and the research agent's database logs' one page each.
+    assert calls.count("DescribeLogGroups") == 5
 
 
 def _answer(status: int, error: str, message: str) -> Callable[..., AWSResponse]:

@@ -279,7 +279,7 @@ class Broker(pulumi.ComponentResource):
             name=f"{args.prefix}/broker/rabbitmq-admin",
             description="Amazon MQ admin user; read by the messaging operator",
             kms_key_id=self.key.arn,
-            recovery_window_in_days=30 if args.protect else 7,
+            recovery_window_in_days=30 if args.protect else 0,
             opts=child(self, protect=args.protect),
         )
         aws.secretsmanager.SecretVersion(

@@ -1,10 +1,17 @@
-"""Cost guard rails: cost-allocation tags, and monthly AWS Budgets per environment, team and agent.
+"""Cost guard rails: monthly AWS Budgets per environment, team and agent, and the activation
+of the tag keys they filter on.
 
 Every taggable resource carries ``platform``, ``environment``, ``team``, ``agent`` and
-``cost-center`` (one tag transformation, see :mod:`maas_platform.tagging`). Activated as
+``cost-center`` (one tag transformation, see :mod:`maas_platform.tagging`). Once activated as
 cost-allocation tags, they let a budget filter on them: the environment's budget on its
 ``platform`` tag, a team's on ``team``, an agent's on ``agent``. Notifications go to the
 platform alert topic (whose policy and key admit AWS Budgets) and to e-mail.
+
+Activating the keys is a step of its own, once per payer account (:func:`activate_cost_allocation_tags`,
+docs/cost.md), not a part of an environment: billing lists a key only up to 24 hours after
+its first use, and until then the activation fails; a member account may not activate at all;
+and deactivation is account-wide, so an environment's destroy must never undo it. A budget
+does not wait for the activation: it counts from the day the keys are active.
 
 The platform stack budgets the agents of ``maas:agents``; it cannot know a team stack's.
 Those budget themselves (:class:`~.agent.AgentService`) with :func:`monthly_budget` and the
@@ -21,17 +28,14 @@ from pydantic import Field
 
 from ..names import (
     AGENT_TAG,
-    COST_CENTER_TAG,
-    ENVIRONMENT_TAG,
+    COST_ALLOCATION_TAGS,
     MAAS_BUDGETS,
-    MANAGED_BY_TAG,
     PLATFORM_TAG,
     TEAM_TAG,
 )
 from .base import ComponentArgs, StrInput, child
 
 # The keys cost reports and budgets group by.
-COST_ALLOCATION_TAGS = (PLATFORM_TAG, ENVIRONMENT_TAG, TEAM_TAG, AGENT_TAG, COST_CENTER_TAG, MANAGED_BY_TAG)
 
 
 class Threshold(ComponentArgs):
@@ -47,7 +51,9 @@ class BudgetsArgs(ComponentArgs):
     thresholds: list[Threshold] = Field(min_length=1)
     emails: list[str] = Field(default_factory=list)
     alert_topic_arn: StrInput
-    activate_cost_allocation_tags: bool = True
+    activate_cost_allocation_tags: bool = Field(
+        False, description="Activate the tag keys from this stack (payer account only, once billing lists them).",
+    )
 
 
 class BudgetNotifications(ComponentArgs):
@@ -91,13 +97,35 @@ def monthly_budget(parent: pulumi.Resource, resource_name: str, *, budget_name: 
     )
 
 
+def activate_cost_allocation_tags(
+    name: str, opts: Optional[pulumi.ResourceOptions] = None, keys: tuple[str, ...] = COST_ALLOCATION_TAGS,
+) -> list[aws.costexplorer.CostAllocationTag]:
+    """Activate ``keys`` as cost-allocation tags of the payer account: one ``<name>-<key>`` each.
+
+    Every one is ``retain_on_delete``: the provider's delete sets the key *Inactive* for the
+    whole payer account, so a destroy, or removing it from a program, leaves the key active.
+    (Checked on 2026-12-02: terraform-provider-aws ``internal/service/ce/cost_allocation_tag.go``
+    at 18fc80b6 deletes with ``UpdateCostAllocationTagsStatus`` ``Inactive``, and its create reads
+    the key back with ``ListCostAllocationTags``, failing with "empty result" while billing does
+    not list it yet; the AWS CLI reference of ``aws ce update-cost-allocation-tags-status``.)
+    Pulumi records the option in the state, so it must be recorded by one ``pulumi up`` before
+    a resource is removed (pulumi.com, docs/iac/concepts/resources/options/retainondelete).
+    """
+    retained = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(retain_on_delete=True))
+    return [
+        aws.costexplorer.CostAllocationTag(f"{name}-{key}", tag_key=key, status="Active", opts=retained)
+        for key in keys
+    ]
+
+
 def agent_budget_name(prefix: str, agent: str) -> str:
     """``<prefix>-agent-<agent>``: one name per agent, whichever stack deploys it."""
     return f"{prefix}-agent-{agent}"
 
 
 class Budgets(pulumi.ComponentResource):
-    """Monthly budgets with notifications, and the cost-allocation tags they filter on."""
+    """Monthly budgets with notifications; with ``activate_cost_allocation_tags``, the activation
+    of the tag keys too (retained on delete)."""
 
     budgets: dict[str, aws.budgets.Budget]
 
@@ -107,24 +135,21 @@ class Budgets(pulumi.ComponentResource):
         self.notifications = BudgetNotifications(
             thresholds=args.thresholds, alert_topic_arn=args.alert_topic_arn, emails=args.emails,
         )
-        tags = []
-        if args.activate_cost_allocation_tags:
-            tags = [
-                aws.costexplorer.CostAllocationTag(f"{name}-tag-{key}", tag_key=key, status="Active", opts=child(self))
-                for key in COST_ALLOCATION_TAGS
-            ]
+        # The budgets do not depend on the activation: one that fails must not hold them back.
+        self.cost_allocation_tags = (
+            activate_cost_allocation_tags(f"{name}-tag", child(self)) if args.activate_cost_allocation_tags else []
+        )
         self.budgets = {}
         if args.environment_limit_usd:
-            self._budget(name, "environment", args.prefix, PLATFORM_TAG, args.prefix, args.environment_limit_usd, tags)
+            self._budget(name, "environment", args.prefix, PLATFORM_TAG, args.prefix, args.environment_limit_usd)
         for team, limit in sorted(args.team_limits_usd.items()):
-            self._budget(name, f"team-{team}", f"{args.prefix}-team-{team}", TEAM_TAG, team, limit, tags)
+            self._budget(name, f"team-{team}", f"{args.prefix}-team-{team}", TEAM_TAG, team, limit)
         for agent, limit in sorted(args.agent_limits_usd.items()):
-            self._budget(name, f"agent-{agent}", agent_budget_name(args.prefix, agent), AGENT_TAG, agent, limit, tags)
+            self._budget(name, f"agent-{agent}", agent_budget_name(args.prefix, agent), AGENT_TAG, agent, limit)
         self.register_outputs({"budget_names": {k: b.name for k, b in self.budgets.items()}})
 
-    def _budget(self, name: str, key: str, budget_name: str, tag: str, value: str, limit: float,
-                tags: list[pulumi.Resource]) -> None:
+    def _budget(self, name: str, key: str, budget_name: str, tag: str, value: str, limit: float) -> None:
         self.budgets[key] = monthly_budget(
             self, f"{name}-{key}", budget_name=budget_name, tag=tag, value=value, limit_usd=limit,
-            notify=self.notifications, depends_on=tags,
+            notify=self.notifications,
         )

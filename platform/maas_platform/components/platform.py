@@ -42,6 +42,7 @@ class Platform(pulumi.ComponentResource):
     cluster: Cluster
     kubernetes: k8s.Provider
     addons: ClusterAddons
+    crd_releases: list[k8s.helm.v3.Release]
     agents: dict[str, AgentService]
 
     def __init__(self, name: str, args: PlatformArgs, opts: Optional[pulumi.ResourceOptions] = None):
@@ -215,12 +216,21 @@ class Platform(pulumi.ComponentResource):
             ),
             opts=child(self, providers=[self.kubernetes]),
         )
+        # The releases that install the custom resource definitions agents' objects are made of:
+        # external-secrets.io (SecretStore, ExternalSecret), keda.sh (ScaledObject) and
+        # monitoring.coreos.com (ServiceMonitor, PrometheusRule, Probe). pulumi-kubernetes retries
+        # an object whose kind the cluster does not know yet for about 30 s, then fails; a Helm
+        # install takes longer, so every custom resource waits for its release. (Checked on
+        # 2026-12-02 in pulumi/pulumi-kubernetes at 9497796: provider/pkg/await/await.go retries
+        # meta.IsNoMatchError 5 times, provider/pkg/retry/retry.go from 1 s doubling: 31 s.)
+        self.crd_releases = [self.addons.external_secrets, self.addons.keda, self.observability.prometheus_release]
         refs = self.refs(config)
         self.agents = {
             spec.name: AgentService(
                 f"{name}-agent-{spec.name}",
                 AgentServiceArgs(spec=spec, platform=refs),
-                opts=child(self, providers=[self.kubernetes], depends_on=[self.addons]),
+                # The agent's namespace waits for these, and each of its objects for the namespace.
+                opts=child(self, providers=[self.kubernetes], depends_on=[self.addons, *self.crd_releases]),
             )
             for spec in config.agents
         }
@@ -313,6 +323,21 @@ class Platform(pulumi.ComponentResource):
             tags=self.tags,
         )
 
+    def _after_crd_releases(self, value: pulumi.Input[str]) -> pulumi.Output[str]:
+        """``value``, known only once every release of :attr:`crd_releases` is deployed.
+
+        A team stack applies its agents' objects through the provider it builds from this
+        output, so they cannot be created before the CRDs exist. The engine stores a stack's
+        outputs as soon as the program registers them, during the update, not at its end
+        (checked on 2026-12-02: pulumi/pulumi pkg/backend/snapshot.go,
+        ``SnapshotManager.RegisterResourceOutputs`` journals them at once; the Python SDK
+        registers them when every value is known, pulumi/runtime/stack.py and resource.py
+        ``register_resource_outputs`` of pulumi 3.272). Without this wait a team stack could read
+        a kubeconfig while a first platform deploy was still installing, or had failed to
+        install, its releases. The value and its secrecy are unchanged.
+        """
+        return pulumi.Output.all(value, *[release.id for release in self.crd_releases]).apply(lambda values: values[0])
+
     def _cluster_security_group(self) -> pulumi.Output[str]:
         return self.cluster.cluster.vpc_config.apply(lambda v: v.cluster_security_group_id if v else None)
 
@@ -333,7 +358,7 @@ class Platform(pulumi.ComponentResource):
             "cluster_oidc_issuer": cluster.identities.apply(lambda ids: ids[0].oidcs[0].issuer if ids else None),
             "oidc_provider_arn": self.cluster.oidc_provider.arn if self.cluster.oidc_provider else None,
             "pod_identity_principal": POD_IDENTITY_PRINCIPAL,
-            "kubeconfig": self.cluster.kubeconfig,
+            "kubeconfig": self._after_crd_releases(self.cluster.kubeconfig),
             "node_role_arn": self.cluster.node_role.arn,
             "vpc_id": self.network.vpc_id,
             "vpc_cidr": self.network.vpc_cidr,

@@ -432,7 +432,10 @@ class BudgetsConfig(StrictModel):
         description="When a budget notifies. Default: actual 80% and 100%, forecast 100%.",
     )
     activate_cost_allocation_tags: bool = Field(
-        True, description="Activate the platform's tag keys for cost allocation (needs the payer account; turn off elsewhere)."
+        False,
+        description="Activate the platform's tag keys for cost allocation from this stack: only in the payer account, "
+                    "once billing lists the keys (up to 24 h after first use). Kept active on destroy. Default: off; "
+                    "activate them once per payer account instead (docs/cost.md).",
     )
 
     @model_validator(mode="after")

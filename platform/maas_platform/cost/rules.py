@@ -302,6 +302,8 @@ def secret(inputs, ctx, prices, usage):
 
 
 def _log_group_gb(name: str, ctx: ResourceContext, usage: Usage) -> tuple[str, float]:
+    if ctx.agent is not None and name.startswith("/aws/rds/cluster/"):  # created before the cluster, for RDS
+        return f"exported database logs of agent {ctx.agent.name}", _number(_postgres_usage(ctx, usage)["log_gb_per_month"])
     if ctx.agent is not None:
         return f"container logs of agent {ctx.agent.name}", _number(usage.agent(ctx.agent.name)["log_gb_per_month"])
     for pattern, gb in usage.get("logs", "groups").items():
@@ -357,7 +359,9 @@ def rds_cluster(inputs, ctx, prices, usage):
     ]
     if inputs.get("manageMasterUserPassword"):
         lines.append(prices.component("master user secret managed by RDS", "secretsmanager.secret.month", 1))
-    exports = inputs.get("enabledCloudwatchLogsExports") or []
+    groups = {str(g.inputs.get("name")) for g in ctx.plan.of_type(names.CLOUDWATCH_LOG_GROUP)}
+    exports = [log for log in inputs.get("enabledCloudwatchLogsExports") or []
+               if f"/aws/rds/cluster/{inputs.get('clusterIdentifier')}/{log}" not in groups]  # else priced there
     if exports:
         # RDS creates these groups itself (never expiring unless someone sets a retention).
         lines += _ingest_and_storage(prices, f"exported logs ({', '.join(exports)})",

@@ -25,6 +25,8 @@ aws_provider = aws.Provider(
 k8s_provider = k8s.Provider(
     "k8s",
     # The platform exports it as a secret; stay secret even when read from a plain source.
+    # It exists only once the platform's releases that install CRDs are deployed, so every
+    # custom resource applied through this provider finds its kind (docs/architecture.md).
     kubeconfig=pulumi.Output.secret(platform.require_output("kubeconfig")),
     enable_server_side_apply=True,
 )

@@ -8,14 +8,33 @@ import pulumi
 import pulumi_aws as aws
 
 from ... import names
-from ...config.agents import PostgresStorage
+from ...config.agents import AgentSpec, PostgresStorage
 from ...config.defaults import tier
 from ...iam import Statement
 from ...iam.grants import database_user_access, key_use
+from ..base import encrypted_log_group
+from ..contract import PlatformRefs
 from .common import moved, physical_name
 from .datastore import Datastore, DatastoreArgs
 
 POSTGRES_PORT = 5432
+# The logs the cluster exports to CloudWatch Logs.
+LOG_EXPORTS = ("postgresql",)
+
+
+def database_log_group_names(spec: AgentSpec, platform: PlatformRefs) -> list[str]:
+    """The log groups RDS writes the agent's cluster logs to; none unless its storage is postgres.
+
+    RDS uses ``/aws/rds/cluster/<cluster identifier>/<log>`` when it exists, and otherwise creates
+    it itself: unencrypted, never expiring and outside the stack, left behind by a destroy.
+    (Checked on 2026-12-02 in awsdocs/amazon-aurora-user-guide ``doc_source/AuroraPostgreSQL.CloudWatch.md``:
+    "If a log group with the specified name exists, Aurora uses that log group ... Otherwise, a
+    new log group is automatically created using the default log retention period, Never Expire.")
+    The cluster identifier is the agent's physical name.
+    """
+    if not isinstance(spec.storage, PostgresStorage):
+        return []
+    return [f"/aws/rds/cluster/{physical_name(spec, platform)}/{log}" for log in LOG_EXPORTS]
 
 
 def database_user(agent: str) -> str:
@@ -71,6 +90,15 @@ class PostgresDatastore(pulumi.ComponentResource, Datastore):
             ],
             opts=moved(self, agent),
         )
+        # Before the cluster, so that RDS finds them: under the agent's key (its policy lets
+        # CloudWatch Logs use it for exactly these groups) and the environment's retention.
+        log_groups = [
+            encrypted_log_group(
+                self, f"{name}-db-logs-{log}", group, retention_days=platform.log_retention_days,
+                key_arn=args.key_arn, protect=protect,
+            )
+            for log, group in zip(LOG_EXPORTS, database_log_group_names(spec, platform))
+        ]
         min_capacity = storage.min_capacity_acu if platform.scale_to_zero else max(storage.min_capacity_acu, 0.5)
         scaling: dict[str, Any] = {"min_capacity": min_capacity, "max_capacity": storage.max_capacity_acu}
         if min_capacity == 0:
@@ -95,12 +123,12 @@ class PostgresDatastore(pulumi.ComponentResource, Datastore):
             backup_retention_period=storage.backup_retention_days,
             preferred_backup_window="03:00-04:00",
             copy_tags_to_snapshot=True,
-            enabled_cloudwatch_logs_exports=["postgresql"],
+            enabled_cloudwatch_logs_exports=list(LOG_EXPORTS),
             deletion_protection=protect,
             skip_final_snapshot=not protect,
             final_snapshot_identifier=f"{physical}-final" if protect else None,
             apply_immediately=not protect,
-            opts=moved(self, agent, protect=protect),
+            opts=moved(self, agent, protect=protect, depends_on=log_groups),
         )
         zones = pulumi.Output.from_input(platform.availability_zones)
         # The environment's tier decides the count (prod: a reader in another AZ), looked up by
