@@ -19,7 +19,7 @@ import pulumi_aws as aws
 from pydantic import Field
 
 from ..iam import Statement, policy_document
-from ..iam.actions import KEY_ADMIN_ACTIONS, KEY_USE_ACTIONS
+from ..iam.actions import KEY_ADMIN_ACTIONS, KEY_CRYPTO_ACTIONS, KEY_USE_ACTIONS
 from .base import AccountContext, ComponentArgs, child
 
 # purpose -> (description, AWS service that may use it on the account's behalf)
@@ -99,10 +99,12 @@ def key_policy(purpose: str, service: str, account: AccountContext) -> pulumi.Ou
         ),
     ]
     if purpose == "logs":
+        # The cryptographic operations only: the encryption-context condition never matches a
+        # DescribeKey request, which carries no context.
         statements.append(Statement(
             sid="CloudWatchLogsOfThisAccount",
             principals={"Service": account.regional_service("logs")},
-            actions=KEY_USE_ACTIONS,
+            actions=KEY_CRYPTO_ACTIONS,
             resources=("*",),
             conditions={"ArnLike": {"kms:EncryptionContext:aws:logs:arn": account.arn("logs", "log-group:*")}},
         ))

