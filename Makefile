@@ -18,6 +18,7 @@ plan: $(BIN)/maas  ## install into .venv and plan the dev environment offline
 	$(BIN)/maas plan --stack $(STACK) --out out/$(STACK)
 
 test: $(BIN)/maas system-tools $(CHECKOV)  ## install into .venv and run the whole test suite
+	$(BIN)/python tests/crd_models.py install  # the CRD schema packages (PyPI, npm) tests/test_crds.py judges by
 	$(BIN)/pytest -n auto -q
 
 docs: $(BIN)/maas  ## regenerate the references generated from the code (a test fails while they are stale)
