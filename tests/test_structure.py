@@ -144,7 +144,7 @@ LAYERS: dict[str, set[str]] = {
     "markers": set(),
     "wire": {"markers"},
     "config": {"names", "markers"},
-    "iam": {"names", "config"},
+    "iam": {"names", "markers", "config"},
     "tagging": {"names"},
     "slo": {"names", "config"},
     "cost": {"names", "config"},
@@ -154,7 +154,8 @@ LAYERS: dict[str, set[str]] = {
     "plan": {"names", "markers", "wire", "config", "cost", "policy"},
     "report": {"names", "markers", "plan", "policy"},
     "verify": {"names", "markers", "plan"},
-    "cli": {"names", "markers", "config", "plan", "policy", "report", "verify", "cost"},
+    "preflight": {"names", "markers", "plan", "config", "verify"},
+    "cli": {"names", "markers", "config", "plan", "policy", "report", "verify", "preflight", "cost"},
 }
 
 

@@ -203,6 +203,9 @@ ENVIRONMENT_TAG = "environment"
 # The environment's prefix, and who manages the resource: set by the platform, never by a user.
 PLATFORM_TAG = "platform"
 MANAGED_BY_TAG = "managed-by"
+# The tag keys activated for cost allocation (budgets filter on them; docs/cost.md activates them
+# once per payer account, in this order).
+COST_ALLOCATION_TAGS = (PLATFORM_TAG, ENVIRONMENT_TAG, TEAM_TAG, AGENT_TAG, COST_CENTER_TAG, MANAGED_BY_TAG)
 
 # Pod Security Standards.
 PSS_ENFORCE = "pod-security.kubernetes.io/enforce"

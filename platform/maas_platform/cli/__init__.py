@@ -1,8 +1,9 @@
 """``maas``: the platform's command line.
 
 One module per command group, all printing to the console of :mod:`.console`:
-:mod:`.plan` (``maas plan``), :mod:`.verify` (``maas verify``), :mod:`.policy`
-(``maas policy-config``) and :mod:`.reference` (``maas reference config|policies``).
+:mod:`.plan` (``maas plan``), :mod:`.preflight` (``maas preflight``), :mod:`.verify`
+(``maas verify``), :mod:`.policy` (``maas policy-config``) and :mod:`.reference`
+(``maas reference config|policies``).
 A command module imports what it runs when it runs, so ``maas --help`` stays fast.
 """
 
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import typer
 
-from . import plan, policy, reference, verify
+from . import plan, policy, preflight, reference, verify
 
 app = typer.Typer(
     help="Multi-Agent-as-a-Service platform: plan environments and team stacks offline (deploy them with `pulumi up`).",
@@ -27,6 +28,7 @@ def main() -> None:
 
 app.command("plan")(plan.plan)
 app.command("verify")(verify.verify)
+app.command("preflight")(preflight.preflight)
 app.command("policy-config")(policy.policy_config)
 app.add_typer(reference.app, name="reference")
 
