@@ -33,7 +33,6 @@ from maas_platform.policy.aws import is_scopeless
 REGION = "us-east-1"
 CLUSTER_NAME = "maas-dev"
 CLUSTER_ARN = f"arn:aws:eks:{REGION}:{FAKE_ACCOUNT_ID}:cluster/{CLUSTER_NAME}"
-AGENT_ROLE_PREFIX = "maas-dev-agent-"
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
 ROLE = "aws:iam/role:Role"
@@ -123,7 +122,6 @@ PROGRAM = textwrap.dedent(f"""
             cluster_name=cluster.name,
             cluster_arn=cluster.arn,
             vpc_id=vpc.id,
-            agent_role_prefix="{AGENT_ROLE_PREFIX}",
             load_balancer_tags={{"environment": "dev", "platform": "maas-dev"}},
             labels={{"maas.dev/environment": "dev", "maas.dev/team": "platform"}},
             wait_for=[agent],
@@ -139,9 +137,10 @@ def capture(tmp_path_factory):
     return plan_program(tmp_path_factory, "addons", PROGRAM, REGION)
 
 
+# The add-ons that call AWS, each as its own Pod Identity (External Secrets has no AWS identity).
 ADDONS = [
-    ("external-secrets", EXTERNAL_SECRETS_NAMESPACE, EXTERNAL_SECRETS_SERVICE_ACCOUNT),
     ("aws-load-balancer-controller", LOAD_BALANCER_CONTROLLER_NAMESPACE, LOAD_BALANCER_CONTROLLER_SERVICE_ACCOUNT),
+    ("keda", "keda", "keda-operator"),
 ]
 
 
@@ -187,6 +186,8 @@ def test_external_secrets_values(capture):
     assert release.inputs["namespace"] == EXTERNAL_SECRETS_NAMESPACE
     assert values["installCRDs"] is True
     assert values["serviceAccount"] == {"create": True, "name": EXTERNAL_SECRETS_SERVICE_ACCOUNT}
+    # No cluster-wide serviceaccounts/token: each namespace grants the token of its secret-sync only.
+    assert values["rbac"] == {"serviceAccountTokenCreate": False}
     assert values["replicaCount"] == 2 and values["leaderElect"] is True
     assert values["podDisruptionBudget"]["enabled"] is True
     for component in (values, values["webhook"], values["certController"]):
@@ -270,8 +271,8 @@ def test_pod_identity_association_names_the_right_service_account(capture, addon
     assert urn_of(capture, "aws:eks/cluster:Cluster", "eks") in association.dependencies
 
 
-@pytest.mark.parametrize("addon,_namespace,_service_account", ADDONS)
-def test_each_release_waits_for_its_identity_and_nothing_unrelated(capture, addon, _namespace, _service_account):
+@pytest.mark.parametrize("addon", ["aws-load-balancer-controller", "keda"])
+def test_each_release_waits_for_its_identity_and_nothing_unrelated(capture, addon):
     release = only(capture, RELEASE, addon)
     own = only(capture, ASSOCIATION, f"{addon}-identity")
     other = next(r for r in capture.resources if r.type == ASSOCIATION and r.urn != own.urn)
@@ -312,14 +313,15 @@ def test_keda_only_reads_the_depth_of_the_environments_inboxes(capture):
     assert release.urn in authentication.dependencies, "the CRD must exist before the authentication"
 
 
-def test_external_secrets_may_only_assume_agent_roles(capture):
-    policy = only(capture, ROLE_POLICY, "external-secrets-policy")
-    document = policy.inputs["policy"]
-    [statement] = statements(document)
-    assert statement["Effect"] == "Allow"
-    assert sorted(as_list(statement["Action"])) == ["sts:AssumeRole", "sts:TagSession"]
-    assert as_list(statement["Resource"]) == [f"arn:aws:iam::{FAKE_ACCOUNT_ID}:role/{AGENT_ROLE_PREFIX}*"]
-    assert "secretsmanager" not in document and "kms:" not in document and "ssm:" not in document
+def test_external_secrets_has_no_aws_identity(capture):
+    """Every SecretStore exchanges its own namespace's token: ESO needs no role, and may assume none."""
+    assert not [r.name for r in capture.resources if r.type in (ROLE, ROLE_POLICY, ASSOCIATION)
+                and "external-secrets" in r.name]
+    assert "sts:AssumeRole\"" not in "".join(
+        r.inputs.get("policy", "") for r in capture.resources if r.type == ROLE_POLICY
+    )
+    release = only(capture, RELEASE, "external-secrets")
+    assert not [d for d in release.dependencies if ":iam/" in d or "podIdentityAssociation" in d]
 
 
 def test_load_balancer_controller_policy_has_explicit_actions_only(capture):
@@ -476,7 +478,7 @@ def test_load_balancer_controller_statements_follow_the_partition():
 def args(**overrides) -> ClusterAddonsArgs:
     base = dict(
         prefix="maas-dev", account=AccountContext(account_id=FAKE_ACCOUNT_ID, region=REGION),
-        cluster_name=CLUSTER_NAME, cluster_arn=CLUSTER_ARN, vpc_id="vpc-1", agent_role_prefix=AGENT_ROLE_PREFIX,
+        cluster_name=CLUSTER_NAME, cluster_arn=CLUSTER_ARN, vpc_id="vpc-1",
     )
     return ClusterAddonsArgs(**{**base, **overrides})
 
@@ -485,17 +487,6 @@ def test_args_defaults():
     model = args()
     assert model.protect is False and model.wait_for == [] and model.load_balancer_tags == {}
     assert model.labels == {}
-
-
-@pytest.mark.parametrize("prefix", ["", "ma", "maas-*", "maas-dev-agent?", "maas dev"])
-def test_agent_role_prefix_must_be_a_literal_name_prefix(prefix):
-    with pytest.raises(ValidationError, match="agent_role_prefix"):
-        args(agent_role_prefix=prefix)
-
-
-def test_agent_role_prefix_must_not_cover_the_addon_roles():
-    with pytest.raises(ValidationError, match="agent_role_prefix: 'maas-dev-' also matches"):
-        args(agent_role_prefix="maas-dev-")
 
 
 def test_role_names_must_fit_iam():

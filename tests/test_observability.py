@@ -15,7 +15,7 @@ import yaml
 from conftest import as_list, only, plan_program, statements, urn_of
 from pydantic import ValidationError
 
-from maas_platform.components.addons import ClusterAddonsArgs, external_secrets_statements
+from maas_platform.components.addons import SECRET_SYNC_TOKEN_ROLE
 from maas_platform.components.base import AccountContext
 from maas_platform.components.observability import (
     ALERTMANAGER_SERVICE_ACCOUNT,
@@ -40,14 +40,15 @@ from maas_platform.components.observability import (
     secret_sync_role_prefix,
 )
 from maas_platform.components.workloads import chart_lock
-from maas_platform.names import HOST_AGENTS_NAMESPACE, MONITORING_NAMESPACE, OTEL_ENDPOINT
+from maas_platform.names import HOST_AGENTS_NAMESPACE, MONITORING_NAMESPACE, OTEL_ENDPOINT, SECRET_SYNC_SERVICE_ACCOUNT
 from maas_platform.plan.fake_cloud import FAKE_ACCOUNT_ID
 
 REGION = "us-east-1"
 PREFIX = "maas-dev"
 CLUSTER_NAME = "maas-dev"
 CLUSTER_ARN = f"arn:aws:eks:{REGION}:{FAKE_ACCOUNT_ID}:cluster/{CLUSTER_NAME}"
-ESO_ROLE_ARN = f"arn:aws:iam::{FAKE_ACCOUNT_ID}:role/{PREFIX}-external-secrets"
+OIDC_ISSUER = f"https://oidc.eks.{REGION}.amazonaws.com/id/0123456789ABCDEF0123456789ABCDEF"
+OIDC_PROVIDER_ARN = f"arn:aws:iam::{FAKE_ACCOUNT_ID}:oidc-provider/{OIDC_ISSUER.removeprefix('https://')}"
 AGENT_LOGS = f"arn:aws:logs:{REGION}:{FAKE_ACCOUNT_ID}:log-group:/maas/{PREFIX}/agents/"
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
@@ -103,7 +104,8 @@ PROGRAM = textwrap.dedent(f"""
             alert_topic_arn=alerts.arn,
             alert_key_arn=broker_key.arn,
             logs_key_arn=logs_key.arn,
-            external_secrets_role_arn="{ESO_ROLE_ARN}",
+            oidc_provider_arn="{OIDC_PROVIDER_ARN}",
+            oidc_issuer="{OIDC_ISSUER}",
             prometheus_retention_days=7,
             prometheus_volume_gib=20,
             log_retention_days=14,
@@ -329,15 +331,37 @@ def test_grafana_admin_secret_is_encrypted_and_its_value_never_leaves_pulumi_unm
     assert version.inputs["secretString"] == "[secret]"
 
 
-def test_the_secret_store_assumes_a_role_only_external_secrets_may_assume(capture):
+def test_the_secret_store_authenticates_as_the_monitoring_namespaces_secret_sync_only(capture):
+    """The store names no role: ESO exchanges the token of monitoring's secret-sync service account,
+    annotated with the sync role, which trusts exactly that subject through the cluster's OIDC provider."""
     store = only(capture, SECRET_STORE, "secret-store")
     role = only(capture, ROLE, "secret-sync-role")
+    role_arn = f"arn:aws:iam::{FAKE_ACCOUNT_ID}:role/{role.inputs['name']}"
     assert role.inputs["name"].startswith(secret_sync_role_prefix(PREFIX))
     assert store.inputs["metadata"]["namespace"] == MONITORING_NAMESPACE
-    assert store.inputs["spec"]["provider"]["aws"]["role"] == f"arn:aws:iam::{FAKE_ACCOUNT_ID}:role/{role.inputs['name']}"
+    assert store.inputs["spec"]["provider"]["aws"] == {
+        "service": "SecretsManager", "region": REGION,
+        "auth": {"jwt": {"serviceAccountRef": {"name": SECRET_SYNC_SERVICE_ACCOUNT}}},
+    }
+    account = only(capture, "kubernetes:core/v1:ServiceAccount", "secret-sync-service-account")
+    assert account.inputs["metadata"]["namespace"] == MONITORING_NAMESPACE
+    assert account.inputs["metadata"]["name"] == SECRET_SYNC_SERVICE_ACCOUNT
+    assert account.inputs["metadata"]["annotations"] == {"eks.amazonaws.com/role-arn": role_arn}
+    token_role = only(capture, "kubernetes:rbac.authorization.k8s.io/v1:Role", "secret-sync-token-role")
+    binding = only(capture, "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding", "secret-sync-token-binding")
+    assert token_role.inputs["metadata"]["namespace"] == binding.inputs["metadata"]["namespace"] == MONITORING_NAMESPACE
+    assert token_role.inputs["rules"] == [{"apiGroups": [""], "resources": ["serviceaccounts/token"],
+                                           "resourceNames": [SECRET_SYNC_SERVICE_ACCOUNT], "verbs": ["create"]}]
+    assert binding.inputs["roleRef"]["name"] == SECRET_SYNC_TOKEN_ROLE
+    assert {account.urn, token_role.urn, binding.urn} <= set(store.dependencies)
     [trust] = statements(role.inputs["assumeRolePolicy"])
-    assert trust["Principal"] == {"AWS": ESO_ROLE_ARN}
-    assert sorted(trust["Action"]) == ["sts:AssumeRole", "sts:TagSession"]
+    host = OIDC_ISSUER.removeprefix("https://")
+    assert trust["Principal"] == {"Federated": OIDC_PROVIDER_ARN}
+    assert trust["Action"] == ["sts:AssumeRoleWithWebIdentity"]
+    assert trust["Condition"] == {"StringEquals": {
+        f"{host}:sub": f"system:serviceaccount:{MONITORING_NAMESPACE}:{SECRET_SYNC_SERVICE_ACCOUNT}",
+        f"{host}:aud": "sts.amazonaws.com",
+    }}
     read, key = statements(only(capture, ROLE_POLICY, "secret-sync-policy").inputs["policy"])
     secret = only(capture, SECRET, "grafana-admin")
     [secret_arn] = as_list(read["Resource"])
@@ -345,24 +369,6 @@ def test_the_secret_store_assumes_a_role_only_external_secrets_may_assume(captur
     assert sorted(as_list(read["Action"])) == ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"]
     assert as_list(key["Action"]) == ["kms:Decrypt"]
     assert key["Condition"] == {"StringEquals": {"kms:ViaService": f"secretsmanager.{REGION}.amazonaws.com"}}
-
-
-def test_external_secrets_may_assume_the_secret_sync_role_once_the_prefix_is_passed():
-    account = AccountContext(account_id=FAKE_ACCOUNT_ID, region=REGION)
-    [agents, platform] = external_secrets_statements(account, f"{PREFIX}-agent-", secret_sync_role_prefix(PREFIX))
-    assert platform.resources == (f"arn:aws:iam::{FAKE_ACCOUNT_ID}:role/{PREFIX}-secrets-*",)
-    assert sorted(platform.actions) == ["sts:AssumeRole", "sts:TagSession"]
-    assert len(external_secrets_statements(account, f"{PREFIX}-agent-")) == 1, "opt-in only"
-    args = ClusterAddonsArgs(
-        prefix=PREFIX, account=account, cluster_name=CLUSTER_NAME, cluster_arn=CLUSTER_ARN, vpc_id="vpc-1",
-        agent_role_prefix=f"{PREFIX}-agent-", platform_secret_role_prefix=secret_sync_role_prefix(PREFIX),
-    )
-    assert args.platform_secret_role_prefix == f"{PREFIX}-secrets-"
-    with pytest.raises(ValidationError, match="platform_secret_role_prefix"):
-        ClusterAddonsArgs(
-            prefix=PREFIX, account=account, cluster_name=CLUSTER_NAME, cluster_arn=CLUSTER_ARN, vpc_id="vpc-1",
-            agent_role_prefix=f"{PREFIX}-agent-", platform_secret_role_prefix=f"{PREFIX}-ext",
-        )
 
 
 def test_grafana_dashboards_sidecar_watches_all_namespaces(capture):
@@ -533,7 +539,7 @@ def args(**overrides) -> ObservabilityArgs:
     base = dict(
         prefix=PREFIX, account=AccountContext(account_id=FAKE_ACCOUNT_ID, region=REGION), environment="dev",
         cluster_name=CLUSTER_NAME, cluster_arn=CLUSTER_ARN, alert_topic_arn="arn:aws:sns:us-east-1:1:t",
-        logs_key_arn="arn:aws:kms:us-east-1:1:key/l", external_secrets_role_arn=ESO_ROLE_ARN,
+        logs_key_arn="arn:aws:kms:us-east-1:1:key/l", oidc_provider_arn=OIDC_PROVIDER_ARN, oidc_issuer=OIDC_ISSUER,
     )
     return ObservabilityArgs(**{**base, **overrides})
 

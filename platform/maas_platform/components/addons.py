@@ -1,14 +1,17 @@
 """Cluster add-ons installed once per cluster: External Secrets Operator and the AWS Load
-Balancer Controller, each a pinned Helm chart with its own EKS Pod Identity role.
+Balancer Controller, each a pinned Helm chart; every add-on that calls AWS has its own EKS
+Pod Identity role.
 
-External Secrets Operator (ESO) never reads a secret with its own identity. Its role may
-only ``sts:AssumeRole``/``sts:TagSession`` into the agents' roles
-(``<agent_role_prefix>*``) and, when ``platform_secret_role_prefix`` is set, into the
-platform's own secret-sync roles (``<prefix>-secrets-*``, e.g. the observability stack's
-Grafana admin secret). An agent's SecretStore names the agent's own role, so ESO
-reads that agent's secrets with that agent's permissions. For this to work, each agent
-role must trust :attr:`ClusterAddons.external_secrets_role` for both actions. The
-session tags that Pod Identity adds are transitive, so ``sts:TagSession`` is needed too.
+External Secrets Operator (ESO) has no AWS identity at all. Each namespace that reads Secrets
+Manager has a ``secret-sync`` service account annotated with that namespace's own role, and a
+SecretStore whose ``auth.jwt.serviceAccountRef`` names it and that sets no ``role``. ESO then
+requests a token for that service account, in the store's own namespace, and exchanges it for
+the role with ``AssumeRoleWithWebIdentity`` (a call that needs no credentials of its own). The
+role trusts only the cluster's OIDC provider for the subject
+``system:serviceaccount:<namespace>:secret-sync``, so a SecretStore in one namespace can never
+become the role of another. The chart's blanket ``serviceaccounts/token`` grant is off; ESO may
+request tokens only for the ``secret-sync`` service account of each namespace that has one
+(:func:`secret_sync_service_account`).
 
 The AWS Load Balancer Controller gets the actions and conditions of the upstream IAM policy
 of its pinned release, kept here as data, on the resources each action takes in this
@@ -17,8 +20,8 @@ explicitly, so it never needs the instance metadata service, which the nodes' ho
 1 hides from pods anyway. The Service mutator webhook is off, so a ``type: LoadBalancer`` Service is never silently handed to
 the controller: a Service that wants an NLB says ``loadBalancerClass: service.k8s.aws/nlb``.
 
-Both components run as the workload identity of one service account in one namespace on
-one cluster. Their trust policies check exactly that, through the session tags that EKS
+The controller and KEDA run as the workload identity of one service account in one namespace
+on one cluster. Their trust policies check exactly that, through the session tags that EKS
 Pod Identity documents (see :func:`.workloads.pod_identity_trust_policy`).
 """
 
@@ -33,7 +36,6 @@ from pydantic import Field, model_validator
 
 from .. import names
 from ..iam import Statement
-from ..iam.actions import ASSUME_ROLE
 from .base import AccountContext, ComponentArgs, StrInput, child
 from .workloads import Chart, helm_release, locked_chart, workload_identity
 
@@ -65,25 +67,72 @@ LOAD_BALANCER_CONTROLLER_RESOURCES = {
 IAM_NAME_PATTERN = r"^[A-Za-z0-9+=,.@_-]+$"
 
 
-def external_secrets_statements(
-    account: AccountContext, agent_role_prefix: str, platform_secret_role_prefix: Optional[str] = None
-) -> tuple[Statement, ...]:
-    """ESO may only become an agent (or a platform secret-sync role). Every secret read
-    happens under that role, never under ESO's own."""
-    statements = [
-        Statement(
-            sid="AssumeAgentRoles",
-            actions=ASSUME_ROLE,
-            resources=(f"arn:{account.partition}:iam::{account.account_id}:role/{agent_role_prefix}*",),
-        ),
-    ]
-    if platform_secret_role_prefix:
-        statements.append(Statement(
-            sid="AssumePlatformSecretSyncRoles",
-            actions=ASSUME_ROLE,
-            resources=(f"arn:{account.partition}:iam::{account.account_id}:role/{platform_secret_role_prefix}*",),
-        ))
-    return tuple(statements)
+# The chart's value that grants ESO ``create`` on ``serviceaccounts/token`` cluster-wide. Checked on
+# 2026-12-02 in external-secrets at tag helm-chart-2.8.0: deploy/charts/external-secrets/values.yaml
+# documents rbac.serviceAccountTokenCreate (default true; "When set to false, users must create
+# per-ServiceAccount Role/RoleBinding with resourceNames constraint"), templates/rbac.yaml adds that
+# one rule to the controller ClusterRole only when it is true, and the same ClusterRole keeps
+# get/list/watch on serviceaccounts (ESO reads the role-arn annotation) whatever the value;
+# docs/guides/security-best-practices.md ("Scoping ServiceAccount Token Creation") gives the Role.
+SECRET_SYNC_TOKEN_ROLE = "external-secrets-secret-sync-token"
+# The annotation ESO reads on the service account (providers/v1/aws/auth/auth.go, roleARNAnnotation,
+# at helm-chart-2.8.0; the audience defaults to sts.amazonaws.com without eks.amazonaws.com/audience).
+ROLE_ARN_ANNOTATION = "eks.amazonaws.com/role-arn"
+
+
+def secret_sync_service_account(
+    parent: pulumi.Resource, name: str, *, namespace: str, role_arn: pulumi.Input[str], labels: dict[str, str],
+    depends_on: list[pulumi.Resource],
+) -> list[pulumi.Resource]:
+    """The ``secret-sync`` service account of ``namespace``, annotated with the namespace's own
+    role, and the Role and RoleBinding that let External Secrets request tokens for it and for
+    no other service account. A SecretStore of the namespace waits for the three (returned).
+
+    ESO resolves ``serviceAccountRef`` of a namespaced SecretStore in the store's own namespace:
+    the ref's ``namespace`` is read for a ClusterSecretStore only (external-secrets
+    helm-chart-2.8.0, providers/v1/aws/auth/auth.go ``credsFromServiceAccount``, checked on
+    2026-12-02), then requests a token with the TokenRequest API (auth/token_fetcher.go,
+    ``CreateToken`` on the service account): the one verb this Role grants, on this one name.
+    No pod runs as the service account and it mounts no token.
+    """
+    account = k8s.core.v1.ServiceAccount(
+        f"{name}-secret-sync-service-account",
+        metadata={"name": names.SECRET_SYNC_SERVICE_ACCOUNT, "namespace": namespace, "labels": labels,
+                  "annotations": {ROLE_ARN_ANNOTATION: role_arn}},
+        automount_service_account_token=False,
+        opts=child(parent, depends_on=depends_on),
+    )
+    role = k8s.rbac.v1.Role(
+        f"{name}-secret-sync-token-role",
+        metadata={"name": SECRET_SYNC_TOKEN_ROLE, "namespace": namespace, "labels": labels},
+        rules=[{
+            "apiGroups": [""],
+            "resources": ["serviceaccounts/token"],
+            "resourceNames": [names.SECRET_SYNC_SERVICE_ACCOUNT],
+            "verbs": ["create"],
+        }],
+        opts=child(parent, depends_on=depends_on),
+    )
+    binding = k8s.rbac.v1.RoleBinding(
+        f"{name}-secret-sync-token-binding",
+        metadata={"name": SECRET_SYNC_TOKEN_ROLE, "namespace": namespace, "labels": labels},
+        role_ref={"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": SECRET_SYNC_TOKEN_ROLE},
+        subjects=[{"kind": "ServiceAccount", "name": EXTERNAL_SECRETS_SERVICE_ACCOUNT,
+                   "namespace": names.EXTERNAL_SECRETS_NAMESPACE}],
+        opts=child(parent, depends_on=[*depends_on, role]),
+    )
+    return [account, role, binding]
+
+
+def secret_store_spec(region: str) -> dict:
+    """The AWS provider of every SecretStore: Secrets Manager in ``region``, as the namespace's
+    ``secret-sync`` service account, with no ``role`` (nothing to assume beyond that account's
+    own role; the admission policies refuse a store that sets one)."""
+    return {"provider": {"aws": {
+        "service": "SecretsManager",
+        "region": region,
+        "auth": {"jwt": {"serviceAccountRef": {"name": names.SECRET_SYNC_SERVICE_ACCOUNT}}},
+    }}}
 
 
 def keda_statements(account: AccountContext, queue_prefix: str) -> tuple[Statement, ...]:
@@ -354,20 +403,6 @@ class ClusterAddonsArgs(ComponentArgs):
     )
     cluster_arn: StrInput = Field(description="EKS cluster ARN. The add-on roles trust only this cluster.")
     vpc_id: StrInput = Field(description="VPC of the cluster. The load balancer controller gets it instead of asking IMDS.")
-    agent_role_prefix: str = Field(
-        min_length=3,
-        pattern=IAM_NAME_PATTERN,
-        description="Name prefix of the agents' IAM roles (``<prefix><agent>``, path '/'). ESO may assume exactly these.",
-    )
-    platform_secret_role_prefix: Optional[str] = Field(
-        None,
-        min_length=3,
-        pattern=IAM_NAME_PATTERN,
-        description=(
-            "Name prefix of the platform's own secret-sync roles (e.g. '<prefix>-secrets-', see "
-            "components.observability). ESO may assume these too. Default: none, ESO assumes agent roles only."
-        ),
-    )
     load_balancer_tags: dict[str, str] = Field(
         default_factory=dict,
         description="Tags the load balancer controller puts on every AWS resource it creates (chart value defaultTags).",
@@ -394,28 +429,14 @@ class ClusterAddonsArgs(ComponentArgs):
     )
 
     @property
-    def external_secrets_role_name(self) -> str:
-        return f"{self.prefix}-external-secrets"
-
-    @property
     def load_balancer_controller_role_name(self) -> str:
         return f"{self.prefix}-aws-lb-controller"
 
     @model_validator(mode="after")
     def _role_names(self) -> "ClusterAddonsArgs":
-        for role in (self.external_secrets_role_name, self.load_balancer_controller_role_name):
-            if len(role) > 64:
-                raise ValueError(f"prefix: IAM role name '{role}' is {len(role)} characters, the limit is 64")
-            if role.startswith(self.agent_role_prefix):
-                raise ValueError(
-                    f"agent_role_prefix: '{self.agent_role_prefix}' also matches the add-on role '{role}'; "
-                    "ESO could assume it"
-                )
-            if self.platform_secret_role_prefix and role.startswith(self.platform_secret_role_prefix):
-                raise ValueError(
-                    f"platform_secret_role_prefix: '{self.platform_secret_role_prefix}' also matches the add-on "
-                    f"role '{role}'; ESO could assume it"
-                )
+        role = self.load_balancer_controller_role_name
+        if len(role) > 64:
+            raise ValueError(f"prefix: IAM role name '{role}' is {len(role)} characters, the limit is 64")
         return self
 
 
@@ -424,11 +445,10 @@ class ClusterAddons(pulumi.ComponentResource):
 
     Pass the AWS and Kubernetes providers through ``opts.providers``. The children inherit
     them from this component and nothing else from the caller's options. Each release
-    depends only on its Pod Identity association, its namespace and ``args.wait_for``.
+    depends only on its Pod Identity association (ESO has none), its namespace and ``args.wait_for``.
     """
 
     external_secrets_namespace: k8s.core.v1.Namespace
-    external_secrets_role: aws.iam.Role
     external_secrets: k8s.helm.v3.Release
     load_balancer_controller_role: aws.iam.Role
     load_balancer_controller: k8s.helm.v3.Release
@@ -448,19 +468,12 @@ class ClusterAddons(pulumi.ComponentResource):
                       "labels": {**labels, **names.RESTRICTED_NAMESPACE_LABELS}},
             opts=child(self, protect=args.protect),
         )
-        self.external_secrets_role, eso_identity = self._identity(
-            name, "external-secrets", args,
-            role_name=args.external_secrets_role_name,
-            namespace=names.EXTERNAL_SECRETS_NAMESPACE,
-            service_account=EXTERNAL_SECRETS_SERVICE_ACCOUNT,
-            statements=external_secrets_statements(args.account, args.agent_role_prefix, args.platform_secret_role_prefix),
-            description="External Secrets Operator: may only assume agent roles (Pod Identity)",
-        )
+        # No AWS identity: every SecretStore authenticates as its own namespace (module docstring).
         self.external_secrets = self._release(
             f"{name}-external-secrets", EXTERNAL_SECRETS_CHART, args,
             namespace=self.external_secrets_namespace.metadata.name,
             values=self._external_secrets_values(),
-            depends_on=[eso_identity],
+            depends_on=[],
         )
 
         self.load_balancer_controller_role, lbc_identity = self._identity(
@@ -526,7 +539,6 @@ class ClusterAddons(pulumi.ComponentResource):
         )
 
         self.register_outputs({
-            "external_secrets_role_arn": self.external_secrets_role.arn,
             "load_balancer_controller_role_arn": self.load_balancer_controller_role.arn,
             "ingress_class": self.ingress_class,
         })
@@ -566,6 +578,9 @@ class ClusterAddons(pulumi.ComponentResource):
             "replicaCount": 2,
             "leaderElect": True,  # two controllers, one active
             "serviceAccount": {"create": True, "name": EXTERNAL_SECRETS_SERVICE_ACCOUNT},
+            # Tokens only for the secret-sync service accounts, each granted in its namespace
+            # (secret_sync_service_account), never for any service account of the cluster.
+            "rbac": {"serviceAccountTokenCreate": False},
             "securityContext": security,
             "resources": EXTERNAL_SECRETS_RESOURCES["controller"],
             "podDisruptionBudget": {"enabled": True, "minAvailable": 1},

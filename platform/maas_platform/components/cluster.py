@@ -4,7 +4,8 @@ Secure by default: private API endpoint (public only with an explicit CIDR allow
 secrets envelope-encrypted with the platform key, all five control-plane log types in a
 retained, encrypted log group, API-mode access entries with no implicit creator admin,
 managed node groups in private subnets whose launch template requires IMDSv2 with a hop
-limit of 1 and encrypts volumes, and the core add-ons with their own Pod Identity roles.
+limit of 1 and encrypts volumes, the core add-ons with their own Pod Identity roles, and the
+cluster's IAM OIDC provider (secret sync and IRSA).
 """
 
 from __future__ import annotations
@@ -53,7 +54,6 @@ class ClusterArgs(ComponentArgs):
     admin_role_arns: list[str] = Field(default_factory=list, description="Roles granted cluster admin.")
     node_groups: list[NodeGroupConfig] = Field(min_length=1, description="Managed node groups.")
     addon_versions: dict[str, str] = Field(default_factory=dict, description="Pinned add-on versions.")
-    irsa: bool = Field(False, description="Create the IAM OIDC provider for IRSA.")
     protect: bool = Field(False, description="Protect the cluster and its log group; turn on deletion protection.")
     instance_tags: dict[str, str] = Field(
         default_factory=dict, description="Tags propagated to node instances, volumes and network interfaces."
@@ -67,7 +67,7 @@ class Cluster(pulumi.ComponentResource):
     node_role: aws.iam.Role
     node_groups: list[aws.eks.NodeGroup]
     addons: dict[str, aws.eks.Addon]
-    oidc_provider: Optional[aws.iam.OpenIdConnectProvider]
+    oidc_provider: aws.iam.OpenIdConnectProvider
     kubeconfig: pulumi.Output[str]
 
     def __init__(self, name: str, args: ClusterArgs, opts: Optional[pulumi.ResourceOptions] = None):
@@ -138,21 +138,27 @@ class Cluster(pulumi.ComponentResource):
                 opts=child(self, depends_on=[entry]),
             ))
 
-        self.oidc_provider = None
-        if args.irsa:
-            issuer = self.cluster.identities.apply(lambda ids: ids[0].oidcs[0].issuer if ids else "")
-            self.oidc_provider = aws.iam.OpenIdConnectProvider(
-                f"{name}-oidc",
-                url=issuer,
-                client_id_lists=["sts.amazonaws.com"],
-                opts=child(self),
-            )
+        # Always: External Secrets exchanges each namespace's secret-sync token for that
+        # namespace's role through it (addons module docstring), and agents with identity irsa
+        # use it for their pods. No thumbprint: thumbprint_lists is optional in pulumi-aws 7.51.1
+        # (iam.OpenIdConnectProvider: without one IAM retrieves the top intermediate CA's
+        # thumbprint itself), and IAM verifies the JWKS endpoint's certificate with its own
+        # library of trusted root CAs (IAM API reference, UpdateOpenIDConnectProviderThumbprint).
+        # Both checked on 2026-12-02.
+        issuer = self.cluster.identities.apply(lambda ids: ids[0].oidcs[0].issuer if ids else "")
+        self.oidc_provider = aws.iam.OpenIdConnectProvider(
+            f"{name}-oidc",
+            url=issuer,
+            client_id_lists=["sts.amazonaws.com"],
+            opts=child(self),
+        )
 
         self.node_role = self._node_role(name, args)
         self.addons = self._addons(name, args, ADDONS_BEFORE_NODES, depends_on=[])
         self.node_groups = self._node_groups(name, args, depends_on=[*self.addons.values(), self.node_access])
         late = tuple(a for a in CORE_ADDONS if a not in ADDONS_BEFORE_NODES)
         self.addons.update(self._addons(name, args, late, depends_on=list(self.node_groups)))
+        self._args = args
         self.kubeconfig = self._kubeconfig(args)
 
         self.register_outputs({
@@ -312,11 +318,20 @@ class Cluster(pulumi.ComponentResource):
 
     # -- access for later components -------------------------------------------------------
 
-    def _kubeconfig(self, args: ClusterArgs) -> pulumi.Output[str]:
-        """A kubeconfig that authenticates with ``aws eks get-token`` (no static credentials)."""
+    def kubeconfig_for(self, role_arn: pulumi.Input[str]) -> pulumi.Output[str]:
+        """:attr:`kubeconfig` whose token is signed as ``role_arn`` (a team's deploy role)."""
+        return self._kubeconfig(self._args, role_arn)
+
+    def _kubeconfig(self, args: ClusterArgs, role_arn: Optional[pulumi.Input[str]] = None) -> pulumi.Output[str]:
+        """A kubeconfig that authenticates with ``aws eks get-token`` (no static credentials).
+
+        With ``role_arn`` the CLI assumes that role to sign the token (``--role-arn``: "Assume this
+        role for credentials when signing the token", AWS CLI reference, eks get-token, checked
+        2026-12-02), so whoever runs it acts as the role, whatever credentials they start from.
+        """
 
         def render(values: list) -> str:
-            endpoint, authority, cluster_name = values
+            endpoint, authority, cluster_name, role = values
             ca_data = authority.get("data") if isinstance(authority, dict) else getattr(authority, "data", None)
             return json.dumps({
                 "apiVersion": "v1",
@@ -328,11 +343,12 @@ class Cluster(pulumi.ComponentResource):
                     "apiVersion": "client.authentication.k8s.io/v1beta1",
                     "command": "aws",
                     "args": ["eks", "get-token", "--cluster-name", cluster_name, "--region", args.account.region,
-                             "--output", "json"],
+                             *(["--role-arn", role] if role else []), "--output", "json"],
                     "interactiveMode": "Never",
                 }}}],
             })
 
         return pulumi.Output.secret(
-            pulumi.Output.all(self.cluster.endpoint, self.cluster.certificate_authority, self.cluster.name).apply(render)
+            pulumi.Output.all(self.cluster.endpoint, self.cluster.certificate_authority, self.cluster.name,
+                              role_arn).apply(render)
         )

@@ -149,3 +149,28 @@ def pod_identity(
             "aws:RequestTag/kubernetes-service-account": service_account,
         }},
     )
+
+
+def web_identity(
+    provider_arn: pulumi.Input[str], issuer: pulumi.Input[str], namespace: str, service_account: str, *, sid: str
+) -> Trust:
+    """IRSA: a token of one service account of one cluster, exchanged with AssumeRoleWithWebIdentity.
+
+    ``issuer`` is the cluster's OIDC issuer URL (``https://oidc.eks...``); the condition keys are
+    its host and path followed by ``:sub`` and ``:aud``. A token Kubernetes issues for a service
+    account carries ``sub = system:serviceaccount:<namespace>:<name>``, so only that service
+    account's tokens satisfy the trust, and ``aud = sts.amazonaws.com`` only when requested for
+    STS (EKS user guide, "IAM roles for service accounts: technical overview",
+    docs.aws.amazon.com/eks/latest/userguide/iam-roles-for-service-accounts-technical-overview.html,
+    checked on 2026-12-02: StringEquals on ``<provider>:sub`` and ``<provider>:aud``).
+    """
+    host = pulumi.Output.from_input(issuer).apply(lambda url: url.removeprefix("https://"))
+    return Trust(
+        sid=sid,
+        principal={"Federated": provider_arn},
+        actions=("sts:AssumeRoleWithWebIdentity",),
+        conditions=host.apply(lambda host: {"StringEquals": {
+            f"{host}:sub": f"system:serviceaccount:{namespace}:{service_account}",
+            f"{host}:aud": "sts.amazonaws.com",
+        }}),
+    )

@@ -72,6 +72,8 @@ ARN_RESOURCE: dict[str, Callable[[str, dict[str, Any]], str]] = {
     names.KMS_KEY: lambda pid, _: f"key/{pid}",
     names.KMS_ALIAS: lambda pid, _: pid,
     names.EKS_CLUSTER: lambda pid, _: f"cluster/{pid}",
+    # arn:aws:iam::<account>:oidc-provider/<issuer host and path> (EKS user guide, IRSA trust examples).
+    names.IAM_OPEN_ID_CONNECT_PROVIDER: lambda pid, inputs: f"oidc-provider/{str(inputs.get('url') or pid).removeprefix('https://')}",
     names.SQS_QUEUE: lambda pid, _: pid.rsplit("/", 1)[-1],
     names.SNS_TOPIC: lambda pid, _: pid,
     names.DYNAMODB_TABLE: lambda pid, _: f"table/{pid}",

@@ -48,6 +48,9 @@ DEFAULT_REGION = "us-east-1"
 # resource list): a module whose resources Terraform names after another service.
 TYPE_EXCEPTIONS: dict[str, str] = {
     names.RDS_SUBNET_GROUP: "aws_db_subnet_group",
+    # pulumi-aws's OpenIdConnectProvider is derived from terraform-provider-aws r/iam_openid_connect_provider
+    # (its generated SDK's header, checked on 2026-12-02).
+    names.IAM_OPEN_ID_CONNECT_PROVIDER: "aws_iam_openid_connect_provider",
     names.RDS_INSTANCE: "aws_db_instance",
     names.RDS_PARAMETER_GROUP: "aws_db_parameter_group",
     names.COSTEXPLORER_COST_ALLOCATION_TAG: "aws_ce_cost_allocation_tag",

@@ -1,7 +1,8 @@
 """``AgentIdentity``: who the agent is and what only it holds.
 
-Its IAM role (trusted by EKS Pod Identity or IRSA for the agent's service account, and by
-the External Secrets controller on the agent's behalf), its own KMS key and alias, its
+Its IAM role (trusted by EKS Pod Identity or IRSA for the agent's service account and, when
+it has secrets, by the token of its namespace's ``secret-sync`` service account, which External
+Secrets exchanges for the role), its own KMS key and alias, its
 Secrets Manager secrets under that key, and, once the other parts have granted what they
 own, the role's one inline policy and the Pod Identity association.
 """
@@ -17,9 +18,9 @@ from ... import names
 from ...config.agents import AgentSpec
 from ...config.loader import ConfigError
 from ..contract import PlatformRefs
-from ...iam import Statement, Trust, policy_document, pod_identity, trust_policy
+from ...iam import Statement, policy_document, pod_identity, trust_policy, web_identity
 from ...iam.actions import (
-    ASSUME_ROLE, KEY_ADMIN_ACTIONS, KEY_CRYPTO_ACTIONS, KEY_GRANT_ACTIONS, KEY_USE_ACTIONS, TOPIC_KEY_USE,
+    KEY_ADMIN_ACTIONS, KEY_CRYPTO_ACTIONS, KEY_GRANT_ACTIONS, KEY_USE_ACTIONS, TOPIC_KEY_USE,
 )
 from ...iam.grants import key_use, secrets_read
 from ..base import ComponentArgs
@@ -60,34 +61,39 @@ class AgentIdentity(pulumi.ComponentResource):
     # -- the role ---------------------------------------------------------------------------
 
     def _role(self) -> aws.iam.Role:
+        """Trusted by the agent's own workload and, with secrets, by its namespace's secret sync.
+
+        No statement names an AWS principal: nothing that can call ``sts:AssumeRole`` (External
+        Secrets included) becomes an agent. A web-identity statement admits a token of one service
+        account of one namespace, so a SecretStore of another namespace, whatever it names, can
+        never act as this agent.
+        """
         platform, spec = self.platform, self.spec
-        if spec.identity == "irsa":
+        trusts = []
+        if spec.identity == "irsa" or spec.secrets:
             if platform.oidc_provider_arn is None or platform.oidc_issuer is None:
-                raise ConfigError(f"agent '{spec.name}': IRSA needs the cluster's OIDC provider (maas:cluster.irsa: true)")
-            issuer = pulumi.Output.from_input(platform.oidc_issuer).apply(lambda url: url.removeprefix("https://"))
-            workload = Trust(
-                sid="IrsaOfTheAgentServiceAccount",
-                principal={"Federated": platform.oidc_provider_arn},
-                actions=("sts:AssumeRoleWithWebIdentity",),
-                conditions=issuer.apply(lambda host: {"StringEquals": {
-                    f"{host}:sub": f"system:serviceaccount:{spec.namespace}:{spec.name}",
-                    f"{host}:aud": "sts.amazonaws.com",
-                }}),
-            )
+                raise ConfigError(
+                    f"agent '{spec.name}': the platform stack exports no oidc_provider_arn; "
+                    "update the platform stack first (its cluster's OIDC provider)"
+                )
+        if spec.identity == "irsa":
+            trusts.append(web_identity(platform.oidc_provider_arn, platform.oidc_issuer, spec.namespace, spec.name,
+                                       sid="IrsaOfTheAgentServiceAccount"))
         else:
-            workload = pod_identity(platform.account.account_id, platform.cluster_arn, spec.namespace, spec.name)
-        # External Secrets reads the agent's secrets by assuming this role, never with its own.
-        secret_sync = Trust(
-            sid="ExternalSecretsOnBehalfOfTheAgent",
-            principal={"AWS": platform.external_secrets_role_arn},
-            actions=ASSUME_ROLE,
-        )
+            trusts.append(pod_identity(platform.account.account_id, platform.cluster_arn, spec.namespace, spec.name))
+        if spec.secrets:
+            trusts.append(web_identity(
+                platform.oidc_provider_arn, platform.oidc_issuer, spec.namespace, names.SECRET_SYNC_SERVICE_ACCOUNT,
+                sid="SecretSyncOfTheAgentNamespace",
+            ))
         return aws.iam.Role(
             f"{self._name}-role",
             name=f"{platform.prefix}-agent-{spec.name}",
             description=f"Agent {spec.name} (team {spec.team}) in {platform.prefix}",
-            assume_role_policy=trust_policy(workload, secret_sync),
+            assume_role_policy=trust_policy(*trusts),
             max_session_duration=3600,
+            # The platform's agent boundary: the most any agent role may be allowed (components/teams.py).
+            permissions_boundary=platform.agent_permissions_boundary_arn,
             opts=self._opts(),
         )
 

@@ -49,11 +49,11 @@ class ObservabilityArgs(ComponentArgs):
         None, description="KMS key of the Grafana admin secret; its policy must let the account use it through "
                           "Secrets Manager. Default: a key of this component (alias/<prefix>-observability)."
     )
-    external_secrets_role_arn: StrInput = Field(
-        description="Role of the External Secrets controller (ClusterAddons.external_secrets_role). It alone may "
-                    "assume the secret-sync role, which needs ClusterAddonsArgs.platform_secret_role_prefix "
-                    "= secret_sync_role_prefix(prefix)."
+    oidc_provider_arn: StrInput = Field(
+        description="The cluster's IAM OIDC provider (Cluster.oidc_provider). The secret-sync role trusts only the "
+                    "token of the monitoring namespace's secret-sync service account, through it."
     )
+    oidc_issuer: StrInput = Field(description="The cluster's OIDC issuer URL (https://oidc.eks...), of the same provider.")
     storage_class: str = Field("gp3-encrypted", description="StorageClass of the Prometheus and Alertmanager volumes.")
     prometheus_retention_days: int = Field(15, ge=1, le=3650, description="How long Prometheus keeps samples.")
     prometheus_volume_gib: int = Field(50, ge=1, le=16384, description="Size of each Prometheus volume.")
@@ -116,6 +116,4 @@ class ObservabilityArgs(ComponentArgs):
                 raise ValueError(f"prefix: IAM role name '{role}' is {len(role)} characters, the limit is 64")
             if role.startswith(f"{self.prefix}-agent-"):
                 raise ValueError(f"prefix: role '{role}' would fall under the agents' role names")
-            if purpose != "secret-sync" and role.startswith(secret_sync_role_prefix(self.prefix)):
-                raise ValueError(f"prefix: role '{role}' would be assumable by External Secrets")
         return self

@@ -1,7 +1,7 @@
 """What each workload of the observability stack may do in AWS, as statements.
 
 One function per identity: Alertmanager, Grafana, the OpenTelemetry collector, Fluent Bit and
-the secret-sync role External Secrets assumes. Each returns explicit actions (bundles of
+the secret-sync role External Secrets becomes with monitoring's token. Each returns explicit actions (bundles of
 :mod:`maas_platform.iam.actions`) on explicit resources, so tests and policy rules can assert on
 exactly what a role allows.
 """

@@ -1,5 +1,5 @@
 """Where the observability stack puts things: its namespaces' labels, its service accounts and
-Secrets, the agents' log groups and the roles External Secrets may assume for it.
+Secrets, the agents' log groups and the name of its secret-sync role.
 
 Names other modules also use (the namespaces, the collector's and Prometheus' addresses, the
 SecretStore, the agent label) live in :mod:`maas_platform.names`; these are the stack's own.
@@ -73,5 +73,5 @@ def unattributed_log_group_name(prefix: str) -> str:
 
 
 def secret_sync_role_prefix(prefix: str) -> str:
-    """Roles External Secrets may assume for the platform's own secrets (``ClusterAddonsArgs.platform_secret_role_prefix``)."""
+    """Name prefix of the platform's own secret-sync roles (``<prefix>-secrets-observability``)."""
     return f"{prefix}-secrets-"

@@ -12,9 +12,10 @@ import pulumi_kubernetes as k8s
 import pulumi_random as random
 
 from ... import names
-from ...iam import Statement, Trust, policy_document, trust_policy
-from ...iam.actions import ASSUME_ROLE, KEY_ADMIN_ACTIONS, KEY_USE_ACTIONS
+from ...iam import Statement, policy_document, trust_policy, web_identity
+from ...iam.actions import KEY_ADMIN_ACTIONS, KEY_USE_ACTIONS
 from ...tagging import platform_labels
+from ..addons import secret_store_spec, secret_sync_service_account
 from ..base import StrInput, child, encrypted_log_group
 from ..workloads import Chart, helm_release, workload_identity
 from .args import ObservabilityArgs
@@ -200,7 +201,8 @@ class ObservabilityStack(pulumi.ComponentResource):
 
     def _grafana_admin_secret(self, name: str, role_name: str) -> pulumi.Resource:
         """The admin credentials live in Secrets Manager; External Secrets copies them into
-        ``monitoring`` as a role only it may assume, which may read only this secret."""
+        ``monitoring`` as a role only the token of monitoring's ``secret-sync`` service account
+        may assume, which may read only this secret and the receivers'."""
         args, account = self.args, self.args.account
         key_arn: pulumi.Input[str]
         if args.secrets_key_arn is not None:
@@ -261,10 +263,10 @@ class ObservabilityStack(pulumi.ComponentResource):
             f"{name}-secret-sync-role",
             name=role_name,
             description="External Secrets reads the observability stack's secrets as this role",
-            assume_role_policy=trust_policy(Trust(
-                sid="ExternalSecretsOnly",
-                principal={"AWS": args.external_secrets_role_arn},
-                actions=ASSUME_ROLE,  # Pod Identity session tags are transitive
+            # Only a token of monitoring's secret-sync service account (see ..addons).
+            assume_role_policy=trust_policy(web_identity(
+                args.oidc_provider_arn, args.oidc_issuer, names.MONITORING_NAMESPACE,
+                names.SECRET_SYNC_SERVICE_ACCOUNT, sid="SecretSyncOfTheMonitoringNamespace",
             )),
             max_session_duration=3600,
             opts=child(self),
@@ -290,17 +292,17 @@ class ObservabilityStack(pulumi.ComponentResource):
             )),
             opts=child(self),
         )
+        access = secret_sync_service_account(
+            self, name, namespace=names.MONITORING_NAMESPACE, role_arn=self.secret_sync_role.arn,
+            labels=self.labels, depends_on=[self.namespace],
+        )
         store = k8s.apiextensions.CustomResource(
             f"{name}-secret-store",
             api_version="external-secrets.io/v1",
             kind="SecretStore",
             metadata={"name": names.SECRET_STORE, "namespace": names.MONITORING_NAMESPACE, "labels": self.labels},
-            spec={"provider": {"aws": {
-                "service": "SecretsManager",
-                "region": account.region,
-                "role": self.secret_sync_role.arn,
-            }}},
-            opts=child(self, depends_on=[self.namespace, sync_policy, *args.wait_for]),
+            spec=secret_store_spec(account.region),
+            opts=child(self, depends_on=[self.namespace, sync_policy, *access, *args.wait_for]),
         )
         self.receivers_sync: Optional[k8s.apiextensions.CustomResource] = None
         if self.receiver_secrets:
