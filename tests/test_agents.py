@@ -46,8 +46,12 @@ def one(resources: list[dict[str, Any]], type_token: str) -> dict[str, Any]:
     return found[0]["inputs"]
 
 
-def k8s_kind(resources: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
-    return [r["inputs"] for r in resources if r["type"].startswith("kubernetes:") and r["inputs"].get("kind") == kind]
+def k8s_kind(resources: list[dict[str, Any]], kind: str, *, proxy: bool = False) -> list[dict[str, Any]]:
+    """The agent's objects of ``kind``: its own, or (``proxy``) its own and its egress proxy's
+    (tests/test_egress.py)."""
+    return [r["inputs"] for r in resources if r["type"].startswith("kubernetes:") and r["inputs"].get("kind") == kind
+            and (proxy or (r["inputs"].get("metadata") or {}).get("labels", {}).get("app.kubernetes.io/name")
+                 != "egress-proxy")]
 
 
 @pytest.fixture(scope="session")
@@ -74,8 +78,10 @@ def test_each_dev_agent_gets_its_whole_bounded_context(dev, agent, storage):
     assert association["namespace"] == agent and association["serviceAccount"] == agent
     assert association["roleArn"] == dev.outputs["agents"][agent]["role_arn"]
     assert role["name"] == f"maas-dev-agent-{agent}"
-    (account,) = k8s_kind(resources, "ServiceAccount")
-    assert account["metadata"]["name"] == agent and account["automountServiceAccountToken"] is False
+    accounts = {a["metadata"]["name"]: a for a in k8s_kind(resources, "ServiceAccount")}
+    # Its own, and secret-sync (whose token External Secrets exchanges) when it has secrets.
+    assert set(accounts) == {agent} | ({"secret-sync"} if by_type(resources, "aws:secretsmanager/secret:Secret") else set())
+    assert all(a["automountServiceAccountToken"] is False for a in accounts.values())
 
     key = one(resources, "aws:kms/key:Key")
     assert key["enableKeyRotation"] is True
@@ -283,7 +289,10 @@ def test_no_agent_can_reach_another_agents_data_keys_or_secrets(tmp_path):
         association = one(resources, "aws:eks/podIdentityAssociation:PodIdentityAssociation")
         assert (association["namespace"], association["roleArn"]) == (agent, owned[agent]["role_arn"])
         for store in k8s_kind(resources, "SecretStore"):
-            assert store["spec"]["provider"]["aws"]["role"] == owned[agent]["role_arn"]
+            # No role: the namespace's secret-sync service account names the agent's (tests/test_secret_sync.py).
+            assert "role" not in store["spec"]["provider"]["aws"]
+            (sync,) = [a for a in k8s_kind(resources, "ServiceAccount") if a["metadata"]["name"] == "secret-sync"]
+            assert sync["metadata"]["annotations"]["eks.amazonaws.com/role-arn"] == owned[agent]["role_arn"]
         for external in k8s_kind(resources, "ExternalSecret"):
             keys = {d["remoteRef"]["key"] for d in external["spec"]["data"]}
             assert all(k.startswith(f"maas-dev/agents/{agent}/") for k in keys), (agent, keys)
@@ -318,7 +327,7 @@ GOOD = synthetic_agents(2)
     ([{**GOOD[0], "port": 80}], "maas:agents[0].port (agent 'agent-0000'): Input should be greater than or equal to 1024"),
     ([{**GOOD[0], "resources": {"requests": {"cpu": "2", "memory": "1Gi"}, "limits": {"cpu": "1", "memory": "1Gi"}}}],
      "maas:agents[0].resources.limits.cpu (agent 'agent-0000'): 1 is below the request 2"),
-    ([{**GOOD[0], "identity": "irsa"}], "maas:agents[0].identity (agent 'agent-0000'): IRSA needs the cluster's OIDC provider"),
+    ([{**GOOD[0], "identity": "irsa"}], "maas:agents[0].identity (agent 'agent-0000'): IRSA is off for this cluster's agents"),
     ([{**GOOD[0], "colour": "blue"}], "maas:agents[0].colour (agent 'agent-0000'): unknown key"),
 ])
 def test_bad_agent_specs_name_the_agent_and_the_field(agents, expected):

@@ -106,8 +106,9 @@ def test_agents_and_teams_sum_consistently(dev):
 def test_allocated_node_share_is_reported_but_never_added(dev):
     cost = dev.cost
     agents = cost["by_agent"]
-    # Two replicas of 250m/512Mi on t3.large (2 vCPU, 8 GiB): a quarter of a node, all month.
-    assert agents["triage"]["allocated"] == pytest.approx(0.25 * 0.0832 * 730, abs=0.01)
+    # Two replicas of 250m/512Mi on t3.large (2 vCPU, 8 GiB), and its egress proxy's two of 50m/64Mi:
+    # (500m + 100m) of 2000m, 0.3 of a node, all month.
+    assert agents["triage"]["allocated"] == pytest.approx(0.30 * 0.0832 * 730, abs=0.01)
     # research scales to zero: one replica for agent.active_hours_per_month only.
     assert 0 < agents["research"]["allocated"] < agents["triage"]["allocated"]
     assert all(cents(a["monthly"]) == cents(a["baseline"]) + cents(a["usage"]) for a in agents.values())

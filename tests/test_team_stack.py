@@ -96,7 +96,8 @@ def test_each_agent_has_its_bounded_context(team, agent):
     assert len(association) == 1
     assert association[0]["inputs"]["namespace"] == agent and association[0]["inputs"]["serviceAccount"] == agent
     assert len(of(team, "aws:kms/key:Key", agent)) == 1
-    deployment = of(team, "kubernetes:apps/v1:Deployment", agent)
+    # The agent's own, not its egress proxy's (tests/test_egress.py).
+    deployment = [d for d in of(team, "kubernetes:apps/v1:Deployment", agent) if d["inputs"]["metadata"]["name"] == agent]
     assert len(deployment) == 1
     assert deployment[0]["inputs"]["metadata"]["namespace"] == agent
     assert deployment[0]["inputs"]["spec"]["template"]["spec"]["serviceAccountName"] == agent
@@ -119,8 +120,12 @@ def test_team_resources_use_the_platform_outputs(team, platform):
         assert policy["inputs"]["spec"]["ingress"][0]["from"][0]["ipBlock"]["cidr"] == outputs["vpc_cidr"]
     for role in team.of_type("aws:iam/role:Role"):
         trust = json.loads(role["inputs"]["assumeRolePolicy"])
-        principals = json.dumps([s["Principal"] for s in trust["Statement"]])
-        assert outputs["external_secrets_role_arn"] in principals
+        principals = [s["Principal"] for s in trust["Statement"]]
+        # The workload's Pod Identity and, for an agent with secrets, the platform's OIDC provider.
+        agent = role["inputs"]["name"].removeprefix(f"{outputs['prefix']}-agent-")
+        syncs = bool(of(team, "kubernetes:external-secrets.io/v1:SecretStore", agent))
+        assert ({"Federated": outputs["oidc_provider_arn"]} in principals) == syncs
+        assert not [p for p in principals if "AWS" in p]
         assert role["inputs"]["tags"]["platform"] == outputs["platform_tags"]["platform"]
     # The account for ARNs and the provider's guard is the platform's.
     provider = team.of_type("pulumi:providers:aws")[0]["inputs"]
@@ -259,7 +264,7 @@ def test_team_config_mistakes_are_one_line(tmp_path, platform, config, expected)
 
 def test_a_pinned_team_account_plans_an_unpinned_platform_in_that_account(tmp_path):
     document = {"config": {"maas:environment": "dev", "maas:region": "us-east-1", "maas:account_id": "111122223333",
-                           "maas:platform_stack": PLATFORM_STACK}}
+                           "maas:platform_stack": PLATFORM_STACK, "maas:team": "claims"}}
     stack_file = tmp_path / "Pulumi.dev.yaml"
     stack_file.write_text(json.dumps(document))
     plan = plan_project(TEAM, config_file=stack_file, platform_dir=ROOT)
@@ -285,5 +290,6 @@ def test_unwrap_reveals_secrets_and_marks_unknowns():
 def test_platform_plan_offers_its_outputs_unmasked(platform):
     outputs = platform.stack_outputs()
     assert platform.outputs["kubeconfig"] == "[secret]"
-    assert outputs.secret_names == {"kubeconfig"} and "get-token" in outputs.values["kubeconfig"]
+    # teams holds each team's kubeconfig (docs/teams.md).
+    assert outputs.secret_names == {"kubeconfig", "teams"} and "get-token" in outputs.values["kubeconfig"]
     assert outputs.values["cluster_name"] == platform.outputs["cluster_name"]

@@ -386,12 +386,42 @@ class BudgetSpec(StrictModel):
     llm_monthly_usd: Optional[float] = Field(None, gt=0, description="Monthly LLM spend limit.")
 
 
-class EgressSpec(StrictModel):
-    internet_https: bool = Field(
-        True,
-        description="Allow HTTPS to the internet (LLM provider APIs). Agents storing in DynamoDB or S3 (managed "
-        "or existing) always get it: those endpoints answer on public addresses a NetworkPolicy cannot name.",
-    )
+# A host an agent may reach over HTTPS through its egress proxy: a DNS name, or ``*.`` and a DNS
+# name for its subdomains (Envoy's virtual-host domains match a leading ``*`` as a suffix wildcard).
+_EGRESS_HOST = re.compile(r"^(\*\.)?(?=.{1,253}$)([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+
+
+def _egress_host(value: str) -> str:
+    if not _EGRESS_HOST.match(value):
+        raise ValueError(
+            f"'{value}' is not a host name (e.g. api.openai.com, or *.example.com for its subdomains); "
+            "give names, not URLs, ports or addresses"
+        )
+    return value
+
+
+def _egress_list(value: Any) -> Any:
+    """host names, '*.' before one for its subdomains"""
+    # One line for the form ``egress`` had before it was a list.
+    if isinstance(value, dict) and "internet_https" in value:
+        raise ValueError(
+            "internet_https was removed; list the hosts the agent calls instead, e.g. egress: [api.openai.com]"
+        )
+    return value
+
+
+def _unique_hosts(value: list[str]) -> list[str]:
+    repeated = sorted({h for h in value if value.count(h) > 1})
+    if repeated:
+        raise ValueError(f"host '{repeated[0]}' is listed twice")
+    return value
+
+
+EgressHost = Annotated[str, AfterValidator(_egress_host)]
+# The hosts outside the cluster and the VPC an agent calls over HTTPS (its LLM provider's API, ...),
+# through its own egress proxy; the AWS endpoints its datastore, inbox and topics need are added
+# by the platform. An empty list and no such endpoint: no proxy and no path out of the VPC.
+EgressSpec = Annotated[list[EgressHost], BeforeValidator(_egress_list), AfterValidator(_unique_hosts)]
 
 
 # --- the agent -------------------------------------------------------------------------------
@@ -424,7 +454,12 @@ class AgentSpec(StrictModel):
     identity: Literal["pod-identity", "irsa"] = Field(
         "pod-identity", description="How the agent's pods get its role: EKS Pod Identity (default) or IRSA."
     )
-    egress: EgressSpec = Field(EgressSpec(), description="Outbound traffic the network policy allows.")
+    egress: EgressSpec = Field(
+        default_factory=list,
+        description="Hosts the agent calls over HTTPS outside the cluster and the VPC (e.g. [api.openai.com]; "
+        "'*.example.com' for subdomains), through its own egress proxy, which admits nothing else. The AWS "
+        "endpoints its datastore, inbox and topics need are added by the platform (docs/egress.md).",
+    )
     messaging: MessagingSpec = Field(MessagingSpec(), description="Topics published and subscribed.")
     slos: SLOSpec = Field(SLOSpec(), description="Service level objectives.")
     budget: BudgetSpec = Field(BudgetSpec(), description="Spend limits.")
@@ -490,6 +525,9 @@ class AgentSpec(StrictModel):
 PLATFORM_ENV = frozenset({
     "MAAS_AGENT", "MAAS_ENVIRONMENT", "MAAS_BASE_PATH", "MAAS_INBOX_URL", "AWS_REGION", "DYNAMODB_TABLE", "S3_BUCKET",
     "PGHOST", "PGPORT", "PGDATABASE", "PGUSER", "PGSSLMODE",
+    # With an egress proxy (docs/egress.md).
+    "HTTPS_PROXY", "https_proxy", "NO_PROXY", "no_proxy", "AWS_S3_US_EAST_1_REGIONAL_ENDPOINT",
+    "AWS_STS_REGIONAL_ENDPOINTS",
 })
 
 

@@ -23,10 +23,14 @@ from ... import names
 from ...config.agents import AgentSpec, PublicExposure, cpu_millicores, memory_bytes, secret_env_name, topic_env_name
 from ..contract import PlatformRefs
 from ...slo import agent_dashboard, dashboard_uid, otel_environment, prometheus_rule_spec
+from ..addons import secret_store_spec, secret_sync_service_account
 from ..base import ComponentArgs, StrInput
 from ..observability import agent_log_group_prefix
+from ..teams import team_objects_binding
 from .common import agent_labels, moved, physical_name
 from .datastore import Datastore
+from .egress import PROXY_LIMITS, PROXY_PORT, PROXY_REQUESTS, allowed_hosts, create_egress_proxy, proxy_environment, \
+    proxy_max_replicas
 
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 # Ports of the optional brokers in the VPC: AMQPS (Amazon MQ), Kafka with IAM auth (MSK).
@@ -44,7 +48,7 @@ def image_pull_policy(image: str) -> str:
 class AgentWorkloadArgs(ComponentArgs):
     spec: AgentSpec
     platform: PlatformRefs
-    role_arn: StrInput = Field(description="The agent's role: the IRSA annotation and the SecretStore's role.")
+    role_arn: StrInput = Field(description="The agent's role: the IRSA annotation and the secret-sync service account's.")
     secret_names: dict[str, StrInput] = Field(
         default_factory=dict, description="Secrets Manager name of each declared secret (the ExternalSecret's keys)."
     )
@@ -63,6 +67,7 @@ class AgentWorkload(pulumi.ComponentResource):
     service_account: k8s.core.v1.ServiceAccount
     deployment: k8s.apps.v1.Deployment
     log_group: Optional[aws.cloudwatch.LogGroup] = None
+    egress_proxy: Optional[k8s.apps.v1.Deployment] = None
 
     def __init__(self, name: str, args: AgentWorkloadArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__(names.MAAS_AGENT_WORKLOAD, f"{name}-workload", None, opts)
@@ -74,6 +79,10 @@ class AgentWorkload(pulumi.ComponentResource):
             metadata={"name": self.spec.namespace, "labels": {**self.labels, **names.RESTRICTED_NAMESPACE_LABELS}},
             opts=self._opts(depends_on=list(args.wait_for)),
         )
+        # A team's agent: its group gets the custom resources here before any is applied.
+        self.team_binding = team_objects_binding(self, f"{name}-team-objects", agent=self.spec.name,
+                                                 teams=self.platform.teams, labels=self.labels, namespace=self.namespace)
+        self._ready: list[pulumi.Resource] = [self.namespace, *([self.team_binding] if self.team_binding else [])]
         self.service_account = k8s.core.v1.ServiceAccount(
             f"{name}-service-account",
             metadata=self._meta(self.spec.name, annotations=(
@@ -83,6 +92,11 @@ class AgentWorkload(pulumi.ComponentResource):
             opts=self._opts(depends_on=[self.namespace]),
         )
         self._network_policies()
+        # New since the parts: parented to the workload, no alias to a URN it never had.
+        self.egress_proxy = create_egress_proxy(
+            name, self.spec, self.platform, self.labels,
+            pulumi.ResourceOptions(parent=self, depends_on=[self.namespace]),
+        )
         self._quota()
         secret_sync = self._secret_sync() if args.secret_names else None
         self.deployment = self._deployment(secret_sync)
@@ -94,7 +108,7 @@ class AgentWorkload(pulumi.ComponentResource):
         return moved(self, self._agent, **kwargs)
 
     def _in_namespace(self) -> pulumi.ResourceOptions:
-        return self._opts(depends_on=[self.namespace])
+        return self._opts(depends_on=list(self._ready))
 
     def _meta(self, name: str, **extra: Any) -> dict[str, Any]:
         return {"name": name, "namespace": self.spec.namespace, "labels": self.labels, **extra}
@@ -160,25 +174,35 @@ class AgentWorkload(pulumi.ComponentResource):
         broker_port = BROKER_PORTS.get(platform.messaging.backend)
         if broker_port and (spec.messaging.publishes or spec.messaging.subscribes):
             rules.append({"to": [vpc], "ports": [_tcp(broker_port)]})
-        # DynamoDB and S3 answer on public addresses (through the VPC's gateway endpoints),
-        # which a NetworkPolicy cannot name; LLM APIs are on the internet. Never the instance metadata.
-        if spec.egress.internet_https or store.public_endpoints:
-            rules.append({
-                "to": [{"ipBlock": {"cidr": "0.0.0.0/0", "except": [names.INSTANCE_METADATA_CIDR]}}],
-                "ports": [_tcp(443)],
-            })
+        # Declared hosts, DynamoDB and S3 (public addresses, through the VPC's gateway endpoints)
+        # and the AWS APIs without an interface endpoint: only through the agent's egress proxy,
+        # which admits its allow-list alone (components/agent/egress.py). No path to 0.0.0.0/0.
+        if allowed_hosts(spec, platform):
+            proxy = {"podSelector": {"matchLabels": {names.NAME_LABEL: names.EGRESS_PROXY_NAME}}}
+            rules.append({"to": [proxy], "ports": [_tcp(PROXY_PORT)]})
         return rules
 
     def _quota(self) -> None:
         """Room for max replicas plus a rolling update's surge, and nothing that escapes the namespace."""
         resources, replicas = self.spec.resources, self.spec.replicas
-        pods = replicas.max + math.ceil(replicas.max * 0.25)
+        agent_pods = replicas.max + math.ceil(replicas.max * 0.25)
+        # The egress proxy's most replicas and one surge pod (its rolling update), at its own size.
+        proxies = proxy_max_replicas(self.spec) + 1 if self.egress_proxy is not None else 0
+        pods = agent_pods + proxies
+        proxy = {"requests": PROXY_REQUESTS, "limits": PROXY_LIMITS}
 
-        def cpu(quantity: str) -> str:
-            return f"{cpu_millicores(quantity) * pods}m"
+        def cpu(quantity: str, kind: str = "requests") -> str:
+            return f"{cpu_millicores(quantity) * agent_pods + cpu_millicores(proxy[kind]['cpu']) * proxies}m"
 
-        def memory(quantity: str) -> str:
-            return f"{math.ceil(memory_bytes(quantity) * pods / 2**20)}Mi"
+        def memory(quantity: str, kind: str = "requests") -> str:
+            total = memory_bytes(quantity) * agent_pods + memory_bytes(proxy[kind]["memory"]) * proxies
+            return f"{math.ceil(total / 2**20)}Mi"
+
+        def most(quantity: str, kind: str, measure: Any) -> str:
+            """The LimitRange's max: the agent's limit, or the proxy's where that is larger."""
+            if self.egress_proxy is None or measure(quantity) >= measure(PROXY_LIMITS[kind]):
+                return quantity
+            return PROXY_LIMITS[kind]
 
         k8s.core.v1.ResourceQuota(
             f"{self._name}-quota",
@@ -186,9 +210,9 @@ class AgentWorkload(pulumi.ComponentResource):
             spec={"hard": {
                 "pods": str(pods),
                 "requests.cpu": cpu(resources.requests.cpu),
-                "limits.cpu": cpu(resources.limits.cpu),
+                "limits.cpu": cpu(resources.limits.cpu, "limits"),
                 "requests.memory": memory(resources.requests.memory),
-                "limits.memory": memory(resources.limits.memory),
+                "limits.memory": memory(resources.limits.memory, "limits"),
                 "services.loadbalancers": "0",
                 "services.nodeports": "0",
                 "persistentvolumeclaims": "0",
@@ -202,25 +226,31 @@ class AgentWorkload(pulumi.ComponentResource):
                 "type": "Container",
                 "default": {"cpu": resources.limits.cpu, "memory": resources.limits.memory},
                 "defaultRequest": {"cpu": resources.requests.cpu, "memory": resources.requests.memory},
-                "max": {"cpu": resources.limits.cpu, "memory": resources.limits.memory},
+                "max": {"cpu": most(resources.limits.cpu, "cpu", cpu_millicores),
+                        "memory": most(resources.limits.memory, "memory", memory_bytes)},
             }]},
             opts=self._in_namespace(),
         )
 
     def _secret_sync(self) -> k8s.apiextensions.CustomResource:
-        """External Secrets copies the agent's secrets into one Kubernetes Secret, as the agent's role."""
+        """External Secrets copies the agent's secrets into one Kubernetes Secret, as the agent's role.
+
+        The SecretStore names no role: External Secrets exchanges a token of this namespace's
+        ``secret-sync`` service account (annotated with the agent's role) for the role, which
+        trusts exactly that subject (addons module docstring).
+        """
         spec, platform = self.spec, self.platform
+        access = secret_sync_service_account(
+            self, self._name, namespace=spec.namespace, role_arn=self.args.role_arn, labels=self.labels,
+            depends_on=list(self._ready),
+        )
         store = k8s.apiextensions.CustomResource(
             f"{self._name}-secret-store",
             api_version="external-secrets.io/v1",
             kind="SecretStore",
             metadata=self._meta(names.SECRET_STORE),
-            spec={"provider": {"aws": {
-                "service": "SecretsManager",
-                "region": platform.account.region,
-                "role": self.args.role_arn,
-            }}},
-            opts=self._in_namespace(),
+            spec=secret_store_spec(platform.account.region),
+            opts=self._opts(depends_on=[*self._ready, *access]),
         )
         return k8s.apiextensions.CustomResource(
             f"{self._name}-external-secret",
@@ -252,6 +282,7 @@ class AgentWorkload(pulumi.ComponentResource):
         ]
         env += args.datastore.environment()
         env += otel_environment(spec.name, spec.team, platform.environment, sample_ratio=platform.trace_sample_ratio)
+        env += proxy_environment(spec, platform)
         if args.inbox_url is not None:
             env.append({"name": "MAAS_INBOX_URL", "value": args.inbox_url})
         topics = platform.messaging.topics
