@@ -133,7 +133,7 @@ def test_the_engine_imports_no_rule_module_and_the_catalog_lists_every_one():
     modules = {rule.check.__module__ for rule in rules()}
     assert modules == {f"maas_platform.policy.{name}" for name in (
         "aws.encryption", "aws.exposure", "aws.iam", "aws.logs", "aws.recovery", "aws.tags", "kubernetes.pods",
-        "kubernetes.objects", "stack")}
+        "kubernetes.objects", "kubernetes.tenancy", "stack")}
     assert {".stack", ".aws", ".kubernetes"} <= _imports(POLICY / "catalog.py")
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import copy
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Optional
 
 import pytest
@@ -15,6 +15,8 @@ from conftest import ROOT
 from maas_platform.plan import Plan, plan_project
 from maas_platform.policy import Context, Resource, assess, check_resource, evaluate, get_rule, rules
 from maas_platform.policy.gate import plan_resources
+from maas_platform.components.agent.egress import PROXY_IMAGE
+from maas_platform.policy.kubernetes.tenancy import AdmissionContext
 
 MODULE = "maas_platform.policy.kubernetes"
 PREFIXES = ("MAAS-K8S-", "MAAS-TAG-1")
@@ -319,6 +321,186 @@ CASES = [
 ]
 
 
+# -- MAAS-K8S-018 to 023 (tenancy): objects in agent namespaces, and requests of team users --------
+
+def manifest(api_version: str, kind: str, spec: Any, name: str = "triage", namespace: Optional[str] = "triage",
+             labels: Optional[dict[str, Any]] = None) -> Resource:
+    metadata = {"name": name, "labels": dict(AGENT_LABELS if labels is None else labels),
+                **({"namespace": namespace} if namespace else {})}
+    group_version = api_version if "/" in api_version else f"core/{api_version}"
+    return Resource(type=f"kubernetes:{group_version}:{kind}", name=name, urn=f"urn:pulumi:dev::maas::{kind}::{name}",
+                    props={"apiVersion": api_version, "kind": kind, "metadata": metadata, "spec": spec})
+
+
+def store(aws: Any) -> Resource:
+    return manifest("external-secrets.io/v1", "SecretStore", {"provider": {"aws": aws}}, "aws-secrets-manager")
+
+
+def egress(cidr: Any, selector: Any = None) -> Resource:
+    return manifest("networking.k8s.io/v1", "NetworkPolicy", {
+        "podSelector": selector if selector is not None else {"matchLabels": {"app.kubernetes.io/name": "triage"}},
+        "policyTypes": ["Egress"], "egress": [{"to": [{"ipBlock": {"cidr": cidr}}], "ports": [{"port": 443}]}]})
+
+
+JWT = {"auth": {"jwt": {"serviceAccountRef": {"name": "secret-sync"}}}}
+OWN_ROLE = "arn:aws:iam::123456789012:role/maas-dev-agent-triage"
+SUPPORT = AdmissionContext(environment="dev", groups=("maas:team:support",), teams={"support": ("triage",)},
+                           namespace_labels={**AGENT_LABELS})
+TEAM_NAMESPACE = {**AGENT_LABELS, **RESTRICTED}
+PROXY = {"matchLabels": {"app.kubernetes.io/name": "egress-proxy"}}
+CONFIG = manifest("v1", "ConfigMap", None)
+# As the platform's policies see a request: the environment's prefix and the proxy's image.
+ADMITTING = AdmissionContext(environment="dev", prefix="maas-dev", proxy_image=PROXY_IMAGE)
+SUPPORT = replace(SUPPORT, prefix="maas-dev", proxy_image=PROXY_IMAGE)
+OWN_SA = [{"kind": "ServiceAccount", "name": "triage", "namespace": "triage"}]
+ALB = "alb.ingress.kubernetes.io/"
+
+
+def proxy_workload(image: Any, kind: str = "Deployment", init: Optional[str] = None) -> Resource:
+    """A workload whose pods are labelled as the egress proxy, running ``image`` (None: no image)."""
+    agent = container("proxy")
+    agent.pop("image", None)
+    if image is not None:
+        agent["image"] = image
+    extra = {"initContainers": [{**container("init"), "image": init}]} if init else {}
+    labels = {**AGENT_LABELS, "app.kubernetes.io/name": "egress-proxy"}
+    return workload(pod(agent, **extra), kind, labels=labels)
+
+
+def binding(ref_kind: str, ref_name: str, subjects: Any, kind: str = "RoleBinding") -> Resource:
+    resource = manifest("rbac.authorization.k8s.io/v1", kind, None, "binding",
+                        None if kind == "ClusterRoleBinding" else "triage")
+    props = {k: v for k, v in resource.props.items() if k != "spec"}
+    props["roleRef"] = {"apiGroup": "rbac.authorization.k8s.io", "kind": ref_kind, "name": ref_name}
+    if subjects is not None:
+        props["subjects"] = subjects
+    return replace(resource, props=props)
+
+
+def ingress(annotations: dict[str, Any]) -> Resource:
+    merged = {ALB + "group.name": "maas-dev-internal", ALB + "scheme": "internal", **annotations}
+    resource = manifest("networking.k8s.io/v1", "Ingress", {"ingressClassName": "alb", "rules": []})
+    metadata = {**resource.props["metadata"], "annotations": {k: v for k, v in merged.items() if v is not None}}
+    return replace(resource, props={**resource.props, "metadata": metadata})
+
+CASES += [
+    Case("MAAS-K8S-018", "compliant", manifest("v1", "Service", {"type": "ClusterIP", "ports": [{"port": 80}]}), False),
+    Case("MAAS-K8S-018", "non-compliant", manifest("v1", "Service", {"type": "LoadBalancer"}), True),
+    Case("MAAS-K8S-018", "non-compliant", manifest("v1", "Service", {"type": "NodePort"}), True),
+    Case("MAAS-K8S-018", "missing", manifest("v1", "Service", {"ports": [{"port": 80}]}), False),
+    Case("MAAS-K8S-018", "unknown", manifest("v1", "Service", {"type": U}), False),
+    Case("MAAS-K8S-019", "compliant", store(JWT), False),
+    # Even its own role: the token already is that role, and a chain into it (which the role does not trust) fails.
+    Case("MAAS-K8S-019", "non-compliant", store({**JWT, "role": OWN_ROLE}), True),
+    Case("MAAS-K8S-019", "non-compliant", store({**JWT, "additionalRoles": [OWN_ROLE.replace("triage", "billing")]}), True),
+    Case("MAAS-K8S-019", "non-compliant", store({**JWT, "role": OWN_ROLE.replace("triage", "billing")}), True),
+    Case("MAAS-K8S-019", "non-compliant", store({**JWT, "role": OWN_ROLE + "-admin"}), True),
+    Case("MAAS-K8S-019", "non-compliant", store({"auth": {**JWT["auth"], "secretRef": {}}}), True),
+    Case("MAAS-K8S-019", "non-compliant",
+         store({"auth": {"jwt": {"serviceAccountRef": {"name": "secret-sync", "namespace": "billing"}}}}), True),
+    Case("MAAS-K8S-019", "missing", store({"role": OWN_ROLE}), True),
+    Case("MAAS-K8S-019", "unknown", store({**JWT, "role": U}), False),
+    Case("MAAS-K8S-020", "compliant", manifest("external-secrets.io/v1", "ExternalSecret",
+                                               {"secretStoreRef": {"name": "aws-secrets-manager", "kind": "SecretStore"}}), False),
+    Case("MAAS-K8S-020", "non-compliant", manifest("external-secrets.io/v1", "ExternalSecret",
+                                                   {"secretStoreRef": {"name": "all", "kind": "ClusterSecretStore"}}), True),
+    Case("MAAS-K8S-020", "non-compliant", manifest("external-secrets.io/v1", "ExternalSecret", {
+        "secretStoreRef": {"name": "aws-secrets-manager"},
+        "dataFrom": [{"sourceRef": {"storeRef": {"name": "all", "kind": "ClusterSecretStore"}}}]}), True),
+    Case("MAAS-K8S-020", "missing", manifest("external-secrets.io/v1", "ExternalSecret",
+                                             {"secretStoreRef": {"name": "aws-secrets-manager"}}), False),
+    Case("MAAS-K8S-020", "unknown", manifest("external-secrets.io/v1", "ExternalSecret", {"secretStoreRef": U}), False),
+    Case("MAAS-K8S-021", "compliant", egress("10.0.0.0/16"), False),
+    Case("MAAS-K8S-021", "compliant", egress("0.0.0.0/0", PROXY), False),
+    Case("MAAS-K8S-021", "non-compliant", egress("0.0.0.0/0"), True),
+    Case("MAAS-K8S-021", "non-compliant", egress("::/0", {}), True),
+    Case("MAAS-K8S-021", "missing", manifest("networking.k8s.io/v1", "NetworkPolicy",
+                                             {"podSelector": {}, "policyTypes": ["Egress"]}), False),
+    Case("MAAS-K8S-021", "unknown", egress(U), False),
+    Case("MAAS-K8S-021", "compliant", egress("169.254.170.23/32"), False),  # the Pod Identity agent
+    Case("MAAS-K8S-021", "compliant", egress("100.64.0.0/10"), False),
+    Case("MAAS-K8S-021", "non-compliant", egress("0.0.0.0/1"), True),  # with 128.0.0.0/1: everything
+    Case("MAAS-K8S-021", "non-compliant", egress("10.0.0.0/7"), True),  # reaches 11.0.0.0/8
+    Case("MAAS-K8S-021", "non-compliant", egress("172.32.0.0/16"), True),
+    Case("MAAS-K8S-021", "non-compliant", egress("169.254.169.254/32"), True),  # instance metadata
+    Case("MAAS-K8S-021", "non-compliant", manifest("networking.k8s.io/v1", "NetworkPolicy", {
+        "podSelector": {}, "policyTypes": ["Egress"], "egress": [{"ports": [{"port": 443}]}]}), True),
+    Case("MAAS-K8S-021", "non-compliant", manifest("networking.k8s.io/v1", "NetworkPolicy", {
+        "podSelector": PROXY, "policyTypes": ["Egress"],
+        "egress": [{"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}], "ports": [{"protocol": "TCP", "port": 22}]}]}), True),
+    Case("MAAS-K8S-021", "non-compliant", manifest("networking.k8s.io/v1", "NetworkPolicy", {
+        "podSelector": PROXY, "policyTypes": ["Egress"], "egress": [{"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}]}]}),
+         True),
+    Case("MAAS-K8S-021", "compliant", manifest("networking.k8s.io/v1", "NetworkPolicy", {
+        "podSelector": PROXY, "policyTypes": ["Egress"], "egress": [
+            {"to": [{"namespaceSelector": {}}],
+             "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}]},
+            {"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}], "ports": [{"protocol": "TCP", "port": 443}]}]}), False),
+    Case("MAAS-K8S-021", "unknown", manifest("networking.k8s.io/v1", "NetworkPolicy", {
+        "podSelector": PROXY, "policyTypes": ["Egress"],
+        "egress": [{"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}], "ports": [{"port": U}]}]}), False),
+    Case("MAAS-K8S-022", "compliant", CONFIG, False, SUPPORT),
+    Case("MAAS-K8S-022", "compliant", CONFIG, False, DEV),  # not a team user: the plan's own deploy identity
+    Case("MAAS-K8S-022", "non-compliant", CONFIG, True,
+         replace(SUPPORT, namespace_labels={**AGENT_LABELS, "maas.dev/team": "insights"})),
+    Case("MAAS-K8S-022", "missing", CONFIG, True, replace(SUPPORT, namespace_labels={})),
+    Case("MAAS-K8S-022", "unknown", CONFIG, False, replace(SUPPORT, namespace_labels=U)),
+    Case("MAAS-K8S-023", "compliant", namespace(TEAM_NAMESPACE), False, SUPPORT),
+    Case("MAAS-K8S-023", "non-compliant", namespace({**TEAM_NAMESPACE, "maas.dev/team": "insights"}), True, SUPPORT),
+    Case("MAAS-K8S-023", "non-compliant", namespace({**TEAM_NAMESPACE, "maas.dev/agent": "billing"}), True, SUPPORT),
+    Case("MAAS-K8S-023", "non-compliant", namespace({**TEAM_NAMESPACE, "maas.dev/agent": "scraper"}, "scraper"), True,
+         SUPPORT),
+    Case("MAAS-K8S-023", "missing", namespace(RESTRICTED), True, SUPPORT),
+    Case("MAAS-K8S-023", "unknown", namespace(U), False, SUPPORT),
+    # DELETE: the namespace as it was
+    Case("MAAS-K8S-023", "compliant", namespace(TEAM_NAMESPACE), False, replace(SUPPORT, operation="DELETE")),
+    Case("MAAS-K8S-023", "non-compliant", namespace({**TEAM_NAMESPACE, "maas.dev/agent": "billing",
+                                                     "maas.dev/team": "insights"}, "billing"), True,
+         replace(SUPPORT, operation="DELETE")),
+    Case("MAAS-K8S-024", "compliant", namespace(TEAM_NAMESPACE), False, SUPPORT),
+    Case("MAAS-K8S-024", "compliant", namespace(TEAM_NAMESPACE), False, DEV),
+    Case("MAAS-K8S-024", "compliant", namespace(PLATFORM_LABELS, "monitoring"), False, DEV),  # not an agent's
+    Case("MAAS-K8S-024", "non-compliant", namespace({**TEAM_NAMESPACE, "pod-security.kubernetes.io/enforce": "privileged"}),
+         True, SUPPORT),
+    Case("MAAS-K8S-024", "non-compliant", namespace({**TEAM_NAMESPACE, "pod-security.kubernetes.io/warn": "baseline"}),
+         True, DEV),
+    Case("MAAS-K8S-024", "non-compliant", namespace(PLATFORM_LABELS, "scratch"), True, SUPPORT),  # a team's, any
+    Case("MAAS-K8S-024", "missing", namespace({**AGENT_LABELS, "pod-security.kubernetes.io/enforce": "restricted"}),
+         True, DEV),
+    Case("MAAS-K8S-024", "unknown", namespace({**AGENT_LABELS, **RESTRICTED, "pod-security.kubernetes.io/audit": U}),
+         False, DEV),
+    Case("MAAS-K8S-025", "compliant", proxy_workload(PROXY_IMAGE), False, ADMITTING),
+    Case("MAAS-K8S-025", "compliant", proxy_workload("registry.example.com/agent:1.0"), False, DEV),  # no image to compare
+    Case("MAAS-K8S-025", "compliant", deployment(container()), False, ADMITTING),  # not labelled as the proxy
+    Case("MAAS-K8S-025", "non-compliant", proxy_workload("registry.example.com/agent:1.0"), True, ADMITTING),
+    Case("MAAS-K8S-025", "non-compliant", proxy_workload(PROXY_IMAGE, "Pod", init="alpine:3.20"), True, ADMITTING),
+    Case("MAAS-K8S-025", "missing", proxy_workload(None), True, ADMITTING),
+    Case("MAAS-K8S-025", "unknown", proxy_workload(U), False, ADMITTING),
+    Case("MAAS-K8S-026", "compliant", binding("Role", "secret-sync-token", [
+        {"kind": "ServiceAccount", "name": "external-secrets", "namespace": "external-secrets"}]), False, SUPPORT),
+    Case("MAAS-K8S-026", "compliant", binding("ClusterRole", "maas:team:support:agent-objects",
+                                              [{"kind": "Group", "name": "maas:team:support"}]), False, SUPPORT),
+    Case("MAAS-K8S-026", "compliant", binding("ClusterRole", "maas:team:insights", OWN_SA), False, DEV),  # not a team
+    Case("MAAS-K8S-026", "non-compliant", binding("ClusterRole", "maas:team:support", OWN_SA), True, SUPPORT),
+    Case("MAAS-K8S-026", "non-compliant", binding("ClusterRole", "maas:team:insights:agent-objects", OWN_SA), True,
+         SUPPORT),
+    Case("MAAS-K8S-026", "non-compliant", binding("ClusterRole", "edit", [
+        {"kind": "ServiceAccount", "name": "billing", "namespace": "billing"}]), True, SUPPORT),
+    Case("MAAS-K8S-026", "non-compliant", binding("ClusterRole", "edit", [
+        {"kind": "ServiceAccount", "name": "external-secrets", "namespace": "external-secrets"}]), True, SUPPORT),
+    Case("MAAS-K8S-026", "non-compliant", binding("ClusterRole", "view", OWN_SA, "ClusterRoleBinding"), True, SUPPORT),
+    Case("MAAS-K8S-026", "missing", binding("Role", "reader", None), False, SUPPORT),
+    Case("MAAS-K8S-026", "unknown", binding("Role", "reader", U), False, SUPPORT),
+    Case("MAAS-K8S-027", "compliant", ingress({}), False, SUPPORT),
+    Case("MAAS-K8S-027", "compliant", ingress({ALB + "group.order": "-1"}), False, DEV),  # the platform's own
+    Case("MAAS-K8S-027", "non-compliant", ingress({ALB + "group.order": "-1"}), True, SUPPORT),
+    Case("MAAS-K8S-027", "non-compliant", ingress({ALB + "actions.steal": "{}"}), True, SUPPORT),
+    Case("MAAS-K8S-027", "non-compliant", ingress({ALB + "conditions.triage": "[]"}), True, SUPPORT),
+    Case("MAAS-K8S-027", "non-compliant", ingress({ALB + "group.name": "maas-prod-public"}), True, SUPPORT),
+    Case("MAAS-K8S-027", "missing", ingress({ALB + "group.name": None}), True, SUPPORT),
+    Case("MAAS-K8S-027", "unknown", ingress({ALB + "group.name": U}), False, SUPPORT),
+]
+
 @pytest.mark.parametrize("case", CASES, ids=[f"{c.rule}-{c.kind}-{i}" for i, c in enumerate(CASES)])
 def test_rule_case(case: Case):
     messages = check_resource(get_rule(case.rule), case.resource, case.context)
@@ -475,7 +657,9 @@ def test_the_rules_see_the_shipped_agents_workloads(plans, team):
     resources = plan_resources(plans["dev"]) + plan_resources(team)
     deployments = [r for r in resources if r.type == "kubernetes:apps/v1:Deployment"]
     agents = [r for plan in (plans["dev"], team) for r in plan.of_type("maas:agent:AgentService")]
-    assert agents and len(deployments) == len(agents)
+    # One per agent, and one per agent egress proxy.
+    proxies = [r for r in deployments if r.name.endswith("-egress-proxy")]
+    assert agents and proxies and len(deployments) == len(agents) + len(proxies)
     for resource in deployments:
         props = copy.deepcopy(dict(resource.props))
         props["spec"]["template"]["spec"]["containers"][0]["securityContext"].pop("allowPrivilegeEscalation")

@@ -148,7 +148,7 @@ LAYERS: dict[str, set[str]] = {
     "tagging": {"names"},
     "slo": {"names", "config"},
     "cost": {"names", "config"},
-    "components": {"names", "config", "iam", "slo", "tagging"},
+    "components": {"names", "config", "iam", "slo", "tagging", "policy"},
     "team": {"names", "config", "components"},
     "policy": {"names", "markers", "wire", "config", "tagging"},
     "plan": {"names", "markers", "wire", "config", "cost", "policy"},

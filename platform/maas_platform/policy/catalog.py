@@ -14,11 +14,11 @@ from typing import Iterable, Optional, Sequence
 
 from . import stack
 from .aws import encryption, exposure, iam, logs, recovery, tags
-from .kubernetes import objects, pods
+from .kubernetes import objects, pods, tenancy
 from .core import Context, Evaluation, Resource, Rule, Settings, evaluate_rules, registered
 
 # Every rule module; a rule registered anywhere else is not one of the platform's.
-MODULES: tuple[ModuleType, ...] = (encryption, exposure, iam, logs, recovery, tags, pods, objects, stack)
+MODULES: tuple[ModuleType, ...] = (encryption, exposure, iam, logs, recovery, tags, pods, objects, tenancy, stack)
 _MODULE_NAMES = frozenset(module.__name__ for module in MODULES)
 
 
