@@ -18,6 +18,7 @@ from .agents import KEY_ARN, KEY_ARN_FORM, AgentSpec, name_limits
 from .base import StrictModel
 
 from .policy import PolicyConfig
+from .teams import TeamConfig, team_problem
 from .defaults import DEFAULT_KUBERNETES_VERSION, LOG_RETENTION_DAYS, with_environment_defaults
 
 Environment = Literal["dev", "staging", "prod"]
@@ -271,7 +272,11 @@ class ClusterConfig(StrictModel):
     admin_role_arns: list[RoleArn] = Field(
         default_factory=list, description="IAM roles granted cluster-admin through access entries. The creator gets no implicit admin."
     )
-    irsa: bool = Field(False, description="Also create the IAM OIDC provider for IRSA (Pod Identity is the default).")
+    irsa: bool = Field(
+        False,
+        description="Let this stack's agents use IRSA (identity: irsa) for their pods; Pod Identity is the default. "
+                    "The cluster's IAM OIDC provider exists either way: secret sync exchanges tokens through it.",
+    )
     log_retention_days: RetentionDays = Field(description="Control-plane log retention. Default: dev 30, prod 365.")
     node_groups: list[NodeGroupConfig] = Field(min_length=1, description="Managed node groups.")
     addon_versions: dict[str, str] = Field(
@@ -357,6 +362,11 @@ class TopicConfig(StrictModel):
     team_publishers: list[DnsLabel] = Field(
         default_factory=list, description="Agents of team stacks that may publish to it (this stack's agents declare their own)."
     )
+    publisher_teams: list[DnsLabel] = Field(
+        default_factory=list,
+        description="Teams whose team-stack agents may publish to it without a change here per agent: any role "
+                    "<prefix>-agent-* tagged team=<team> (sns-sqs only; a team's deploy role tags only its own agents).",
+    )
 
 
 class RabbitMQConfig(StrictModel):
@@ -408,6 +418,9 @@ class BrokerConfig(StrictModel):
             ordered = [t.name for t in self.topics if t.ordered]
             if ordered:
                 raise ValueError(f"topics: '{ordered[0]}' is ordered; ordered (FIFO) topics need backend sns-sqs")
+            teams = [t.name for t in self.topics if t.publisher_teams]
+            if teams:
+                raise ValueError(f"topics: '{teams[0]}' has publisher_teams; only sns-sqs topics have a policy to admit them")
         return self
 
     def topic(self, name: str) -> Optional[TopicConfig]:
@@ -476,6 +489,10 @@ class PlatformConfig(StrictModel):
     agents: list[AgentSpec] = Field(
         default_factory=list, description="Agents this stack deploys, each its own bounded context (see docs/onboarding-an-agent.md)."
     )
+    teams: list[TeamConfig] = Field(
+        default_factory=list,
+        description="Teams whose own stacks deploy agents here, each with a deploy role scoped to its agents (docs/teams.md).",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -530,10 +547,15 @@ class PlatformConfig(StrictModel):
                 raise ValueError(f"agents[{index}].name: duplicate agent name '{agent.name}'; each agent needs its own")
             seen.add(agent.name)
             if agent.identity == "irsa" and not self.cluster.irsa:
-                raise ValueError(f"agents[{index}].identity: IRSA needs the cluster's OIDC provider; set cluster.irsa: true")
+                raise ValueError(f"agents[{index}].identity: IRSA is off for this cluster's agents; set cluster.irsa: true "
+                                 "or use identity: pod-identity")
             problem = name_limits(self.prefix, agent.name)
             if problem:
                 raise ValueError(f"agents[{index}].name: '{agent.name}' {problem}")
+        problem = team_problem(self.teams, [a.name for a in self.agents], self.prefix,
+                               platform_teams=[self.team, *(a.team for a in self.agents)])
+        if problem:
+            raise ValueError(problem)
         self._messaging_rules()
         reserved = {"environment", "managed-by", "platform"} & set(self.tags)
         if reserved:
@@ -575,7 +597,7 @@ class PlatformConfig(StrictModel):
         for index, topic in enumerate(self.broker.topics):
             if topic.name not in subscribed:
                 found.append(f"maas:broker.topics[{index}] '{topic.name}': no agent subscribes to it; its messages go nowhere")
-            elif topic.name not in published and not topic.team_publishers:
+            elif topic.name not in published and not topic.team_publishers and not topic.publisher_teams:
                 found.append(f"maas:broker.topics[{index}] '{topic.name}': no agent of this stack publishes to it")
         return found
 

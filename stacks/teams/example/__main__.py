@@ -16,18 +16,32 @@ config = load_team_config()
 platform = pulumi.StackReference(config.platform_stack)
 refs = platform_refs(platform, config)
 
+# The team's deploy identity, registered by the platform stack (maas:teams, docs/teams.md): the
+# role may manage only this team's agents' AWS resources, and its kubeconfig only their namespaces.
+# A platform that registers no teams offers none: the stack then deploys as whoever runs it.
+registered = config.team in refs.teams
+# The output is secret as a whole (it holds kubeconfigs); the role's ARN is not.
+team = platform.require_output("teams").apply(lambda teams: teams[config.team]) if registered else None
 aws_provider = aws.Provider(
     "aws",
     region=config.region,
     # Never act on an account other than the platform's.
     allowed_account_ids=[refs.account.account_id],
+    # Whoever runs this (the team's CI, one of maas:teams' deployers) acts as the deploy role
+    # (pulumi-aws 7 takes a list, assume_roles, applied in order).
+    assume_roles=[aws.ProviderAssumeRoleArgs(
+        role_arn=pulumi.Output.unsecret(team.apply(lambda t: t["deploy_role_arn"])),
+        session_name=f"{config.team}-deploy",
+    )] if team is not None else None,
 )
 k8s_provider = k8s.Provider(
     "k8s",
-    # The platform exports it as a secret; stay secret even when read from a plain source.
-    # It exists only once the platform's releases that install CRDs are deployed, so every
-    # custom resource applied through this provider finds its kind (docs/architecture.md).
-    kubeconfig=pulumi.Output.secret(platform.require_output("kubeconfig")),
+    # The team's kubeconfig (`aws eks get-token --role-arn <deploy role>`), or the platform's; a
+    # secret either way. It exists only once the platform's releases that install CRDs are
+    # deployed, so every custom resource applied through this provider finds its kind
+    # (docs/architecture.md).
+    kubeconfig=pulumi.Output.secret(team.apply(lambda t: t["kubeconfig"]) if team is not None
+                                    else platform.require_output("kubeconfig")),
     enable_server_side_apply=True,
 )
 
@@ -37,12 +51,13 @@ with user_errors():
         AgentServiceArgs(
             spec=agent_spec(
                 name="intake",
-                team="claims",
+                team=config.team,
                 cost_center="cc-3003",
                 image="ghcr.io/acme/intake-agent:2.1.0",
                 storage="dynamodb",
                 exposure="internal",
                 secrets=["openai-api-key"],
+                egress=["api.openai.com"],  # HTTPS through its egress proxy, nothing else (docs/egress.md)
                 env={"MODEL": "gpt-4.1-mini"},
                 # Topics are the platform's (maas:broker.topics of its stack).
                 messaging={"subscribes": ["tickets"]},
@@ -57,7 +72,7 @@ with user_errors():
         AgentServiceArgs(
             spec=agent_spec(
                 name="summarizer",
-                team="claims",
+                team=config.team,
                 cost_center="cc-3003",
                 image="ghcr.io/acme/summarizer-agent:0.3.1",
                 storage="s3",

@@ -37,6 +37,7 @@ SCOPELESS_ACTIONS: tuple[str, ...] = (
     "secretsmanager:GetRandomPassword", "dynamodb:ListTables", "eks:ListClusters", "s3:ListAllMyBuckets",
     "ecr:GetAuthorizationToken", "acm:ListCertificates", "iam:ListServerCertificates", "shield:GetSubscriptionState",
     "shield:CreateProtection", "tag:GetResources", "elasticloadbalancing:SetWebAcl",
+    "sns:GetSubscriptionAttributes", "sns:SetSubscriptionAttributes", "sns:Unsubscribe",
 )
 SCOPED_EXCEPTIONS: tuple[str, ...] = (
     "ec2:DescribeCapacityBlockExtensionOfferings", "ec2:DescribeClientVpnAuthorizationRules",
