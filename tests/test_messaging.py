@@ -221,7 +221,8 @@ def backends(tmp_path_factory) -> dict[str, Plan]:
     plans = {}
     for env, backend in (("prod", "rabbitmq"), ("dev", "msk-serverless")):
         config = read_stack_file(ROOT / "stacks" / f"Pulumi.{env}.yaml")
-        agent = {"name": "intake", "team": "t", "cost_center": "cc-1", "image": "r/intake:1.0.0",
+        # Not a name maas:teams registers to a team stack (dev's claims team has intake).
+        agent = {"name": "ingest", "team": "t", "cost_center": "cc-1", "image": "r/ingest:1.0.0",
                  "messaging": {"publishes": ["orders"], "subscribes": ["orders"]}}
         config["maas:broker"] = {"backend": backend, "topics": [{"name": "orders"}]}
         config["maas:agents"] = [agent]
@@ -250,11 +251,11 @@ def test_msk_serverless_is_private_with_iam_auth_and_agents_get_scoped_kafka_gra
     (cluster,) = plan.of_type("aws:msk/serverlessCluster:ServerlessCluster")
     assert cluster["inputs"]["clientAuthentication"] == {"sasl": {"iam": {"enabled": True}}}
     assert cluster["inputs"]["vpcConfigs"][0]["subnetIds"] == plan.outputs["private_subnet_ids"]
-    statements = {s["Sid"]: s for s in role_policy(plan, "intake")}
+    statements = {s["Sid"]: s for s in role_policy(plan, "ingest")}
     arn = plan.outputs["messaging"]["kafka_cluster_arn"]
     assert statements["KafkaCluster"]["Resource"] == arn
     assert statements["KafkaDeclaredTopics"]["Resource"] == arn.replace(":cluster/", ":topic/") + "/orders"
-    assert statements["KafkaOwnGroup"]["Resource"] == arn.replace(":cluster/", ":group/") + "/intake"
+    assert statements["KafkaOwnGroup"]["Resource"] == arn.replace(":cluster/", ":group/") + "/ingest"
 
 
 def test_the_agent_finds_its_inbox_and_declared_topics_in_its_environment(dev):

@@ -13,6 +13,11 @@ A team stack owns its agents in its own Pulumi project and reads the platform th
 Every mistake ends the program with a one-line ``pulumi.RunError`` that names the key, or
 the agent and the field (``agent 'intake': storage: 'mongo' is not one of ...``): Pulumi
 prints it without a traceback, and ``maas plan`` exits 2 with it.
+
+Beyond each spec, the plan checks what spans stacks: an agent name the platform stack
+deploys, a name declared twice in this program, an agent of another team than ``maas:team``
+or not registered to it in the platform's ``maas:teams``, and a publisher the topic's
+policy refuses (neither named in ``team_publishers`` nor of a team in ``publisher_teams``).
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ import pulumi
 from pulumi.runtime.sync_await import _sync_await
 from pydantic import AfterValidator, Field, ValidationError
 
+from .components.agent.service import program_run
 from .components.contract import PlatformOutputs, PlatformRefs, refs_from_outputs
 from .config.agents import AgentSpec
 from .config.base import StrictModel
@@ -51,6 +57,11 @@ class TeamConfig(StrictModel):
     platform_stack: str = Field(
         pattern=r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+){0,2}$",
         description="Fully qualified name of the platform stack, <org>/<project>/<stack> (e.g. acme/maas/dev).",
+    )
+    team: Optional[DnsLabel] = Field(
+        None,
+        description="The team whose agents this stack deploys; required when the platform stack registers teams "
+                    "(maas:teams). Every agent's team must be this one, and the platform must register the agent to it.",
     )
     policy: PolicyConfig = Field(
         PolicyConfig(), description="Policy enforcement levels and exemptions of the plan gate and the CrossGuard pack (docs/policies.md).",
@@ -100,6 +111,19 @@ def platform_refs(reference: pulumi.StackReference, config: TeamConfig) -> Platf
         raise pulumi.RunError(
             f"maas:account_id: '{account_id}' but platform stack '{stack}' is in account '{outputs.account_id}'"
         )
+    registered = ", ".join(sorted(outputs.teams))
+    if outputs.teams and config.team is None:
+        raise pulumi.RunError(
+            f"maas:team: required: platform stack '{stack}' registers teams ({registered}); name this stack's team"
+        )
+    if outputs.teams and config.team not in outputs.teams:
+        raise pulumi.RunError(
+            f"maas:team: '{config.team}' is not a team of platform stack '{stack}' ({registered}); "
+            "register it in maas:teams there"
+        )
+    # AgentService checks every agent of this program against the stack's team and names the stack.
+    run = program_run()
+    run.platform_stack, run.team = stack, config.team
     return refs_from_outputs(outputs, reference, account_id=account_id)
 
 

@@ -11,7 +11,17 @@ a multi-AZ cluster in prod, its users' credentials generated into Secrets Manage
 
 Every agent role is named ``<prefix>-agent-<agent>``, so a topic policy can name its
 publishers before (or without) the roles existing in this stack: team stacks' agents
-are named in ``maas:broker.topics[].team_publishers``.
+are named in ``maas:broker.topics[].team_publishers``. A topic may instead admit whole
+teams (``publisher_teams``): any role ``<prefix>-agent-*`` of the account whose ``team`` tag
+is one of them. What makes that tag trustworthy is who may set it: a team's deploy role
+(:mod:`.teams`) may create and tag only the roles ``<prefix>-agent-<agent>`` of the agents
+registered to its team, and only with ``team=<its team>``; the platform stack tags its own
+agents' roles with their spec's team.
+
+Only ``sns-sqs`` has a policy on the topic. With ``msk-serverless`` an agent's own role
+grants it ``kafka-cluster:WriteData`` on the topics it lists (bounded by the agents'
+permissions boundary), with ``rabbitmq`` the broker's users decide (agents get none): the
+config refuses ``publisher_teams`` there, and team plans check publishers only on sns-sqs.
 """
 
 from __future__ import annotations
@@ -26,7 +36,7 @@ from pydantic import Field
 from ..config.models import BrokerConfig, TopicConfig
 from ..iam import Statement, Trust, policy_document, trust_policy
 from ..iam.actions import DLQ_OPERATIONS, KEY_ADMIN_ACTIONS, KEY_USE_ACTIONS, SECRETS_READ, SNS_PUBLISH, TOPIC_KEY_USE
-from ..names import MAAS_BROKER
+from ..names import MAAS_BROKER, TEAM_TAG
 from .base import AccountContext, ComponentArgs, ListInput, StrInput, child
 
 # AWS services that publish to the alert topic (alarms, budgets) and so use the broker key.
@@ -71,6 +81,11 @@ class Broker(pulumi.ComponentResource):
     def __init__(self, name: str, args: BrokerArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__(MAAS_BROKER, name, None, opts)
         self.args = args
+        # Topic -> the agents its policy names: this stack's publishers and team_publishers.
+        self.publishers: dict[str, list[str]] = {
+            topic.name: sorted({*args.publishers.get(topic.name, []), *topic.team_publishers})
+            for topic in args.config.topics
+        }
         self.key = self._key(name)
         self.alert_topic = self._alert_topic(name)
         self.topics = {}
@@ -142,10 +157,8 @@ class Broker(pulumi.ComponentResource):
             content_based_deduplication=topic.ordered or None,
             opts=child(self),
         )
-        publishers = sorted(
-            agent_role_arn(account, args.prefix, agent)
-            for agent in {*args.publishers.get(topic.name, []), *topic.team_publishers}
-        )
+        publishers = [agent_role_arn(account, args.prefix, agent) for agent in self.publishers[topic.name]]
+        teams = sorted(set(topic.publisher_teams))
         statements = [Statement(
             sid="DenyPlainHttp",
             effect="Deny",
@@ -154,7 +167,9 @@ class Broker(pulumi.ComponentResource):
             resources=(resource.arn,),
             conditions={"Bool": {"aws:SecureTransport": False}},
         )]
-        if publishers:
+        if teams:
+            statements += self._team_publishers(resource, publishers, teams)
+        elif publishers:
             statements += [
                 Statement(
                     sid="DeclaredPublishers",
@@ -181,6 +196,46 @@ class Broker(pulumi.ComponentResource):
         aws.sns.TopicPolicy(f"{name}-topic-{topic.name}-policy", arn=resource.arn,
                             policy=policy_document(*statements), opts=child(self))
         return resource
+
+    def _team_publishers(self, resource: aws.sns.Topic, publishers: list[str], teams: list[str]) -> list[Statement]:
+        """Publishing for the named roles, and for every agent role of the account tagged with one of ``teams``.
+
+        ``aws:PrincipalArn`` of a role session is the role's ARN and ``aws:PrincipalTag/<key>``
+        carries the role's tags (a session tag of the same key would override it: neither Pod
+        Identity, which sets only its eks-/kubernetes- session tags, nor a platform role passes
+        ``team``). Both are global condition keys, usable in any policy, an SNS topic policy too
+        (checked on 2026-12-02: IAM User Guide, "AWS global condition context keys" and "Pass
+        session tags in AWS STS"; STS API reference AssumeRole, Tags: "session tags override a
+        role tag with the same key"). Deny statements match when every condition holds, so the
+        refusal of everyone else is two: a principal neither named nor an agent role, and one
+        neither named nor tagged with an admitted team; a negated operator matches when the key
+        is absent, so an untagged role is refused too (IAM User Guide, "Condition operators").
+        """
+        account, arn = self.args.account, resource.arn
+        agents = agent_role_arn(account, self.args.prefix, "*")
+        team_tag = f"aws:PrincipalTag/{TEAM_TAG}"
+        named = {"ArnNotEquals": {"aws:PrincipalArn": publishers}} if publishers else {}
+        statements = []
+        if publishers:
+            statements.append(Statement(
+                sid="DeclaredPublishers", principals={"AWS": account.root_principal}, actions=SNS_PUBLISH,
+                resources=(arn,), conditions={"ArnEquals": {"aws:PrincipalArn": publishers}},
+            ))
+        return statements + [
+            Statement(
+                sid="PublisherTeams", principals={"AWS": account.root_principal}, actions=SNS_PUBLISH, resources=(arn,),
+                conditions={"ArnLike": {"aws:PrincipalArn": agents}, "StringEquals": {team_tag: teams}},
+            ),
+            # Identity policies elsewhere in the account cannot widen the list.
+            Statement(
+                sid="NobodyElsePublishes", effect="Deny", principals={"AWS": "*"}, actions=SNS_PUBLISH,
+                resources=(arn,), conditions={**named, "ArnNotLike": {"aws:PrincipalArn": agents}},
+            ),
+            Statement(
+                sid="NoOtherTeamPublishes", effect="Deny", principals={"AWS": "*"}, actions=SNS_PUBLISH,
+                resources=(arn,), conditions={**named, "StringNotEquals": {team_tag: teams}},
+            ),
+        ]
 
     def _alert_topic(self, name: str) -> aws.sns.Topic:
         account = self.args.account
@@ -320,13 +375,21 @@ class Broker(pulumi.ComponentResource):
             opts=child(self, protect=self.args.protect),
         )
 
+    def topic_publishers(self, topic: str) -> dict[str, list[str]]:
+        """Who the topic's policy lets publish: ``publishers`` (agent names) and ``publisher_teams``
+        (the contract's TopicRef and TopicOutput fields), for team stacks to check their agents."""
+        config = self.args.config.topic(topic)
+        return {"publishers": list(self.publishers.get(topic, [])),
+                "publisher_teams": sorted(set(config.publisher_teams)) if config else []}
+
     def outputs(self) -> dict[str, Any]:
         return {
             "backend": self.args.config.backend,
             "alert_topic_arn": self.alert_topic.arn,
             "broker_key_arn": self.key.arn,
             "topics": {
-                topic.name: {"arn": self.topics[topic.name].arn, "ordered": topic.ordered}
+                topic.name: {"arn": self.topics[topic.name].arn, "ordered": topic.ordered,
+                              **self.topic_publishers(topic.name)}
                 for topic in self.args.config.topics if topic.name in self.topics
             },
             "messaging_operator_role_arn": self.operator_role.arn,

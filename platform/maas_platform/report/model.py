@@ -3,8 +3,8 @@
 Everything is read from the :class:`~maas_platform.plan.model.Plan` alone (its resources as the
 engine received them, its outputs, findings and estimate), so a report says what the plan
 says and nothing the config merely intended: an agent publishes to a topic when its role
-may ``sns:Publish`` to it, and subscribes when a subscription delivers the topic to its
-inbox. The view types are plain frozen dataclasses the template reads.
+may ``sns:Publish`` to it and the topic's policy, when the plan has it, admits the role
+(:mod:`.access`), and subscribes when a subscription delivers the topic to its inbox. The view types are plain frozen dataclasses the template reads.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from typing import Any, Callable, Iterable, Mapping, Optional, Sequence
 from .. import names
 from ..plan.model import Plan, PlannedResource
 from ..policy.core import Rule
+from .access import topic_admits
 
 # How a resource type reads on a card; types not listed read as their last segment.
 TYPE_LABELS: dict[str, str] = {
@@ -384,7 +385,7 @@ def _agent(plan: Plan, urn: str, topics: Mapping[str, str], findings: Sequence[F
         datastores=tuple(sorted({DATASTORES[r.type] for r in mine if r.type in DATASTORES})),
         replicas=_replicas(mine),
         exposure=_exposure(mine),
-        publishes=tuple(sorted({_topic_name(arn, topics) for arn in _published_arns(mine)})),
+        publishes=tuple(sorted({_topic_name(arn, topics) for arn in _published_arns(mine, _topic_policies(plan))})),
         subscribes=tuple(sorted({_topic_name(str(r.inputs.get("topic")), topics)
                                  for r in mine if r.type == names.SNS_TOPIC_SUBSCRIPTION and r.inputs.get("topic")})),
         slos=_slos(record.get("slos")),
@@ -425,9 +426,16 @@ def _topics(plan: Plan, known: Mapping[str, str], agents: Sequence[Agent]) -> tu
     return tuple(result)
 
 
-def _published_arns(resources: Iterable[PlannedResource]) -> set[str]:
-    """SNS topic ARNs the agent's role policies allow ``sns:Publish`` on."""
+def _topic_policies(plan: Plan) -> dict[str, Any]:
+    """Topic ARN -> its policy, for the topics whose policy is in the plan (a platform plan's)."""
+    return {str(r.inputs.get("arn")): r.inputs.get("policy") for r in plan.of_type(names.SNS_TOPIC_POLICY)}
+
+
+def _published_arns(resources: Sequence[PlannedResource], policies: Mapping[str, Any]) -> set[str]:
+    """SNS topic ARNs the agent's role policies allow ``sns:Publish`` on, less those whose topic
+    policy in the plan refuses the role (a team plan has none: its plan-time check stands in)."""
     arns: set[str] = set()
+    role = next((r for r in resources if r.type == names.IAM_ROLE), None)
     for resource in resources:
         if resource.type != names.IAM_ROLE_POLICY:
             continue
@@ -435,7 +443,14 @@ def _published_arns(resources: Iterable[PlannedResource]) -> set[str]:
             actions = _as_list(statement.get("Action"))
             if statement.get("Effect") == "Allow" and "sns:Publish" in actions:
                 arns.update(str(a) for a in _as_list(statement.get("Resource")) if str(a).startswith("arn:"))
-    return arns
+    return {arn for arn in arns if arn not in policies or (role is not None and topic_admits(
+        policies[arn], _role_arn(arn, str(role.inputs.get("name"))), role.inputs.get("tags") or {}))}
+
+
+def _role_arn(topic_arn: str, role_name: str) -> str:
+    """The ARN of role ``role_name`` in the topic's partition and account."""
+    parts = topic_arn.split(":")
+    return f"arn:{parts[1]}:iam::{parts[4]}:role/{role_name}" if len(parts) > 5 else role_name
 
 
 def _statements(document: Any) -> list[dict[str, Any]]:

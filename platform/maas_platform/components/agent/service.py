@@ -30,6 +30,8 @@ with the platform's outputs (:class:`PlatformRefs`).
 
 from __future__ import annotations
 
+import weakref
+from dataclasses import dataclass, field
 from typing import Optional
 
 import pulumi
@@ -58,22 +60,66 @@ class AgentServiceArgs(ComponentArgs):
     platform: PlatformRefs
 
 
-def check_agent(spec: AgentSpec, platform: PlatformRefs) -> None:
-    """What the spec alone cannot know: names taken or too long in this environment, topics the
-    platform does not declare, a datastore outside the environment. One-line :class:`ConfigError`."""
+@dataclass
+class ProgramRun:
+    """What one run of a Pulumi program has declared so far.
+
+    ``agents``: the agent names its AgentServices took (each name is a role, a key alias and
+    a namespace, so a second one would collide). ``platform_stack`` and ``team``: set by a team
+    stack (:func:`maas_platform.team.platform_refs`), for checks and messages that name them.
+    """
+
+    agents: set[str] = field(default_factory=set)
+    platform_stack: Optional[str] = None
+    team: Optional[str] = None
+
+
+# One record per program run, keyed by the run's root Stack resource: the offline plan and the
+# tests run many programs in one process, each under a new root, and a record goes with its root.
+_RUNS: "weakref.WeakKeyDictionary[object, ProgramRun]" = weakref.WeakKeyDictionary()
+
+
+def program_run() -> ProgramRun:
+    """The record of the Pulumi program now running (a fresh one per root Stack resource)."""
+    root = pulumi.runtime.get_root_resource()
+    if root is None:  # outside a program run: nothing to remember across calls
+        return ProgramRun()
+    return _RUNS.setdefault(root, ProgramRun())
+
+
+def check_agent(spec: AgentSpec, platform: PlatformRefs, run: Optional[ProgramRun] = None) -> None:
+    """What the spec alone cannot know: names taken or too long in this environment, a name this
+    program already declared, a team the stack may not deploy, topics the platform does not
+    declare or whose policy refuses the agent, a datastore outside the environment. One-line
+    :class:`ConfigError`."""
+    run = run or ProgramRun()
+    stack = f"platform stack '{run.platform_stack}'" if run.platform_stack else "the platform stack"
     problem = name_limits(platform.prefix, spec.name)
     if problem:
         raise ConfigError(f"agent '{spec.name}': name {problem}")
     if spec.name in platform.taken_names:
         raise ConfigError(f"agent '{spec.name}': name is taken by an agent of the platform stack; choose another")
+    if spec.name in run.agents:
+        raise ConfigError(
+            f"agent '{spec.name}' is declared twice in this stack; its role, key alias and namespace would "
+            "collide: give each agent its own name"
+        )
+    _check_team(spec, platform, run, stack)
     declared = platform.messaging.topics if platform.messaging.backend == "sns-sqs" else None
-    for field, topics in (("publishes", spec.messaging.publishes), ("subscribes", [s.topic for s in spec.messaging.subscribes])):
+    for field_, topics in (("publishes", spec.messaging.publishes), ("subscribes", [s.topic for s in spec.messaging.subscribes])):
         for topic in topics:
             if declared is not None and topic not in declared:
                 raise ConfigError(
-                    f"agent '{spec.name}': messaging.{field}: topic '{topic}' is not declared by the platform "
+                    f"agent '{spec.name}': messaging.{field_}: topic '{topic}' is not declared by the platform "
                     f"(maas:broker.topics); declared: {', '.join(sorted(declared)) or 'none'}"
                 )
+    for topic in spec.messaging.publishes if declared else ():
+        ref = declared[topic]
+        if spec.name not in ref.publishers and spec.team not in ref.publisher_teams:
+            raise ConfigError(
+                f"agent '{spec.name}': messaging.publishes: topic '{topic}' refuses it; in {stack} add "
+                f"'{spec.name}' to its team_publishers or '{spec.team}' to its publisher_teams (maas:broker.topics)"
+            )
     if declared and len({declared[s.topic].ordered for s in spec.messaging.subscribes}) > 1:
         raise ConfigError(
             f"agent '{spec.name}': messaging.subscribes: an inbox is FIFO or standard; "
@@ -82,6 +128,22 @@ def check_agent(spec: AgentSpec, platform: PlatformRefs) -> None:
     problem = datastore_class(spec.storage).problem(spec, platform)
     if problem:
         raise ConfigError(f"agent '{spec.name}': {problem}")
+
+
+def _check_team(spec: AgentSpec, platform: PlatformRefs, run: ProgramRun, stack: str) -> None:
+    """A team stack deploys its own team's agents, and of those only the ones the platform registered."""
+    if run.team is None:
+        return
+    if spec.team != run.team:
+        raise ConfigError(
+            f"agent '{spec.name}': team '{spec.team}' is not this stack's team '{run.team}' (maas:team); "
+            f"set its team to '{run.team}' or deploy it from the stack of team '{spec.team}'"
+        )
+    if platform.teams and spec.name not in platform.teams.get(run.team, []):
+        raise ConfigError(
+            f"agent '{spec.name}': not registered to team '{run.team}'; in {stack} add '{spec.name}' "
+            f"to the agents of team '{run.team}' (maas:teams)"
+        )
 
 
 class AgentService(pulumi.ComponentResource):
@@ -100,7 +162,9 @@ class AgentService(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: AgentServiceArgs, opts: Optional[pulumi.ResourceOptions] = None):
         spec, platform = args.spec, args.platform
-        check_agent(spec, platform)
+        run = program_run()
+        check_agent(spec, platform, run)
+        run.agents.add(spec.name)
         self.spec, self.platform = spec, platform
         self.physical = physical_name(spec, platform)
         self.labels = agent_labels(spec, platform)
