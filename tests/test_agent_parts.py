@@ -15,6 +15,7 @@ from maas_platform.config.loader import ConfigError, parse_platform_config, read
 from maas_platform.components.contract import PlatformRefs
 from maas_platform.iam import Statement
 from maas_platform.iam.grants import merge_grants, queue_consume
+from maas_platform.policy.kubernetes.admission import checks as admission_checks
 from maas_platform.plan import Plan, plan_project
 from test_agents import agent_resources, by_type, k8s_kind
 
@@ -39,6 +40,65 @@ REMOVED_SINCE = {f"{_BUDGETS}$aws:costexplorer/costAllocationTag:CostAllocationT
                  for key in ("agent", "cost-center", "environment", "managed-by", "platform", "team")}
 ADDED_SINCE = {"urn:pulumi:dev::maas::maas:index:Platform$maas:agent:AgentService$maas:agent:PostgresDatastore"
                "$aws:cloudwatch/logGroup:LogGroup::maas-dev-agent-research-db-logs-postgresql"}
+# An agent with secrets has a secret-sync service account and the Role and RoleBinding that let
+# External Secrets request its tokens (tests/test_secret_sync.py).
+_SECRET_SYNC = ("kubernetes:core/v1:ServiceAccount::{}-secret-sync-service-account",
+                "kubernetes:rbac.authorization.k8s.io/v1:Role::{}-secret-sync-token-role",
+                "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding::{}-secret-sync-token-binding")
+_PLATFORM = "urn:pulumi:dev::maas::maas:index:Platform$"
+_WORKLOAD = "maas:agent:AgentService$maas:agent:AgentWorkload$"
+ADDED_SINCE |= {f"{stack}{_WORKLOAD}{part.format(agent)}"
+                for stack, agents in ((_PLATFORM, ("maas-dev-agent-triage", "maas-dev-agent-research")),
+                                      ("urn:pulumi:dev::maas-team-example::", ("intake",)))
+                for agent in agents for part in _SECRET_SYNC}
+# So does the observability stack; the OIDC provider through which they all authenticate always
+# exists, and External Secrets itself has no AWS identity any more.
+ADDED_SINCE |= {f"{_PLATFORM}maas:observability:ObservabilityStack${part.format('maas-dev-observability')}"
+                for part in _SECRET_SYNC}
+ADDED_SINCE.add(f"{_PLATFORM}maas:cluster:Cluster$aws:iam/openIdConnectProvider:OpenIdConnectProvider::maas-dev-cluster-oidc")
+REMOVED_SINCE |= {f"{_PLATFORM}maas:addons:ClusterAddons${kind}::maas-dev-addons-external-secrets-{suffix}"
+                  for kind, suffix in (("aws:eks/podIdentityAssociation:PodIdentityAssociation", "identity"),
+                                       ("aws:iam/role:Role", "role"), ("aws:iam/rolePolicy:RolePolicy", "policy"))}
+
+
+# Each agent's egress proxy (docs/egress.md): new objects of the workload part, in dev and the team example.
+_WORKLOAD = "maas:agent:AgentService$maas:agent:AgentWorkload"
+_PROXY = [("apps/v1:Deployment", ""), ("core/v1:ConfigMap", "-config"), ("core/v1:Service", "-service"),
+          ("core/v1:ServiceAccount", "-service-account"), ("policy/v1:PodDisruptionBudget", "-pdb"),
+          ("autoscaling/v2:HorizontalPodAutoscaler", "-hpa")]
+ADDED_SINCE |= {
+    f"{stem}{_WORKLOAD}$kubernetes:{kind}::{agent}-egress-proxy{suffix}"
+    for stem, agents in (("urn:pulumi:dev::maas::maas:index:Platform$", ("maas-dev-agent-triage", "maas-dev-agent-research",
+                                                                       "maas-dev-agent-reports")),
+                         ("urn:pulumi:dev::maas-team-example::", ("intake", "summarizer")))
+    for agent in agents for kind, suffix in _PROXY
+} | {
+    f"{stem}{_WORKLOAD}$kubernetes:networking.k8s.io/v1:NetworkPolicy::{agent}-netpol-egress-proxy"
+    for stem, agents in (("urn:pulumi:dev::maas::maas:index:Platform$", ("maas-dev-agent-triage", "maas-dev-agent-research",
+                                                                       "maas-dev-agent-reports")),
+                         ("urn:pulumi:dev::maas-team-example::", ("intake", "summarizer")))
+    for agent in agents
+}
+
+# A team's agent: the RoleBinding of its team's agent-objects ClusterRole, first in its namespace (docs/teams.md).
+ADDED_SINCE |= {f"urn:pulumi:dev::maas-team-example::{_WORKLOAD}$kubernetes:rbac.authorization.k8s.io/v1:RoleBinding::"
+                f"{agent}-team-objects" for agent in ("intake", "summarizer")}
+# The platform's agent permissions boundary, and the example team's deploy identity (maas:teams of dev).
+ADDED_SINCE.add(f"{_PLATFORM}aws:iam/policy:Policy::maas-dev-agent-boundary")
+ADDED_SINCE |= {f"{_PLATFORM}maas:teams:TeamAccess${kind}::maas-dev-team-claims-{suffix}" for kind, suffix in (
+    ("aws:iam/role:Role", "role"), ("aws:iam/rolePolicy:RolePolicy", "policy"), ("aws:eks/accessEntry:AccessEntry", "access"),
+    ("aws:eks/accessPolicyAssociation:AccessPolicyAssociation", "namespaces"),
+    ("kubernetes:rbac.authorization.k8s.io/v1:ClusterRole", "agent-objects"),
+    ("kubernetes:rbac.authorization.k8s.io/v1:ClusterRole", "cluster"),
+    ("kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding", "cluster-binding"))}
+
+# The cluster's admission policies (components/admission.py): a policy and its binding per checked rule.
+ADDED_SINCE |= {f"{_PLATFORM}maas:admission:AdmissionPolicies::maas-dev-admission"} | {
+    f"{_PLATFORM}maas:admission:AdmissionPolicies$kubernetes:admissionregistration.k8s.io/v1:{kind}::"
+    f"maas-dev-admission-{check.name}{suffix}"
+    for check in admission_checks("dev", prefix="maas-dev", proxy_image="(every check: the names only)")
+    for kind, suffix in (("ValidatingAdmissionPolicy", ""), ("ValidatingAdmissionPolicyBinding", "-binding"))
+}
 
 
 def old_urns(name: str) -> set[str]:
@@ -216,7 +276,8 @@ def _dev_values() -> dict[str, Any]:
 
 
 def _agent(name: str, storage: Any, **extra: Any) -> dict[str, Any]:
-    return {"name": name, "team": "claims", "cost_center": "cc-3003", "image": f"ghcr.io/acme/{name}:1.0.0",
+    # A team of the platform stack, not dev's maas:teams team "claims" (a team stack's team is its own).
+    return {"name": name, "team": "ledgers", "cost_center": "cc-3003", "image": f"ghcr.io/acme/{name}:1.0.0",
             "storage": storage, "budget": {"monthly_usd": 10, "llm_monthly_usd": 50}, **extra}
 
 
@@ -244,7 +305,7 @@ def _refs(region: str = REGION, account: str = ACCOUNT) -> PlatformRefs:
     return PlatformRefs(
         environment="dev", prefix="maas-dev", account=AccountContext(account_id=account, region=region),
         cluster_name="c", cluster_arn="arn", vpc_id="vpc", vpc_cidr="10.0.0.0/16", private_subnet_ids=["s"],
-        availability_zones=["a"], cluster_security_group_id="sg", external_secrets_role_arn="arn",
+        availability_zones=["a"], cluster_security_group_id="sg",
     )
 
 
@@ -284,7 +345,7 @@ def brought(tmp_path_factory) -> Plan:
     config = read_stack_file(ROOT / "stacks" / "Pulumi.dev.yaml")
     config["maas:agents"] += [
         _agent("ledger", {"kind": "existing", "arn": TABLE, "key_arn": KEY}),
-        _agent("archive", {"kind": "existing", "arn": BUCKET}, egress={"internet_https": False}),
+        _agent("archive", {"kind": "existing", "arn": BUCKET}),
     ]
     path = tmp_path_factory.mktemp("brought") / "Pulumi.dev.yaml"
     path.write_text(yaml.safe_dump({"config": config}))
@@ -318,13 +379,14 @@ def test_an_existing_datastore_is_named_to_the_container_and_never_created(broug
     created = {"aws:dynamodb/table:Table", "aws:s3/bucket:Bucket", "aws:rds/cluster:Cluster"}
     assert not [r["urn"] for r in resources if r["type"] in created or r["type"].startswith("aws:s3/")]
     assert not [r["urn"] for r in resources if r["type"].endswith("Datastore")], "no datastore part either"
-    (deployment,) = k8s_kind(resources, "Deployment")
+    (deployment,) = [d for d in k8s_kind(resources, "Deployment") if d["metadata"]["name"] == agent]
     env = {e["name"]: e.get("value") for e in deployment["spec"]["template"]["spec"]["containers"][0]["env"]}
     assert env[variable] == value
-    # DynamoDB and S3 answer on public addresses: HTTPS egress stays open without internet_https.
+    # DynamoDB and S3 answer on public addresses: reached through the agent's egress proxy only.
     (allow_aws,) = [p for p in k8s_kind(resources, "NetworkPolicy") if p["metadata"]["name"] == "allow-aws"]
-    assert any(peer.get("ipBlock", {}).get("cidr") == "0.0.0.0/0"
-               for rule in allow_aws["spec"]["egress"] for peer in rule["to"])
+    assert not any(peer.get("ipBlock", {}).get("cidr") == "0.0.0.0/0"
+                   for rule in allow_aws["spec"]["egress"] for peer in rule["to"])
+    assert [c for c in k8s_kind(resources, "ConfigMap", proxy=True) if c["metadata"]["name"] == "egress-proxy"]
 
 
 def test_a_plan_with_existing_datastores_passes_the_policy_gate(brought):

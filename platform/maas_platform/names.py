@@ -111,6 +111,8 @@ VPC_SECURITY_GROUP_EGRESS_RULE = "aws:vpc/securityGroupEgressRule:SecurityGroupE
 VPC_SECURITY_GROUP_INGRESS_RULE = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 
 # -- Kubernetes resource types (pulumi-kubernetes) ---------------------------------------------
+K8S_VALIDATING_ADMISSION_POLICY = "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy"
+K8S_VALIDATING_ADMISSION_POLICY_BINDING = "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicyBinding"
 K8S_CUSTOM_RESOURCE_DEFINITION = "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition"
 K8S_DAEMON_SET = "kubernetes:apps/v1:DaemonSet"
 K8S_DEPLOYMENT = "kubernetes:apps/v1:Deployment"
@@ -152,6 +154,7 @@ K8S_PRIORITY_CLASS = "kubernetes:scheduling.k8s.io/v1:PriorityClass"
 K8S_STORAGE_CLASS = "kubernetes:storage.k8s.io/v1:StorageClass"
 
 # -- the platform's own components -----------------------------------------------------------
+MAAS_ADMISSION_POLICIES = "maas:admission:AdmissionPolicies"
 MAAS_CLUSTER_ADDONS = "maas:addons:ClusterAddons"
 MAAS_AGENT_SERVICE = "maas:agent:AgentService"
 # The parts an AgentService is composed of.
@@ -169,6 +172,8 @@ MAAS_PLATFORM_KEYS = "maas:encryption:PlatformKeys"
 MAAS_PLATFORM = "maas:index:Platform"
 MAAS_NETWORK = "maas:network:Network"
 MAAS_OBSERVABILITY_STACK = "maas:observability:ObservabilityStack"
+# A team's deploy identity (maas:teams): its IAM role, EKS access and RBAC.
+MAAS_TEAM_ACCESS = "maas:teams:TeamAccess"
 
 # -- the engine's own types ------------------------------------------------------------------
 AWS_PROVIDER = "pulumi:providers:aws"
@@ -235,6 +240,14 @@ RESERVED_NAMESPACES: frozenset[str] = frozenset({
 
 # The SecretStore each namespace that reads Secrets Manager names (External Secrets).
 SECRET_STORE = "aws-secrets-manager"
+# The service account whose token External Secrets exchanges for the namespace's own role
+# (AssumeRoleWithWebIdentity): a SecretStore can only ever act as its own namespace.
+SECRET_SYNC_SERVICE_ACCOUNT = "secret-sync"
+# The Kubernetes group a team's deploy role is mapped to (EKS access entry), "<prefix><team>".
+TEAM_GROUP_PREFIX = "maas:team:"
+# An agent's egress proxy: its pods' name label, its Service and its service account. An admission
+# policy allows a 0.0.0.0/0 egress ipBlock only in a NetworkPolicy selecting pods with this name.
+EGRESS_PROXY_NAME = "egress-proxy"
 # The ClusterTriggerAuthentication agents' ScaledObjects reference (KEDA's own Pod Identity role).
 KEDA_AWS_AUTHENTICATION = "keda-aws"
 INGRESS_CLASS = "alb"

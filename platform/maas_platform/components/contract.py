@@ -22,6 +22,12 @@ from ..config.defaults import ENVIRONMENT_DEFAULTS, tier
 class TopicRef(ComponentArgs):
     arn: StrInput
     ordered: bool = False
+    publishers: list[str] = Field(
+        default_factory=list, description="Agents the topic's policy lets publish (the platform's and team_publishers)."
+    )
+    publisher_teams: list[str] = Field(
+        default_factory=list, description="Teams whose agents' roles the topic's policy lets publish (by their team tag).",
+    )
 
 
 class MessagingRefs(ComponentArgs):
@@ -55,9 +61,10 @@ class PlatformRefs(ComponentArgs):
     private_subnet_ids: ListInput
     availability_zones: ListInput
     cluster_security_group_id: StrInput
-    external_secrets_role_arn: StrInput = Field(description="Role of the External Secrets controller.")
-    oidc_provider_arn: Optional[StrInput] = Field(None, description="IRSA: the cluster's IAM OIDC provider.")
-    oidc_issuer: Optional[StrInput] = Field(None, description="IRSA: the cluster's OIDC issuer URL.")
+    oidc_provider_arn: Optional[StrInput] = Field(
+        None, description="The cluster's IAM OIDC provider: secret sync (agents with secrets) and IRSA agents need it.",
+    )
+    oidc_issuer: Optional[StrInput] = Field(None, description="The cluster's OIDC issuer URL (of that provider).")
     ingress_class: str = Field("alb", description="IngressClass of the AWS Load Balancer Controller.")
     protect_stateful: bool = Field(
         False, description="Protect data and keys from deletion: the platform's maas:protect_stateful (prod always).",
@@ -73,6 +80,12 @@ class PlatformRefs(ComponentArgs):
     )
     taken_names: list[str] = Field(
         default_factory=list, description="Agent names the platform stack already deploys (their namespaces exist)."
+    )
+    teams: dict[str, list[str]] = Field(
+        default_factory=dict, description="Agents each team registered with the platform (maas:teams) may deploy.",
+    )
+    agent_permissions_boundary_arn: Optional[StrInput] = Field(
+        None, description="Permissions boundary every agent role carries (a team's deploy role can create no other).",
     )
     agent_budgets: Optional[BudgetNotifications] = Field(
         None,
@@ -95,6 +108,16 @@ class _Output(BaseModel):
 class TopicOutput(_Output):
     arn: str
     ordered: bool = False
+    publishers: list[str] = Field(default_factory=list)
+    publisher_teams: list[str] = Field(default_factory=list)
+
+
+class TeamOutput(_Output):
+    """One team of ``maas:teams``, by name under ``teams``: what its stack may deploy, and as whom."""
+
+    agents: list[str] = Field(default_factory=list)
+    deploy_role_arn: str
+    kubeconfig: str
 
 
 class MessagingOutput(_Output):
@@ -164,7 +187,6 @@ class PlatformOutputs(_Output):
     private_subnet_ids: list[str] = Field(min_length=1)
     public_subnet_ids: list[str] = Field(default_factory=list)
     availability_zones: list[str] = Field(min_length=1)
-    external_secrets_role_arn: str
     platform_tags: dict[str, str] = Field(default_factory=dict)
     ingress_class: str = "alb"
     protect_stateful: Optional[bool] = None
@@ -175,6 +197,8 @@ class PlatformOutputs(_Output):
     messaging: MessagingOutput = Field(default_factory=MessagingOutput)
     observability: dict[str, Any] = Field(default_factory=dict)
     agents: dict[str, AgentOutput] = Field(default_factory=dict)
+    teams: dict[str, TeamOutput] = Field(default_factory=dict)
+    agent_permissions_boundary_arn: Optional[str] = None
     eks_key_arn: Optional[str] = None
     logs_key_arn: Optional[str] = None
     ebs_key_arn: Optional[str] = None
@@ -229,8 +253,7 @@ def refs_from_outputs(
         private_subnet_ids=out("private_subnet_ids"),
         availability_zones=out("availability_zones"),
         cluster_security_group_id=out("cluster_security_group_id"),
-        external_secrets_role_arn=out("external_secrets_role_arn"),
-        # No IRSA on a platform without the cluster's OIDC provider: an IRSA agent is refused by name.
+        # A platform older than its always-present OIDC provider: agents that need it are refused by name.
         oidc_provider_arn=reference.get_output("oidc_provider_arn") if outputs.oidc_provider_arn else None,
         oidc_issuer=out("cluster_oidc_issuer"),
         logs_key_arn=out("logs_key_arn"),
@@ -241,9 +264,16 @@ def refs_from_outputs(
                        else tier(environment).scale_to_zero),
         trace_sample_ratio=outputs.trace_sample_ratio,
         tags=dict(outputs.platform_tags),
+        teams={team: list(registered.agents) for team, registered in outputs.teams.items()},
+        agent_permissions_boundary_arn=(reference.get_output("agent_permissions_boundary_arn")
+                                        if outputs.agent_permissions_boundary_arn else None),
         messaging=MessagingRefs(
             backend=messaging.backend,
-            topics={name: TopicRef(arn=topic.arn, ordered=topic.ordered) for name, topic in messaging.topics.items()},
+            topics={
+                name: TopicRef(arn=topic.arn, ordered=topic.ordered, publishers=list(topic.publishers),
+                               publisher_teams=list(topic.publisher_teams))
+                for name, topic in messaging.topics.items()
+            },
             broker_key_arn=messaging.broker_key_arn,
             alert_topic_arn=messaging.alert_topic_arn,
             kafka_cluster_arn=messaging.kafka_cluster_arn,

@@ -19,6 +19,7 @@ from ..names import (
 from ..slo import openslo_documents, platform_dashboard
 from ..tagging import owner_tags, platform_labels, platform_tags, tag_transformation
 from .addons import ClusterAddons, ClusterAddonsArgs
+from .admission import AdmissionPolicies, AdmissionPoliciesArgs
 from .agent import AgentService, AgentServiceArgs
 from .base import AccountContext, ComponentArgs, child
 from .broker import Broker, BrokerArgs
@@ -26,7 +27,8 @@ from .budgets import Budgets, BudgetsArgs, Threshold
 from .cluster import Cluster, ClusterArgs
 from .encryption import EncryptionArgs, PlatformKeys
 from .network import Network, NetworkArgs
-from .observability import ObservabilityArgs, ObservabilityStack, Receiver, secret_sync_role_prefix
+from .teams import AgentBoundaryArgs, TeamAccess, TeamAccessArgs, agent_permissions_boundary
+from .observability import ObservabilityArgs, ObservabilityStack, Receiver
 
 
 class PlatformArgs(ComponentArgs):
@@ -116,7 +118,6 @@ class Platform(pulumi.ComponentResource):
                 admin_role_arns=config.cluster.admin_role_arns,
                 node_groups=config.cluster.node_groups,
                 addon_versions=config.cluster.addon_versions,
-                irsa=config.cluster.irsa,
                 protect=config.protect_stateful,
                 # Nodes are shared: launched by EC2, they carry the platform's owner too.
                 instance_tags={**owner, **tags},
@@ -141,11 +142,9 @@ class Platform(pulumi.ComponentResource):
                 cluster_name=self.cluster.cluster.name,
                 cluster_arn=self.cluster.cluster.arn,
                 vpc_id=self.network.vpc_id,
-                agent_role_prefix=f"{config.prefix}-agent-",
                 # The load balancers are shared by the agents' Ingresses (their cost is the platform's).
                 load_balancer_tags={**owner, **tags},
                 labels=self.labels,
-                platform_secret_role_prefix=secret_sync_role_prefix(config.prefix),
                 # Controllers need nodes to run on and Pod Identity to get credentials.
                 wait_for=[*self.cluster.node_groups, self.cluster.addons["eks-pod-identity-agent"]],
                 protect=config.protect_stateful,
@@ -202,7 +201,8 @@ class Platform(pulumi.ComponentResource):
                 alert_topic_arn=self.broker.alert_topic.arn,
                 alert_key_arn=self.broker.key.arn,
                 logs_key_arn=self.keys.arn("logs"),
-                external_secrets_role_arn=self.addons.external_secrets_role.arn,
+                oidc_provider_arn=self.cluster.oidc_provider.arn,
+                oidc_issuer=self._oidc_issuer(),
                 prometheus_retention_days=config.observability.prometheus_retention_days,
                 prometheus_volume_gib=config.observability.prometheus_volume_gib,
                 prometheus_replicas=tier(config.environment).ha_replicas,
@@ -224,13 +224,35 @@ class Platform(pulumi.ComponentResource):
         # 2026-12-02 in pulumi/pulumi-kubernetes at 9497796: provider/pkg/await/await.go retries
         # meta.IsNoMatchError 5 times, provider/pkg/retry/retry.go from 1 s doubling: 31 s.)
         self.crd_releases = [self.addons.external_secrets, self.addons.keda, self.observability.prometheus_release]
+        # Every agent role carries it; a team's deploy role creates agent roles only with it.
+        self.agent_boundary = agent_permissions_boundary(self, f"{name}-agent-boundary", AgentBoundaryArgs(
+            prefix=config.prefix, account=self.account, broker_key_arn=self.broker.key.arn,
+            kafka_cluster_arn=self.broker.kafka.arn if self.broker.kafka else None,
+        ))
+        self.teams = {
+            team.name: TeamAccess(f"{name}-team-{team.name}", TeamAccessArgs(
+                team=team.name, agents=team.agents, deployers=team.deployers, prefix=config.prefix,
+                account=self.account, cluster_name=self.cluster.cluster.name, cluster_arn=self.cluster.cluster.arn,
+                boundary_arn=self.agent_boundary.arn, topic_arns=[t.arn for t in self.broker.topics.values()],
+                labels=self.labels,
+            ), opts=child(self, providers=[self.kubernetes]))
+            for team in config.teams
+        }
         refs = self.refs(config)
+        # The API server's own check of agents' objects: agents are admitted under it.
+        self.admission = AdmissionPolicies(
+            f"{name}-admission",
+            AdmissionPoliciesArgs(environment=config.environment, prefix=config.prefix, labels=self.labels,
+                                  teams={team.name: list(team.agents) for team in config.teams}),
+            opts=child(self, providers=[self.kubernetes]),
+        )
         self.agents = {
             spec.name: AgentService(
                 f"{name}-agent-{spec.name}",
                 AgentServiceArgs(spec=spec, platform=refs),
                 # The agent's namespace waits for these, and each of its objects for the namespace.
-                opts=child(self, providers=[self.kubernetes], depends_on=[self.addons, *self.crd_releases]),
+                opts=child(self, providers=[self.kubernetes],
+                           depends_on=[self.addons, self.admission, *self.crd_releases]),
             )
             for spec in config.agents
         }
@@ -300,7 +322,8 @@ class Platform(pulumi.ComponentResource):
             cluster_security_group_id=self._cluster_security_group(),
             messaging=MessagingRefs(
                 backend=config.broker.backend,
-                topics={n: TopicRef(arn=t.arn, ordered=config.broker.topic(n).ordered) for n, t in self.broker.topics.items()},
+                topics={n: TopicRef(arn=t.arn, ordered=config.broker.topic(n).ordered, **self.broker.topic_publishers(n))
+                        for n, t in self.broker.topics.items()},
                 broker_key_arn=self.broker.key.arn,
                 alert_topic_arn=self.broker.alert_topic.arn,
                 kafka_cluster_arn=self.broker.kafka.arn if self.broker.kafka else None,
@@ -311,9 +334,8 @@ class Platform(pulumi.ComponentResource):
                 max_message_age_seconds=config.broker.max_message_age_seconds,
                 keda_authentication=self.addons.keda_authentication_name,
             ),
-            external_secrets_role_arn=self.addons.external_secrets_role.arn,
-            oidc_provider_arn=self.cluster.oidc_provider.arn if self.cluster.oidc_provider else None,
-            oidc_issuer=cluster.identities.apply(lambda ids: ids[0].oidcs[0].issuer if ids else None),
+            oidc_provider_arn=self.cluster.oidc_provider.arn,
+            oidc_issuer=self._oidc_issuer(),
             ingress_class=self.addons.ingress_class,
             protect_stateful=config.protect_stateful,
             scale_to_zero=tier(config.environment).scale_to_zero,
@@ -321,6 +343,7 @@ class Platform(pulumi.ComponentResource):
             logs_key_arn=self.keys.arn("logs"),
             log_retention_days=config.observability.agent_log_retention_days,
             tags=self.tags,
+            agent_permissions_boundary_arn=self.agent_boundary.arn,
         )
 
     def _after_crd_releases(self, value: pulumi.Input[str]) -> pulumi.Output[str]:
@@ -337,6 +360,9 @@ class Platform(pulumi.ComponentResource):
         install, its releases. The value and its secrecy are unchanged.
         """
         return pulumi.Output.all(value, *[release.id for release in self.crd_releases]).apply(lambda values: values[0])
+
+    def _oidc_issuer(self) -> pulumi.Output[str]:
+        return self.cluster.cluster.identities.apply(lambda ids: ids[0].oidcs[0].issuer if ids else None)
 
     def _cluster_security_group(self) -> pulumi.Output[str]:
         return self.cluster.cluster.vpc_config.apply(lambda v: v.cluster_security_group_id if v else None)
@@ -355,8 +381,8 @@ class Platform(pulumi.ComponentResource):
             "cluster_certificate_authority": cluster.certificate_authority.apply(lambda ca: ca.data if ca else None),
             "cluster_version": cluster.version,
             "cluster_security_group_id": cluster.vpc_config.apply(lambda v: v.cluster_security_group_id if v else None),
-            "cluster_oidc_issuer": cluster.identities.apply(lambda ids: ids[0].oidcs[0].issuer if ids else None),
-            "oidc_provider_arn": self.cluster.oidc_provider.arn if self.cluster.oidc_provider else None,
+            "cluster_oidc_issuer": self._oidc_issuer(),
+            "oidc_provider_arn": self.cluster.oidc_provider.arn,
             "pod_identity_principal": POD_IDENTITY_PRINCIPAL,
             "kubeconfig": self._after_crd_releases(self.cluster.kubeconfig),
             "node_role_arn": self.cluster.node_role.arn,
@@ -367,7 +393,6 @@ class Platform(pulumi.ComponentResource):
             "availability_zones": self.zones,
             "platform_tags": self.tags,
             "prefix": self.prefix,
-            "external_secrets_role_arn": self.addons.external_secrets_role.arn,
             "ingress_class": self.addons.ingress_class,
             "observability": self.observability.outputs(),
             "agent_log_retention_days": config.observability.agent_log_retention_days,
@@ -403,6 +428,16 @@ class Platform(pulumi.ComponentResource):
                 }
                 for agent, a in self.agents.items()
             },
+            # Each team's deploy identity; its kubeconfig signs tokens as the deploy role.
+            "teams": {
+                team: {
+                    "agents": sorted(access.agents),
+                    "deploy_role_arn": access.role.arn,
+                    "kubeconfig": self._after_crd_releases(self.cluster.kubeconfig_for(access.role.arn)),
+                }
+                for team, access in self.teams.items()
+            },
+            "agent_permissions_boundary_arn": self.agent_boundary.arn,
         }
         outputs.update({f"{purpose}_key_arn": arn for purpose, arn in self.keys.arns.items()})
         return PlatformOutputs.export(**outputs)
