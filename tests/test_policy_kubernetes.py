@@ -478,6 +478,9 @@ CASES += [
     Case("MAAS-K8S-025", "unknown", proxy_workload(U), False, ADMITTING),
     Case("MAAS-K8S-026", "compliant", binding("Role", "secret-sync-token", [
         {"kind": "ServiceAccount", "name": "external-secrets", "namespace": "external-secrets"}]), False, SUPPORT),
+    # Another service account of External Secrets' namespace is not its controller.
+    Case("MAAS-K8S-026", "non-compliant", binding("Role", "secret-sync-token", [
+        {"kind": "ServiceAccount", "name": "reader", "namespace": "external-secrets"}]), True, SUPPORT),
     Case("MAAS-K8S-026", "compliant", binding("ClusterRole", "maas:team:support:agent-objects",
                                               [{"kind": "Group", "name": "maas:team:support"}]), False, SUPPORT),
     Case("MAAS-K8S-026", "compliant", binding("ClusterRole", "maas:team:insights", OWN_SA), False, DEV),  # not a team

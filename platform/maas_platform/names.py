@@ -240,6 +240,8 @@ RESERVED_NAMESPACES: frozenset[str] = frozenset({
 
 # The SecretStore each namespace that reads Secrets Manager names (External Secrets).
 SECRET_STORE = "aws-secrets-manager"
+# External Secrets' controller: the only subject a team may bind to its namespace's token Role.
+EXTERNAL_SECRETS_SERVICE_ACCOUNT = "external-secrets"
 # The service account whose token External Secrets exchanges for the namespace's own role
 # (AssumeRoleWithWebIdentity): a SecretStore can only ever act as its own namespace.
 SECRET_SYNC_SERVICE_ACCOUNT = "secret-sync"

@@ -50,7 +50,7 @@ METRICS_SERVER_CHART = locked_chart("metrics-server")
 # KEDA reads the agents' inbox depth with its own Pod Identity role (ClusterTriggerAuthentication below).
 KEDA_CHART = locked_chart("keda")
 KEDA_SERVICE_ACCOUNT = "keda-operator"
-EXTERNAL_SECRETS_SERVICE_ACCOUNT = "external-secrets"
+EXTERNAL_SECRETS_SERVICE_ACCOUNT = names.EXTERNAL_SECRETS_SERVICE_ACCOUNT
 LOAD_BALANCER_CONTROLLER_NAMESPACE = names.KUBE_SYSTEM_NAMESPACE
 LOAD_BALANCER_CONTROLLER_SERVICE_ACCOUNT = "aws-load-balancer-controller"
 

@@ -319,7 +319,7 @@ TEAM_BINDING = (
     "(!has(object.subjects) || object.subjects.all(s, "
     "(s.kind == 'ServiceAccount' && has(s.namespace) && s.namespace == request.namespace) || "
     f"(s.kind == 'ServiceAccount' && has(s.namespace) && s.namespace == '{names.EXTERNAL_SECRETS_NAMESPACE}' && "
-    "object.roleRef.kind == 'Role') || "
+    f"s.name == '{names.EXTERNAL_SECRETS_SERVICE_ACCOUNT}' && object.roleRef.kind == 'Role') || "
     f"(s.kind == 'Group' && s.name in {TEAM_GROUPS})))"
 )
 

@@ -456,8 +456,8 @@ def team_bindings_stay_inside(resource: Resource, context: Context) -> Iterator[
         kind = subject.get("kind")
         if kind == "ServiceAccount" and subject.get("namespace") == resource.namespace:
             continue
-        if kind == "ServiceAccount" and subject.get("namespace") == names.EXTERNAL_SECRETS_NAMESPACE and ref.get(
-                "kind") == "Role":
+        if (kind == "ServiceAccount" and subject.get("namespace") == names.EXTERNAL_SECRETS_NAMESPACE
+                and subject.get("name") == names.EXTERNAL_SECRETS_SERVICE_ACCOUNT and ref.get("kind") == "Role"):
             continue  # External Secrets' controller, to the namespace's secret-sync token Role (addons.py)
         if kind == "Group" and subject.get("name") in own:
             continue
