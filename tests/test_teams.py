@@ -500,12 +500,17 @@ TEAMS_OK = [{"name": TEAM, "agents": list(AGENTS), "deployers": ["arn:aws:iam::1
     ids=["agent-in-two-teams", "platform-agent", "no-deployers", "not-an-arn", "team-twice"],
 )
 def test_a_team_mistake_is_one_line_naming_the_key(tmp_path, teams, message):
+    assert_one_line_error(tmp_path, teams, message)
+
+
+def assert_one_line_error(tmp_path, teams: list[dict], message: str) -> None:
+    """dev's config with ``maas:teams`` = ``teams`` is refused with ``message``, and `maas plan`
+    exits 2 with that one line."""
     source = read_stack_file(ROOT / "stacks" / "Pulumi.dev.yaml")
     values = {k.removeprefix("maas:"): v for k, v in source.items() if k.startswith("maas:")}
     with pytest.raises(ConfigError) as error:
         parse_platform_config({**values, "teams": teams})
     assert str(error.value).startswith(message), str(error.value)
-    # And `maas plan` exits 2 with that one line.
     path = tmp_path / "Pulumi.bad.yaml"
     path.write_text(yaml.safe_dump({"config": {**source, "maas:teams": teams}}, sort_keys=False))
     result = subprocess.run([sys.executable, "-m", "maas_platform.cli", "plan", "--config-file", str(path)],
@@ -614,17 +619,5 @@ def test_every_namespaced_object_of_a_team_agent_is_writable_by_the_team(team_pl
 
 @pytest.mark.parametrize("name", ["platform", "support"])
 def test_a_team_named_as_the_platform_or_its_agents_team_is_refused(tmp_path, name):
-    source = read_stack_file(ROOT / "stacks" / "Pulumi.dev.yaml")
-    values = {k.removeprefix("maas:"): v for k, v in source.items() if k.startswith("maas:")}
-    teams = [{**TEAMS_OK[0], "name": name}]
-    message = f"maas:teams[0].name: '{name}' is the team of this stack or of one of its agents"
-    with pytest.raises(ConfigError) as error:
-        parse_platform_config({**values, "teams": teams})
-    assert str(error.value).startswith(message), str(error.value)
-    path = tmp_path / "Pulumi.bad.yaml"
-    path.write_text(yaml.safe_dump({"config": {**source, "maas:teams": teams}}, sort_keys=False))
-    result = subprocess.run([sys.executable, "-m", "maas_platform.cli", "plan", "--config-file", str(path)],
-                            cwd=ROOT, capture_output=True, text=True, timeout=120)
-    assert result.returncode == 2, (result.stdout, result.stderr)
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith(f"error: {message}"), result.stderr
+    assert_one_line_error(tmp_path, [{**TEAMS_OK[0], "name": name}],
+                          f"maas:teams[0].name: '{name}' is the team of this stack or of one of its agents")

@@ -69,6 +69,7 @@ class Cluster(pulumi.ComponentResource):
     addons: dict[str, aws.eks.Addon]
     oidc_provider: aws.iam.OpenIdConnectProvider
     kubeconfig: pulumi.Output[str]
+    oidc_issuer: pulumi.Output[str]
 
     def __init__(self, name: str, args: ClusterArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__(MAAS_CLUSTER, name, None, opts)
@@ -145,10 +146,10 @@ class Cluster(pulumi.ComponentResource):
         # thumbprint itself), and IAM verifies the JWKS endpoint's certificate with its own
         # library of trusted root CAs (IAM API reference, UpdateOpenIDConnectProviderThumbprint).
         # Both checked on 2026-12-02.
-        issuer = self.cluster.identities.apply(lambda ids: ids[0].oidcs[0].issuer if ids else "")
+        self.oidc_issuer = self.cluster.identities.apply(lambda ids: ids[0].oidcs[0].issuer if ids else "")
         self.oidc_provider = aws.iam.OpenIdConnectProvider(
             f"{name}-oidc",
-            url=issuer,
+            url=self.oidc_issuer,
             client_id_lists=["sts.amazonaws.com"],
             opts=child(self),
         )

@@ -202,7 +202,7 @@ class Platform(pulumi.ComponentResource):
                 alert_key_arn=self.broker.key.arn,
                 logs_key_arn=self.keys.arn("logs"),
                 oidc_provider_arn=self.cluster.oidc_provider.arn,
-                oidc_issuer=self._oidc_issuer(),
+                oidc_issuer=self.cluster.oidc_issuer,
                 prometheus_retention_days=config.observability.prometheus_retention_days,
                 prometheus_volume_gib=config.observability.prometheus_volume_gib,
                 prometheus_replicas=tier(config.environment).ha_replicas,
@@ -335,7 +335,7 @@ class Platform(pulumi.ComponentResource):
                 keda_authentication=self.addons.keda_authentication_name,
             ),
             oidc_provider_arn=self.cluster.oidc_provider.arn,
-            oidc_issuer=self._oidc_issuer(),
+            oidc_issuer=self.cluster.oidc_issuer,
             ingress_class=self.addons.ingress_class,
             protect_stateful=config.protect_stateful,
             scale_to_zero=tier(config.environment).scale_to_zero,
@@ -361,9 +361,6 @@ class Platform(pulumi.ComponentResource):
         """
         return pulumi.Output.all(value, *[release.id for release in self.crd_releases]).apply(lambda values: values[0])
 
-    def _oidc_issuer(self) -> pulumi.Output[str]:
-        return self.cluster.cluster.identities.apply(lambda ids: ids[0].oidcs[0].issuer if ids else None)
-
     def _cluster_security_group(self) -> pulumi.Output[str]:
         return self.cluster.cluster.vpc_config.apply(lambda v: v.cluster_security_group_id if v else None)
 
@@ -381,7 +378,7 @@ class Platform(pulumi.ComponentResource):
             "cluster_certificate_authority": cluster.certificate_authority.apply(lambda ca: ca.data if ca else None),
             "cluster_version": cluster.version,
             "cluster_security_group_id": cluster.vpc_config.apply(lambda v: v.cluster_security_group_id if v else None),
-            "cluster_oidc_issuer": self._oidc_issuer(),
+            "cluster_oidc_issuer": self.cluster.oidc_issuer,
             "oidc_provider_arn": self.cluster.oidc_provider.arn,
             "pod_identity_principal": POD_IDENTITY_PRINCIPAL,
             "kubeconfig": self._after_crd_releases(self.cluster.kubeconfig),
