@@ -26,7 +26,7 @@ from google.protobuf import empty_pb2, struct_pb2
 from pulumi.runtime.proto import analyzer_pb2 as proto
 
 from conftest import ENVIRONMENTS, ROOT
-from maas_platform.plan import Plan, load_stack_config, plan_project
+from maas_platform.plan import Plan, PlannedResource, load_stack_config, plan_project
 from maas_platform.policy import rules
 from maas_platform.policy import evaluate
 from maas_platform.config.policy import PolicyConfig
@@ -342,7 +342,9 @@ def test_a_key_unknown_in_preview_is_reported_not_evaluable_and_never_passes_sil
     assert reported == [(not_evaluable_name("MAAS-SEC-003"), "advisory",
                          "not evaluable: kmsMasterKeyId is known only after apply")]
     # The gate says the same of the same resource.
-    resource = plan_resources(SimpleNamespace(cloud_resources=lambda: [{**queue, "inputs": plain(queue["inputs"])}]))
+    resource = plan_resources(Plan(project="p", stack="prod", outputs={}, resources=[PlannedResource(
+        urn=queue["urn"], type=queue["type"], name=queue["name"], parent=None, dependencies=(),
+        inputs=plain(queue["inputs"]), custom=True, provider=None, protect=False)]))
     gate = evaluate(resource, Context.for_environment(None), only=["MAAS-SEC-003"])
     assert gate.violations == [] and [(e["urn"], e["property"]) for e in gate.not_evaluable] == [
         (queue["urn"], "kmsMasterKeyId")]

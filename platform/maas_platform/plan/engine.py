@@ -54,6 +54,12 @@ class Registration:
     inputs: dict[str, Any]
     # The URNs this resource had before (``ResourceOptions.aliases``), as the engine computes them.
     aliases: list[str] = field(default_factory=list)
+    # The URNs each input was computed from (``RegisterResourceRequest.propertyDependencies``).
+    property_dependencies: dict[str, list[str]] = field(default_factory=dict)
+    # The fake cloud's answer: the id, and what the state holds beyond the inputs (ARN, auto-name).
+    id: Optional[str] = None
+    outputs: dict[str, Any] = field(default_factory=dict)
+    remote: bool = False  # a multi-language component (``RegisterResourceRequest.remote``)
 
 
 @dataclass
@@ -108,6 +114,7 @@ class CapturingMonitor(mocks.MockMonitor):
         if request.type == names.STACK:
             return response
         inputs = json_format.MessageToDict(request.object, preserving_proto_field_name=True)
+        cleaned = clean(inputs)
         provider = request.provider.split("::")
         registration = Registration(
             urn=response.urn,
@@ -118,8 +125,13 @@ class CapturingMonitor(mocks.MockMonitor):
             provider="::".join(provider[:-1]) if len(provider) > 1 else None,
             protect=bool(getattr(request, "protect", False)),
             dependencies=sorted(set(request.dependencies)),
-            inputs=clean(inputs),
+            inputs=cleaned,
             aliases=self._alias_urns(request),
+            property_dependencies={key: sorted(set(deps.urns)) for key, deps in request.propertyDependencies.items()
+                                   if deps.urns},
+            id=(response.id or None) if request.custom else None,
+            outputs=_beyond(cleaned, response.object) if request.custom else {},
+            remote=bool(getattr(request, "remote", False)),
         )
         self.capture.resources.append(registration)
         if self.on_register is not None:
@@ -149,6 +161,20 @@ class CapturingMonitor(mocks.MockMonitor):
             self.capture.raw_outputs = json_format.MessageToDict(request.outputs)
             self.capture.outputs = clean(self.capture.raw_outputs)
         return super().RegisterResourceOutputs(request)
+
+
+# What the fake cloud computes that the program does not set, and rules never pair by.
+_NOT_REFERENCES = frozenset({"tagsAll"})
+
+
+def _beyond(inputs: dict[str, Any], state) -> dict[str, Any]:
+    """The top-level values of a resource's state that its inputs do not hold (the ARN, a name
+    Pulumi generated): what other resources may refer to it by."""
+    keys = [key for key in state.keys() if key not in inputs and key not in _NOT_REFERENCES and key != "id"]
+    if not keys:
+        return {}
+    answered = json_format.MessageToDict(state)
+    return {key: clean(answered[key]) for key in sorted(keys) if key in answered}
 
 
 class ProgramError(RuntimeError):

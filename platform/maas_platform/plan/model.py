@@ -28,6 +28,11 @@ class PlannedResource:
     ``inputs`` are camelCase, as the engine sees them, with secrets masked; ``parent``,
     ``dependencies`` and ``provider`` are URNs; ``aliases`` are the URNs it had before
     (``ResourceOptions.aliases``), which ``pulumi up`` moves to it instead of replacing it.
+    ``property_dependencies`` are the URNs each input was computed from, as the engine
+    records them (``{"bucket": [<bucket's URN>]}``); ``id`` is the id the fake cloud answered,
+    and ``outputs`` what it answered beyond the inputs (an ARN, an auto-generated name): the
+    references rules pair resources by. ``remote`` marks a multi-language component, whose
+    children are created by a provider the offline plan cannot run.
     """
 
     urn: str
@@ -40,6 +45,10 @@ class PlannedResource:
     provider: Optional[str]
     protect: bool
     aliases: tuple[str, ...] = ()
+    property_dependencies: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    id: Optional[str] = None
+    outputs: Mapping[str, Any] = field(default_factory=dict)
+    remote: bool = False
 
     @property
     def is_provider(self) -> bool:
@@ -60,6 +69,14 @@ class PlannedResource:
         }
         if self.aliases:
             document["aliases"] = list(self.aliases)
+        if self.property_dependencies:
+            document["property_dependencies"] = {k: list(v) for k, v in sorted(self.property_dependencies.items())}
+        if self.id is not None:
+            document["id"] = self.id
+        if self.outputs:
+            document["outputs"] = dict(self.outputs)
+        if self.remote:
+            document["remote"] = True
         return document
 
     @classmethod
@@ -76,6 +93,10 @@ class PlannedResource:
             provider=document.get("provider"),
             protect=bool(document.get("protect", False)),
             aliases=tuple(document.get("aliases") or ()),
+            property_dependencies={str(k): tuple(v) for k, v in (document.get("property_dependencies") or {}).items()},
+            id=document.get("id"),
+            outputs=dict(document.get("outputs") or {}),
+            remote=bool(document.get("remote", False)),
         )
 
     # Read as the JSON mapping it is written as: the policy gate's ``plan_resources`` and

@@ -162,6 +162,8 @@ def plan_from_capture(project: str, stack: str, capture: Capture,
         PlannedResource(
             urn=r.urn, type=r.type, name=r.name, parent=r.parent, dependencies=tuple(r.dependencies),
             inputs=r.inputs, custom=r.custom, provider=r.provider, protect=r.protect, aliases=tuple(r.aliases),
+            property_dependencies={k: tuple(v) for k, v in r.property_dependencies.items()}, id=r.id,
+            outputs=r.outputs, remote=r.remote,
         )
         for r in capture.resources
     ]

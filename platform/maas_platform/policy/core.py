@@ -65,6 +65,15 @@ class Resource:
     urn: str = ""
     parent: Optional[str] = None
     protect: bool = False
+    # What the engine records about references (see :meth:`refers_to`): the URNs this resource
+    # depends on, by input where known; its id and what the provider answered beyond its inputs
+    # (an ARN, a generated name), empty when not known (a preview's new resources).
+    dependencies: tuple[str, ...] = ()
+    property_dependencies: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    id: Optional[str] = None
+    outputs: Mapping[str, Any] = field(default_factory=dict)
+    # A multi-language component: its children are created by a provider no rule can see.
+    remote: bool = False
 
     def get(self, path: str, default: Any = None) -> Any:
         """``props`` at a dotted path (``"spec.template.spec"``); lists are indexed by number."""
@@ -97,6 +106,28 @@ class Resource:
             walked.append(part)
         return ".".join(walked) if value == UNKNOWN else None
 
+    def identifiers(self) -> frozenset[str]:
+        """Every value another resource may name this one by: its id, ARN and physical names,
+        whether the program set them or the provider answered them."""
+        found = {self.id} if self.id else set()
+        for source in (self.props, self.outputs):
+            for key in ("arn", "id", "name", "bucket", "url", "clusterIdentifier", "identifier"):
+                value = source.get(key)
+                if isinstance(value, str) and value and value not in (UNKNOWN, SECRET):
+                    found.add(value)
+        return frozenset(found)
+
+    def refers_to(self, other: "Resource", prop: str) -> bool:
+        """Whether this resource's input ``prop`` names ``other``: by the reference the engine
+        records (``prop`` computed from ``other``'s outputs), or by value (``other``'s id, ARN or
+        physical name, set or generated). So a program pairs a bucket with its configuration
+        with or without explicit names, and a value written out by hand pairs too."""
+        deps = self.property_dependencies.get(prop)
+        if deps is not None and other.urn in deps:
+            return True
+        value = self.get(prop)
+        return isinstance(value, str) and value in other.identifiers()
+
     @property
     def tags(self) -> Mapping[str, Any]:
         tags = self.props.get("tags")
@@ -125,6 +156,12 @@ class Context:
     environment: Optional[str] = None  # dev, staging, prod (None: unknown, treated as not prod)
     min_log_retention_days: int = 7
     required_tags: tuple[str, ...] = REQUIRED_TAGS
+    # The account the stack deploys to (None: unknown), and the principals its config names
+    # as cluster administrators (maas:cluster.admin_role_arns; a team stack: its platform's).
+    account_id: Optional[str] = None
+    admin_principals: tuple[str, ...] = ()
+    # A team stack (it reads a platform stack): enforcement is the platform's, never looser.
+    team_stack: bool = False
 
     @property
     def prod(self) -> bool:

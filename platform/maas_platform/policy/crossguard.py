@@ -182,9 +182,17 @@ def _covering(exemptions: Sequence[Exemption], rule: Rule, resource: Optional[Re
 
 
 def _stack_resource(resource: PolicyResource) -> Resource:
+    """A stack resource as rules see it: its outputs as ``props`` (a superset of its inputs) and
+    the references the engine recorded, which rules pair resources by (:meth:`Resource.refers_to`)."""
     parent = resource.parent.urn if resource.parent is not None else resource.opts.parent
-    return Resource(type=resource.resource_type, name=resource.name, props=plain(resource.props), urn=resource.urn,
-                    parent=parent, protect=bool(resource.opts.protect))
+    props = plain(resource.props)
+    resource_id = props.get("id")
+    return Resource(type=resource.resource_type, name=resource.name, props=props, urn=resource.urn,
+                    parent=parent, protect=bool(resource.opts.protect),
+                    dependencies=tuple(d.urn for d in resource.dependencies or ()),
+                    property_dependencies={key: tuple(d.urn for d in deps)
+                                           for key, deps in (resource.property_dependencies or {}).items()},
+                    id=resource_id if isinstance(resource_id, str) and resource_id != UNKNOWN else None)
 
 
 def is_cloud_resource(resource: PolicyResource) -> bool:

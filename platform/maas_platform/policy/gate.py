@@ -40,11 +40,20 @@ class GateResult:
 
 
 def plan_resources(plan: Any) -> list[Resource]:
-    """The plan's custom resources as rules see them."""
+    """The plan's custom resources as rules see them, and its multi-language components (whose
+    children no rule can see: a rule refuses them). Resources are read by key, as the plan JSON
+    writes them (a :class:`~maas_platform.plan.PlannedResource` or its mapping)."""
+    every = getattr(plan, "resources", None)
+    if every is None:
+        every = plan.cloud_resources()
+    custom = {id(r) for r in plan.cloud_resources()}
     return [
         Resource(type=r["type"], name=r["name"], props=r["inputs"], urn=r["urn"], parent=r.get("parent"),
-                 protect=bool(r.get("protect")))
-        for r in plan.cloud_resources()
+                 protect=bool(r.get("protect")), dependencies=tuple(r.get("dependencies") or ()),
+                 property_dependencies=dict(r.get("property_dependencies") or {}), id=r.get("id"),
+                 outputs=dict(r.get("outputs") or {}), remote=bool(r.get("remote")))
+        for r in every
+        if id(r) in custom or r.get("remote")
     ]
 
 
