@@ -10,7 +10,7 @@ control table (:mod:`.gate`, :mod:`.crossguard`, :mod:`.reference`) ask this mod
 from __future__ import annotations
 
 from types import ModuleType
-from typing import Iterable, Optional, Sequence
+from typing import Callable, Iterable, Optional, Sequence
 
 from . import stack
 from .aws import encryption, exposure, iam, logs, recovery, tags
@@ -20,6 +20,20 @@ from .core import Context, Evaluation, Resource, Rule, Settings, evaluate_rules,
 # Every rule module; a rule registered anywhere else is not one of the platform's.
 MODULES: tuple[ModuleType, ...] = (encryption, exposure, iam, logs, recovery, tags, pods, objects, tenancy, stack)
 _MODULE_NAMES = frozenset(module.__name__ for module in MODULES)
+
+
+# What the engine registered -> what the rules judge, step by step: each step takes the stack's
+# resources and returns them with some replaced or added (an object a patch changes, judged as
+# merged onto its target; the manifests a component holds inline).
+PREPARE: tuple[Callable[[Sequence[Resource]], list[Resource]], ...] = ()
+
+
+def prepared(resources: Sequence[Resource]) -> list[Resource]:
+    """``resources`` as the rules judge them (every step of :data:`PREPARE`, in order)."""
+    judged = list(resources)
+    for step in PREPARE:
+        judged = step(judged)
+    return judged
 
 
 def rules() -> list[Rule]:
@@ -44,4 +58,5 @@ def evaluate(
     """Every rule (or those of ``only``) over ``resources``: violations, exempted findings and
     the checks that needed a value not known yet (see :func:`~.core.evaluate_rules`)."""
     wanted = None if only is None else set(only)
-    return evaluate_rules([r for r in rules() if wanted is None or r.id in wanted], resources, context, settings)
+    return evaluate_rules([r for r in rules() if wanted is None or r.id in wanted], prepared(resources), context,
+                          settings)

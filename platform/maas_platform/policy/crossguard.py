@@ -48,7 +48,7 @@ from pulumi_policy import proxy as _proxy
 
 from ..config.loader import NAMESPACE
 from ..wire import UNKNOWN, clean
-from .catalog import rules
+from .catalog import prepared, rules
 from .core import DEFAULT_MIN_LOG_RETENTION_DAYS, Assessment, Context, Exemption, Resource, Rule, assess
 from . import gate
 from .gate import checked_policy_config
@@ -260,7 +260,7 @@ def stack_policy(rule: Rule, unknown: bool = False) -> StackValidationPolicy:
         resources = [_stack_resource(r) for r in args.resources if is_cloud_resource(r)]
         by_urn = {resource.urn: resource for resource in resources}
         exemptions = exemptions_of(rule, config)
-        _report(assess(rule, resources, context_of(config)), unknown,
+        _report(assess(rule, prepared(resources), context_of(config)), unknown,
                 lambda message, urn: report_violation(message, urn or None),
                 lambda urn: _covering(exemptions, rule, by_urn.get(urn), urn) is not None)
 
