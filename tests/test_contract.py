@@ -51,6 +51,17 @@ def test_every_platform_output_is_a_field_of_the_contract(dev_platform):
     assert parsed.agents and all(agent.role_arn.startswith("arn:aws:iam::") for agent in parsed.agents.values())
 
 
+def test_the_platform_exports_its_policy_for_team_stacks_to_inherit(dev_platform):
+    """A team stack's gate enforces this output (policy.governance); without it, nothing is loosened."""
+    exported = dev_platform.stack_outputs().values["policy"]
+    config = yaml.safe_load((ROOT / "stacks" / "Pulumi.dev.yaml").read_text())["config"]
+    assert exported["environment"] == "dev"
+    assert exported["admin_principals"] == config["maas:cluster"]["admin_role_arns"]
+    assert {"enforcement", "exemptions", "min_log_retention_days"} <= set(exported)
+    assert PlatformOutputs.parse(dev_platform.stack_outputs().values, "acme/maas/dev").policy.environment == "dev"
+    assert "policy" not in dev_platform.stack_outputs().secret_names
+
+
 def test_the_platform_cannot_export_a_name_the_contract_lacks():
     with pytest.raises(ValueError, match=r"unknown \['clustr_name'\]"):
         PlatformOutputs.export(clustr_name="x")

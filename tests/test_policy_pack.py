@@ -39,6 +39,14 @@ from maas_platform.policy.gate import context_of, plan_resources, settings_of
 
 INSECURE = ROOT / "tests" / "fixtures" / "insecure"
 PACK_MAIN = ROOT / "policies" / "__main__.py"
+# An expiry date every exemption and loosening needs, within the year ahead whenever the tests run.
+EXPIRES = (__import__("datetime").date.today() + __import__("datetime").timedelta(days=90)).isoformat()
+
+
+def loosened(level: str, reason: str = "accepted by security in SEC-1") -> dict:
+    return {"level": level, "reason": reason, "expires": EXPIRES}
+
+
 LEVEL_NAMES = {proto.ADVISORY: "advisory", proto.MANDATORY: "mandatory", proto.DISABLED: "disabled"}
 
 
@@ -113,8 +121,13 @@ def _stack_request(plan: Plan) -> proto.AnalyzeStackRequest:
     resources = [proto.AnalyzerResource(type="pulumi:pulumi:Stack", name=f"{plan.project}-{plan.stack}", urn=stack_urn,
                                         properties=_struct({}))]
     for resource in plan.resources:
+        # A resource's outputs: its inputs, id and what the provider answered; and what each input came from.
+        outputs = {**resource["inputs"], **resource["outputs"], **({"id": resource["id"]} if resource["id"] else {})}
         resources.append(proto.AnalyzerResource(
-            parent=resource["parent"] or "", dependencies=resource["dependencies"], **_resource_fields(resource),
+            parent=resource["parent"] or "", dependencies=resource["dependencies"],
+            propertyDependencies={key: proto.AnalyzerPropertyDependencies(urns=list(urns))
+                                  for key, urns in resource["property_dependencies"].items()},
+            **_resource_fields({**resource.to_dict(), "inputs": outputs}),
         ))
     return proto.AnalyzeStackRequest(resources=resources)
 
@@ -200,7 +213,7 @@ def test_the_pack_announces_its_port_and_serves_a_policy_and_a_not_evaluable_pol
             assert proto.PolicySeverity.Name(served.severity) == f"POLICY_SEVERITY_{rule.severity.upper()}"
             expected_type = "POLICY_TYPE_STACK" if rule.scope == "stack" else "POLICY_TYPE_RESOURCE"
             assert proto.PolicyType.Name(served.policy_type) == expected_type
-            assert set(served.configSchema.properties) == {"environment", "min_log_retention_days", "exemptions"}
+            assert set(served.configSchema.properties) == {"environment", "min_log_retention_days", "exemptions", "notices"}
             assert not served.configSchema.required, "a pack without --policy-pack-config must still run"
 
 
@@ -252,17 +265,19 @@ def _overrides(violations: list[dict[str, Any]]) -> tuple[str, str, tuple[str, s
 def test_enforcement_overrides_and_exemptions_in_the_pack_config_take_effect(pack, insecure):
     advisory, disabled, (exempt_rule, exempt_urn) = _overrides(insecure.violations)
     exempt_name = exempt_urn.split("::")[-1]
+    # Staging: prod keeps mandatory rules mandatory whatever maas:policy says (test_policy_governance.py).
     config = dict(stack_config(INSECURE, "prod"))
     config["maas:policy"] = {
-        "enforcement": {advisory: "advisory", disabled: "disabled"},
-        "exemptions": [{"policy": exempt_rule, "resources": [exempt_name], "reason": "accepted by security in SEC-1"}],
+        "enforcement": {advisory: loosened("advisory"), disabled: loosened("disabled")},
+        "exemptions": [{"policy": exempt_rule, "resources": [exempt_name], "reason": "accepted by security in SEC-1",
+                        "expires": EXPIRES}],
     }
-    configure(pack.servicer, policy_pack_config(config, "prod"))
+    configure(pack.servicer, policy_pack_config(config, "staging"))
     analysis = analyze(pack.servicer, insecure)
     findings, not_applicable = analysis.findings, analysis.not_applicable
 
     policy = PolicyConfig.model_validate(config["maas:policy"])
-    found = evaluate(plan_resources(insecure), context_of(policy, "prod"), settings_of(policy))
+    found = evaluate(plan_resources(insecure), context_of(policy, "staging"), settings_of(policy))
     violations, exempted = found.violations, found.exempted
     assert findings == gate_findings(violations)
     assert {f[2] for f in findings if f[0] == advisory} == {"advisory"}
@@ -281,7 +296,7 @@ def test_a_stack_rule_exemption_drops_only_that_finding(pack, insecure):
     (exempt_rule, exempt_urn), (other_rule, other_urn) = targets[0], next(t for t in targets if t[0] != targets[0][0])
     config = dict(stack_config(INSECURE, "prod"))
     config["maas:policy"] = {"exemptions": [{"policy": exempt_rule, "resources": [exempt_urn],
-                                             "reason": "accepted by security in SEC-2"}]}
+                                             "reason": "accepted by security in SEC-2", "expires": EXPIRES}]}
     configure(pack.servicer, policy_pack_config(config, "prod"))
     analysis = analyze(pack.servicer, insecure)
     findings, not_applicable = analysis.findings, analysis.not_applicable
@@ -379,8 +394,9 @@ def test_the_pack_config_carries_levels_environment_retention_and_exemptions():
     config = {
         "maas:environment": "staging",
         "maas:policy": {
-            "enforcement": {first: "disabled"},
-            "exemptions": [{"policy": first, "resources": ["maas-staging-x-*"], "reason": "reviewed in SEC-3 ok"}],
+            "enforcement": {first: loosened("disabled")},
+            "exemptions": [{"policy": first, "resources": ["maas-staging-x-*"], "reason": "reviewed in SEC-3 ok",
+                            "expires": EXPIRES}],
             "min_log_retention_days": 45,
         },
     }
@@ -389,7 +405,7 @@ def test_the_pack_config_carries_levels_environment_retention_and_exemptions():
         not_evaluable_name(rule.id) for rule in registered}
     first_entry = {
         "enforcementLevel": "disabled", "environment": "staging", "min_log_retention_days": 45,
-        "exemptions": [{"resources": ["maas-staging-x-*"], "reason": "reviewed in SEC-3 ok"}],
+        "exemptions": [{"resources": ["maas-staging-x-*"], "reason": "reviewed in SEC-3 ok", "expires": EXPIRES}],
     }
     assert rendered[policy_name(first)] == first_entry
     assert rendered[not_evaluable_name(first)] == first_entry, "a disabled rule's not-evaluable policy is off too"
@@ -462,8 +478,10 @@ def test_maas_policy_config_prints_the_pack_config_of_a_stack(tmp_path):
 
     stack_file = tmp_path / "Pulumi.sandbox.yaml"
     stack_file.write_text(
-        "config:\n  maas:environment: staging\n  maas:policy:\n    enforcement: {MAAS-K8S-012: disabled}\n"
-        "    exemptions:\n      - {policy: MAAS-NET-001, resources: [maas-sandbox-cluster], reason: reached from the office VPN only}\n"
+        "config:\n  maas:environment: staging\n  maas:policy:\n"
+        f"    enforcement: {{MAAS-K8S-012: {{level: disabled, reason: replaced in the next release, expires: {EXPIRES}}}}}\n"
+        "    exemptions:\n      - {policy: MAAS-NET-001, resources: [maas-sandbox-cluster], reason: reached from the office VPN only,"
+        f" expires: {EXPIRES}}}\n"
     )
     run = subprocess.run([sys.executable, "-m", "maas_platform.cli", "policy-config", "--config-file", str(stack_file)],
                          capture_output=True, text=True, cwd=ROOT, timeout=120)

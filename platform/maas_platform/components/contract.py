@@ -162,6 +162,19 @@ class AgentOutput(_Output):
     dead_letter_queue_arn: Optional[str] = None
 
 
+class PolicyOutput(_Output):
+    """``policy``: the platform stack's ``maas:policy`` as configured, with its environment and
+    cluster administrators. A team stack's plan gate applies it as the platform's gate does (the
+    environment's rules, expiry dates) and enforces the result on the team stack, which can only
+    tighten it (:mod:`maas_platform.policy.governance`)."""
+
+    environment: Literal["dev", "staging", "prod"]
+    min_log_retention_days: Optional[int] = Field(None, ge=1)
+    enforcement: dict[str, Any] = Field(default_factory=dict)
+    exemptions: list[dict[str, Any]] = Field(default_factory=list)
+    admin_principals: list[str] = Field(default_factory=list)
+
+
 class PlatformOutputs(_Output):
     """The platform stack's outputs: what ``Platform.outputs()`` exports and what a team stack
     reads through its ``StackReference``. Optional fields are ones an older platform stack may
@@ -202,6 +215,7 @@ class PlatformOutputs(_Output):
     eks_key_arn: Optional[str] = None
     logs_key_arn: Optional[str] = None
     ebs_key_arn: Optional[str] = None
+    policy: Optional[PolicyOutput] = None
 
     @classmethod
     def export(cls, **values: Any) -> dict[str, Any]:

@@ -435,6 +435,12 @@ class Platform(pulumi.ComponentResource):
                 for team, access in self.teams.items()
             },
             "agent_permissions_boundary_arn": self.agent_boundary.arn,
+            # What a team stack's plan gate enforces: this stack's maas:policy, never loosened there.
+            "policy": {
+                "environment": config.environment,
+                **config.policy.model_dump(mode="json"),
+                "admin_principals": list(config.cluster.admin_role_arns),
+            },
         }
         outputs.update({f"{purpose}_key_arn": arn for purpose, arn in self.keys.arns.items()})
         return PlatformOutputs.export(**outputs)

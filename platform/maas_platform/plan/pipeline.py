@@ -23,6 +23,7 @@ A reference to any other stack stops the plan with a one-line :class:`ConfigErro
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,7 +34,7 @@ import yaml
 from ..config.loader import ConfigError, is_secure, read_stack_file, stack_name_from_file
 from ..cost import estimate
 from ..markers import SECRET
-from ..policy.gate import gate
+from ..policy.gate import checked_policy_config, gate, resolved
 from .engine import Capture, OnRegister, ProgramError, run_program
 from .fake_cloud import FAKE_ACCOUNT_ID, FakeCloud, UnknownStackReference
 from .model import Plan, PlannedResource, StackOutputs
@@ -77,7 +78,25 @@ def load_stack_config(path: Path) -> tuple[dict[str, Any], list[str]]:
     """
     config = read_stack_file(path)
     secrets = sorted(k for k, v in config.items() if is_secure(v))
-    return {k: (SECRET if is_secure(v) else v) for k, v in config.items()}, secrets
+    return {k: (SECRET if is_secure(v) else _dates_as_text(v)) for k, v in config.items()}, secrets
+
+
+def _dates_as_text(value: Any) -> Any:
+    """``value`` with YAML dates (``expires: 2027-03-01``) as the text the Pulumi CLI hands a program.
+
+    The CLI reads stack files with go-yaml (pulumi sdk/go/common/encoding/marshal.go,
+    ``yamlMarshaler``), whose v3 decoder keeps a timestamp-like scalar a string when decoding
+    into an ``interface{}`` (decode.go ``d.scalar``, "for backward compatibility reasons we set
+    it as a string"; both checked on 2026-12-02, go-yaml v3.0.1 as vendored by kubernetes), and
+    object values reach the program as JSON.
+    """
+    if isinstance(value, (datetime.date, datetime.datetime)):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: _dates_as_text(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_dates_as_text(v) for v in value]
+    return value
 
 
 def plan_project(
@@ -90,6 +109,7 @@ def plan_project(
     stack_outputs: Optional[dict[str, StackOutputs]] = None,
     usage: Optional[Path] = None,
     on_register: Optional[OnRegister] = None,
+    today: Optional[datetime.date] = None,
     _planning: tuple[str, ...] = (),
     _account_id: Optional[str] = None,
 ) -> Plan:
@@ -99,7 +119,8 @@ def plan_project(
     ``StackReference`` to its platform stack (see the module docstring for the order).
     ``usage`` is the usage-assumptions file of the cost estimate (default: the shipped one).
     ``on_register`` is called with each resource as the program registers it, the platform
-    stack's first when that is planned too (a registration's URN names its stack).
+    stack's first when that is planned too (a registration's URN names its stack). ``today``:
+    the date exemptions and loosenings expire against (default: the current date).
     """
     project = Project.load(project_dir)
     if config_file is not None:
@@ -112,6 +133,7 @@ def plan_project(
         raise ConfigError("name the stack: --stack NAME (reads stacks/Pulumi.NAME.yaml) or --config-file PATH")
     config, secrets = load_stack_config(config_file)
     source = _relative(config_file)
+    checked_policy_config(config, source)  # a wrong maas:policy stops the plan before anything is planned
     stacks = dict(stack_outputs or {})
     platform_stack = config.get("maas:platform_stack")
     if platform_outputs is not None and not platform_stack:
@@ -124,7 +146,7 @@ def plan_project(
         else:
             stacks[platform_stack] = _plan_referenced_stack(
                 platform_stack, project, platform_dir, config, source, _planning + (str(project.root.resolve()),),
-                on_register,
+                on_register, today,
             )
     # The fake account answers in the stack's region, as the account the stack names (if any),
     # else as the account of the platform stack it reads, else as the caller's (``_account_id``).
@@ -133,6 +155,11 @@ def plan_project(
     if not isinstance(platform_account, str):
         platform_account = None
     account = str(config.get("maas:account_id") or platform_account or _account_id or FAKE_ACCOUNT_ID)
+    environment = config.get("maas:environment")
+    environment = environment if isinstance(environment, str) else stack
+    platform = stacks[platform_stack].values if platform_stack else None
+    # maas:policy's mistakes (a bare loosening, an expiry too far ahead) stop the plan before the program runs.
+    resolved(config, environment, source, today=today, platform=platform)
     cloud = FakeCloud(region=region, account_id=account, stacks=stacks)
     try:
         capture = run_program(
@@ -146,12 +173,32 @@ def plan_project(
         raise ConfigError(error.message + hint, source) from None
     plan = plan_from_capture(project.name, stack, capture,
                              stack_references={name: stacks[name].source for name in cloud.stacks_read})
-    environment = config.get("maas:environment")
-    environment = environment if isinstance(environment, str) else stack
     plan = dataclasses.replace(plan, cost=estimate(plan, region=region, environment=environment, usage=usage))
-    found = gate(plan, config, environment, source)
+    # A team stack is gated under its platform's policy and environment (policy.gate).
+    # The account rules compare against is one the configuration names (this stack's, its platform's,
+    # or the team stack's that planned this one); the fake cloud's stand-in account is no fact about it.
+    known_account = config.get("maas:account_id") or platform_account or _account_id
+    found = gate(plan, config, environment, source, today=today, platform=platform,
+                 account_id=str(known_account) if known_account else None)
     return dataclasses.replace(plan, violations=list(found.violations), exempted=list(found.exempted),
                                not_evaluable=list(found.not_evaluable))
+
+
+def platform_outputs_of(
+    project_dir: Path, config: dict[str, Any], source: str, *, platform_dir: Optional[Path] = None,
+    platform_outputs: Optional[Path] = None,
+) -> Optional[StackOutputs]:
+    """The outputs of the platform stack a team stack's config names (``maas:platform_stack``),
+    found as :func:`plan_project` finds them; None for a stack that names none."""
+    platform_stack = config.get("maas:platform_stack")
+    if not platform_stack:
+        return None
+    if not isinstance(platform_stack, str):
+        raise ConfigError("maas:platform_stack: expected the platform stack's name, e.g. acme/maas/dev", source)
+    if platform_outputs is not None:
+        return read_outputs_file(platform_outputs)
+    project = Project.load(project_dir)
+    return _plan_referenced_stack(platform_stack, project, platform_dir, config, source, (str(project.root.resolve()),))
 
 
 def plan_from_capture(project: str, stack: str, capture: Capture,
@@ -163,7 +210,8 @@ def plan_from_capture(project: str, stack: str, capture: Capture,
             urn=r.urn, type=r.type, name=r.name, parent=r.parent, dependencies=tuple(r.dependencies),
             inputs=r.inputs, custom=r.custom, provider=r.provider, protect=r.protect, aliases=tuple(r.aliases),
             property_dependencies={k: tuple(v) for k, v in r.property_dependencies.items()}, id=r.id,
-            outputs=r.outputs, remote=r.remote,
+            outputs=r.outputs, remote=r.remote, written_credentials=tuple(r.written_credentials),
+            hooks=tuple(r.hooks),
         )
         for r in capture.resources
     ]
@@ -192,7 +240,7 @@ def read_outputs_file(path: Path) -> StackOutputs:
 
 def _plan_referenced_stack(
     reference: str, team: Project, platform_dir: Optional[Path], config: dict[str, Any], source: str,
-    planning: tuple[str, ...], on_register: Optional[OnRegister] = None,
+    planning: tuple[str, ...], on_register: Optional[OnRegister] = None, today: Optional[datetime.date] = None,
 ) -> StackOutputs:
     """Plan the stack ``reference`` names offline and return its outputs.
 
@@ -215,7 +263,7 @@ def _plan_referenced_stack(
         )
     account = config.get("maas:account_id")
     plan = plan_project(
-        platform.root, config_file=stack_file, on_register=on_register, _planning=planning,
+        platform.root, config_file=stack_file, on_register=on_register, today=today, _planning=planning,
         _account_id=str(account) if account else None,
     )
     return plan.stack_outputs(source=f"offline plan of {_relative(stack_file)}")

@@ -27,9 +27,12 @@ has three outcomes per resource:
 
 from __future__ import annotations
 
+import datetime
 import fnmatch
+import functools
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Literal, Mapping, Optional, Sequence, Union
+from collections.abc import Mapping
+from typing import Any, Callable, Iterable, Literal, Optional, Sequence, Union
 
 from .. import names
 # How the plan shows a value known only after apply, and a secret (plan.engine's markers);
@@ -38,7 +41,7 @@ from ..markers import SECRET, UNKNOWN_VALUE as UNKNOWN
 
 __all__ = [
     "DEFAULT_MIN_LOG_RETENTION_DAYS", "FRAMEWORKS", "LEVELS", "REQUIRED_TAGS", "SECRET", "SEVERITIES", "UNKNOWN",
-    "Assessment", "Context", "Evaluation", "Exemption", "Finding", "NotEvaluable", "Outcome", "Resource",
+    "Assessment", "Context", "Evaluation", "Exemption", "Finding", "NotEvaluable", "Notice", "Outcome", "Resource",
     "ResourceCheck", "Rule", "Settings", "StackCheck", "assess", "check_resource", "check_stack", "evaluate_rules",
     "registered", "resource_rule", "stack_rule",
 ]
@@ -74,6 +77,10 @@ class Resource:
     outputs: Mapping[str, Any] = field(default_factory=dict)
     # A multi-language component: its children are created by a provider no rule can see.
     remote: bool = False
+    # What the engine saw that the inputs mask: secret inputs whose plain text is a credential the
+    # program wrote ({"path", "kind"}, never the value), and the resource hooks bound (run at deploy).
+    written_credentials: tuple[Mapping[str, str], ...] = ()
+    hooks: tuple[str, ...] = ()
 
     def get(self, path: str, default: Any = None) -> Any:
         """``props`` at a dotted path (``"spec.template.spec"``); lists are indexed by number."""
@@ -150,6 +157,16 @@ class Resource:
 
 
 @dataclass(frozen=True)
+class Notice:
+    """What a stack's ``maas:policy`` asked for and did not get, or what has lapsed (a loosening
+    refused in prod, an expired exemption): reported by the governance rule ``policy``
+    (:mod:`.governance`), on the stack."""
+
+    policy: str
+    message: str
+
+
+@dataclass(frozen=True)
 class Context:
     """Facts of the stack that rules compare against."""
 
@@ -162,15 +179,21 @@ class Context:
     admin_principals: tuple[str, ...] = ()
     # A team stack (it reads a platform stack): enforcement is the platform's, never looser.
     team_stack: bool = False
+    # What the stack's maas:policy asked for that was not applied or has lapsed (the governance rules report them).
+    notices: tuple[Notice, ...] = ()
 
     @property
     def prod(self) -> bool:
         return self.environment == "prod"
 
     @classmethod
-    def for_environment(cls, environment: Optional[str], min_log_retention_days: Optional[int] = None) -> "Context":
+    def for_environment(cls, environment: Optional[str], min_log_retention_days: Optional[int] = None,
+                        **facts: Any) -> "Context":
+        """The context of ``environment``: its default minimum log retention unless
+        ``min_log_retention_days`` (already checked against what the environment allows, see
+        :func:`.governance.resolve`) says otherwise; ``facts`` fill the other fields."""
         default = DEFAULT_MIN_LOG_RETENTION_DAYS.get(environment or "", DEFAULT_MIN_LOG_RETENTION_DAYS["dev"])
-        return cls(environment=environment, min_log_retention_days=min_log_retention_days or default)
+        return cls(environment=environment, min_log_retention_days=min_log_retention_days or default, **facts)
 
 
 @dataclass(frozen=True)
@@ -218,7 +241,14 @@ class Rule:
     scope: Literal["resource", "stack"] = "resource"
 
     def applies_to(self, type_token: str) -> bool:
-        return any(fnmatch.fnmatchcase(type_token, pattern) for pattern in self.types)
+        return _matches(self.types, type_token)
+
+
+@functools.lru_cache(maxsize=65536)
+def _matches(patterns: tuple[str, ...], type_token: str) -> bool:
+    """Whether ``type_token`` matches one of ``patterns``: every rule asks it of every resource,
+    and a stack has few types, so the answer is kept."""
+    return any(fnmatch.fnmatchcase(type_token, pattern) for pattern in patterns)
 
 
 # -- registration ---------------------------------------------------------------------------
@@ -280,6 +310,15 @@ class Exemption:
     policy: str
     resources: tuple[str, ...]  # globs over the logical name or the URN
     reason: str
+    expires: Optional[datetime.date] = None  # last day it holds (None: a caller that checked it already)
+
+    def live(self, today: datetime.date) -> bool:
+        """Whether the exemption still holds on ``today``."""
+        return self.expires is None or today <= self.expires
+
+    def matches(self, resource: Resource) -> bool:
+        """Whether a pattern of the exemption names ``resource`` (by logical name or URN), whatever the policy."""
+        return any(fnmatch.fnmatchcase(name, pattern) for pattern in self.resources for name in (resource.urn, resource.name))
 
     def covers(self, rule_id: str, resource: Optional[Resource], urn: str) -> bool:
         if self.policy != rule_id:
@@ -290,10 +329,14 @@ class Exemption:
 
 @dataclass(frozen=True)
 class Settings:
-    """Enforcement overrides (rule ID -> level) and exemptions: maas:policy of the stack."""
+    """Enforcement overrides (rule ID -> level) and exemptions: maas:policy of the stack, as
+    :func:`.governance.resolve` applies it (what the environment refuses and what has expired left out)."""
 
     enforcement: Mapping[str, Level] = field(default_factory=dict)
     exemptions: tuple[Exemption, ...] = ()
+    # Why a rule runs below its default level, and until when (rule ID -> text): a rule disabled
+    # so still runs, and what it finds is listed as exempted with this reason, not hidden.
+    loosened: Mapping[str, str] = field(default_factory=dict)
 
     def level(self, rule: Rule) -> Level:
         return self.enforcement.get(rule.id, rule.level)
@@ -313,23 +356,32 @@ class Assessment:
     not_evaluable: tuple[NotEvaluable, ...] = ()
 
 
-def assess(rule: Rule, resources: Sequence[Resource], context: Context) -> Assessment:
-    """``rule`` over ``resources``: a resource rule on each resource it applies to, a stack rule once."""
+def assess(rule: Rule, resources: Sequence[Resource], context: Context,
+           by_type: Optional[Mapping[str, Sequence[Resource]]] = None) -> Assessment:
+    """``rule`` over ``resources``: a resource rule on each resource it applies to, a stack rule once.
+    ``by_type``: the same resources grouped by type token, when the caller has them (each rule
+    then asks about each type once, not about each resource)."""
     findings: list[Finding] = []
     unknown: list[NotEvaluable] = []
     if rule.scope == "stack":
         for outcome in rule.check(resources, context):  # type: ignore[arg-type]
             (unknown if isinstance(outcome, NotEvaluable) else findings).append(outcome)  # type: ignore[arg-type]
         return Assessment(tuple(findings), tuple(dict.fromkeys(unknown)))
-    for resource in resources:
-        if not rule.applies_to(resource.type):
-            continue
+    groups = by_type if by_type is not None else _by_type(resources)
+    for resource in (r for type_token, group in groups.items() if rule.applies_to(type_token) for r in group):
         for outcome in rule.check(resource, context):  # type: ignore[arg-type]
             if isinstance(outcome, NotEvaluable):
                 unknown.append(outcome.at(resource.urn))
             else:
                 findings.append(Finding(resource.urn, str(outcome)))
     return Assessment(tuple(findings), tuple(dict.fromkeys(unknown)))
+
+
+def _by_type(resources: Sequence[Resource]) -> dict[str, list[Resource]]:
+    groups: dict[str, list[Resource]] = {}
+    for resource in resources:
+        groups.setdefault(resource.type, []).append(resource)
+    return groups
 
 
 def check_resource(rule: Rule, resource: Resource, context: Context) -> list[str]:
@@ -368,17 +420,23 @@ def evaluate_rules(
     selected: Iterable[Rule], resources: Sequence[Resource], context: Context, settings: Settings = Settings(),
 ) -> Evaluation:
     """``selected`` over ``resources`` under ``settings``, each list sorted by level, severity,
-    policy and URN. Disabled rules do not run; an exempted resource is not reported as not
-    evaluable either (the rule does not apply to it)."""
+    policy and URN. Disabled rules do not run, unless ``settings`` says why they were loosened:
+    then their findings are listed as exempted, with that reason. An exempted resource is not
+    reported as not evaluable either (the rule does not apply to it)."""
     by_urn = {resource.urn: resource for resource in resources}
+    groups = _by_type(resources)
     violations: list[dict[str, Any]] = []
     exempted: list[dict[str, Any]] = []
     not_evaluable: list[dict[str, Any]] = []
     for rule in selected:
         level = settings.level(rule)
         if level == "disabled":
+            if rule.id in settings.loosened:
+                exempted += [{"policy": rule.id, "severity": rule.severity, "level": level, "urn": finding.urn,
+                              "message": finding.message, "reason": f"disabled: {settings.loosened[rule.id]}"}
+                             for finding in assess(rule, resources, context, groups).findings]
             continue
-        outcome = assess(rule, resources, context)
+        outcome = assess(rule, resources, context, groups)
         for finding in outcome.findings:
             entry = {"policy": rule.id, "severity": rule.severity, "level": level, "urn": finding.urn,
                      "message": finding.message}

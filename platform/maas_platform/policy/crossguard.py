@@ -28,8 +28,11 @@ ints and unknowns ``"[unknown]"``. (Secrets reach ``Analyze`` unwrapped, where t
 Kubernetes providers), components and the stack itself included.
 
 The stack's ``maas:policy`` reaches the pack through the policy pack config
-(``--policy-pack-config FILE``), rendered by :func:`policy_pack_config`: per policy its
-enforcement level, the ``environment``, ``min_log_retention_days`` and its ``exemptions``.
+(``--policy-pack-config FILE``), rendered by :func:`policy_pack_config` as the plan gate applies
+it (:func:`.governance.resolve`: nothing loosened that the environment refuses, a team stack
+under its platform's policy): per policy its effective enforcement level, the ``environment``,
+``min_log_retention_days``, its ``exemptions`` (each with its expiry date: past it, the pack no
+longer exempts) and, for a governance rule, the ``notices`` it reports.
 Every policy declares these in its config schema, and ``validate`` reads them back with
 ``args.get_config()``. Without a config file the environment is taken from the stack's own
 ``maas:environment`` when the CLI passes the stack config to the pack (``PULUMI_CONFIG``).
@@ -37,6 +40,7 @@ Every policy declares these in its config schema, and ``validate`` reads them ba
 
 from __future__ import annotations
 
+import datetime
 from typing import Any, Callable, Mapping, Optional, Sequence
 
 from pulumi_policy import (
@@ -49,9 +53,8 @@ from pulumi_policy import proxy as _proxy
 from ..config.loader import NAMESPACE
 from ..wire import UNKNOWN, clean
 from .catalog import prepared, rules
-from .core import DEFAULT_MIN_LOG_RETENTION_DAYS, Assessment, Context, Exemption, Resource, Rule, assess
+from .core import DEFAULT_MIN_LOG_RETENTION_DAYS, Assessment, Context, Exemption, Notice, Resource, Rule, assess
 from . import gate
-from .gate import checked_policy_config
 
 PACK_NAME = "maas-platform"
 PACK_DESCRIPTION = (
@@ -91,10 +94,16 @@ CONFIG_SCHEMA = PolicyConfigSchema(
                         "description": "Globs over the logical name or the URN.",
                     },
                     "reason": {"type": "string", "minLength": 10, "maxLength": 500},
+                    "expires": {"type": "string", "format": "date", "description": "Last day it holds (YYYY-MM-DD)."},
                 },
-                "required": ["resources", "reason"],
+                "required": ["resources", "reason", "expires"],
                 "additionalProperties": False,
             },
+        },
+        "notices": {
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "What maas:policy asked for and did not get (governance rules MAAS-POL-*: they report each).",
         },
     },
 )
@@ -158,22 +167,32 @@ def _stack_config_environment() -> Optional[str]:
     return value if isinstance(value, str) and value in ENVIRONMENTS else None
 
 
-def context_of(config: Mapping[str, Any]) -> Context:
-    """The rules' :class:`Context` from a policy's config (see :data:`CONFIG_SCHEMA`)."""
+def context_of(config: Mapping[str, Any], rule: Optional[Rule] = None) -> Context:
+    """The rules' :class:`Context` from a policy's config (see :data:`CONFIG_SCHEMA`); the notices
+    are ``rule``'s."""
     environment = config.get("environment")
     if not isinstance(environment, str):
         environment = _stack_config_environment()
     days = config.get("min_log_retention_days")
-    return Context.for_environment(environment, int(days) if isinstance(days, (int, float)) else None)
+    notices = tuple(Notice(rule.id, str(message)) for message in config.get("notices") or []) if rule else ()
+    return Context.for_environment(environment, int(days) if isinstance(days, (int, float)) else None, notices=notices)
 
 
-def exemptions_of(rule: Rule, config: Mapping[str, Any]) -> tuple[Exemption, ...]:
-    """The exemptions of ``rule`` in a policy's config."""
+def exemptions_of(rule: Rule, config: Mapping[str, Any], today: Optional[datetime.date] = None) -> tuple[Exemption, ...]:
+    """The exemptions of ``rule`` in a policy's config that still hold ``today`` (default: the
+    current date): a config file rendered before an expiry stops exempting on that date."""
+    today = today or datetime.date.today()
     found = []
     for entry in config.get("exemptions") or []:
         if isinstance(entry, Mapping):
             resources = tuple(str(pattern) for pattern in entry.get("resources") or [])
-            found.append(Exemption(rule.id, resources, str(entry.get("reason") or "")))
+            try:
+                expires = datetime.date.fromisoformat(str(entry.get("expires")))
+            except ValueError:
+                continue  # no date it holds until: it exempts nothing
+            exemption = Exemption(rule.id, resources, str(entry.get("reason") or ""), expires)
+            if exemption.live(today):
+                found.append(exemption)
     return tuple(found)
 
 
@@ -245,7 +264,7 @@ def resource_policy(rule: Rule, unknown: bool = False) -> ResourceValidationPoli
                 return  # the rule's own policy reports the resource not applicable
             args.not_applicable(f"exempted: {exemption.reason}")
         # A resource policy's findings are the validated resource's: they name no URN.
-        _report(assess(rule, [resource], context_of(config)), unknown,
+        _report(assess(rule, [resource], context_of(config, rule)), unknown,
                 lambda message, urn: report_violation(message, None))
 
     return ResourceValidationPolicy(validate=validate, **_metadata(rule, unknown))
@@ -260,7 +279,7 @@ def stack_policy(rule: Rule, unknown: bool = False) -> StackValidationPolicy:
         resources = [_stack_resource(r) for r in args.resources if is_cloud_resource(r)]
         by_urn = {resource.urn: resource for resource in resources}
         exemptions = exemptions_of(rule, config)
-        _report(assess(rule, prepared(resources), context_of(config)), unknown,
+        _report(assess(rule, prepared(resources), context_of(config, rule)), unknown,
                 lambda message, urn: report_violation(message, urn or None),
                 lambda urn: _covering(exemptions, rule, by_urn.get(urn), urn) is not None)
 
@@ -291,34 +310,40 @@ def pack_arguments() -> dict[str, Any]:
 # -- --policy-pack-config ---------------------------------------------------------------------
 
 def policy_pack_config(
-    config: Mapping[str, Any], environment: Optional[str] = None, source: Optional[str] = None,
+    config: Mapping[str, Any], environment: Optional[str] = None, source: Optional[str] = None, *,
+    today: Optional[datetime.date] = None, platform: Optional[Mapping[str, Any]] = None,
 ) -> dict[str, Any]:
     """The ``--policy-pack-config`` JSON (as a dict) for a stack, from its ``maas:policy``.
 
     ``config`` is the stack's config as :func:`~maas_platform.plan.load_stack_config` reads it
     (``maas:policy``, ``maas:environment`` ...); ``environment`` defaults to ``maas:environment``.
     Every policy gets its effective enforcement level, the environment and the minimum log
-    retention, so the pack enforces exactly what ``maas plan`` enforces for that stack; a policy
-    with exemptions also gets them. A rule's not-evaluable policy gets the same, advisory unless
-    the rule is disabled. A wrong ``maas:policy`` (an unknown policy ID included) raises the
-    plan's one-line ConfigError (naming ``source``, the stack file, when given).
+    retention, as :func:`.gate.resolved` applies ``maas:policy`` on ``today`` (a team stack's
+    under ``platform``, its platform's outputs), so the pack enforces exactly what ``maas plan``
+    enforces for that stack; a policy with exemptions also gets them, a governance rule the
+    notices it reports. A rule's not-evaluable policy gets the same, advisory unless the rule is
+    disabled. A wrong ``maas:policy`` (an unknown policy ID included) raises the plan's one-line
+    ConfigError (naming ``source``, the stack file, when given).
     """
-    policy = checked_policy_config(dict(config), source)
     if environment is None:
         value = config.get(f"{NAMESPACE}:environment")
         environment = value if isinstance(value, str) else None
-    context = gate.context_of(policy, environment)
-    settings = gate.settings_of(policy)
+    environment, applied = gate.resolved(config, environment, source, today=today, platform=platform)
+    settings = applied.settings
     rendered: dict[str, Any] = {}
     for rule in rules():
         entry: dict[str, Any] = {"enforcementLevel": settings.level(rule)}
-        if context.environment is not None:
-            entry["environment"] = context.environment
-        entry["min_log_retention_days"] = context.min_log_retention_days
-        exemptions = [{"resources": list(e.resources), "reason": e.reason}
+        if environment is not None:
+            entry["environment"] = environment
+        entry["min_log_retention_days"] = applied.min_log_retention_days
+        exemptions = [{"resources": list(e.resources), "reason": e.reason,
+                       **({"expires": e.expires.isoformat()} if e.expires else {})}
                       for e in settings.exemptions if e.policy == rule.id]
         if exemptions:
             entry["exemptions"] = exemptions
+        notices = [notice.message for notice in applied.notices if notice.policy == rule.id]
+        if notices:
+            entry["notices"] = notices
         rendered[policy_name(rule.id)] = entry
         level = "disabled" if entry["enforcementLevel"] == "disabled" else "advisory"
         rendered[not_evaluable_name(rule.id)] = {**entry, "enforcementLevel": level}
