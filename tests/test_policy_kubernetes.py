@@ -16,6 +16,7 @@ from maas_platform.plan import Plan, plan_project
 from maas_platform.policy import Context, Resource, assess, check_resource, evaluate, get_rule, rules
 from maas_platform.policy.gate import plan_resources
 from maas_platform.components.agent.egress import PROXY_IMAGE
+from maas_platform.policy.kubernetes import patches, rbac
 from maas_platform.policy.kubernetes.tenancy import AdmissionContext
 
 MODULE = "maas_platform.policy.kubernetes"
@@ -504,15 +505,173 @@ CASES += [
     Case("MAAS-K8S-027", "unknown", ingress({ALB + "group.name": U}), False, SUPPORT),
 ]
 
+# -- MAAS-K8S-028 to 034: Ingress TLS, Service addresses, RBAC grants, patches of namespaces ------
+
+def service(spec: Any) -> Resource:
+    return manifest("v1", "Service", spec)
+
+
+def class_params(spec: Any) -> Resource:
+    return manifest("elbv2.k8s.aws/v1beta1", "IngressClassParams", spec, "public", None)
+
+
+def role(rules: Any, kind: str = "ClusterRole", name: str = "custom", labels: Optional[dict[str, Any]] = None,
+         **extra: Any) -> Resource:
+    resource = manifest("rbac.authorization.k8s.io/v1", kind, None, name, None if kind == "ClusterRole" else "triage",
+                        labels)
+    props = {k: v for k, v in resource.props.items() if k != "spec"}
+    props.update(rules=rules, **extra)
+    return replace(resource, props=props)
+
+
+def bound(binding_: Resource, *roles: Resource) -> Resource:
+    """The binding as the gate judges it: with the rules of the roles of the stack it names."""
+    return rbac.resolve_bindings([*roles, binding_])[-1]
+
+
+def namespace_patch(labels: Any, *stack: Resource) -> Resource:
+    patch = Resource(type="kubernetes:core/v1:NamespacePatch", name="lower", urn="urn:pulumi:dev::maas::NsPatch::lower",
+                     props={"apiVersion": "v1", "kind": "Namespace",
+                            "metadata": {"name": "triage", **({} if labels is None else {"labels": labels})}})
+    return patches.merge_patches([*stack, patch])[-1]
+
+
+INTERNET = {ALB + "group.name": "maas-dev-public", ALB + "scheme": "internet-facing"}
+CERT = {ALB + "certificate-arn": "arn:aws:acm:us-east-1:123456789012:certificate/abc"}
+TEAM_GROUP = [{"kind": "Group", "name": "maas:team:support", "apiGroup": "rbac.authorization.k8s.io"}]
+READ_PODS = [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "watch"]}]
+READ_SECRETS = [{"apiGroups": [""], "resources": ["secrets"], "verbs": ["get", "list"]}]
+AGGREGATE = "rbac.authorization.k8s.io/aggregate-to-"
+NARROW = role([{"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get"]}], name="narrow")
+BINDS_NARROW = role([{"apiGroups": ["rbac.authorization.k8s.io"], "resources": ["clusterroles"], "verbs": ["bind"],
+                      "resourceNames": ["narrow"]}], name="binder")
+
+CASES += [
+    Case("MAAS-K8S-028", "compliant", ingress({}), False),
+    Case("MAAS-K8S-028", "compliant", ingress({**INTERNET, **CERT, ALB + "listen-ports": '[{"HTTPS": 443}]'}), False),
+    Case("MAAS-K8S-028", "compliant", ingress({**INTERNET, **CERT}), False),  # HTTPS 443 is then the default
+    Case("MAAS-K8S-028", "compliant", ingress({**INTERNET, **CERT, ALB + "ssl-redirect": "443",
+                                                ALB + "listen-ports": '[{"HTTP": 80}, {"HTTPS": 443}]'}), False),
+    Case("MAAS-K8S-028", "non-compliant", ingress(INTERNET), True),  # HTTP 80 by default
+    Case("MAAS-K8S-028", "non-compliant", ingress({**INTERNET, **CERT,
+                                                    ALB + "listen-ports": '[{"HTTP": 80}, {"HTTPS": 443}]'}), True),
+    Case("MAAS-K8S-028", "non-compliant", manifest("networking.k8s.io/v1", "Ingress", {"ingressClassName": "nginx"}),
+         True),
+    Case("MAAS-K8S-028", "missing", ingress({ALB + "scheme": None}), False),  # internal by default
+    Case("MAAS-K8S-028", "unknown", ingress({ALB + "scheme": U}), False),
+    Case("MAAS-K8S-029", "compliant", service({"type": "ClusterIP", "ports": [{"port": 80}]}), False),
+    Case("MAAS-K8S-029", "non-compliant", service({"externalIPs": ["203.0.113.7"]}), True),
+    Case("MAAS-K8S-029", "non-compliant", service({"loadBalancerSourceRanges": ["0.0.0.0/0"]}), True),
+    Case("MAAS-K8S-029", "missing", service({}), False),
+    Case("MAAS-K8S-029", "unknown", service({"externalIPs": U}), False),
+    Case("MAAS-K8S-030", "compliant", bound(binding("Role", "custom", OWN_SA), role(READ_PODS, "Role")), False),
+    Case("MAAS-K8S-030", "compliant", binding("ClusterRole", "admin", TEAM_GROUP), False),  # one namespace
+    Case("MAAS-K8S-030", "compliant", bound(binding("ClusterRole", "custom", OWN_SA), role(READ_SECRETS)), False),
+    Case("MAAS-K8S-030", "compliant", bound(binding("ClusterRole", "binder", TEAM_GROUP, "ClusterRoleBinding"),
+                                            BINDS_NARROW, NARROW), False),  # the platform's team roles
+    Case("MAAS-K8S-030", "non-compliant", binding("ClusterRole", "cluster-admin", TEAM_GROUP), True),
+    Case("MAAS-K8S-030", "non-compliant", binding("ClusterRole", "edit", OWN_SA, "ClusterRoleBinding"), True),
+    Case("MAAS-K8S-030", "non-compliant", bound(binding("ClusterRole", "custom", OWN_SA), role(
+        [{"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}])), True),
+    Case("MAAS-K8S-030", "non-compliant", bound(binding("ClusterRole", "custom", OWN_SA, "ClusterRoleBinding"),
+                                                role(READ_SECRETS)), True),
+    Case("MAAS-K8S-030", "non-compliant", bound(binding("Role", "custom", OWN_SA), role(
+        [{"apiGroups": [""], "resources": ["users", "groups"], "verbs": ["impersonate"]}], "Role")), True),
+    Case("MAAS-K8S-030", "non-compliant", bound(binding("ClusterRole", "binder", TEAM_GROUP, "ClusterRoleBinding"),
+                                                role([{"apiGroups": ["rbac.authorization.k8s.io"], "verbs": ["bind"],
+                                                       "resources": ["clusterroles"]}], name="binder")), True),
+    Case("MAAS-K8S-030", "non-compliant", bound(binding("ClusterRole", "gather", OWN_SA, "ClusterRoleBinding"), role(
+        [], name="gather", aggregationRule={"clusterRoleSelectors": [{"matchLabels": {AGGREGATE + "edit": "true"}}]})),
+        True),
+    Case("MAAS-K8S-030", "missing", binding("Role", "reader", None), False),  # a role the stack does not declare
+    Case("MAAS-K8S-030", "unknown", binding("Role", "reader", U), False),
+    Case("MAAS-K8S-031", "compliant", binding("Role", "reader", OWN_SA), False),
+    Case("MAAS-K8S-031", "non-compliant", binding("ClusterRole", "view", [
+        {"kind": "Group", "name": "system:authenticated"}], "ClusterRoleBinding"), True),
+    Case("MAAS-K8S-031", "non-compliant", binding("Role", "reader", [{"kind": "User", "name": "system:anonymous"}]),
+         True),
+    Case("MAAS-K8S-031", "missing", binding("Role", "reader", None), False),
+    Case("MAAS-K8S-031", "unknown", binding("Role", "reader", U), False),
+    Case("MAAS-K8S-032", "compliant", role([{"apiGroups": ["argoproj.io"], "resources": ["rollouts"],
+                                             "verbs": ["get", "list"]}], labels={AGGREGATE + "view": "true"}), False),
+    Case("MAAS-K8S-032", "compliant", role(READ_SECRETS, labels={AGGREGATE + "edit": "true"}), False),
+    Case("MAAS-K8S-032", "non-compliant", role(READ_SECRETS, labels={AGGREGATE + "view": "true"}), True),
+    Case("MAAS-K8S-032", "non-compliant", role([{"apiGroups": ["*"], "resources": ["*"], "verbs": ["get"]}],
+                                               labels={AGGREGATE + "admin": "true"}), True),
+    Case("MAAS-K8S-032", "missing", role(READ_SECRETS, labels={}), False),
+    Case("MAAS-K8S-032", "unknown", role(U, labels={AGGREGATE + "view": "true"}), False),
+    Case("MAAS-K8S-033", "compliant", namespace_patch({"team": "x", "pod-security.kubernetes.io/warn": "restricted"}),
+         False),
+    Case("MAAS-K8S-033", "non-compliant", namespace_patch({"pod-security.kubernetes.io/enforce": "privileged"}), True),
+    Case("MAAS-K8S-033", "non-compliant", namespace_patch({"pod-security.kubernetes.io/audit": None}), True),
+    Case("MAAS-K8S-033", "missing", namespace_patch(None), False),
+    Case("MAAS-K8S-033", "unknown", namespace_patch({"pod-security.kubernetes.io/enforce": U}), False),
+    Case("MAAS-K8S-034", "compliant", class_params({"scheme": "internal"}), False),
+    Case("MAAS-K8S-034", "compliant", class_params({"scheme": "internet-facing", "sslRedirectPort": "443"}), False),
+    Case("MAAS-K8S-034", "non-compliant", class_params({"scheme": "internet-facing"}), True),
+    Case("MAAS-K8S-034", "missing", class_params({}), False),
+    Case("MAAS-K8S-034", "unknown", class_params({"scheme": U}), False),
+]
+
+# -- MAAS-K8S-035 and 036: the default namespace, pods no NetworkPolicy selects -------------------
+
+def in_namespace(resource: Resource, namespace: Any) -> Resource:
+    """``resource`` in ``namespace`` (DROP leaves metadata.namespace out)."""
+    metadata = {k: v for k, v in resource.props["metadata"].items() if k != "namespace"}
+    if namespace is not DROP:
+        metadata["namespace"] = namespace
+    return replace(resource, props={**resource.props, "metadata": metadata})
+
+
+def network_policy(selector: Any, namespace: Any = "batch") -> Resource:
+    return manifest("networking.k8s.io/v1", "NetworkPolicy", {"podSelector": selector, "policyTypes": ["Ingress"]},
+                    name=f"np-{len(repr(selector))}", namespace=namespace)
+
+
+BATCH = namespace(RESTRICTED, name="batch")
+BATCH_WORKER = in_namespace(deployment(), "batch")
+SELECT_TRIAGE = {"matchLabels": {"app.kubernetes.io/name": "triage"}}
+
+CASES += [
+    Case("MAAS-K8S-035", "compliant", deployment(), False),
+    Case("MAAS-K8S-035", "compliant", in_namespace(manifest("external-secrets.io/v1", "ClusterSecretStore", {}),
+                                                   DROP), False),  # cluster-scoped
+    Case("MAAS-K8S-035", "non-compliant", in_namespace(deployment(), "default"), True),
+    Case("MAAS-K8S-035", "non-compliant", manifest("example.com/v1", "Widget", {}, namespace="default"), True),
+    Case("MAAS-K8S-035", "missing", in_namespace(config_map(PLATFORM_LABELS), DROP), True),
+    Case("MAAS-K8S-035", "missing", manifest("example.com/v1", "Widget", {}, namespace=None), False),  # scope unknown
+    Case("MAAS-K8S-035", "unknown", in_namespace(deployment(), U), False),
+    Case("MAAS-K8S-035", "non-compliant", release(namespace="default"), True),
+    Case("MAAS-K8S-035", "compliant", release(), False),
+    Case("MAAS-K8S-036", "compliant", [BATCH, BATCH_WORKER, network_policy({})], False),
+    Case("MAAS-K8S-036", "compliant", [BATCH, BATCH_WORKER, network_policy(SELECT_TRIAGE)], False),
+    Case("MAAS-K8S-036", "compliant", [BATCH, BATCH_WORKER, network_policy({"matchExpressions": [
+        {"key": "maas.dev/team", "operator": "In", "values": ["support"]}]})], False),
+    Case("MAAS-K8S-036", "compliant", [deployment()], False),  # the agent's namespace: not the stack's
+    Case("MAAS-K8S-036", "non-compliant", [BATCH, BATCH_WORKER], True),
+    Case("MAAS-K8S-036", "non-compliant", [BATCH, BATCH_WORKER, network_policy(SELECT_TRIAGE, namespace="triage")],
+         True),  # another namespace's policy
+    Case("MAAS-K8S-036", "non-compliant", [BATCH, BATCH_WORKER, network_policy({"matchExpressions": [
+        {"key": "maas.dev/team", "operator": "NotIn", "values": ["support"]}]})], True),
+    Case("MAAS-K8S-036", "missing", [BATCH, BATCH_WORKER, network_policy(None)], False),  # absent selects all
+    Case("MAAS-K8S-036", "unknown", [BATCH, BATCH_WORKER, network_policy({"matchLabels": {
+        "app.kubernetes.io/name": U}})], False),
+    Case("MAAS-K8S-036", "unknown", [BATCH, in_namespace(deployment(), U)], False),
+]
+
+
 @pytest.mark.parametrize("case", CASES, ids=[f"{c.rule}-{c.kind}-{i}" for i, c in enumerate(CASES)])
 def test_rule_case(case: Case):
-    messages = check_resource(get_rule(case.rule), case.resource, case.context)
+    # A stack rule's case is the list of resources it judges together.
+    listed = case.resource if isinstance(case.resource, list) else [case.resource]
+    outcome = assess(get_rule(case.rule), listed, case.context)
+    messages = [finding.message for finding in outcome.findings]
     assert bool(messages) == case.violates, messages
     assert all(isinstance(m, str) and m for m in messages)
-    unknown = assess(get_rule(case.rule), [case.resource], case.context).not_evaluable
+    unknown = outcome.not_evaluable
     if case.kind == "unknown":
         assert unknown, f"{case.rule}: a value not known yet passed silently"
-        assert all(u.urn == case.resource.urn and u.message.startswith("not evaluable:") for u in unknown)
+        assert all(u.urn in {r.urn for r in listed} and u.message.startswith("not evaluable:") for u in unknown)
     else:
         assert unknown == (), f"{case.rule} ({case.kind}): every value is known, yet {unknown}"
 
@@ -531,9 +690,11 @@ def test_every_rule_of_the_module_has_each_kind_of_case():
 
 
 def test_rules_of_these_prefixes_live_in_the_kubernetes_or_stack_module():
+    # MAAS-STK-009/010 judge what a stack registers that no other rule can see into (policy.components).
     for rule in rules():
         if rule.id.startswith(PREFIXES) or rule.id.startswith("MAAS-STK-"):
-            assert rule.check.__module__.startswith((MODULE + ".", "maas_platform.policy.stack")), rule.id
+            assert rule.check.__module__.startswith(
+                (MODULE + ".", "maas_platform.policy.stack", "maas_platform.policy.components")), rule.id
 
 
 # -- metadata ------------------------------------------------------------------------------------
@@ -553,7 +714,7 @@ NIST = re.compile(r"^(AC|AT|AU|CA|CM|CP|IA|IR|MA|MP|PE|PL|PM|PS|PT|RA|SA|SC|SI|S
 def test_rule_metadata_is_complete_and_cites_controls_that_exist(rule):
     assert rule.id.startswith(PREFIXES)
     assert rule.title and rule.description.endswith(".") and rule.remediation
-    assert rule.types, "a resource rule names the types it checks"
+    assert rule.scope == "stack" or rule.types, "a resource rule names the types it checks"
     assert set(rule.frameworks.get("CIS EKS", ())) <= CIS_EKS_V150
     assert all(SOC2.match(c) for c in rule.frameworks.get("SOC 2", ())), rule.frameworks
     assert all(NIST.match(c) for c in rule.frameworks.get("NIST 800-53", ())), rule.frameworks
@@ -681,3 +842,98 @@ def test_prod_digest_rule_holds_the_dev_agents_to_prod(plans):
                     if r.type == "kubernetes:apps/v1:Deployment" and "@sha256:" in
                     r.get("spec.template.spec.containers.0.image"))
     assert pinned and failing and set(failing).isdisjoint(pinned)
+
+
+# -- every kind that carries a pod, and patches judged merged ------------------------------------
+
+def custom(type_token: str, spec: dict[str, Any]) -> Resource:
+    kind = type_token.rsplit(":", 1)[-1]
+    return Resource(type=type_token, name="c", urn=f"urn:pulumi:dev::maas::{kind}::c", props={
+        "apiVersion": type_token.split(":")[1], "kind": kind, "metadata": {"name": "c", "namespace": "triage",
+                                                                           "labels": AGENT_LABELS}, "spec": spec})
+
+
+def template(pod_spec: dict[str, Any]) -> dict[str, Any]:
+    return {"metadata": {"labels": dict(AGENT_LABELS)}, "spec": pod_spec}
+
+
+def carriers(pod_spec: dict[str, Any]) -> dict[str, Resource]:
+    """Kinds beyond the built-in workloads that carry a pod spec, each with ``pod_spec``."""
+    return {
+        "ScaledJob": custom("kubernetes:keda.sh/v1alpha1:ScaledJob", {"jobTargetRef": {"template": template(pod_spec)}}),
+        "Rollout": custom("kubernetes:argoproj.io/v1alpha1:Rollout", {"template": template(pod_spec)}),
+        "PodTemplate": Resource(type="kubernetes:core/v1:PodTemplate", name="t", urn="urn:t", props={
+            "kind": "PodTemplate", "metadata": {"name": "t", "labels": AGENT_LABELS}, "template": template(pod_spec)}),
+        "any CRD": custom("kubernetes:example.com/v1:WorkerPool", {"pools": [{"template": template(pod_spec)}]}),
+    }
+
+
+@pytest.mark.parametrize("kind", ["ScaledJob", "Rollout", "PodTemplate", "any CRD"])
+def test_every_kind_that_carries_a_pod_is_judged(kind):
+    hardened = carriers(pod(container(image="ghcr.io/acme/agent:1.0.0@sha256:" + "b" * 64)))[kind]
+    for rule_id in POD_RULES:
+        assert check_resource(get_rule(rule_id), hardened, PROD) == [], (kind, rule_id)
+    insecure = carriers(pod(container(security={"privileged": True}), hostNetwork=True))[kind]
+    assert check_resource(get_rule("MAAS-K8S-002"), insecure, DEV)
+    assert check_resource(get_rule("MAAS-K8S-004"), insecure, DEV)
+
+
+def test_probes_are_asked_of_long_running_kinds_only():
+    unprobed = pod(container(readinessProbe=DROP, livenessProbe=DROP))
+    found = {kind: bool(check_resource(get_rule("MAAS-K8S-010"), resource, DEV))
+             for kind, resource in carriers(unprobed).items()}
+    assert found == {"ScaledJob": False, "Rollout": True, "PodTemplate": False, "any CRD": False}
+    assert check_resource(get_rule("MAAS-K8S-010"), workload(unprobed, "CronJob"), DEV) == []
+
+
+def deployment_patch(pod_spec: Optional[dict[str, Any]] = None, name: str = "triage", **spec: Any) -> Resource:
+    body: dict[str, Any] = dict(spec)
+    if pod_spec is not None:
+        body["template"] = {"spec": pod_spec}
+    return Resource(type="kubernetes:apps/v1:DeploymentPatch", name="patch", urn="urn:pulumi:dev::maas::P::patch",
+                    props={"apiVersion": "apps/v1", "kind": "Deployment",
+                           "metadata": {"name": name, "namespace": "triage"}, "spec": body})
+
+
+def findings(resources: list[Resource], rule_ids: list[str]) -> dict[str, list[str]]:
+    violations = evaluate(resources, DEV, only=rule_ids).violations
+    found: dict[str, list[str]] = {}
+    for v in violations:
+        found.setdefault(v["urn"].rsplit("::", 1)[-1], []).append(v["policy"])
+    return {urn: sorted(ids) for urn, ids in found.items()}
+
+
+def test_a_patch_of_a_target_in_the_stack_is_judged_merged_onto_it():
+    target = workload(pod(), "Deployment")
+    target = replace(target, urn="urn:pulumi:dev::maas::Deployment::triage",
+                     props={**target.props, "metadata": {**target.props["metadata"], "namespace": "triage"}})
+    patch = deployment_patch({"containers": [{"name": "agent", "securityContext": {"privileged": True}}],
+                              "hostNetwork": True})
+    assert findings([target, patch], POD_RULES) == {"patch": ["MAAS-K8S-002", "MAAS-K8S-004"]}
+    # a patch that changes nothing the rules judge passes; the target is still judged as declared
+    assert findings([target, deployment_patch(replicas=3)], POD_RULES) == {}
+
+
+def test_a_patch_without_its_target_is_blamed_only_for_what_it_sets():
+    assert findings([deployment_patch(replicas=3)], POD_RULES) == {}  # the baseline passes every pod rule
+    assert findings([deployment_patch({"containers": [{"name": "x", "image": "nginx:1.27"}]})], POD_RULES) == {}
+    privileged = deployment_patch({"containers": [{"name": "x", "securityContext": {"privileged": True}}],
+                                   "volumes": [{"name": "host", "hostPath": {"path": "/"}}]})
+    assert findings([privileged], POD_RULES) == {"patch": ["MAAS-K8S-002", "MAAS-K8S-005"]}
+    exposing = Resource(type="kubernetes:core/v1:ServicePatch", name="svc", urn="urn:pulumi:dev::maas::S::svc",
+                        props={"metadata": {"name": "kube-dns", "namespace": "kube-system"},
+                               "spec": {"type": "LoadBalancer"}})
+    assert findings([exposing], ["MAAS-K8S-018"]) == {"svc": ["MAAS-K8S-018"]}
+
+
+def test_a_namespace_patch_lowering_pod_security_is_caught_with_or_without_its_target():
+    agent_namespace = Resource(type="kubernetes:core/v1:Namespace", name="ns", urn="urn:pulumi:dev::maas::N::ns",
+                               props={"kind": "Namespace", "metadata": {"name": "triage",
+                                                                        "labels": TEAM_NAMESPACE}})
+    lowered = {"pod-security.kubernetes.io/enforce": "privileged"}
+    ids = ["MAAS-K8S-015", "MAAS-K8S-016", "MAAS-K8S-024", "MAAS-K8S-033"]
+    assert namespace_patch(lowered, agent_namespace).target == agent_namespace.urn
+    patch = Resource(type="kubernetes:core/v1:NamespacePatch", name="lower", urn="urn:pulumi:dev::maas::P::lower",
+                     props={"metadata": {"name": "triage", "labels": lowered}})
+    assert findings([agent_namespace, patch], ids) == {"lower": ["MAAS-K8S-015", "MAAS-K8S-024"]}
+    assert findings([patch], ids) == {"lower": ["MAAS-K8S-033"]}

@@ -6,8 +6,11 @@ A rule sees an object's manifest as the engine receives it (``apiVersion``, ``ki
 ``metadata``, ``spec``). Where the pod template sits depends on the kind
 (:data:`~.helpers.POD_SPEC_PATHS`): ``spec`` of a Pod, ``spec.template.spec`` of a Deployment,
 StatefulSet, DaemonSet, ReplicaSet, ReplicationController or Job,
-``spec.jobTemplate.spec.template.spec`` of a CronJob. ``*Patch`` types are not checked: a
-patch states only the fields it changes, so what it omits says nothing about the object.
+``spec.jobTemplate.spec.template.spec`` of a CronJob, ``template.spec`` of a PodTemplate,
+``spec.jobTargetRef.template.spec`` of a KEDA ScaledJob, ``spec.template.spec`` of an Argo
+Rollout; any other kind is searched for a pod spec by its shape. ``*Patch`` types are judged as
+the object they produce, merged onto their target (:mod:`.patches`); bindings by the role they
+name (:mod:`.rbac`); Ingresses and Services by what they expose (:mod:`.ingress`).
 
 A field that Kubernetes defaults to the insecure behaviour is a violation when it is
 missing (``allowPrivilegeEscalation`` defaults to true, the seccomp profile to

@@ -25,8 +25,16 @@ PSS_LEVELS: tuple[str, ...] = ("privileged", "baseline", "restricted")
 
 # -- where the pods are ------------------------------------------------------------------------
 
+# Where a kind keeps its pod spec; any other kind is searched (:func:`pod_spec_paths`). Custom
+# resources are keyed by API group and kind: keda.sh ScaledJob's spec.jobTargetRef is a JobSpec
+# (kedacore/charts v2.20.2, the chart we pin, keda/templates/crds/crd-scaledjobs.yaml:
+# jobTargetRef.template "Describes the pod that will be created when executing a job"), Argo
+# Rollouts' Rollout keeps its template at spec.template like a Deployment
+# (argoproj.github.io/argo-rollouts/features/helm, "Using Argo Rollouts with Helm"); both read
+# 2026-12-02.
 POD_SPEC_PATHS: dict[str, str] = {
     "Pod": "spec",
+    "PodTemplate": "template.spec",
     "Deployment": "spec.template.spec",
     "StatefulSet": "spec.template.spec",
     "DaemonSet": "spec.template.spec",
@@ -35,22 +43,23 @@ POD_SPEC_PATHS: dict[str, str] = {
     "Job": "spec.template.spec",
     "CronJob": "spec.jobTemplate.spec.template.spec",
 }
-# Type patterns (every API version of a kind), not tokens: the rules apply to all of them.
-WORKLOAD_TYPES: tuple[str, ...] = (
-    names.K8S_POD,
-    names.K8S_REPLICATION_CONTROLLER,
-    "kubernetes:apps/*:Deployment",
-    "kubernetes:apps/*:StatefulSet",
-    "kubernetes:apps/*:DaemonSet",
-    "kubernetes:apps/*:ReplicaSet",
-    "kubernetes:extensions/*:Deployment",
-    "kubernetes:extensions/*:DaemonSet",
-    "kubernetes:extensions/*:ReplicaSet",
-    "kubernetes:batch/*:Job",
-    "kubernetes:batch/*:CronJob",
-)
-# Controllers that keep their pods running; their containers need probes.
+CUSTOM_POD_SPEC_PATHS: dict[tuple[str, str], str] = {
+    ("keda.sh", "ScaledJob"): "spec.jobTargetRef.template.spec",
+    ("argoproj.io", "Rollout"): "spec.template.spec",
+}
+# The built-in groups whose kinds POD_SPEC_PATHS names (core, apps, batch, extensions).
+BUILT_IN_GROUPS = frozenset({"core", "apps", "batch", "extensions"})
+# Every Kubernetes object: a pod rule judges each one that carries a pod spec, where the kind
+# keeps it or wherever it is found (:func:`pod_spec_paths`), and none other.
+WORKLOAD_TYPES: tuple[str, ...] = ("kubernetes:*",)
+# Controllers that keep their pods running; their containers need probes. A kind found to carry a
+# pod spec only by its shape is not assumed to be one (probes are judged where the kind is known).
 LONG_RUNNING_KINDS = frozenset({"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController"})
+LONG_RUNNING_CUSTOM = frozenset({("argoproj.io", "Rollout")})
+# How deep under ``spec`` a pod spec of an unknown kind is looked for (a CronJob's is 4 down).
+POD_SEARCH_DEPTH = 6
+# Keys whose value, when not known yet in an unknown kind, may be the pod template.
+_TEMPLATE_KEYS = frozenset({"template", "podTemplate", "podSpec", "jobTemplate"})
 NAMESPACE_TYPES: tuple[str, ...] = (names.K8S_NAMESPACE,)
 HELM_RELEASE_TYPES: tuple[str, ...] = (names.HELM_RELEASE,)
 # Kubernetes types that are not one object's manifest.
@@ -78,28 +87,100 @@ def known(value: Any) -> bool:
     return value != UNKNOWN
 
 
+def _search(value: Any, path: tuple[str, ...], depth: int, found: list[str]) -> None:
+    """Paths (dotted, list entries by number) of the pod specs under ``value``: mappings with a
+    ``containers`` list (or one not known yet), and template keys not known yet."""
+    if depth > POD_SEARCH_DEPTH:
+        return
+    if isinstance(value, Mapping):
+        containers = value.get("containers")
+        if containers == UNKNOWN or (isinstance(containers, list) and any(
+                isinstance(c, Mapping) or c == UNKNOWN for c in containers)):
+            found.append(".".join(path))
+            return
+        for key, child in value.items():
+            if child == UNKNOWN and key in _TEMPLATE_KEYS:
+                found.append(".".join((*path, str(key))))
+            elif isinstance(child, (Mapping, list)):
+                _search(child, (*path, str(key)), depth + 1, found)
+    elif isinstance(value, list):
+        for index, child in enumerate(value):
+            if isinstance(child, (Mapping, list)):
+                _search(child, (*path, str(index)), depth + 1, found)
+
+
+# Pod spec paths by resource: (the props they were found in, the paths). The gate runs every pod
+# rule over every object, so each object is searched once; an entry is used only for the very
+# props it was computed from, and the cache is emptied when it grows past a plan's size.
+_PATHS_CACHE: dict[int, tuple[Mapping[str, Any], tuple[str, ...]]] = {}
+_PATHS_CACHE_LIMIT = 50_000
+
+
+def pod_spec_paths(resource: Resource) -> tuple[str, ...]:
+    """Where the object keeps its pod specs: the path its kind uses (POD_SPEC_PATHS,
+    CUSTOM_POD_SPEC_PATHS), else every pod spec found under ``spec`` by its shape (a mapping with
+    a ``containers`` list of mappings, at most POD_SEARCH_DEPTH down). None for a Helm release, a
+    patch (judged merged onto its target, see :mod:`.patches`) or a type that is no object."""
+    if not is_manifest(resource):
+        return ()
+    cached = _PATHS_CACHE.get(id(resource.props))
+    if cached is not None and cached[0] is resource.props:
+        return cached[1]
+    kind, group = kind_of(resource), group_of(resource)
+    known_path = CUSTOM_POD_SPEC_PATHS.get((group, kind)) or (
+        POD_SPEC_PATHS.get(kind) if group in BUILT_IN_GROUPS else None)
+    if known_path is not None:
+        paths: tuple[str, ...] = (known_path,)
+    else:
+        found: list[str] = []
+        spec = resource.props.get("spec")
+        if spec == UNKNOWN:
+            found = []  # an object whose whole spec is not known yet: no rule can say it holds a pod
+        else:
+            _search(spec, ("spec",), 1, found)
+        paths = tuple(found)
+    if len(_PATHS_CACHE) >= _PATHS_CACHE_LIMIT:
+        _PATHS_CACHE.clear()
+    _PATHS_CACHE[id(resource.props)] = (resource.props, paths)
+    return paths
+
+
 def pod_spec_path(resource: Resource) -> Optional[str]:
-    return POD_SPEC_PATHS.get(kind_of(resource))
+    """The first pod spec path of the object (:func:`pod_spec_paths`), None when it has none."""
+    paths = pod_spec_paths(resource)
+    return paths[0] if paths else None
 
 
-def pod_labels(resource: Resource) -> Any:
-    """Labels of the pods a workload creates (a Pod's own labels); ``"[unknown]"`` when not known yet."""
-    path = pod_spec_path(resource)
+def template_path(path: str) -> str:
+    """Where the metadata of the pods of a pod spec at ``path`` sits: the template around it
+    (``spec.template``), or the object itself for a Pod (``spec`` -> the object's metadata)."""
+    return path[: -len(".spec")] if path.endswith(".spec") else ""
+
+
+def pod_labels(resource: Resource, path: Optional[str] = None) -> Any:
+    """Labels of the pods of the pod spec at ``path`` (default: the first); a Pod's own labels;
+    ``"[unknown]"`` when not known yet."""
+    path = path or pod_spec_path(resource)
     if path is None:
         return {}
-    labels = resource.get(path.rsplit(".spec", 1)[0] + ".metadata.labels") if path != "spec" else resource.get(
-        "metadata.labels")
+    around = template_path(path)
+    labels = resource.get(f"{around}.metadata.labels" if around else "metadata.labels")
+    if around and resource.get(around) == UNKNOWN:
+        return UNKNOWN
     return labels if isinstance(labels, Mapping) or labels == UNKNOWN else {}
 
 
 def long_running(resource: Resource) -> Optional[bool]:
     """Controllers that keep pods running, and bare Pods that restart (``restartPolicy`` Always,
-    the default); None when a Pod's restart policy is not known yet."""
+    the default); None when a Pod's restart policy is not known yet. Jobs, CronJobs, KEDA
+    ScaledJobs, PodTemplates and kinds not known to keep pods running are not."""
     kind = kind_of(resource)
     if kind == "Pod":
         policy = resource.get("spec.restartPolicy", "Always")
         return None if policy == UNKNOWN else policy == "Always"
-    return kind in LONG_RUNNING_KINDS
+    if (group_of(resource), kind) in LONG_RUNNING_CUSTOM:
+        return True
+    return kind in LONG_RUNNING_KINDS and group_of(resource) in BUILT_IN_GROUPS
 
 
 def name_of(container: Mapping[str, Any]) -> str:
@@ -169,19 +250,20 @@ def over_pods(check: PodCheck) -> Callable[[Resource, Context], Iterator[Outcome
 
     @functools.wraps(check)
     def run(resource: Resource, context: Context) -> Iterator[Outcome]:
-        path = pod_spec_path(resource)
-        if path is None:
-            return
-        unknown = resource.unknown_at(path)
-        if unknown is not None:
-            yield NotEvaluable(unknown)
-            return
-        spec = resource.get(path)
-        if not isinstance(spec, Mapping):
-            yield f"{kind_of(resource)} has no pod spec at {path}"
-            return
-        pod = Pod(spec, path)
-        yield from check(pod, resource, context)
-        yield from pod.unknown
+        paths = pod_spec_paths(resource)
+        for path in paths:
+            unknown = resource.unknown_at(path)
+            if unknown is not None:
+                yield NotEvaluable(unknown)
+                continue
+            spec = resource.get(path)
+            if not isinstance(spec, Mapping):
+                yield f"{kind_of(resource)} has no pod spec at {path}"
+                continue
+            pod = Pod(spec, path)
+            where = f"{path}: " if len(paths) > 1 else ""
+            for outcome in check(pod, resource, context):
+                yield outcome if isinstance(outcome, NotEvaluable) or not where else where + outcome
+            yield from pod.unknown
 
     return run  # type: ignore[return-value]

@@ -1,5 +1,6 @@
-"""MAAS-K8S-015 to 017 and MAAS-TAG-101/102: namespaces state their Pod Security level, Helm
-releases are pinned, and every object carries the labels that mirror the AWS tags."""
+"""MAAS-K8S-015 to 017, 035 and MAAS-TAG-101/102: namespaces state their Pod Security level, Helm
+releases are pinned, no object lives in the default namespace, and every object carries the
+labels that mirror the AWS tags."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from ... import names
 from ..core import UNKNOWN, Context, NotEvaluable, Outcome, Resource, resource_rule
 from .helpers import (
     AGENT_LABELS, HELM_RELEASE_TYPES, NAMESPACE_TYPES, POD_ATTRIBUTION_LABELS, PSS_LEVELS, is_manifest, kind_of,
-    known, pod_labels, pod_spec_path,
+    known, pod_labels, pod_spec_paths, template_path,
 )
 
 _EXACT_VERSION = re.compile(r"^v?\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$")
@@ -175,19 +176,24 @@ def agent_labels(resource: Resource, context: Context) -> Iterator[Outcome]:
     labels = resource.labels
     for problem in _label_problems(labels, context):
         yield problem if isinstance(problem, NotEvaluable) else f"{kind_of(resource)} {problem}"
-    path = pod_spec_path(resource)
-    if path is None or kind_of(resource) == "Pod":
+    if kind_of(resource) == "Pod":
         return
-    pods = pod_labels(resource)
+    for path in pod_spec_paths(resource):
+        yield from _pod_template_labels(resource, path, labels)
+
+
+def _pod_template_labels(resource: Resource, path: str, labels: Mapping[str, Any]) -> Iterator[Outcome]:
+    """The attribution labels of the pods of the template at ``path`` against the object's."""
+    around = template_path(path)
+    pods = pod_labels(resource, path)
     if pods == UNKNOWN:
-        yield NotEvaluable(f"{path.rsplit('.spec', 1)[0]}.{LABELS}")
+        yield NotEvaluable(f"{around}.{LABELS}")
         return
     for label in POD_ATTRIBUTION_LABELS:
         found, wanted = pods.get(label), labels.get(label)
         if found == UNKNOWN or wanted == UNKNOWN:
             if found != wanted:
-                yield NotEvaluable(f"{path.rsplit('.spec', 1)[0]}.{LABELS}.{label}" if found == UNKNOWN
-                                   else label_path(label))
+                yield NotEvaluable(f"{around}.{LABELS}.{label}" if found == UNKNOWN else label_path(label))
         elif found != wanted:
             yield (f"pod template label {label} is {repr(found) if found else 'missing'}, "
                    f"not '{wanted}' like the {kind_of(resource)}")
@@ -223,3 +229,77 @@ def platform_labels(resource: Resource, context: Context) -> Iterator[Outcome]:
             yield f"{kind} has no {label} label (AWS tag {tag})"
         for problem in _stack_label(labels, label, context, wanted):
             yield problem if isinstance(problem, NotEvaluable) else f"{kind} {problem}"
+
+
+# -- the default namespace -------------------------------------------------------------------------
+
+DEFAULT_NAMESPACE = "default"
+# Kinds known to be namespaced, whatever their group: those of pulumi-kubernetes' own table
+# (provider/pkg/kinds/kinds.go Kind.Namespaced, v4.32, "kubectl api-resources --namespaced=true"),
+# and those of the CRDs the platform's charts install with scope Namespaced: keda v2.20.2
+# (keda/templates/crds), external-secrets helm-chart-2.8.0 (config/crds/bases),
+# aws-load-balancer-controller (config/crd/bases), prometheus-operator
+# (example/prometheus-operator-crd); all read 2026-12-02. A kind outside this list that leaves
+# its namespace out may be cluster-scoped: it is not judged on that.
+NAMESPACED_KINDS = frozenset({
+    "Binding", "ConfigMap", "ControllerRevision", "CronJob", "CSIStorageCapacity", "DaemonSet", "Deployment",
+    "Endpoints", "EndpointSlice", "Event", "HorizontalPodAutoscaler", "Ingress", "Job", "Lease", "LimitRange",
+    "NetworkPolicy", "PersistentVolumeClaim", "Pod", "PodDisruptionBudget", "PodTemplate", "ReplicaSet",
+    "ReplicationController", "ResourceQuota", "Role", "RoleBinding", "Secret", "Service", "ServiceAccount",
+    "StatefulSet",
+    "ScaledObject", "ScaledJob", "TriggerAuthentication", "CloudEventSource",
+    "ExternalSecret", "SecretStore", "PushSecret",
+    "TargetGroupBinding", "ALBTargetControlConfig",
+    "ServiceMonitor", "PodMonitor", "PrometheusRule", "Probe",
+})
+# Kinds known to be cluster-scoped (the same sources, scope Cluster): a namespace on them is ignored.
+CLUSTER_KINDS = frozenset({
+    "APIService", "CertificateSigningRequest", "ClusterRole", "ClusterRoleBinding", "CSIDriver", "CSINode",
+    "CustomResourceDefinition", "FlowSchema", "IngressClass", "MutatingWebhookConfiguration", "Namespace", "Node",
+    "PersistentVolume", "PodSecurityPolicy", "PriorityClass", "PriorityLevelConfiguration", "RuntimeClass",
+    "StorageClass", "ValidatingWebhookConfiguration", "VolumeAttachment",
+    "ClusterTriggerAuthentication", "ClusterCloudEventSource", "ClusterSecretStore", "ClusterExternalSecret",
+    "ClusterPushSecret", "ClusterGenerator", "IngressClassParams",
+})
+
+
+@resource_rule(
+    "MAAS-K8S-035",
+    # Advisory: checkov's hygiene check (policies/checkov-map.yaml), not a weakness a secure program must fix.
+    level="advisory",
+    title="No object in the default namespace",
+    description="A namespaced object (or a Helm release) names a namespace other than default, and an object names "
+                "one at all: left out, the "
+                "object goes to the provider's namespace, default unless the provider says otherwise. The stack "
+                "does not create the default namespace, so nothing of its own holds it to Pod Security (MAAS-K8S-016), "
+                "a default-deny NetworkPolicy (MAAS-STK-002) or a quota, and every workload there shares it. Kinds "
+                "are judged as namespaced when Kubernetes, or the CRDs of the platform's charts, declare them so; "
+                "an explicit default is refused on any kind not known to be cluster-scoped.",
+    severity="medium",
+    remediation="Set metadata.namespace to the agent's namespace (the one AgentService creates for it) or to a "
+                "namespace of the stack with its Pod Security labels, default-deny policy and quota.",
+    types=("kubernetes:*",),
+    frameworks={"SOC 2": ["CC6.1"], "NIST 800-53": ["AC-4", "SC-7"]},
+)
+def not_in_default_namespace(resource: Resource, context: Context) -> Iterator[Outcome]:
+    if resource.type in HELM_RELEASE_TYPES:
+        # A release's objects go to its namespace ("Namespace to install the release into",
+        # pulumi-kubernetes helm/v3 Release docstring, read 2026-12-02); only an explicit default
+        # is judged, since where an unnamed one goes is the provider's and Helm's to decide.
+        target = resource.props.get("namespace")
+        if target == UNKNOWN:
+            yield NotEvaluable("namespace")
+        elif target == DEFAULT_NAMESPACE:
+            yield f"Helm release {resource.props.get('name') or resource.name} installs into the default namespace"
+        return
+    kind = kind_of(resource)
+    if not is_manifest(resource) or kind in CLUSTER_KINDS:
+        return
+    namespace = resource.get("metadata.namespace")
+    if resource.unknown_at("metadata.namespace") is not None:
+        yield NotEvaluable(str(resource.unknown_at("metadata.namespace")))
+    elif namespace == DEFAULT_NAMESPACE:
+        yield f"{kind} {resource.get('metadata.name') or resource.name} is in the default namespace"
+    elif namespace in (None, "") and kind in NAMESPACED_KINDS:
+        yield (f"{kind} {resource.get('metadata.name') or resource.name} names no metadata.namespace: it goes to "
+               "the provider's namespace, default unless the provider names another")

@@ -1,11 +1,14 @@
-"""MAAS-K8S-018 to 023: what keeps one agent's namespace from reaching another's, and one team
-from writing in another team's namespaces.
+"""MAAS-K8S-018 to 023 and 036: what keeps one agent's namespace from reaching another's, and one
+team from writing in another team's namespaces.
 
 The first four judge an object alone: no LoadBalancer or NodePort Service (018), a SecretStore
 that can only act as its own namespace (019), no ExternalSecret reading through a
 ClusterSecretStore (020), no NetworkPolicy opening egress to every address except the egress
 proxy's (021). The plan holds them to every object of the stack; the cluster
 (:mod:`.admission`) holds them to every object of an agent namespace.
+
+MAAS-K8S-036 judges the stack as a whole: every pod it runs in a namespace it creates is
+selected by one of its NetworkPolicies there.
 
 The last two judge a request: who asks (their Kubernetes groups, ``maas:team:<team>`` for a
 team's deploy role) and where (the labels of the namespace written in). A plan has no
@@ -18,11 +21,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Mapping, Optional
+from typing import Any, Iterator, Mapping, Optional, Sequence, Union
 
 from ... import names
-from ..core import UNKNOWN, Context, NotEvaluable, Outcome, Resource, resource_rule
-from .helpers import CONTAINER_LISTS, WORKLOAD_TYPES, is_manifest, kind_of, pod_labels, pod_spec_path
+from ..core import UNKNOWN, Context, Finding, NotEvaluable, Outcome, Resource, resource_rule, stack_rule
+from .helpers import CONTAINER_LISTS, WORKLOAD_TYPES, is_manifest, kind_of, pod_labels, pod_spec_paths
 
 SERVICE_TYPES: tuple[str, ...] = (names.K8S_SERVICE,)
 SECRET_STORE_TYPES: tuple[str, ...] = ("kubernetes:external-secrets.io/*:SecretStore",)
@@ -387,25 +390,25 @@ def namespace_stays_restricted(resource: Resource, context: Context) -> Iterator
 def proxy_label_only_on_proxy(resource: Resource, context: Context) -> Iterator[Outcome]:
     if not isinstance(context, AdmissionContext) or context.proxy_image is None:
         return
-    labels = pod_labels(resource)
-    if labels == UNKNOWN:
-        yield NotEvaluable("pod labels")
-        return
-    if labels.get(names.NAME_LABEL) != names.EGRESS_PROXY_NAME:
-        return
-    path = pod_spec_path(resource)
-    spec = resource.get(path) if path else None
-    if spec == UNKNOWN:
-        yield NotEvaluable(str(path))
-        return
-    spec = spec if isinstance(spec, Mapping) else {}
-    for key in CONTAINER_LISTS:
-        for container in spec.get(key) or []:
-            image = container.get("image") if isinstance(container, Mapping) else None
-            if image == UNKNOWN:
-                yield NotEvaluable(f"{path}.{key}[].image")
-            elif image != context.proxy_image:
-                yield f"{key} of an egress-proxy pod runs {image}, not {context.proxy_image}"
+    for path in pod_spec_paths(resource):
+        labels = pod_labels(resource, path)
+        if labels == UNKNOWN:
+            yield NotEvaluable("pod labels")
+            continue
+        if labels.get(names.NAME_LABEL) != names.EGRESS_PROXY_NAME:
+            continue
+        spec = resource.get(path)
+        if spec == UNKNOWN:
+            yield NotEvaluable(path)
+            continue
+        spec = spec if isinstance(spec, Mapping) else {}
+        for key in CONTAINER_LISTS:
+            for container in spec.get(key) or []:
+                image = container.get("image") if isinstance(container, Mapping) else None
+                if image == UNKNOWN:
+                    yield NotEvaluable(f"{path}.{key}[].image")
+                elif image != context.proxy_image:
+                    yield f"{key} of an egress-proxy pod runs {image}, not {context.proxy_image}"
 
 
 # -- role bindings of team users -----------------------------------------------------------------
@@ -514,3 +517,113 @@ def team_ingress_in_its_group(resource: Resource, context: Context) -> Iterator[
     for key in sorted(annotations):
         if key in FORBIDDEN_ANNOTATIONS or key.startswith(FORBIDDEN_ANNOTATION_PREFIXES):
             yield f"annotation {key} changes the listener rules of the whole IngressGroup"
+
+
+# -- pods no NetworkPolicy selects ---------------------------------------------------------------
+
+def label_selects(selector: Any, labels: Any) -> Optional[bool]:
+    """Whether a label selector (matchLabels, matchExpressions) selects pods labelled ``labels``;
+    an empty or absent selector selects every pod. None when a value it needs is not known yet."""
+    if selector == UNKNOWN or labels == UNKNOWN:
+        return None
+    selector = selector if isinstance(selector, Mapping) else {}
+    labels = labels if isinstance(labels, Mapping) else {}
+    verdicts: list[Optional[bool]] = []
+    wanted = selector.get("matchLabels")
+    if wanted == UNKNOWN:
+        return None
+    for key, value in (wanted.items() if isinstance(wanted, Mapping) else ()):
+        have = labels.get(key)
+        verdicts.append(None if UNKNOWN in (value, have) else have == value)
+    expressions = selector.get("matchExpressions")
+    if expressions == UNKNOWN:
+        return None
+    for expression in expressions if isinstance(expressions, list) else []:
+        expression = expression if isinstance(expression, Mapping) else {}
+        key, operator, values = expression.get("key"), expression.get("operator"), expression.get("values") or []
+        if UNKNOWN in (key, operator, values) or (isinstance(values, list) and UNKNOWN in values):
+            verdicts.append(None)
+            continue
+        have = labels.get(key)
+        if have == UNKNOWN:
+            verdicts.append(None)
+        elif operator == "In":
+            verdicts.append(have in values)
+        elif operator == "NotIn":
+            verdicts.append(have not in values)
+        elif operator == "Exists":
+            verdicts.append(key in labels)
+        elif operator == "DoesNotExist":
+            verdicts.append(key not in labels)
+        else:
+            verdicts.append(False)
+    if False in verdicts:
+        return False
+    return None if None in verdicts else True
+
+
+def stack_namespaces(resources: Sequence[Resource]) -> tuple[set[str], bool]:
+    """The names of the Namespaces the stack creates, and whether some name is not known yet."""
+    found, unsure = set(), False
+    for namespace in (r for r in resources if r.type == names.K8S_NAMESPACE):
+        generated = namespace.outputs.get("metadata")
+        name = namespace.get("metadata.name") or (
+            generated.get("name") if isinstance(generated, Mapping) else None) or namespace.id
+        if name == UNKNOWN or not isinstance(name, str):
+            unsure = True
+        else:
+            found.add(name)
+    return found, unsure
+
+
+@stack_rule(
+    "MAAS-K8S-036",
+    # Advisory: checkov's hygiene check (policies/checkov-map.yaml), not a weakness a secure program must fix.
+    level="advisory",
+    title="Every pod in a namespace of the stack is selected by a NetworkPolicy",
+    description="Each Pod or pod template the stack runs in a Namespace it creates, whatever the namespace, is "
+                "selected by the podSelector (matchLabels, matchExpressions; empty selects all) of some "
+                "NetworkPolicy of the stack in that namespace. A pod no policy selects accepts traffic from every "
+                "pod of the cluster and reaches any address. Agent namespaces hold the platform's default-deny "
+                "policy (MAAS-STK-002); a namespace the stack makes for itself needs its own.",
+    severity="high",
+    remediation="Add a NetworkPolicy in the namespace with podSelector: {} and policyTypes [Ingress, Egress] (deny "
+                "by default), then allow what the pods need; or run them in the agent's namespace.",
+    frameworks={"CIS EKS": ["4.3.2"], "SOC 2": ["CC6.6"], "NIST 800-53": ["AC-4", "SC-7"]},
+)
+def pods_selected_by_network_policy(resources: Sequence[Resource], context: Context
+                                    ) -> Iterator[Union[Finding, NotEvaluable]]:
+    created, unsure = stack_namespaces(resources)
+    if not created and not unsure:
+        return
+    policies = [r for r in resources if r.type.startswith("kubernetes:networking.k8s.io/")
+                and kind_of(r) == "NetworkPolicy"]
+    for workload in resources:
+        paths = pod_spec_paths(workload)
+        if not paths:
+            continue
+        namespace = workload.get("metadata.namespace")
+        if namespace == UNKNOWN:
+            yield NotEvaluable("metadata.namespace", workload.urn)
+            continue
+        if namespace not in created:
+            if unsure and namespace not in (None, ""):
+                yield NotEvaluable("metadata.namespace", workload.urn)
+            continue
+        for path in paths:
+            labels = pod_labels(workload, path)
+            verdicts = []
+            for policy in policies:
+                where = policy.get("metadata.namespace")
+                if where == UNKNOWN:
+                    verdicts.append(None)
+                elif where == namespace:
+                    verdicts.append(label_selects(policy.get("spec.podSelector"), labels))
+            if True in verdicts:
+                continue
+            if None in verdicts:
+                yield NotEvaluable("pod labels" if labels == UNKNOWN else "NetworkPolicy podSelector", workload.urn)
+            else:
+                yield Finding(workload.urn, f"no NetworkPolicy of namespace {namespace} selects the pods of "
+                                            f"{kind_of(workload)} {workload.get('metadata.name') or workload.name}")
+            break
