@@ -14,6 +14,9 @@ from maas_platform.plan import load_stack_config, plan_project
 from maas_platform.policy import Context, Resource, evaluate, rules
 from maas_platform.policy.aws import SCOPELESS_ACTIONS, is_scopeless, is_taggable
 from maas_platform.policy.gate import context_of, plan_resources, policy_config, settings_of
+from test_policy_aws_kinds import CASES as KIND_CASES, NOTHING_UNKNOWN as KIND_NOTHING_UNKNOWN
+from test_credentials import MATRIX_CASES as CREDENTIAL_CASES, MATRIX_NOTHING_UNKNOWN as CREDENTIAL_NOTHING_UNKNOWN
+from test_policy_aws_adopted import CASES as ADOPTED_CASES
 
 PREFIXES = ("MAAS-SEC-", "MAAS-NET-", "MAAS-IAM-", "MAAS-LOG-", "MAAS-REL-", "MAAS-TAG-0")
 OURS = sorted(rule.id for rule in rules() if rule.id.startswith(PREFIXES))
@@ -87,7 +90,9 @@ def instance(index: int, zone: Optional[str]) -> Resource:
 
 
 def vpc() -> Resource:
-    return res("aws:ec2/vpc:Vpc", {"cidrBlock": "10.0.0.0/16"}, name="vpc")
+    """A VPC as the plan records it: its id is what flow logs, default groups and endpoints name."""
+    return Resource(type="aws:ec2/vpc:Vpc", name="vpc", props={"cidrBlock": "10.0.0.0/16"},
+                    urn="urn:pulumi:t::p::aws:ec2/vpc:Vpc::vpc", parent="urn:parent", id=VPC_ID)
 
 
 def endpoint(service: str, kind: str = "Interface", private_dns: Optional[bool] = True) -> Resource:
@@ -227,7 +232,7 @@ CASES: list[Case] = [
     ("MAAS-NET-007", "violation", [vpc(), res("aws:ec2/flowLog:FlowLog", {
         "vpcId": VPC_ID, "trafficType": "REJECT", "logDestination": "arn:aws:logs:::log-group:/f"}, name="fl")], DEV, True),
     ("MAAS-NET-007", "violation", [vpc(), res("aws:ec2/flowLog:FlowLog", {
-        "vpcId": VPC_ID, "trafficType": "ALL", "logDestination": "arn:aws:logs:::log-group:/f"}, name="fl", parent="urn:other")], DEV, True),
+        "vpcId": "vpc-0other", "trafficType": "ALL", "logDestination": "arn:aws:logs:::log-group:/f"}, name="fl")], DEV, True),
     ("MAAS-NET-007", "missing", [vpc()], DEV, True),
     ("MAAS-NET-008", "compliant", res("aws:ec2/subnet:Subnet", {"mapPublicIpOnLaunch": False}), DEV, False),
     ("MAAS-NET-008", "violation", res("aws:ec2/subnet:Subnet", {"mapPublicIpOnLaunch": True}), DEV, True),
@@ -386,7 +391,7 @@ CASES += [
         "vpcId": U, "trafficType": U, "logDestination": "arn:aws:logs:::log-group:/f"}, name="fl")], DEV, False),
     ("MAAS-NET-008", "unknown", res("aws:ec2/subnet:Subnet", {"mapPublicIpOnLaunch": U}), DEV, False),
     ("MAAS-NET-009", "unknown", [vpc(), *ALL_ENDPOINTS[1:], res("aws:ec2/vpcEndpoint:VpcEndpoint", {
-        "serviceName": U, "vpcEndpointType": "Interface", "privateDnsEnabled": True}, name="ep-unknown")], PROD, False),
+        "serviceName": U, "vpcEndpointType": "Interface", "privateDnsEnabled": True, "vpcId": VPC_ID}, name="ep-unknown")], PROD, False),
     ("MAAS-IAM-002", "unknown", res(ROLE_POLICY, {"policy": U}), DEV, False),
     ("MAAS-IAM-002", "unknown", res(ROLE, {"inlinePolicies": [{"name": "p", "policy": U}]}), DEV, False),
     ("MAAS-IAM-003", "unknown", res(ROLE, {"assumeRolePolicy": U}), DEV, False),
@@ -412,6 +417,9 @@ CASES += [
         "aws:rds/clusterInstance:ClusterInstance", {"clusterIdentifier": U}, name="db-1")], PROD, False),
     ("MAAS-REL-008", "unknown", [res("aws:mq/broker:Broker", {"deploymentMode": U})], PROD, False),
 ]
+CASES += KIND_CASES  # load balancers, Lambda, IAM users, federated trusts, cluster admins
+CASES += ADOPTED_CASES  # the rules answering checkov's checks (policies/checkov-map.yaml)
+CASES += CREDENTIAL_CASES  # credentials written where they do not belong (MAAS-SEC-015..020)
 
 
 def evaluation(rule_id: str, resources: Union[Resource, Sequence[Resource]], context: Context):
@@ -447,6 +455,8 @@ def test_rule_case(rule_id, kind, resources, context, violates):
 # Rules that read nothing a preview can leave unknown, and why.
 NOTHING_UNKNOWN = {
     "MAAS-REL-004": "reads only the resource's type and Pulumi's protect option, which the engine always knows",
+    **KIND_NOTHING_UNKNOWN,
+    **CREDENTIAL_NOTHING_UNKNOWN,
 }
 
 

@@ -48,7 +48,7 @@ EXPECTED: dict[str, set[str]] = {
     "MAAS-REL-008": {"orders-db"},  # not multiAz in prod
     "MAAS-LOG-003": {"orders-db"},  # no log exports
     # Bucket "public-assets": public access block off, no default encryption, no TLS-only policy.
-    "MAAS-NET-003": {"public-assets"},
+    "MAAS-NET-003": {"public-assets", "public-assets-acl"},  # the block switched off; the ACL public-read
     "MAAS-SEC-005": {"public-assets"},
     "MAAS-SEC-012": {"public-assets"},
     # Queue "orders": SSE off, no DLQ, no TLS-only policy.

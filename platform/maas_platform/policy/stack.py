@@ -44,6 +44,7 @@ from .core import UNKNOWN, Context, Finding, NotEvaluable, Resource, stack_rule
 from .kubernetes.helpers import group_of, is_manifest, kind_of, known
 
 WORKLOAD_KINDS: tuple[str, ...] = ("Deployment", "StatefulSet")
+_WORKLOAD_TYPES = frozenset(f"kubernetes:apps/v1:{kind}" for kind in WORKLOAD_KINDS)
 # The AWS tags of an agent's resources and the namespace labels they must equal.
 TAG_OF_LABEL: dict[str, str] = {
     names.TEAM_LABEL: names.TEAM_TAG, names.COST_CENTER_LABEL: names.COST_CENTER_TAG,
@@ -395,6 +396,24 @@ def _autoscaler_target(autoscaler: Resource, keda: bool) -> tuple[str, Any]:
     return str(kind), autoscaler.get("spec.scaleTargetRef.name")
 
 
+def _aims_at(autoscaler: Resource, keda: bool, workload: Resource) -> bool:
+    """Whether the autoscaler's scaleTargetRef names ``workload``: by kind and name, or, when the
+    name is not known yet (a name Pulumi generates), by the engine's record that the autoscaler's
+    spec was computed from that workload and no other."""
+    kind, name = _autoscaler_target(autoscaler, keda)
+    if kind != UNKNOWN and kind != kind_of(workload):
+        return False
+    if name != UNKNOWN and kind != UNKNOWN:
+        return name == workload.get("metadata.name")
+    return _computed_from(autoscaler) == [workload.urn]
+
+
+def _computed_from(autoscaler: Resource) -> list[str]:
+    """The workloads (URNs) the engine recorded the autoscaler's spec was computed from."""
+    sources = autoscaler.property_dependencies.get("spec", ())
+    return [urn for urn in sources if urn.split("::")[2].rsplit("$", 1)[-1] in _WORKLOAD_TYPES]
+
+
 def _autoscaler_problem(autoscaler: Resource, keda: bool) -> Union[str, NotEvaluable, None]:
     """Why an autoscaler aimed at the workload does not scale it, or None."""
     bounds = ("spec.minReplicaCount", "spec.maxReplicaCount") if keda else ("spec.minReplicas", "spec.maxReplicas")
@@ -440,11 +459,11 @@ def autoscaler(resources: Sequence[Resource], context: Context) -> Outcomes:
         scalers = [(s, False) for s in objects.get(agent.namespace, "autoscaling", "HorizontalPodAutoscaler")]
         scalers += [(s, True) for s in objects.get(agent.namespace, "keda.sh", "ScaledObject")]
         unsure = objects.undecided("autoscaling", "HorizontalPodAutoscaler") + objects.undecided("keda.sh", "ScaledObject")
-        unsure += unknowns([s for s, _ in scalers], "spec.scaleTargetRef")
+        # A target not known yet is undecided, unless the engine recorded the one workload it came from.
+        unsure += unknowns([s for s, _ in scalers if len(_computed_from(s)) != 1], "spec.scaleTargetRef")
         for workload in workloads:
             blockers = unknowns([workload], "metadata.name") + unsure
-            target = (kind_of(workload), workload.get("metadata.name"))
-            aimed = [(s, keda) for s, keda in scalers if _autoscaler_target(s, keda) == target]
+            aimed = [(s, keda) for s, keda in scalers if _aims_at(s, keda, workload)]
             problems = [_autoscaler_problem(s, keda) for s, keda in aimed]
             if not aimed:
                 yield from unless_unknown(Finding(workload.urn, f"agent {agent.name}: {describe(workload)} is the "

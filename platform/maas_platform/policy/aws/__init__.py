@@ -1,6 +1,8 @@
 """Rules over AWS resources, one module per area: :mod:`.encryption` (MAAS-SEC), :mod:`.exposure`
-(MAAS-NET), :mod:`.iam` (MAAS-IAM), :mod:`.logs` (MAAS-LOG), :mod:`.recovery` (MAAS-REL) and
-:mod:`.tags` (MAAS-TAG-0xx), with what they share in :mod:`.helpers`.
+(MAAS-NET), :mod:`.edge` (MAAS-NET-010..: load balancers, Lambda URLs and permissions), :mod:`.iam`
+(MAAS-IAM), :mod:`.identity` (MAAS-IAM-006..: IAM users, federated trusts, cluster admins),
+:mod:`.logs` (MAAS-LOG), :mod:`.recovery` (MAAS-REL) and :mod:`.tags` (MAAS-TAG-0xx), with what
+they share in :mod:`.helpers`.
 
 Each rule reads the inputs the engine receives (camelCase, as in the plan JSON). Four
 conventions hold for all of them:

@@ -14,9 +14,8 @@ from ..core import (
     UNKNOWN, Context, Finding, NotEvaluable, Outcome, Resource, ResourceCheck, Severity, resource_rule, stack_rule,
 )
 from .helpers import (
-    S3_ENCRYPTION, as_list, buckets, customer_key_problem, denies_insecure_transport, document,
-    engine_family, fmt, for_bucket, is_cluster_member, is_true, is_unknown, last_segment, mapping, number, queue_name,
-    topic_name,
+    S3_ENCRYPTION, as_list, buckets, configuring, customer_key_problem, denies_insecure_transport, document,
+    engine_family, fmt, for_bucket, is_cluster_member, is_true, is_unknown, mapping, number, pairing, undecided,
 )
 
 # Parameters that make an engine refuse unencrypted connections, by engine family.
@@ -175,7 +174,8 @@ def bucket_encryption(bucket: Resource, resources: Sequence[Resource]) -> Iterat
         defaults += [(bucket.urn, f"serverSideEncryptionConfiguration.rule[{i}].applyServerSideEncryptionByDefault",
                       rule.get("applyServerSideEncryptionByDefault"))
                      for i, rule in enumerate(as_list(inline.get("rule"))) if isinstance(rule, Mapping)]
-    for config in for_bucket(bucket, resources, S3_ENCRYPTION):
+    configs, unsure = for_bucket(bucket, resources, S3_ENCRYPTION)
+    for config in configs:
         rules = config.props.get("rules")
         if is_unknown(rules):
             defaults.append((config.urn, "rules", UNKNOWN))
@@ -183,7 +183,8 @@ def bucket_encryption(bucket: Resource, resources: Sequence[Resource]) -> Iterat
                       r.get("applyServerSideEncryptionByDefault"))
                      for i, r in enumerate(as_list(rules)) if isinstance(r, Mapping)]
     if not defaults:
-        yield Finding(bucket.urn, "no server-side encryption configuration: objects get SSE-S3 with an AWS key")
+        yield from undecided(unsure, "bucket") or [
+            Finding(bucket.urn, "no server-side encryption configuration: objects get SSE-S3 with an AWS key")]
         return
     for urn, where, default in defaults:
         problem = sse_rule_problem(default, where)
@@ -385,13 +386,17 @@ def imds_v2(resource: Resource, context: Context) -> Iterable[Outcome]:
     yield from metadata_problems(resource.props.get("metadataOptions"))
 
 
-def tls_only(resource: Resource, policies: Sequence[tuple[str, Any]], message: str
-             ) -> Iterator[Union[Finding, NotEvaluable]]:
+def tls_only(resource: Resource, policies: Sequence[tuple[str, Any]], message: str,
+             unsure: Sequence[tuple[Resource, str]] = ()) -> Iterator[Union[Finding, NotEvaluable]]:
     """A finding on ``resource`` unless one of its policies (``(urn, policy)``) denies plain HTTP;
-    not evaluable when none that is known does and some are not known yet."""
+    not evaluable when none that is known does and some are not known yet, or when a policy
+    resource that would (or may) deny it names a resource not known yet (``unsure``: the
+    resource and the input that names what it applies to)."""
     if any(denies_insecure_transport(document(policy)) for _, policy in policies):
         return
     unknown = [NotEvaluable("policy", urn) for urn, policy in policies if is_unknown(policy)]
+    unknown += [NotEvaluable(path, other.urn) for other, path in unsure
+                if is_unknown(other.props.get("policy")) or denies_insecure_transport(document(other.props.get("policy")))]
     yield from unknown or [Finding(resource.urn, message)]
 
 
@@ -407,9 +412,10 @@ def tls_only(resource: Resource, policies: Sequence[tuple[str, Any]], message: s
 )
 def s3_tls_only(resources: Sequence[Resource], context: Context) -> Iterable[Union[Finding, NotEvaluable]]:
     for bucket in buckets(resources):
-        policies = [(bucket.urn, bucket.props.get("policy"))]
-        policies += [(p.urn, p.props.get("policy")) for p in for_bucket(bucket, resources, [names.S3_BUCKET_POLICY])]
-        yield from tls_only(bucket, policies, "no bucket policy denies requests without TLS (aws:SecureTransport false)")
+        attached, unsure = for_bucket(bucket, resources, [names.S3_BUCKET_POLICY])
+        policies = [(bucket.urn, bucket.props.get("policy"))] + [(p.urn, p.props.get("policy")) for p in attached]
+        yield from tls_only(bucket, policies, "no bucket policy denies requests without TLS (aws:SecureTransport false)",
+                            [(p, "bucket") for p in unsure])
 
 
 @stack_rule(
@@ -423,22 +429,16 @@ def s3_tls_only(resources: Sequence[Resource], context: Context) -> Iterable[Uni
     frameworks={"NIST 800-53": ["SC-8"], "SOC 2": ["CC6.7"]},
 )
 def messaging_tls_only(resources: Sequence[Resource], context: Context) -> Iterable[Union[Finding, NotEvaluable]]:
-    queue_policies = [r for r in resources if r.type == names.SQS_QUEUE_POLICY]
-    topic_policies = [r for r in resources if r.type == names.SNS_TOPIC_POLICY]
+    # The policy resource of each kind, and the input that names the queue or topic it applies to.
+    attached_by = {names.SQS_QUEUE: (names.SQS_QUEUE_POLICY, "queueUrl"), names.SNS_TOPIC: (names.SNS_TOPIC_POLICY, "arn")}
     for resource in resources:
-        if resource.type == names.SQS_QUEUE:
-            name, attached, target = queue_name(resource), queue_policies, ("queueUrl", "/")
-        elif resource.type == names.SNS_TOPIC:
-            name, attached, target = topic_name(resource), topic_policies, ("arn", ":")
-        else:
+        if resource.type not in attached_by:
             continue
-        key, separator = target
-        policies = [(resource.urn, resource.props.get("policy"))]
-        policies += [(p.urn, p.props.get("policy")) for p in attached
-                     if (name is not None and last_segment(p.props.get(key), separator) == name)
-                     or ((name is None or is_unknown(p.props.get(key))) and p.parent == resource.parent)]
-        yield from tls_only(resource, policies,
-                            "no resource policy denies requests without TLS (aws:SecureTransport false)")
+        policy_type, path = attached_by[resource.type]
+        attached, unsure = configuring(resource, resources, [policy_type], path)
+        policies = [(resource.urn, resource.props.get("policy"))] + [(p.urn, p.props.get("policy")) for p in attached]
+        yield from tls_only(resource, policies, "no resource policy denies requests without TLS (aws:SecureTransport false)",
+                            [(p, path) for p in unsure])
 
 
 def parameter_value(group: Resource, parameter: str) -> Union[str, None, NotEvaluable]:
@@ -478,13 +478,15 @@ def database_tls(resources: Sequence[Resource], context: Context) -> Iterable[Un
         family = engine_family(engine)
         if family is None:
             continue
-        name = db.props.get(field[db.type])
-        if is_unknown(name):
-            yield NotEvaluable(field[db.type], db.urn)
-            continue
+        path, name = field[db.type], db.props.get(field[db.type])
         parameter, wanted = TLS_PARAMETERS[family]
-        group = next((g for g in groups[db.type] if g.props.get("name") == name), None) if name else None
+        verdicts = [(g, pairing(db, path, g)) for g in groups[db.type]] if name else []
+        group = next((g for g, verdict in verdicts if verdict), None)
         if group is None:
+            if is_unknown(name):
+                yield NotEvaluable(path, db.urn)  # which group it names is not known yet
+                continue
+            # A group whose name is not known yet may be the one named.
             unnamed = [g for g in groups[db.type] if is_unknown(g.props.get("name"))] if name else []
             if unnamed:
                 yield from (NotEvaluable("name", g.urn) for g in unnamed)
@@ -492,8 +494,88 @@ def database_tls(resources: Sequence[Resource], context: Context) -> Iterable[Un
             where = f"parameter group {name}, not in this stack," if name else "the default parameter group"
             yield Finding(db.urn, f"{where} does not force TLS: set {parameter} = {wanted} in a parameter group of the stack")
             continue
+        label = name if isinstance(name, str) and not is_unknown(name) else group.name
         value = parameter_value(group, parameter)
         if isinstance(value, NotEvaluable):
             yield value
         elif value is None or value.upper() != wanted.upper():
-            yield Finding(db.urn, f"parameter group {name} sets {parameter} = {value or 'nothing'}; it must be {wanted}")
+            yield Finding(db.urn, f"parameter group {label} sets {parameter} = {value or 'nothing'}; it must be {wanted}")
+
+
+# -- who may use a key, who may sign in to a database --------------------------------------------
+#
+# Facts checked 2026-12-02: pulumi-aws 7.51 SDK docstrings (pulumi_aws/kms/key.py ``policy``: "a
+# valid policy JSON document", the key policy; kms/key_policy.py ``key_id``: the key's id or ARN;
+# rds/instance.py and rds/cluster.py ``iam_database_authentication_enabled``, no default, i.e.
+# off); AWS KMS developer guide, "Default key policy" (docs.aws.amazon.com/kms/latest/
+# developerguide/key-policy-default.html): a key created through the API without a policy gets
+# one statement giving the owning account permission to use IAM policies to allow every KMS
+# operation on it; AWS RDS user guide, "Supported Regions and DB engines for IAM database
+# authentication" (docs.aws.amazon.com/AmazonRDS/latest/UserGuide/
+# Concepts.RDS_Fea_Regions_DB-eng.Feature.IamDatabaseAuthentication.html) and its Aurora
+# counterpart: MariaDB, MySQL, PostgreSQL, Aurora MySQL and Aurora PostgreSQL, not Db2, Oracle
+# or SQL Server.
+
+@stack_rule(
+    "MAAS-SEC-021",
+    # Advisory: checkov's hygiene check (policies/checkov-map.yaml), not a weakness a secure program must fix.
+    level="advisory",
+    title="KMS keys carry a key policy of their own",
+    description="Every KMS key of the stack has a key policy, inline (policy) or an aws.kms.KeyPolicy naming it. A "
+                "key created without one gets AWS's default key policy, which lets any identity policy of the "
+                "account use or administer the key: who may decrypt the data is then decided far from the key. A "
+                "key is paired with its KeyPolicy by the reference or the value of keyId, never by an expected name.",
+    severity="medium",
+    remediation="Give the key a policy naming its administrators and the roles that use it (as the platform's "
+                "keys do, components/encryption.py key_policy), or an aws.kms.KeyPolicy(key_id=key.id, ...).",
+    frameworks={"NIST 800-53": ["AC-6", "SC-12"], "SOC 2": ["CC6.1"]},
+)
+def key_has_policy(resources: Sequence[Resource], context: Context) -> Iterable[Union[Finding, NotEvaluable]]:
+    for key in (r for r in resources if r.type == names.KMS_KEY):
+        if key.props.get("policy") not in (None, ""):
+            continue  # a policy not known yet is one all the same: the rules on its statements judge it
+        matched, unsure = configuring(key, resources, [names.KMS_KEY_POLICY], "keyId")
+        if matched:
+            continue
+        yield from undecided(unsure, "keyId") or [Finding(
+            key.urn, "no key policy (policy, or an aws.kms.KeyPolicy): AWS's default lets every identity policy "
+                     "of the account use the key")]
+
+
+def iam_auth_engine(resource: Resource) -> Union[bool, NotEvaluable]:
+    """Whether the database's engine offers IAM database authentication (MariaDB, MySQL, PostgreSQL)."""
+    engine = resource.props.get("engine")
+    if is_unknown(engine):
+        return NotEvaluable("engine")
+    return engine_family(engine) is not None
+
+
+@resource_rule(
+    "MAAS-SEC-022",
+    # Advisory: checkov's hygiene check (policies/checkov-map.yaml), not a weakness a secure program must fix.
+    level="advisory",
+    title="Databases accept IAM authentication",
+    description="iamDatabaseAuthenticationEnabled is true on RDS instances and clusters of MySQL, MariaDB and "
+                "PostgreSQL (off unless set), so applications sign in with short-lived tokens of their own role "
+                "instead of a long-lived password, and access follows IAM (rds-db:connect per database user). An "
+                "Aurora cluster's instances take the cluster's setting.",
+    severity="medium",
+    remediation="Set iamDatabaseAuthenticationEnabled true and grant the agent's role rds-db:connect on its "
+                "database user (as the platform's Aurora clusters do).",
+    types=[names.RDS_CLUSTER, names.RDS_INSTANCE],
+    frameworks={"NIST 800-53": ["IA-2", "IA-5"], "SOC 2": ["CC6.1"]},
+)
+def database_iam_auth(resource: Resource, context: Context) -> Iterable[Outcome]:
+    if is_cluster_member(resource):
+        return
+    offered = iam_auth_engine(resource)
+    if isinstance(offered, NotEvaluable):
+        yield offered
+        return
+    if not offered:
+        return
+    value = resource.props.get("iamDatabaseAuthenticationEnabled")
+    if is_unknown(value):
+        yield NotEvaluable("iamDatabaseAuthenticationEnabled")
+    elif not is_true(value):
+        yield "iamDatabaseAuthenticationEnabled is not true: clients can only sign in with a password"

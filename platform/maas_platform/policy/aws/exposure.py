@@ -8,8 +8,9 @@ from typing import Any, Iterable, Iterator, Mapping, Optional, Sequence, Union
 from ... import names
 from ..core import Context, Finding, NotEvaluable, Outcome, Resource, resource_rule, stack_rule
 from .helpers import (
-    RESOURCE_POLICY_TYPES, S3_BUCKET_ACLS, as_list, buckets, condition_keys, fmt, for_bucket, is_false, is_set,
-    is_true, is_unknown, label, mapping, number, policy_documents, principal_values, statements, unknown_documents,
+    RESOURCE_POLICY_TYPES, S3_BUCKET_ACLS, as_list, buckets, condition_keys, configuring, fmt, for_bucket, is_false,
+    is_set, is_true, is_unknown, label, mapping, number, policy_documents, principal_values, statements, undecided,
+    unknown_documents,
 )
 
 # ACL grantees that mean everyone, or every AWS account.
@@ -125,11 +126,12 @@ def s3_public_access_block(resources: Sequence[Resource], context: Context) -> I
             yield NotEvaluable("acl", bucket.urn)
         elif acl in PUBLIC_ACLS:
             yield Finding(bucket.urn, f"acl {acl} makes the bucket public")
-        for bucket_acl in for_bucket(bucket, resources, S3_BUCKET_ACLS):
+        for bucket_acl in for_bucket(bucket, resources, S3_BUCKET_ACLS)[0]:
             yield from as_findings(bucket_acl, bucket_acl_problems(bucket_acl))
-        blocks = for_bucket(bucket, resources, [names.S3_BUCKET_PUBLIC_ACCESS_BLOCK])
+        blocks, unsure = for_bucket(bucket, resources, [names.S3_BUCKET_PUBLIC_ACCESS_BLOCK])
         if not blocks:
-            yield Finding(bucket.urn, "no BucketPublicAccessBlock: a policy or ACL can still make the bucket public")
+            yield from undecided(unsure, "bucket") or [
+                Finding(bucket.urn, "no BucketPublicAccessBlock: a policy or ACL can still make the bucket public")]
             continue
         for block in blocks:
             yield from (NotEvaluable(s, block.urn) for s in PUBLIC_ACCESS_BLOCK_SETTINGS
@@ -239,19 +241,15 @@ def no_world_ingress(resource: Resource, context: Context) -> Iterable[Outcome]:
         yield from exposure(props, (cidr,), ("fromPort", "toPort", "ipProtocol"), "the rule", "")
 
 
-def unmatched_vpcs(resources: Sequence[Resource], covering: Sequence[Resource], message: str) -> Iterator[Finding]:
-    """VPCs with no covering resource (flow log, default group). A VPC's ID is not an input, so
-    resources are matched per parent component: each VPC of a component needs one covering
-    resource with a distinct vpcId in that component (an ID not known yet counts as distinct:
-    it is the ID of a VPC created in the same update)."""
-    by_parent: dict[Optional[str], list[Resource]] = {}
+def unmatched_vpcs(resources: Sequence[Resource], covering: Sequence[Resource], message: str
+                   ) -> Iterator[Union[Finding, NotEvaluable]]:
+    """VPCs that no covering resource (flow log, default group) names by its ``vpcId``: a
+    finding, or not evaluable while a covering resource names a VPC not known yet."""
+    types = sorted({r.type for r in covering})
     for vpc in (r for r in resources if r.type == names.EC2_VPC):
-        by_parent.setdefault(vpc.parent, []).append(vpc)
-    for parent, vpcs in by_parent.items():
-        ids = [r.props.get("vpcId") for r in covering if r.parent == parent and is_set(r.props.get("vpcId"))]
-        distinct = len({i for i in ids if not is_unknown(i)}) + sum(1 for i in ids if is_unknown(i))
-        for vpc in vpcs[distinct:]:
-            yield Finding(vpc.urn, message)
+        matched, unsure = configuring(vpc, covering, types, "vpcId")
+        if not matched:
+            yield from undecided(unsure, "vpcId") or [Finding(vpc.urn, message)]
 
 
 @stack_rule(
@@ -330,9 +328,9 @@ def endpoint_service(name: Any) -> Optional[str]:
 @stack_rule(
     "MAAS-NET-009",
     title="Production VPCs reach AWS APIs through VPC endpoints",
-    description="In prod, the stack's VPC has endpoints for sts, kms, secretsmanager, ecr.api, ecr.dkr and s3, so "
-                "credentials, keys, secrets and images never cross the NAT gateway; interface endpoints have "
-                "private DNS on.",
+    description="In prod, every VPC of the stack has endpoints (whose vpcId names it) for sts, kms, secretsmanager, "
+                "ecr.api, ecr.dkr and s3, so credentials, keys, secrets and images never cross the NAT gateway; "
+                "interface endpoints have private DNS on.",
     severity="low",
     remediation="Keep maas:network.interface_endpoints on in prod (VpcEndpoint per service, privateDnsEnabled true).",
     frameworks={"NIST 800-53": ["SC-7", "AC-4"], "SOC 2": ["CC6.6"]},
@@ -349,9 +347,10 @@ def prod_vpc_endpoints(resources: Sequence[Resource], context: Context) -> Itera
             yield NotEvaluable("privateDnsEnabled" if is_unknown(private_dns) else "vpcEndpointType", endpoint.urn)
         else:
             yield Finding(endpoint.urn, "privateDnsEnabled is not true: SDKs keep resolving the public service endpoint")
-    services = {endpoint_service(e.props.get("serviceName")) for e in endpoints}
-    unknown = [NotEvaluable("serviceName", e.urn) for e in endpoints if is_unknown(e.props.get("serviceName"))]
     for vpc in (r for r in resources if r.type == names.EC2_VPC):
+        own, unsure = configuring(vpc, endpoints, [names.EC2_VPC_ENDPOINT], "vpcId")
+        services = {endpoint_service(e.props.get("serviceName")) for e in own}
         missing = [s for s in PROD_ENDPOINT_SERVICES if s not in services]
         if missing:
-            yield from unknown or [Finding(vpc.urn, f"no VPC endpoint for {', '.join(missing)}")]
+            unknown = [NotEvaluable("serviceName", e.urn) for e in own if is_unknown(e.props.get("serviceName"))]
+            yield from unknown + undecided(unsure, "vpcId") or [Finding(vpc.urn, f"no VPC endpoint for {', '.join(missing)}")]

@@ -10,6 +10,7 @@ only read one (:func:`number`, :func:`is_true`) leave the marker for the rule to
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, Iterator, Mapping, Optional, Sequence, Union
 
 from ... import names
@@ -17,10 +18,11 @@ from ..core import SECRET, UNKNOWN, NotEvaluable, Resource
 
 __all__ = [
     "IDENTITY_POLICY_TYPES", "MIN_BACKUP_RETENTION_DAYS", "RESOURCE_POLICY_TYPES", "S3_BUCKETS", "S3_BUCKET_ACLS",
-    "S3_ENCRYPTION", "as_list", "bucket_name", "buckets", "condition_keys", "condition_value", "customer_key_problem",
-    "denies_insecure_transport", "document", "engine_family", "fmt", "for_bucket", "is_cluster_member", "is_false",
-    "is_set", "is_true", "is_unknown", "mapping", "label", "last_segment", "number", "policy_documents", "principal_values", "queue_name",
-    "statements", "topic_name", "unknown_documents",
+    "S3_ENCRYPTION", "as_list", "bucket_name", "buckets", "condition_keys", "condition_value", "configuring",
+    "customer_key_problem", "denies_insecure_transport", "document", "engine_family", "fmt", "for_bucket",
+    "is_cluster_member", "is_false", "is_set", "is_true", "is_unknown", "mapping", "label", "last_segment", "names_resource",
+    "number", "pairing", "physical_names", "policy_documents", "principal_values", "queue_name", "reference", "statements",
+    "topic_name", "undecided", "unknown_documents", "urn_type",
 ]
 
 # -- type groups -----------------------------------------------------------------------------
@@ -221,9 +223,98 @@ def denies_insecure_transport(doc: Optional[Mapping[str, Any]]) -> bool:
 
 
 # -- resources that configure one another ----------------------------------------------------
+#
+# A resource names the one it configures by an input: a bucket's public access block by
+# ``bucket``, a queue policy by ``queueUrl``, a redrive policy by the ARN inside its JSON. The
+# pairing reads that input the way the program wrote it: a value known to the plan (the
+# bucket's id or ARN, a name Pulumi generated, a name written out by hand) names the resource
+# whose identifiers hold it; a value not known yet (a preview of new resources) names the
+# resource the engine recorded it was computed from (``property_dependencies``). With neither,
+# the pairing is not known: the rules report it as not evaluable, never as a pass or a failure.
+
+# The inputs that hold a resource's physical name (a value's last segment may name it: the
+# queue ``q`` of ``https://sqs.<region>.amazonaws.com/<account>/q``).
+PHYSICAL_NAME_KEYS = ("name", "bucket", "clusterIdentifier", "identifier")
+
+
+def reference(resource: Resource, path: str) -> Any:
+    """The input of ``resource`` at the dotted ``path``, reading a JSON document on the way
+    (``redrivePolicy.deadLetterTargetArn`` inside the JSON string ``redrivePolicy``); the
+    unknown marker when it, or a document on the way, is not known yet."""
+    value: Any = resource.props
+    for part in path.split("."):
+        if is_unknown(value):
+            return UNKNOWN
+        if isinstance(value, str):
+            value = document(value)
+        if not isinstance(value, Mapping):
+            return None
+        value = value.get(part)
+    return value
+
+
+def physical_names(resource: Resource) -> set[str]:
+    """The physical names of a resource, set by the program or generated (the plan's outputs)."""
+    found = set()
+    for source in (resource.props, resource.outputs):
+        for key in PHYSICAL_NAME_KEYS:
+            value = source.get(key)
+            if isinstance(value, str) and value and not is_unknown(value) and value != SECRET:
+                found.add(value)
+    return found
+
+
+def names_resource(value: str, target: Resource) -> bool:
+    """Whether the written-out ``value`` (an id, ARN, URL or name) names ``target``."""
+    if value in target.identifiers():
+        return True
+    tail = re.split(r"[/:]", value)[-1]
+    return tail != value and tail in physical_names(target)
+
+
+def urn_type(urn: str) -> str:
+    """The type token of a URN (``urn:pulumi:stack::project::parent$type::name`` -> ``type``)."""
+    parts = urn.split("::")
+    return parts[2].rsplit("$", 1)[-1] if len(parts) >= 4 else ""
+
+
+def pairing(resource: Resource, path: str, target: Resource) -> Optional[bool]:
+    """Whether the input ``path`` of ``resource`` names ``target``: by value when the value is
+    known, by the engine's record of what it was computed from when it is not. None when that
+    cannot be told yet: the value is not known and the engine recorded nothing for it, or it
+    was computed from several resources of ``target``'s type."""
+    if resource.urn == target.urn:
+        return False
+    value = reference(resource, path)
+    if not is_unknown(value):
+        return isinstance(value, str) and bool(value) and names_resource(value, target)
+    sources = resource.property_dependencies.get(path.split(".")[0])
+    if not sources:
+        return None
+    if target.urn not in sources:
+        return False
+    return True if sum(1 for urn in sources if urn_type(urn) == target.type) == 1 else None
+
+
+def configuring(target: Resource, resources: Sequence[Resource], types: Sequence[str], path: str
+                ) -> tuple[list[Resource], list[Resource]]:
+    """The resources of ``types`` whose input ``path`` names ``target`` (see :func:`pairing`),
+    and those that may name it: which resource they name is not known yet."""
+    matched: list[Resource] = []
+    undecided: list[Resource] = []
+    for resource in resources:
+        if resource.type not in types:
+            continue
+        verdict = pairing(resource, path, target)
+        if verdict:
+            matched.append(resource)
+        elif verdict is None:
+            undecided.append(resource)
+    return matched, undecided
+
 
 def bucket_name(resource: Resource) -> Optional[str]:
-    name = resource.props.get("bucket")
+    name = resource.props.get("bucket") or resource.outputs.get("bucket")
     return name if isinstance(name, str) and name and not is_unknown(name) else None
 
 
@@ -231,24 +322,20 @@ def buckets(resources: Sequence[Resource]) -> list[Resource]:
     return [r for r in resources if r.type in S3_BUCKETS]
 
 
-def for_bucket(bucket: Resource, resources: Sequence[Resource], types: Sequence[str]) -> list[Resource]:
-    """The resources of ``types`` that configure ``bucket``: by bucket name, or when the name is
-    not known yet, those under the same parent whose bucket is not known either."""
-    name = bucket_name(bucket)
-    matched = []
-    for r in resources:
-        if r.type not in types:
-            continue
-        target = r.props.get("bucket")
-        if name is not None and target == name:
-            matched.append(r)
-        elif name is None and (is_unknown(target) or target is None) and r.parent == bucket.parent:
-            matched.append(r)
-    return matched
+def for_bucket(bucket: Resource, resources: Sequence[Resource], types: Sequence[str]
+               ) -> tuple[list[Resource], list[Resource]]:
+    """The resources of ``types`` that configure ``bucket`` (by their ``bucket`` input), and
+    those that may: their ``bucket`` is not known yet, nor what it was computed from."""
+    return configuring(bucket, resources, types, "bucket")
+
+
+def undecided(resources: Sequence[Resource], path: str) -> list[NotEvaluable]:
+    """``path`` of each resource, not evaluable: which resource it names is not known yet."""
+    return [NotEvaluable(path, resource.urn) for resource in resources]
 
 
 def queue_name(resource: Resource) -> Optional[str]:
-    name = resource.props.get("name")
+    name = resource.props.get("name") or resource.outputs.get("name")
     return name if isinstance(name, str) and name and not is_unknown(name) else None
 
 

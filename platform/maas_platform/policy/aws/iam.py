@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import fnmatch
 import functools
+import re
 from typing import Any, Iterable, Iterator, Mapping, Optional
 
 from ... import names
@@ -175,6 +176,56 @@ def no_public_trust(resource: Resource, context: Context) -> Iterable[Outcome]:
             yield f"trust {where} uses NotPrincipal: everyone but a list may assume the role"
         elif "*" in principal_values(statement.get("Principal")):
             yield f"trust {where} lets any principal ('*') assume the role"
+
+
+# A principal naming a whole account: its root ARN, or the bare account number, which IAM reads
+# as the root (docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html,
+# "AWS account principals"). Condition keys that narrow who of that account may call: the
+# caller's ARN, tags and ids (docs.aws.amazon.com/IAM/latest/UserGuide/
+# reference_policies_condition-keys.html: aws:PrincipalArn, aws:PrincipalTag/tag-key, aws:userid,
+# aws:username); both read 2026-12-02.
+ACCOUNT_PRINCIPAL = re.compile(r"^(arn:aws[a-z-]*:iam::)?\d{12}(:root)?$")
+CALLER_CONDITION_KEYS = ("aws:principalarn", "aws:userid", "aws:username")
+CALLER_CONDITION_PREFIXES = ("aws:principaltag/",)
+
+
+def names_account(principal: str) -> bool:
+    """Whether ``principal`` is a whole account (its root ARN or its number), not a role or user."""
+    return bool(ACCOUNT_PRINCIPAL.match(principal)) and (principal.isdigit() or principal.endswith(":root"))
+
+
+def narrows_caller(statement: Mapping[str, Any]) -> bool:
+    return any(key in CALLER_CONDITION_KEYS or key.startswith(CALLER_CONDITION_PREFIXES)
+               for key in condition_keys(statement))
+
+
+@resource_rule(
+    "MAAS-IAM-009",
+    # Advisory: checkov's hygiene check (policies/checkov-map.yaml), not a weakness a secure program must fix.
+    level="advisory",
+    title="Trusts of a whole account name who in it may assume the role",
+    description="An Allow statement of a role's trust policy that names an account (arn:aws:iam::<account>:root or "
+                "the bare account number) also conditions on the calling principal (aws:PrincipalArn, "
+                "aws:PrincipalTag/<key>, aws:userid or aws:username). Naming the account lets every role and user "
+                "of it that its own policies allow sts:AssumeRole assume this one: the trust is then decided by "
+                "another account's, or another team's, identity policies.",
+    severity="high",
+    remediation="Name the role or user that assumes the role (arn:aws:iam::<account>:role/<name>) as the principal, "
+                "or keep the account and add Condition ArnEquals aws:PrincipalArn <that role>.",
+    types=[names.IAM_ROLE],
+    frameworks={"NIST 800-53": ["AC-3", "AC-6"], "SOC 2": ["CC6.1", "CC6.3"]},
+)
+def account_trust_names_caller(resource: Resource, context: Context) -> Iterable[Outcome]:
+    yield from unknown_trust(resource)
+    for where, statement in trust_statements(resource):
+        if statement.get("Effect") != "Allow" or narrows_caller(statement):
+            continue
+        principal = statement.get("Principal")
+        aws = principal.get("AWS") if isinstance(principal, Mapping) else None
+        accounts = [p for p in as_list(aws) if isinstance(p, str) and names_account(p)]
+        if accounts:
+            yield (f"trust {where} lets every principal of account {', '.join(accounts)} assume the role: name the "
+                   "role, or condition on aws:PrincipalArn")
 
 
 @resource_rule(

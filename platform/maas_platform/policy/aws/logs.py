@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Iterable, Sequence
+from typing import Any, Iterable, Mapping, Optional, Sequence, Union
 
 from ... import names
-from ..core import Context, NotEvaluable, Outcome, Resource, resource_rule
-from .helpers import as_list, engine_family, fmt, is_cluster_member, is_unknown, number
+from ..core import Context, Finding, NotEvaluable, Outcome, Resource, resource_rule, stack_rule
+from .edge import LOAD_BALANCERS
+from .helpers import (
+    as_list, engine_family, fmt, is_cluster_member, is_true, is_unknown, mapping, number, pairing, undecided,
+)
 
 # The five EKS control-plane log types (all of them: audit alone misses authenticator denials).
 CONTROL_PLANE_LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
@@ -92,3 +95,113 @@ def database_log_exports(resource: Resource, context: Context) -> Iterable[Outco
     yield from unknown
     if missing:
         yield f"enabledCloudwatchLogsExports lacks {', '.join(missing)}"
+
+
+# What PostgreSQL writes to its log: log_statement is none, ddl, mod or all, and defaults to
+# none, no statement at all; ddl logs schema changes, mod adds data changes, all logs every
+# statement (PostgreSQL's runtime-config-logging documentation, as quoted on pgsql-admin,
+# postgresql.org/message-id/564840.54338.qm@web111511.mail.gq1.yahoo.com, and the CIS PostgreSQL
+# benchmarks' "Ensure 'log_statement' is set correctly", default none; read 2026-12-02). Which input names a database's parameter group: pulumi-aws 7.51 SDK
+# docstrings, rds/instance.py ``parameter_group_name``, rds/cluster.py
+# ``db_cluster_parameter_group_name`` (read 2026-12-02).
+STATEMENT_LOGGING = ("ddl", "mod", "all")
+PARAMETER_GROUPS = {names.RDS_INSTANCE: ("parameterGroupName", names.RDS_PARAMETER_GROUP),
+                    names.RDS_CLUSTER: ("dbClusterParameterGroupName", names.RDS_CLUSTER_PARAMETER_GROUP)}
+
+
+def parameter(group: Resource, name: str) -> Any:
+    """The value a parameter group gives ``name`` (None when it sets none; unknown when its list is)."""
+    listed = group.props.get("parameters")
+    if is_unknown(listed):
+        return listed
+    for entry in as_list(listed):
+        entry = mapping(entry)
+        if entry.get("name") == name:
+            return entry.get("value")
+    return None
+
+
+def statement_logging(database: Resource, resources: Sequence[Resource]) -> Iterable[Union[Finding, NotEvaluable]]:
+    """What is wrong with the log_statement of ``database``'s parameter group."""
+    key, group_type = PARAMETER_GROUPS[database.type]
+    named = database.props.get(key)
+    if is_unknown(named) and not database.property_dependencies.get(key):
+        yield NotEvaluable(key, database.urn)
+        return
+    if named in (None, ""):
+        yield Finding(database.urn, f"no {key}: the default parameter group logs no statements (log_statement none)")
+        return
+    verdicts = [(group, pairing(database, key, group)) for group in resources if group.type == group_type]
+    groups = [group for group, verdict in verdicts if verdict]
+    if not groups:
+        yield from undecided([database], key) if any(v is None for _, v in verdicts) else [Finding(
+            database.urn, f"{key} names a parameter group outside the stack, whose log_statement no rule can read")]
+        return
+    for group in groups:
+        value = parameter(group, "log_statement")
+        if is_unknown(value):
+            yield NotEvaluable("parameters", group.urn)
+        elif str(value).lower() not in STATEMENT_LOGGING:
+            yield Finding(database.urn, f"parameter group {group.name} sets log_statement {value or '(none: default none)'}; "
+                                        f"log at least ddl")
+
+
+@stack_rule(
+    "MAAS-LOG-004",
+    # Advisory: checkov's hygiene check (policies/checkov-map.yaml), not a weakness a secure program must fix.
+    level="advisory",
+    title="PostgreSQL databases log their statements",
+    description="Every PostgreSQL RDS instance and Aurora PostgreSQL cluster names a parameter group of the stack "
+                "whose log_statement is ddl, mod or all (PostgreSQL's default, none, logs no statement), so schema "
+                "and, as chosen, data changes reach the exported log (MAAS-LOG-003). A database is paired with its "
+                "group by the reference or the value of its parameter group input.",
+    severity="low",
+    remediation="Create an aws.rds.ParameterGroup (instances) or ClusterParameterGroup (Aurora) with log_statement ddl "
+                "and log_min_duration_statement, and name it in parameterGroupName / dbClusterParameterGroupName.",
+    frameworks={"NIST 800-53": ["AU-2", "AU-12"], "SOC 2": ["CC7.2"]},
+)
+def postgres_statement_logging(resources: Sequence[Resource], context: Context
+                               ) -> Iterable[Union[Finding, NotEvaluable]]:
+    for database in (r for r in resources if r.type in PARAMETER_GROUPS and not is_cluster_member(r)):
+        engine = database.props.get("engine")
+        if is_unknown(engine):
+            yield NotEvaluable("engine", database.urn)
+        elif engine_family(engine) == "postgres":
+            yield from statement_logging(database, resources)
+
+
+# Access logs of a load balancer: pulumi-aws 7.51 SDK docstrings (lb/_inputs.py
+# LoadBalancerAccessLogsArgs: ``enabled`` defaults to false "even when bucket is specified";
+# ``bucket`` the S3 bucket; lb/load_balancer.py ``load_balancer_type`` application (default),
+# network or gateway), read 2026-12-02. A gateway load balancer has no access logs.
+NO_ACCESS_LOGS = ("gateway",)
+
+
+@resource_rule(
+    "MAAS-LOG-005",
+    # Advisory: checkov's hygiene check (policies/checkov-map.yaml), not a weakness a secure program must fix.
+    level="advisory",
+    title="Load balancers write access logs",
+    description="Every application and network load balancer, internal or internet-facing, has accessLogs enabled to "
+                "a bucket (enabled defaults to false, even with a bucket named). The access log is the only record "
+                "of the requests it served: who called, from where, what it asked and what came back.",
+    severity="medium",
+    remediation="Set accessLogs = {enabled: true, bucket: <a bucket the ELB log delivery may write>, prefix}.",
+    types=LOAD_BALANCERS,
+    frameworks={"NIST 800-53": ["AU-2", "AU-12"], "SOC 2": ["CC7.2"]},
+)
+def load_balancer_access_logs(resource: Resource, context: Context) -> Iterable[Outcome]:
+    kind = resource.props.get("loadBalancerType")
+    if is_unknown(kind):
+        yield NotEvaluable("loadBalancerType")
+        return
+    if kind in NO_ACCESS_LOGS:
+        return
+    unknown = next((found for path in ("accessLogs.enabled", "accessLogs.bucket")
+                    if (found := resource.unknown_at(path)) is not None), None)
+    if unknown is not None:
+        yield NotEvaluable(unknown)
+    elif not is_true(resource.get("accessLogs.enabled")):
+        yield "accessLogs is not enabled: no record of the requests it serves"
+    elif not resource.get("accessLogs.bucket"):
+        yield "accessLogs names no bucket"

@@ -1,14 +1,16 @@
-"""MAAS-REL: backups, deletion protection, dead letters and zones."""
+"""MAAS-REL: backups, deletion protection, dead letters, zones, minor upgrades, snapshot tags and
+object versions."""
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Iterator, Mapping, Sequence, Union
+from dataclasses import dataclass
+from typing import Any, Iterable, Iterator, Optional, Sequence, Union
 
 from ... import names
 from ..core import UNKNOWN, Context, Finding, NotEvaluable, Outcome, Resource, resource_rule, stack_rule
 from .helpers import (
-    MIN_BACKUP_RETENTION_DAYS, S3_BUCKETS, as_list, document, fmt, is_cluster_member, is_set, is_true, is_unknown,
-    last_segment, number, queue_name,
+    MIN_BACKUP_RETENTION_DAYS, S3_BUCKETS, as_list, configuring, document, fmt, is_cluster_member, is_false, is_set,
+    is_true, is_unknown, mapping, number, pairing, undecided,
 )
 
 # Stateful resources: what they hold cannot be recreated (data, the keys that decrypt it,
@@ -144,70 +146,101 @@ def queues(resources: Sequence[Resource]) -> list[Resource]:
 
 
 def redrive(resource: Resource) -> Any:
-    """The queue's redrive policy as a mapping, UNKNOWN, or None."""
+    """The redrive policy of a queue or of a RedrivePolicy resource as a mapping, UNKNOWN, or None."""
     value = resource.props.get("redrivePolicy")
     if is_unknown(value):
         return UNKNOWN
     return document(value)
 
 
-def dead_letter_names(resources: Sequence[Resource]) -> tuple[set[str], list[NotEvaluable]]:
-    """Names of the queues that are some queue's dead-letter queue, and the properties naming a
-    dead-letter queue that are not known yet (any queue may be the one they name)."""
-    found: set[str] = set()
-    unknown: list[NotEvaluable] = []
-    for queue in queues(resources):
-        policy = redrive(queue)
-        if policy == UNKNOWN:
-            unknown.append(NotEvaluable("redrivePolicy", queue.urn))
-        elif policy is not None:
-            target = last_segment(policy.get("deadLetterTargetArn"), ":")
-            if target:
-                found.add(target)
-            elif is_unknown(policy.get("deadLetterTargetArn")):
-                unknown.append(NotEvaluable("redrivePolicy.deadLetterTargetArn", queue.urn))
-        if is_set(queue.props.get("redriveAllowPolicy")):
-            found.add(queue_name(queue) or "")
-    for allow in (r for r in resources if r.type == names.SQS_REDRIVE_ALLOW_POLICY):
-        target = last_segment(allow.props.get("queueUrl"), "/")
-        if target:
-            found.add(target)
-        elif is_unknown(allow.props.get("queueUrl")):
-            unknown.append(NotEvaluable("queueUrl", allow.urn))
-    return found, unknown
+# Where a redrive policy names its dead-letter queue (inside the JSON of ``redrivePolicy``).
+DEAD_LETTER_TARGET = "redrivePolicy.deadLetterTargetArn"
+
+
+@dataclass(frozen=True)
+class Redrive:
+    """A redrive policy: inline on a queue (``holder`` is the queue) or an ``aws.sqs.RedrivePolicy``
+    (``holder``, which names its queue by ``queueUrl``). ``policy`` is the document, UNKNOWN or None."""
+
+    holder: Resource
+    policy: Any
+
+    def source(self, queue: Resource) -> Optional[bool]:
+        """Whether it is ``queue``'s (None: its queue is not known yet)."""
+        if self.holder.type == names.SQS_QUEUE:
+            return self.holder.urn == queue.urn
+        return pairing(self.holder, "queueUrl", queue)
+
+    def target(self, queue: Resource) -> Optional[bool]:
+        """Whether ``queue`` is its dead-letter queue (None: its target is not known yet)."""
+        return pairing(self.holder, DEAD_LETTER_TARGET, queue)
+
+    @property
+    def target_path(self) -> str:
+        return "redrivePolicy" if self.policy == UNKNOWN else DEAD_LETTER_TARGET
+
+
+def redrives(resources: Sequence[Resource]) -> list[Redrive]:
+    """Every redrive policy of the stack, inline or a resource of its own."""
+    found = [Redrive(q, redrive(q)) for q in queues(resources) if redrive(q) is not None]
+    return found + [Redrive(r, redrive(r)) for r in resources if r.type == names.SQS_REDRIVE_POLICY]
+
+
+def dead_letter_use(queue: Resource, forms: Sequence[Redrive], allows: Sequence[Resource]
+                    ) -> tuple[bool, list[NotEvaluable]]:
+    """Whether ``queue`` is some queue's dead-letter queue (a redrive policy names it, or it
+    admits sources by a redrive allow policy), and what may name it but is not known yet."""
+    if is_set(queue.props.get("redriveAllowPolicy")):
+        return True, []
+    targets = [(form, form.target(queue)) for form in forms]
+    allowed, unsure = configuring(queue, allows, [names.SQS_REDRIVE_ALLOW_POLICY], "queueUrl")
+    if allowed or any(verdict for _, verdict in targets):
+        return True, []
+    blockers = [NotEvaluable(form.target_path, form.holder.urn) for form, verdict in targets if verdict is None]
+    return False, blockers + undecided(unsure, "queueUrl")
+
+
+def redrive_problems(form: Redrive) -> Iterator[Union[Finding, NotEvaluable]]:
+    """What is wrong with a queue's own redrive policy."""
+    if form.policy == UNKNOWN:
+        yield NotEvaluable("redrivePolicy", form.holder.urn)
+        return
+    policy = mapping(form.policy)
+    if not is_set(policy.get("deadLetterTargetArn")):
+        yield Finding(form.holder.urn, "redrivePolicy names no deadLetterTargetArn")
+    count = policy.get("maxReceiveCount")
+    if is_unknown(count):
+        yield NotEvaluable("redrivePolicy.maxReceiveCount", form.holder.urn)
+    elif number(count) is None or number(count) < 1:
+        yield Finding(form.holder.urn, "redrivePolicy sets no maxReceiveCount")
 
 
 @stack_rule(
     "MAAS-REL-005",
     title="Every queue that is not a dead-letter queue has one",
-    description="Each SQS queue is either some queue's dead-letter queue or has a redrivePolicy with a "
-                "deadLetterTargetArn and a maxReceiveCount, so a poison message cannot loop forever or be lost.",
+    description="Each SQS queue is either some queue's dead-letter queue or has a redrive policy (its redrivePolicy, "
+                "or an aws.sqs.RedrivePolicy naming it) with a deadLetterTargetArn and a maxReceiveCount, so a poison "
+                "message cannot loop forever or be lost.",
     severity="medium",
     remediation="Create a DLQ next to the queue and set redrivePolicy = {deadLetterTargetArn, maxReceiveCount: 5}.",
     frameworks={"NIST 800-53": ["CP-10", "SI-11"], "SOC 2": ["A1.2"]},
 )
 def every_queue_has_dlq(resources: Sequence[Resource], context: Context) -> Iterable[Union[Finding, NotEvaluable]]:
-    dlqs, unknown_targets = dead_letter_names(resources)
+    forms = redrives(resources)
+    allows = [r for r in resources if r.type == names.SQS_REDRIVE_ALLOW_POLICY]
     for queue in queues(resources):
-        policy = redrive(queue)
-        if policy == UNKNOWN:
-            yield NotEvaluable("redrivePolicy", queue.urn)
+        owns = [(form, form.source(queue)) for form in forms]
+        own = [form for form, verdict in owns if verdict]
+        if own:
+            for form in own:
+                yield from redrive_problems(form)
             continue
-        if policy is None:
-            name = queue_name(queue)
-            if name is not None and name in dlqs:
-                continue
-            unknown_name = [NotEvaluable("name", queue.urn)] if is_unknown(queue.props.get("name")) and dlqs else []
-            blockers = unknown_targets + unknown_name
-            yield from blockers or [Finding(queue.urn, "no redrivePolicy and no queue uses it as its dead-letter queue")]
+        is_dead_letter, blockers = dead_letter_use(queue, forms, allows)
+        if is_dead_letter:
             continue
-        if not is_set(policy.get("deadLetterTargetArn")):
-            yield Finding(queue.urn, "redrivePolicy names no deadLetterTargetArn")
-        count = policy.get("maxReceiveCount")
-        if is_unknown(count):
-            yield NotEvaluable("redrivePolicy.maxReceiveCount", queue.urn)
-        elif number(count) is None or number(count) < 1:
-            yield Finding(queue.urn, "redrivePolicy sets no maxReceiveCount")
+        blockers = [NotEvaluable("queueUrl", form.holder.urn) for form, verdict in owns if verdict is None] + blockers
+        yield from blockers or [Finding(queue.urn, "no redrivePolicy (inline or an aws.sqs.RedrivePolicy) and no "
+                                                   "queue uses it as its dead-letter queue")]
 
 
 def retention_seconds(queue: Resource) -> Union[float, NotEvaluable]:
@@ -229,26 +262,26 @@ def retention_seconds(queue: Resource) -> Union[float, NotEvaluable]:
     frameworks={"NIST 800-53": ["CP-10"], "SOC 2": ["A1.2"]},
 )
 def dlq_retention(resources: Sequence[Resource], context: Context) -> Iterable[Union[Finding, NotEvaluable]]:
-    by_name = {queue_name(q): q for q in queues(resources) if queue_name(q)}
-    for queue in queues(resources):
-        policy = redrive(queue)
-        if policy == UNKNOWN:
-            yield NotEvaluable("redrivePolicy", queue.urn)
+    every = queues(resources)
+    for form in redrives(resources):
+        targets = [(q, form.target(q)) for q in every]
+        dlqs = [q for q, verdict in targets if verdict]
+        if not dlqs:
+            if any(verdict is None for _, verdict in targets):
+                yield NotEvaluable(form.target_path, form.holder.urn)
             continue
-        if not isinstance(policy, Mapping):
+        sources = [(q, form.source(q)) for q in every]
+        if not any(verdict for _, verdict in sources) and any(verdict is None for _, verdict in sources):
+            yield NotEvaluable("queueUrl", form.holder.urn)
             continue
-        target = policy.get("deadLetterTargetArn")
-        if is_unknown(target):
-            yield NotEvaluable("redrivePolicy.deadLetterTargetArn", queue.urn)
-            continue
-        dlq = by_name.get(last_segment(target, ":") or "")
-        if dlq is None:
-            continue
-        source, kept = retention_seconds(queue), retention_seconds(dlq)
-        if isinstance(source, NotEvaluable) or isinstance(kept, NotEvaluable):
-            yield from (v for v in (source, kept) if isinstance(v, NotEvaluable))
-        elif kept < source:
-            yield Finding(dlq.urn, f"keeps messages {fmt(kept)}s, less than its source queue {queue.name} ({fmt(source)}s)")
+        for queue in (q for q, verdict in sources if verdict):
+            for dlq in dlqs:
+                source, kept = retention_seconds(queue), retention_seconds(dlq)
+                if isinstance(source, NotEvaluable) or isinstance(kept, NotEvaluable):
+                    yield from (v for v in (source, kept) if isinstance(v, NotEvaluable))
+                elif kept < source:
+                    yield Finding(dlq.urn, f"keeps messages {fmt(kept)}s, less than its source queue {queue.name} "
+                                           f"({fmt(source)}s)")
 
 
 @resource_rule(
@@ -286,15 +319,10 @@ def node_groups_multi_az(resource: Resource, context: Context) -> Iterable[Outco
 
 
 def cluster_zones(cluster: Resource, instances: Sequence[Resource]) -> Iterator[Union[Finding, NotEvaluable]]:
-    """An Aurora cluster's instances in at least two zones (an instance AWS places counts toward a
-    second zone only); not evaluable while instances or zones that could make it pass are not known."""
-    identifier = cluster.props.get("clusterIdentifier")
-    if is_unknown(identifier):
-        yield NotEvaluable("clusterIdentifier", cluster.urn)
-        return
-    members = [i for i in instances if i.props.get("clusterIdentifier") == identifier]
-    undecided = [NotEvaluable("clusterIdentifier", i.urn) for i in instances
-                 if is_unknown(i.props.get("clusterIdentifier"))]
+    """An Aurora cluster's instances (whose clusterIdentifier names it) in at least two zones (an
+    instance AWS places counts toward a second zone only); not evaluable while instances or
+    zones that could make it pass are not known."""
+    members, unsure = configuring(cluster, instances, [names.RDS_CLUSTER_INSTANCE], "clusterIdentifier")
     zones = [i.props.get("availabilityZone") for i in members]
     unplaced_zones = [NotEvaluable("availabilityZone", i.urn) for i in members
                       if is_unknown(i.props.get("availabilityZone"))]
@@ -303,7 +331,7 @@ def cluster_zones(cluster: Resource, instances: Sequence[Resource]) -> Iterator[
     placed_by_aws = min(sum(1 for z in known if not z), 1)  # AWS places those; count them only toward a second zone
     if len(zones) >= 2 and len(distinct) + placed_by_aws >= 2:
         return
-    blockers = undecided + unplaced_zones
+    blockers = undecided(unsure, "clusterIdentifier") + unplaced_zones
     if blockers and len(distinct) + placed_by_aws + len(blockers) >= 2:
         yield from blockers
         return
@@ -338,3 +366,98 @@ def prod_multi_az(resources: Sequence[Resource], context: Context) -> Iterable[U
             yield NotEvaluable("deploymentMode", broker.urn)
         elif mode not in MULTI_AZ_MQ_MODES:
             yield Finding(broker.urn, f"deploymentMode is {mode or 'SINGLE_INSTANCE'}; use {' or '.join(MULTI_AZ_MQ_MODES)}")
+
+
+# Defaults these rules rest on, pulumi-aws 7.51 SDK docstrings (pulumi_aws/rds/instance.py,
+# rds/cluster.py, rds/cluster_instance.py, s3/bucket_versioning.py), read 2026-12-02:
+# autoMinorVersionUpgrade defaults to true (instance, cluster instance and cluster);
+# copyTagsToSnapshot defaults to false (instance and cluster).
+MINOR_UPGRADE_TYPES = (names.RDS_INSTANCE, names.RDS_CLUSTER_INSTANCE, names.RDS_CLUSTER)
+BUCKET_VERSIONING_TYPES = (names.S3_BUCKET_VERSIONING, names.S3_BUCKET_VERSIONING_V2)
+
+
+@resource_rule(
+    "MAAS-REL-009",
+    # Advisory: checkov's hygiene check (policies/checkov-map.yaml), not a weakness a secure program must fix.
+    level="advisory",
+    title="Databases take minor engine upgrades",
+    description="autoMinorVersionUpgrade is not false on RDS instances, Aurora cluster instances and clusters, so the "
+                "engine's security and bug-fix releases are applied in the maintenance window. AWS's default is true: "
+                "leaving it out passes; switching it off leaves known flaws unpatched until someone upgrades by hand.",
+    severity="medium",
+    remediation="Remove autoMinorVersionUpgrade (or set it true) and pick the window with preferredMaintenanceWindow.",
+    types=MINOR_UPGRADE_TYPES,
+    frameworks={"NIST 800-53": ["SI-2"], "SOC 2": ["CC7.1"]},
+)
+def minor_upgrades(resource: Resource, context: Context) -> Iterable[Outcome]:
+    value = resource.props.get("autoMinorVersionUpgrade")
+    if is_unknown(value):
+        yield NotEvaluable("autoMinorVersionUpgrade")
+    elif is_false(value):
+        yield "autoMinorVersionUpgrade is false: minor engine releases (security fixes) are never applied"
+
+
+@resource_rule(
+    "MAAS-REL-010",
+    # Advisory: checkov's hygiene check (policies/checkov-map.yaml), not a weakness a secure program must fix.
+    level="advisory",
+    title="Database snapshots carry the database's tags",
+    description="copyTagsToSnapshot is true on RDS instances and clusters (default false), so the snapshots a "
+                "database leaves (automated, manual, the final one) keep its team, agent and cost-center tags: they "
+                "stay attributed, findable when restoring, and under the same tag-based access conditions. An "
+                "Aurora cluster's instances take the cluster's setting.",
+    severity="low",
+    remediation="Set copyTagsToSnapshot true on the instance or cluster.",
+    types=[names.RDS_CLUSTER, names.RDS_INSTANCE],
+    frameworks={"NIST 800-53": ["CP-9", "CM-8"], "SOC 2": ["A1.2"]},
+)
+def snapshots_tagged(resource: Resource, context: Context) -> Iterable[Outcome]:
+    if is_cluster_member(resource):
+        return
+    value = resource.props.get("copyTagsToSnapshot")
+    if is_unknown(value):
+        yield NotEvaluable("copyTagsToSnapshot")
+    elif not is_true(value):
+        yield "copyTagsToSnapshot is not true: its snapshots lose the database's tags"
+
+
+def versioning_enabled(configuration: Resource) -> Union[bool, NotEvaluable]:
+    """Whether a BucketVersioning resource enables versioning (status Enabled)."""
+    path = "versioningConfiguration.status"
+    unknown = configuration.unknown_at(path)
+    if unknown:
+        return NotEvaluable(unknown, configuration.urn)
+    return configuration.get(path) == "Enabled"
+
+
+@stack_rule(
+    "MAAS-REL-011",
+    # Advisory: checkov's hygiene check (policies/checkov-map.yaml), not a weakness a secure program must fix.
+    level="advisory",
+    title="Buckets keep object versions in prod",
+    description="In prod every S3 bucket has versioning enabled, inline (versioning.enabled on aws.s3.Bucket) or by an "
+                "aws.s3.BucketVersioning naming it with status Enabled, so an overwritten or deleted object can be "
+                "restored. A bucket is paired with its versioning by the reference or the value of its bucket input, "
+                "never by an expected name.",
+    severity="medium",
+    remediation="Add an aws.s3.BucketVersioning(bucket=bucket.id, versioning_configuration={status: Enabled}) and a "
+                "lifecycle rule expiring noncurrent versions.",
+    frameworks={"NIST 800-53": ["CP-9", "SI-12"], "SOC 2": ["A1.2"]},
+)
+def prod_bucket_versioning(resources: Sequence[Resource], context: Context) -> Iterable[Union[Finding, NotEvaluable]]:
+    if not context.prod:
+        return
+    for bucket in (r for r in resources if r.type in S3_BUCKETS):
+        inline = bucket.get("versioning.enabled")
+        if is_true(inline):
+            continue
+        if is_unknown(inline) or bucket.unknown_at("versioning"):
+            yield NotEvaluable("versioning.enabled", bucket.urn)
+            continue
+        matched, unsure = configuring(bucket, resources, BUCKET_VERSIONING_TYPES, "bucket")
+        verdicts = [versioning_enabled(configuration) for configuration in matched]
+        if any(verdict is True for verdict in verdicts):
+            continue
+        blockers = [v for v in verdicts if isinstance(v, NotEvaluable)] + undecided(unsure, "bucket")
+        yield from blockers or [Finding(bucket.urn, "versioning is not enabled: an overwritten or deleted object "
+                                                    "cannot be restored")]
