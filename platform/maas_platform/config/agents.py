@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal, Optional, Union
 
 from pydantic import AfterValidator, BeforeValidator, Field, field_validator, model_validator
 
+from ..credentials import credential_name, scan
 from ..names import RESERVED_NAMESPACES
 from .base import StrictModel
 
@@ -30,10 +31,6 @@ _IMAGE = re.compile(
 )
 _CERT_ARN = re.compile(r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[0-9a-f-]{36}$")
 _HOSTNAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
-# Env names that hold credentials: such a value belongs under ``secrets``.
-_SECRET_ENV = re.compile(r"(^|_)(PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|CREDENTIALS?|ACCESS_?KEY)(_|$)", re.I)
-# Values that are credentials whatever their name (LLM provider keys, AWS keys, PEM).
-_SECRET_VALUE = re.compile(r"^(sk-[A-Za-z0-9_-]{16,}|sk-ant-|AKIA[0-9A-Z]{16}|ASIA[0-9A-Z]{16}|-----BEGIN |gh[pousr]_[A-Za-z0-9]{20,}|xox[bpas]-)")
 
 
 # Namespaces the cluster and the platform's add-ons own.
@@ -492,10 +489,14 @@ class AgentSpec(StrictModel):
         for key, text in value.items():
             if not _ENV_NAME.match(key):
                 raise ValueError(f"'{key}' is not an environment variable name")
-            if _SECRET_ENV.search(key) or _SECRET_VALUE.match(text):
+            # The detectors the policy gate runs over every container's env (MAAS-SEC-015); a
+            # variable named like a credential is refused whatever its value: it belongs under secrets.
+            found = scan(text)
+            if credential_name(key) or found:
                 secret = key.lower().replace("_", "-")
+                what = f" ({found[0].description})" if found else ""
                 raise ValueError(
-                    f"{key} looks like a credential written inline; list '{secret}' under secrets "
+                    f"{key} looks like a credential{what} written inline; list '{secret}' under secrets "
                     "and put the value in Secrets Manager"
                 )
         return value
