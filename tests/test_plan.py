@@ -175,7 +175,7 @@ def test_what_the_gate_cannot_evaluate_is_carried_by_the_plan_and_its_json(monke
     from maas_platform.plan import pipeline
     from maas_platform.policy.gate import GateResult
 
-    monkeypatch.setattr(pipeline, "gate", lambda plan, config, environment, source: GateResult([], [], [UNSEEN]))
+    monkeypatch.setattr(pipeline, "gate", lambda plan, config, environment, source, **facts: GateResult([], [], [UNSEEN]))
     plan = plan_project(ROOT, stack="dev")
     assert plan.not_evaluable == [UNSEEN] and plan.violations == []
     document = json.loads(plan.to_json())

@@ -15,7 +15,7 @@ import typer
 from rich.table import Table
 
 from ..config.loader import ConfigError
-from .console import EXIT_FAILED, EXIT_OK, console, errors, fail, warn
+from .console import EXIT_FAILED, EXIT_OK, console, errors, fail, program_failed, warn
 
 
 def plan(
@@ -46,16 +46,25 @@ def plan(
              "cost chart) to this path; needs Graphviz's dot.",
     ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only errors (and no progress)."),
+    debug: bool = typer.Option(False, "--debug", help="When the program fails, print its full traceback too."),
 ) -> None:
     """Plan a stack offline: run the real program under Pulumi's mock engine with a fake cloud.
 
     Team stacks read their platform stack (maas:platform_stack) from --platform-outputs,
     else from an offline plan of the platform stack, made first.
 
-    Exit codes: 0 planned; 1 planned with mandatory policy violations; 2 invalid
-    configuration or usage.
+    Exit codes:
+
+    \b
+    0  planned, no mandatory policy violation
+    1  planned, with mandatory violations (the findings table names them)
+    2  invalid configuration or usage (one line: the key and the fix)
+    3  the program failed: an exception, a syntax error, or a data source
+       the offline plan cannot answer (one line: file:line, type, message;
+       --debug adds the traceback)
     """
     from ..plan import plan_project
+    from ..plan.engine import ProgramFailure
     from ..plan.exports import write_exports
 
     if html_path is not None:
@@ -75,6 +84,8 @@ def plan(
             )
     except ConfigError as error:
         raise fail(str(error))
+    except ProgramFailure as failure:
+        raise program_failed(str(failure), failure.details if debug else "")
     elapsed = time.perf_counter() - started
 
     if json_path is not None:

@@ -49,6 +49,10 @@ class PlannedResource:
     id: Optional[str] = None
     outputs: Mapping[str, Any] = field(default_factory=dict)
     remote: bool = False
+    # Secret inputs whose plain text is a credential the program wrote ({"path", "kind"}: never the
+    # value), and the resource hooks it binds (plan.checked).
+    written_credentials: tuple[Mapping[str, str], ...] = ()
+    hooks: tuple[str, ...] = ()
 
     @property
     def is_provider(self) -> bool:
@@ -77,6 +81,10 @@ class PlannedResource:
             document["outputs"] = dict(self.outputs)
         if self.remote:
             document["remote"] = True
+        if self.written_credentials:
+            document["written_credentials"] = [dict(entry) for entry in self.written_credentials]
+        if self.hooks:
+            document["hooks"] = list(self.hooks)
         return document
 
     @classmethod
@@ -97,6 +105,8 @@ class PlannedResource:
             id=document.get("id"),
             outputs=dict(document.get("outputs") or {}),
             remote=bool(document.get("remote", False)),
+            written_credentials=tuple(dict(e) for e in document.get("written_credentials") or ()),
+            hooks=tuple(document.get("hooks") or ()),
         )
 
     # Read as the JSON mapping it is written as: the policy gate's ``plan_resources`` and

@@ -12,20 +12,24 @@ from __future__ import annotations
 from types import ModuleType
 from typing import Callable, Iterable, Optional, Sequence
 
-from . import stack
-from .aws import encryption, exposure, iam, logs, recovery, tags
-from .kubernetes import objects, pods, tenancy
+from . import components, governance, secrets, stack
+from .aws import edge, encryption, exposure, iam, identity, logs, recovery, tags
+from .kubernetes import ingress, objects, patches, pods, rbac, tenancy
 from .core import Context, Evaluation, Resource, Rule, Settings, evaluate_rules, registered
 
 # Every rule module; a rule registered anywhere else is not one of the platform's.
-MODULES: tuple[ModuleType, ...] = (encryption, exposure, iam, logs, recovery, tags, pods, objects, tenancy, stack)
+MODULES: tuple[ModuleType, ...] = (encryption, exposure, edge, iam, identity, logs, recovery, tags, pods, objects,
+                                   tenancy, ingress,
+                                   rbac, patches, stack,
+                                   governance, secrets, components)
 _MODULE_NAMES = frozenset(module.__name__ for module in MODULES)
 
 
 # What the engine registered -> what the rules judge, step by step: each step takes the stack's
 # resources and returns them with some replaced or added (an object a patch changes, judged as
 # merged onto its target; the manifests a component holds inline).
-PREPARE: tuple[Callable[[Sequence[Resource]], list[Resource]], ...] = ()
+PREPARE: tuple[Callable[[Sequence[Resource]], list[Resource]], ...] = (
+    components.expand_inline_manifests, patches.merge_patches, rbac.resolve_bindings)
 
 
 def prepared(resources: Sequence[Resource]) -> list[Resource]:
