@@ -162,8 +162,22 @@ def _child(args: argparse.Namespace) -> None:
     result: dict[str, Any] = {"baseline_mb": _peak_mb(), "package": str(Path(maas_platform.__file__).parent)}
 
     if args.child == "plan":
+        from maas_platform.plan import pipeline
+
+        # The policy gate's share of the plan: every rule over the planned resources.
+        gate_seconds: list[float] = []
+
+        def timed_gate(*gate_args: Any, __gate=pipeline.gate, **gate_kwargs: Any) -> Any:
+            start = time.perf_counter()
+            try:
+                return __gate(*gate_args, **gate_kwargs)
+            finally:
+                gate_seconds.append(time.perf_counter() - start)
+
+        pipeline.gate = timed_gate
         plan, timing = _timed(lambda: plan_project(ROOT, config_file=Path(args.config)), args.gc)
         result.update(timing)
+        result["gate_seconds"] = sum(gate_seconds)
         result["resources"] = len(plan.resources)
         result["cloud_resources"] = len(plan.cloud_resources())
         result["components"] = sum(1 for r in plan.resources if not r.custom)
@@ -358,8 +372,11 @@ def _summarise(runs: list[dict[str, Any]], resources: int) -> dict[str, Any]:
     median = lambda key: statistics.median(r[key] for r in runs)  # noqa: E731
     seconds, peak, baseline, gc_seconds = median("seconds"), median("peak_mb"), median("baseline_mb"), median("gc_seconds")
     cpu = median("cpu_seconds")
+    gate = statistics.median(r.get("gate_seconds", 0.0) for r in runs)
     return {
         "seconds": seconds,
+        "gate_seconds": gate,
+        "gate_share": gate / seconds,
         "seconds_samples": [r["seconds"] for r in runs],
         "ms_per_resource": 1000 * seconds / resources,
         "cpu_seconds": cpu,
@@ -496,10 +513,11 @@ def report(results: dict[str, Any], markdown: bool = False) -> str:
         "",
         "Plan of the dev stack with N synthetic agents",
         _table(
-            ["agents", "resources", "cloud", "components", "plan s", "ms/res", "cpu s", "cpu ms/res", "gc share",
-             "peak MB", "growth MB", "KB/res", "same plan"],
+            ["agents", "resources", "cloud", "components", "plan s", "gate s", "gate share", "ms/res", "cpu s",
+             "cpu ms/res", "gc share", "peak MB", "growth MB", "KB/res", "same plan"],
             [[str(r["agents"]), str(r["resources"]), str(r["cloud_resources"]), str(r["components"]),
-              f"{r['plan']['seconds']:.2f}", f"{r['plan']['ms_per_resource']:.2f}",
+              f"{r['plan']['seconds']:.2f}", f"{r['plan']['gate_seconds']:.2f}", f"{r['plan']['gate_share']:.0%}",
+              f"{r['plan']['ms_per_resource']:.2f}",
               f"{r['plan']['cpu_seconds']:.2f}", f"{r['plan']['cpu_ms_per_resource']:.2f}", f"{r['plan']['gc_share']:.0%}",
               f"{r['plan']['peak_mb']:.0f}", f"{r['plan']['growth_mb']:.0f}", f"{r['plan']['kb_per_resource']:.0f}",
               "yes" if r["same_plan"] else ("no: code changed" if r["resource_count_changed"] else "NO")]

@@ -10,10 +10,13 @@ from __future__ import annotations
 import fnmatch
 import json
 import os
+import re
+import shutil
 import subprocess
 import time
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import pytest
 import yaml
@@ -24,6 +27,8 @@ from maas_platform.plan.catalog import write_catalog_stack
 from maas_platform.plan.engine import SECRET, UNKNOWN_VALUE
 from maas_platform.plan.exports import write_exports
 from maas_platform.plan.tfplan import args_class, convert, singular, terraform_plan, terraform_type
+from maas_platform.policy.catalog import rule_ids
+from maas_platform.policy.reference import CHECKOV_MAP, CheckovCheck, checkov_checks, render
 
 CHECKOV = ROOT / ".venv-checkov" / "bin" / "checkov"
 CONFIG = ROOT / ".checkov.yaml"
@@ -301,3 +306,181 @@ def test_checkov_fails_a_queue_without_a_key(tmp_path):
     write_exports(Plan(project="maas", stack="t", resources=[PlannedResource.from_dict(queue)], outputs={}), tmp_path)
     reports = run_checkov(tmp_path)
     assert ("CKV_AWS_27", "aws_sqs_queue.plain") in failures(reports)
+
+
+# -- checkov's checks and ours (policies/checkov-map.yaml) ------------------------------------------
+
+INSECURE = ROOT / "tests" / "fixtures" / "insecure"
+
+
+@dataclass(frozen=True)
+class Example:
+    """An insecure example planned and exported: its checkov ids -> URNs, the URNs each resource
+    is linked to, and the rules that fired on each URN."""
+
+    name: str
+    plan: Plan
+    judged: bool  # False for corpus cases whose rule has not landed (xfail): checkov may know better
+
+    def urns(self) -> dict[str, str]:
+        """checkov's resource id (a Terraform address, ``Kind.namespace.name``) -> URN."""
+        found = {}
+        aws = [r for r in self.plan.cloud_resources() if terraform_type(r.type)]
+        planned = terraform_plan(self.plan)["planned_values"]["root_module"]["resources"]
+        found.update({entry["address"]: r.urn for entry, r in zip(planned, aws)})
+        for r in self.plan.cloud_resources():
+            if r.type.startswith("kubernetes:") and isinstance(r.inputs.get("kind"), str):
+                metadata = r.inputs.get("metadata") or {}
+                found[f"{r.inputs['kind']}.{metadata.get('namespace') or 'default'}.{metadata.get('name')}"] = r.urn
+        return found
+
+    def linked(self, urn: str) -> set[str]:
+        """``urn``, what it refers to, what refers to it, and the Namespace object it lives in."""
+        resources = self.plan.cloud_resources()
+        this = next(r for r in resources if r.urn == urn)
+        namespace = (this.inputs.get("metadata") or {}).get("namespace") if isinstance(this.inputs, dict) else None
+        return ({urn} | set(this.dependencies) | {r.urn for r in resources if urn in r.dependencies}
+                | {r.urn for r in resources if r.inputs.get("kind") == "Namespace"
+                   and (r.inputs.get("metadata") or {}).get("name") == namespace})
+
+    def fired(self) -> dict[str, set[str]]:
+        """URN -> the rules that reported it (exempted findings included: the rule fired)."""
+        found: dict[str, set[str]] = {}
+        for finding in [*self.plan.violations, *self.plan.exempted]:
+            found.setdefault(finding["urn"], set()).add(finding["policy"])
+        return found
+
+
+def _corpus_programs(platform_outputs: Callable[[str], Path], folder: Path) -> list[Example]:
+    """The insecure program cases of tests/policy-corpus, planned as test_policy_corpus plans them."""
+    if not (ROOT / "tests" / "test_policy_corpus.py").exists():
+        return []
+    from test_policy_corpus import load_cases, team_project
+
+    examples = []
+    for case in load_cases():
+        if case.kind != "program" or case.secure or case.expect_exit is not None:
+            continue
+        project = team_project(case, folder / case.path.stem)
+        plan = plan_project(project, stack=case.environment, platform_outputs=platform_outputs(case.environment))
+        examples.append(Example(f"corpus-{case.path.stem}", plan, judged=not case.xfail))
+    return examples
+
+
+@pytest.fixture(scope="module")
+def insecure_examples(tmp_path_factory) -> list[Example]:
+    folder = tmp_path_factory.mktemp("checkov-insecure")
+    outputs: dict[str, Path] = {}
+
+    def platform_outputs(environment: str) -> Path:
+        if environment not in outputs:
+            outputs[environment] = folder / f"platform-{environment}.json"
+            outputs[environment].write_text(json.dumps(plan_project(ROOT, stack=environment).stack_outputs().values,
+                                                       default=str))
+        return outputs[environment]
+
+    return [Example("insecure", plan_project(INSECURE, stack="prod"), judged=True),
+            *_corpus_programs(platform_outputs, folder / "corpus")]
+
+
+@pytest.fixture(scope="module")
+def raised(insecure_examples, unskipped_config, tmp_path_factory) -> list[tuple[str, str, str]]:
+    """(example, check id, checkov's resource id) of every check checkov fails on the insecure
+    examples without the skips: one checkov run over all their exports, a folder each."""
+    scan = tmp_path_factory.mktemp("checkov-insecure-scan")
+    for example in insecure_examples:
+        exports = tmp_path_factory.mktemp(f"exports-{example.name}")
+        write_exports(example.plan, exports)
+        (scan / example.name).mkdir()
+        (scan / example.name / "tfplan.json").write_text((exports / "tfplan.json").read_text())
+        if (exports / "manifests").is_dir():
+            shutil.copytree(exports / "manifests", scan / example.name / "manifests")
+    command = [str(_checkov_bin()), "--config-file", str(unskipped_config), "-d", ".", "-o", "json"]
+    result = subprocess.run(command, capture_output=True, text=True, cwd=scan, env={**os.environ, "BC_SKIP_MAPPING": "TRUE"})
+    assert result.returncode in (0, 1), result.stderr[-2000:]
+    reports = json.loads(result.stdout)
+    reports = reports if isinstance(reports, list) else [reports]
+    return sorted((f["file_path"].strip("/").split("/")[0], f["check_id"], f["resource"])
+                  for r in reports if "check_type" in r for f in r["results"]["failed_checks"])
+
+
+def unmatched(examples: list[Example], raised: list[tuple[str, str, str]], checks: list[CheckovCheck]) -> list[str]:
+    """Where checkov fails a mapped check and none of the check's rules fired on that resource or
+    on one linked to it (a bucket's access block, a pod's namespace). A patch (``...Patch``) is
+    left out: checkov judges the patch as a whole object, and what it leaves out is the target's,
+    which neither checkov nor the plan holds; the rules judge it merged onto its target."""
+    by_name = {example.name: example for example in examples}
+    urns = {example.name: example.urns() for example in examples}
+    fired_on = {example.name: example.fired() for example in examples}
+    mapped = {check.id: set(check.rules) for check in checks if check.rules}
+    environments = {check.id: check.environments for check in checks}
+    missed = []
+    for name, check_id, resource in raised:
+        example = by_name[name]
+        # The examples' stacks are named after their environment (the fixture's prod, the corpus's dev and prod).
+        elsewhere = environments.get(check_id) and example.plan.stack not in environments[check_id]
+        if check_id not in mapped or not example.judged or elsewhere:
+            continue
+        urn = urns[name].get(resource)
+        if urn is not None and urn.split("::")[-2].endswith("Patch"):
+            continue
+        if urn is None:
+            missed.append(f"{name}: {check_id} on {resource}, which no resource of the plan is")
+            continue
+        if not any(mapped[check_id] & fired_on[name].get(linked, set()) for linked in example.linked(urn)):
+            missed.append(f"{name}: {check_id} fails {resource}; none of {sorted(mapped[check_id])} fired there")
+    return missed
+
+
+def test_the_checkov_map_names_real_rules_and_gives_reasons():
+    checks = checkov_checks()
+    ids = [check.id for check in checks]
+    assert len(ids) == len(set(ids)), "a check is listed twice"
+    known = rule_ids()
+    for check in checks:
+        assert re.fullmatch(r"CKV2?_[A-Z0-9]+_\d+", check.id), check.id
+        assert check.title, f"{check.id}: give checkov's title of the check"
+        assert set(check.rules) <= known, f"{check.id}: {sorted(set(check.rules) - known)} are not rules of the catalog"
+        for answer in (check.not_adopted, check.to_adopt):
+            assert not answer or len(answer.split()) >= 12, f"{check.id}: say why, in a sentence or two"
+    # The same reasons as the skip list: a check skipped for the platform's own plans is claimed
+    # by a rule only where the rule applies in some environments (CKV_K8S_43: digests in prod).
+    skipped = {s["id"] for s in _skips()}
+    assert not [c.id for c in checks if c.id in skipped and c.rules and not c.environments]
+
+
+def test_a_malformed_checkov_map_entry_is_refused(tmp_path):
+    path = tmp_path / "map.yaml"
+    path.write_text("checks:\n  - id: CKV_AWS_7\n    title: rotation\n    rules: [MAAS-SEC-010]\n    not_adopted: both\n")
+    with pytest.raises(ValueError, match="CKV_AWS_7.*exactly one"):
+        checkov_checks(path)
+    path.write_text("checks:\n  - id: CKV_AWS_7\n    title: rotation\n")
+    with pytest.raises(ValueError, match="exactly one"):
+        checkov_checks(path)
+
+
+def test_policies_md_carries_the_checkov_table():
+    checks = checkov_checks()
+    text = render(checkov=checks)
+    section = text.split("## checkov's checks and ours", 1)[1].split("\n## ", 1)[0]
+    for check in checks:
+        assert f"| {check.id} |" in section
+    assert "[MAAS-SEC-010](#maas-sec-010)" in section and "Not adopted: " in section
+
+
+def test_every_check_checkov_raises_on_the_insecure_examples_is_answered(raised):
+    listed = {check.id for check in checkov_checks()}
+    missing = sorted({check_id for _, check_id, _ in raised} - listed)
+    assert raised and not missing, f"checkov fails {missing}: add each to {CHECKOV_MAP.name} (rules, not_adopted or to_adopt)"
+
+
+def test_a_mapped_rule_fires_wherever_checkov_fails_its_check(insecure_examples, raised):
+    assert not unmatched(insecure_examples, raised, checkov_checks())
+
+
+def test_a_wrong_mapping_is_caught(insecure_examples, raised):
+    """The proof can fail: rotation (CKV_AWS_7) claimed by the SQS encryption rule."""
+    wrong = [CheckovCheck(id="CKV_AWS_7", title="rotation", rules=("MAAS-SEC-003",))]
+    assert any("CKV_AWS_7 fails aws_kms_key.orders-key" in line for line in unmatched(insecure_examples, raised, wrong))
+    right = [CheckovCheck(id="CKV_AWS_7", title="rotation", rules=("MAAS-SEC-010",))]
+    assert not unmatched(insecure_examples, raised, right)

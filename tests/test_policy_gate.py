@@ -30,12 +30,12 @@ def test_config_validation_checks_the_shape_only():
     """A well-formed ID that no rule has is the gate's to refuse, not the config model's."""
     policy = PolicyConfig.model_validate({
         "enforcement": {"MAAS-NOPE-999": "advisory"},
-        "exemptions": [{"policy": "MAAS-NOPE-001", "resources": ["x"], "reason": "reviewed in SEC-9"}],
+        "exemptions": [{"policy": "MAAS-NOPE-001", "resources": ["x"], "reason": "reviewed in SEC-9", "expires": "2027-03-01"}],
     })
     assert policy.policy_ids() == [("enforcement.MAAS-NOPE-999", "MAAS-NOPE-999"),
                                    ("exemptions[0].policy", "MAAS-NOPE-001")]
     for wrong in ({"enforcement": {"nope": "advisory"}}, {"enforcement": {"MAAS-SEC-001": "sometimes"}},
-                  {"exemptions": [{"policy": "MAAS-SEC-001", "resources": [], "reason": "reviewed in SEC-9"}]},
+                  {"exemptions": [{"policy": "MAAS-SEC-001", "resources": [], "reason": "reviewed in SEC-9", "expires": "2027-03-01"}]},
                   {"exemptions": [{"policy": "MAAS-SEC-001", "resources": ["x"], "reason": "short"}]}):
         with pytest.raises(ValueError):
             PolicyConfig.model_validate(wrong)
@@ -44,8 +44,8 @@ def test_config_validation_checks_the_shape_only():
 @pytest.mark.parametrize("policy, key", [
     ({"enforcement": {"MAAS-SEC-001": "advisory", "MAAS-NOPE-999": "advisory"}}, "maas:policy.enforcement.MAAS-NOPE-999"),
     ({"exemptions": [
-        {"policy": "MAAS-SEC-001", "resources": ["x"], "reason": "reviewed in SEC-9"},
-        {"policy": "MAAS-NOPE-001", "resources": ["x"], "reason": "reviewed in SEC-9"},
+        {"policy": "MAAS-SEC-001", "resources": ["x"], "reason": "reviewed in SEC-9", "expires": "2027-03-01"},
+        {"policy": "MAAS-NOPE-001", "resources": ["x"], "reason": "reviewed in SEC-9", "expires": "2027-03-01"},
     ]}, "maas:policy.exemptions[1].policy"),
 ])
 def test_the_gate_refuses_an_unknown_policy_id_in_one_line_naming_the_key(policy, key):
@@ -129,11 +129,16 @@ def _imports(path: Path) -> set[str]:
 
 
 def test_the_engine_imports_no_rule_module_and_the_catalog_lists_every_one():
-    assert _imports(POLICY / "core.py") <= {"__future__", "fnmatch", "dataclasses", "typing", "..names", "..markers"}
+    assert _imports(POLICY / "core.py") <= {"__future__", "collections.abc", "datetime", "fnmatch", "functools", "dataclasses",
+                                          "typing", "..names", "..markers"}
+    from maas_platform.policy.catalog import MODULES
+
     modules = {rule.check.__module__ for rule in rules()}
-    assert modules == {f"maas_platform.policy.{name}" for name in (
+    # Every listed module contributes rules, and every rule comes from a listed module.
+    assert modules == {module.__name__ for module in MODULES}
+    assert {f"maas_platform.policy.{name}" for name in (
         "aws.encryption", "aws.exposure", "aws.iam", "aws.logs", "aws.recovery", "aws.tags", "kubernetes.pods",
-        "kubernetes.objects", "kubernetes.tenancy", "stack")}
+        "kubernetes.objects", "kubernetes.tenancy", "stack", "governance")} <= modules
     assert {".stack", ".aws", ".kubernetes"} <= _imports(POLICY / "catalog.py")
 
 

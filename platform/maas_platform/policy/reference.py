@@ -9,13 +9,24 @@ a test compares the file with :func:`render`, and ``maas reference policies`` pr
 from __future__ import annotations
 
 import re
-from typing import Iterable, Optional, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Optional, Sequence
+
+import yaml
 
 from .catalog import rules
 from .core import DEFAULT_MIN_LOG_RETENTION_DAYS, FRAMEWORKS, LEVELS, SEVERITIES, Rule
 from .crossguard import CONFIG_COMMAND, NOT_EVALUABLE, PACK_NAME, policy_name
 
 REGENERATE = "maas reference policies > docs/policies.md"
+
+# checkov's checks, each with the rules that catch the same weakness or the reason it is not
+# adopted; it lives beside the skip list (policies/checkov-skips.yaml), outside the package.
+CHECKOV_MAP = Path(__file__).resolve().parents[3] / "policies" / "checkov-map.yaml"
+CHECKOV_MAP_NAME = "policies/checkov-map.yaml"
+# How an entry of the map answers its check: exactly one of these keys.
+CHECKOV_ANSWERS = ("rules", "not_adopted", "to_adopt")
 
 
 def cell(text: str) -> str:
@@ -40,6 +51,49 @@ def controls(framework: str, selected: Iterable[Rule]) -> list[tuple[str, list[s
         for control in rule.frameworks.get(framework, ()):
             by_control.setdefault(control, []).append(rule.id)
     return [(control, sorted(by_control[control])) for control in sorted(by_control, key=_natural)]
+
+
+@dataclass(frozen=True)
+class CheckovCheck:
+    """One check of checkov and the platform's answer to it: ``rules`` that catch the same
+    weakness, or the reason it is ``not_adopted``, or what a rule would refuse (``to_adopt``)."""
+
+    id: str
+    title: str
+    rules: tuple[str, ...] = ()
+    not_adopted: str = ""
+    to_adopt: str = ""
+    note: str = ""
+    # The environments the rules apply in, when not every one (checkov's check applies everywhere).
+    environments: tuple[str, ...] = ()
+
+
+def checkov_checks(path: Path = CHECKOV_MAP) -> list[CheckovCheck]:
+    """The entries of the checkov map, by check ID; ValueError names the first malformed one."""
+    document = yaml.safe_load(path.read_text()) or {}
+    checks = []
+    for index, entry in enumerate(document.get("checks") or []):
+        where = f"{path.name}: checks[{index}]"
+        if not isinstance(entry, dict) or not entry.get("id"):
+            raise ValueError(f"{where}: an entry needs an id")
+        unknown = set(entry) - {"id", "title", "note", "environments", *CHECKOV_ANSWERS}
+        answers = [key for key in CHECKOV_ANSWERS if key in entry]
+        if unknown or len(answers) != 1:
+            raise ValueError(f"{where} ({entry['id']}): give exactly one of {', '.join(CHECKOV_ANSWERS)}"
+                             + (f"; unknown keys {sorted(unknown)}" if unknown else ""))
+        checks.append(CheckovCheck(
+            id=str(entry["id"]), title=" ".join(str(entry.get("title") or "").split()),
+            rules=tuple(_strings(entry.get("rules"))),
+            not_adopted=" ".join(str(entry.get("not_adopted") or "").split()),
+            to_adopt=" ".join(str(entry.get("to_adopt") or "").split()),
+            note=" ".join(str(entry.get("note") or "").split()),
+            environments=tuple(_strings(entry.get("environments"))),
+        ))
+    return sorted(checks, key=lambda check: (check.id.startswith("CKV2"), _natural(check.id)))
+
+
+def _strings(value: Any) -> list[str]:
+    return [str(v) for v in value] if isinstance(value, list) else []
 
 
 def _frameworks(rule: Rule) -> str:
@@ -122,6 +176,39 @@ def _frameworks_sections(selected: Sequence[Rule]) -> list[str]:
     return lines
 
 
+def _checkov_section(selected: Sequence[Rule], checks: Sequence[CheckovCheck]) -> list[str]:
+    lines = [
+        "## checkov's checks and ours",
+        "",
+        "checkov runs its own checks over the plan's exports ([checkov.md](checkov.md)). Each check it",
+        "raises on the insecure examples (`tests/fixtures/insecure` and the program cases of",
+        "`tests/policy-corpus`) is answered here: by the rules that catch the same weakness (on those",
+        "examples one of them fires where checkov fails), or with the reason the platform does not",
+        "adopt it, or, where no rule checks it yet, with what a rule would refuse. Generated from",
+        f"[{CHECKOV_MAP_NAME}](../{CHECKOV_MAP_NAME}); `tests/test_checkov.py` keeps it complete.",
+        "",
+    ]
+    if not checks:
+        return lines + [f"{CHECKOV_MAP_NAME} lists no check.", ""]
+    known = {rule.id for rule in selected}
+    lines += ["| checkov check | What it asks | Ours |", "| --- | --- | --- |"]
+    for check in checks:
+        if check.rules:
+            ours = ", ".join(f"[{i}](#{anchor(i)})" if i in known else i for i in check.rules)
+            ours += f" (in {', '.join(check.environments)})" if check.environments else ""
+            ours += f". {check.note}" if check.note else ""
+        elif check.not_adopted:
+            ours = f"Not adopted: {check.not_adopted}"
+        else:
+            ours = f"No rule yet: {check.to_adopt}"
+        lines.append(f"| {check.id} | {cell(check.title)} | {cell(ours)} |")
+    counts = [sum(1 for c in checks if c.rules), sum(1 for c in checks if c.not_adopted),
+              sum(1 for c in checks if c.to_adopt)]
+    lines += ["", f"{len(checks)} checks: {counts[0]} matched by a rule, {counts[1]} not adopted, "
+              f"{counts[2]} without a rule yet.", ""]
+    return lines
+
+
 def _rule_sections(selected: Sequence[Rule]) -> list[str]:
     lines = ["## Rules", ""]
     for rule in selected:
@@ -150,12 +237,16 @@ config:
   maas:environment: staging
   maas:policy:
     enforcement:
-      {first}: advisory          # report, do not block
-      {second}: disabled          # do not run
+      {first}:                   # below its default: with why and until when (never in prod)
+        level: advisory
+        reason: Report only while the legacy import is migrated, reviewed by security in SEC-1233
+        expires: 2027-06-30
+      {second}: mandatory         # at or above its default: the level alone
     exemptions:
       - policy: {first}
         resources: [maas-staging-legacy-*]   # globs over logical names or URNs
         reason: Accepted risk until the legacy import is retired, reviewed by security in SEC-1234
+        expires: 2027-06-30              # at most a year ahead; expired, it is a finding (MAAS-POL-003)
     min_log_retention_days: 60
 """
 
@@ -170,7 +261,8 @@ def _operations(selected: Sequence[Rule]) -> list[str]:
         "`stacks/Pulumi.<stack>.yaml` (every key: [configuration.md](configuration.md#maas-policy)).",
         "An exemption names one policy, the resources it covers (globs over the logical name or",
         "the URN) and a reason of at least 10 characters; `maas plan` lists exempted findings with",
-        "their reason under `exempted` and does not count them. Unknown policy IDs are errors.",
+        "their reason under `exempted` and does not count them. Unknown policy IDs are errors. What",
+        "a stack may loosen, where, and until when: [teams.md](teams.md#enforcement-exemptions-and-who-may-weaken-what).",
         "",
         "```yaml",
         _example(selected).rstrip(),
@@ -217,12 +309,16 @@ def _operations(selected: Sequence[Rule]) -> list[str]:
     ]
 
 
-def render(selected: Optional[Sequence[Rule]] = None) -> str:
-    """``docs/policies.md`` as Markdown; the same rules always give the same text."""
+def render(selected: Optional[Sequence[Rule]] = None, checkov: Optional[Sequence[CheckovCheck]] = None) -> str:
+    """``docs/policies.md`` as Markdown; the same rules (and checkov map) always give the same text.
+    ``checkov`` defaults to :data:`CHECKOV_MAP`, when the repository holds it."""
     chosen = list(rules() if selected is None else selected)
+    if checkov is None:
+        checkov = checkov_checks() if CHECKOV_MAP.exists() else []
     lines = [_INTRO.rstrip(), ""]
     lines += _table(chosen)
     lines += _frameworks_sections(chosen)
+    lines += _checkov_section(chosen, checkov)
     lines += _rule_sections(chosen)
     lines += _operations(chosen)
     return "\n".join(lines).rstrip() + "\n"

@@ -1,0 +1,16 @@
+# expect: [MAAS-NET-004]
+"""A bucket policy that lets anyone read the objects."""
+import json
+
+import kit
+import pulumi_aws as aws
+
+key = kit.key("data-key")
+bucket = aws.s3.Bucket("data", tags=kit.TAGS)
+aws.s3.BucketPublicAccessBlock("data-block", bucket=bucket.id, block_public_acls=True, block_public_policy=True,
+                               ignore_public_acls=True, restrict_public_buckets=True)
+aws.s3.BucketServerSideEncryptionConfiguration("data-sse", bucket=bucket.id, rules=[{
+    "apply_server_side_encryption_by_default": {"sse_algorithm": "aws:kms", "kms_master_key_id": key.arn}}])
+aws.s3.BucketPolicy("data-policy", bucket=bucket.id, policy=kit.tls_only(bucket.arn, "/*", extra=[
+    {"Sid": "PublicRead", "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
+     "Resource": "arn:aws:s3:::data/*"}]))

@@ -1,0 +1,6 @@
+# secure: true
+# platform: prod
+"""A restricted prod Deployment pinned by digest, with its budget and autoscaler."""
+import kit
+
+kit.deployment()
