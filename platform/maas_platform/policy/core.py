@@ -116,6 +116,9 @@ class Resource:
     def identifiers(self) -> frozenset[str]:
         """Every value another resource may name this one by: its id, ARN and physical names,
         whether the program set them or the provider answered them."""
+        return self.memo("identifiers", self._identifiers)
+
+    def _identifiers(self) -> frozenset[str]:
         found = {self.id} if self.id else set()
         for source in (self.props, self.outputs):
             for key in ("arn", "id", "name", "bucket", "url", "clusterIdentifier", "identifier"):
@@ -123,6 +126,15 @@ class Resource:
                 if isinstance(value, str) and value and value not in (UNKNOWN, SECRET):
                     found.add(value)
         return frozenset(found)
+
+    def memo(self, key: Any, compute: Callable[[], Any]) -> Any:
+        """``compute()``, once per resource and ``key``: what rules derive from a resource (its
+        identifiers, a JSON document read from an input) does not change while a stack is judged,
+        and pairing rules ask it of every resource for every other."""
+        cache = self.__dict__.setdefault("_memo", {})
+        if key not in cache:
+            cache[key] = compute()
+        return cache[key]
 
     def refers_to(self, other: "Resource", prop: str) -> bool:
         """Whether this resource's input ``prop`` names ``other``: by the reference the engine

@@ -241,6 +241,10 @@ def reference(resource: Resource, path: str) -> Any:
     """The input of ``resource`` at the dotted ``path``, reading a JSON document on the way
     (``redrivePolicy.deadLetterTargetArn`` inside the JSON string ``redrivePolicy``); the
     unknown marker when it, or a document on the way, is not known yet."""
+    return resource.memo(("reference", path), lambda: _reference(resource, path))
+
+
+def _reference(resource: Resource, path: str) -> Any:
     value: Any = resource.props
     for part in path.split("."):
         if is_unknown(value):
@@ -253,15 +257,19 @@ def reference(resource: Resource, path: str) -> Any:
     return value
 
 
-def physical_names(resource: Resource) -> set[str]:
+def physical_names(resource: Resource) -> frozenset[str]:
     """The physical names of a resource, set by the program or generated (the plan's outputs)."""
+    return resource.memo("physical_names", lambda: _physical_names(resource))
+
+
+def _physical_names(resource: Resource) -> frozenset[str]:
     found = set()
     for source in (resource.props, resource.outputs):
         for key in PHYSICAL_NAME_KEYS:
             value = source.get(key)
             if isinstance(value, str) and value and not is_unknown(value) and value != SECRET:
                 found.add(value)
-    return found
+    return frozenset(found)
 
 
 def names_resource(value: str, target: Resource) -> bool:
@@ -296,15 +304,31 @@ def pairing(resource: Resource, path: str, target: Resource) -> Optional[bool]:
     return True if sum(1 for urn in sources if urn_type(urn) == target.type) == 1 else None
 
 
+# The last stack's resources grouped by type: a pairing rule asks, for each of its targets, for
+# the resources of a few types among thousands (see :func:`of_types`).
+_GROUPED: dict[str, Any] = {"resources": None, "groups": {}}
+
+
+def of_types(resources: Sequence[Resource], types: Sequence[str]) -> list[Resource]:
+    """The resources of ``types``, in the stack's order within each type. The grouping is kept
+    for the list it was made from (the same list object), so the rules judging one stack group
+    it once."""
+    if _GROUPED["resources"] is not resources:
+        groups: dict[str, list[Resource]] = {}
+        for resource in resources:
+            groups.setdefault(resource.type, []).append(resource)
+        _GROUPED.update(resources=resources, groups=groups)
+    groups = _GROUPED["groups"]
+    return [resource for type_token in dict.fromkeys(types) for resource in groups.get(type_token, ())]
+
+
 def configuring(target: Resource, resources: Sequence[Resource], types: Sequence[str], path: str
                 ) -> tuple[list[Resource], list[Resource]]:
     """The resources of ``types`` whose input ``path`` names ``target`` (see :func:`pairing`),
     and those that may name it: which resource they name is not known yet."""
     matched: list[Resource] = []
     undecided: list[Resource] = []
-    for resource in resources:
-        if resource.type not in types:
-            continue
+    for resource in of_types(resources, types):
         verdict = pairing(resource, path, target)
         if verdict:
             matched.append(resource)
