@@ -198,6 +198,11 @@ class Context:
     def prod(self) -> bool:
         return self.environment == "prod"
 
+    def notice_findings(self, policy: str) -> list["Finding"]:
+        """The notices for ``policy`` as its findings, on the stack (what a stack rule that judges
+        the stack's config, not its resources, reports)."""
+        return [Finding("", notice.message) for notice in self.notices if notice.policy == policy]
+
     @classmethod
     def for_environment(cls, environment: Optional[str], min_log_retention_days: Optional[int] = None,
                         **facts: Any) -> "Context":

@@ -202,7 +202,7 @@ def context_of(resolved: Resolved, environment: Optional[str], **facts: Any) -> 
 # -- the rules ------------------------------------------------------------------------------------
 
 def _report(rule_id: str, context: Context) -> Iterable[Finding]:
-    return [Finding("", notice.message) for notice in context.notices if notice.policy == rule_id]
+    return context.notice_findings(rule_id)
 
 
 _FRAMEWORKS = {"NIST 800-53": ["CM-3", "CM-6"], "SOC 2": ["CC8.1"]}

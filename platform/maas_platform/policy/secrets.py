@@ -349,7 +349,5 @@ def config_credentials(config: Mapping[str, Any]) -> list[Notice]:
                 "it in Secrets Manager and list it under the agent's secrets.",
     frameworks=_FRAMEWORKS,
 )
-def config_credential(resources: Sequence[Resource], context: Context) -> Iterator[Finding]:
-    for notice in context.notices:
-        if notice.policy == CONFIG_CREDENTIAL:
-            yield Finding("", notice.message)
+def config_credential(resources: Sequence[Resource], context: Context) -> list[Finding]:
+    return context.notice_findings(CONFIG_CREDENTIAL)
