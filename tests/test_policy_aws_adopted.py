@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 from typing import Any, Optional, Sequence, Union
 
-import pytest
 
 from maas_platform.policy import Context, Resource, evaluate
 
@@ -184,12 +183,7 @@ CASES: list[Case] = [
 NOTHING_UNKNOWN: dict[str, str] = {}
 
 
-@pytest.mark.parametrize("rule_id, kind, resources, context, violates", CASES,
-                         ids=[f"{c[0]}-{c[1]}-{i}" for i, c in enumerate(CASES)])
-def test_rule_case(rule_id, kind, resources, context, violates):
-    found = evaluate(resources if isinstance(resources, list) else [resources], context, only=[rule_id])
-    assert bool(found.violations) == violates, [v["message"] for v in found.violations]
-    assert bool(found.not_evaluable) == (kind == "unknown"), found.not_evaluable
+# Each case runs in tests/test_policy_aws.py's test_rule_case, which these cases join.
 
 
 def test_every_adopted_rule_has_each_kind_of_case():

@@ -11,7 +11,6 @@ import textwrap
 from pathlib import Path
 from typing import Any, Optional, Sequence, Union
 
-import pytest
 
 from maas_platform.plan import plan_project
 from maas_platform.policy import Context, Resource, evaluate
@@ -228,12 +227,7 @@ NOTHING_UNKNOWN = {
 }
 
 
-@pytest.mark.parametrize("rule_id, kind, resources, context, violates", CASES,
-                         ids=[f"{c[0]}-{c[1]}-{i}" for i, c in enumerate(CASES)])
-def test_rule_case(rule_id, kind, resources, context, violates):
-    found = evaluate(resources if isinstance(resources, list) else [resources], context, only=[rule_id])
-    assert bool(found.violations) == violates, [v["message"] for v in found.violations]
-    assert bool(found.not_evaluable) == (kind == "unknown"), found.not_evaluable
+# Each case runs in tests/test_policy_aws.py's test_rule_case, which these cases join.
 
 
 def test_every_new_rule_has_each_kind_of_case():

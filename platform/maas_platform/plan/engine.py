@@ -650,32 +650,15 @@ class _Unretrieved(logging.Handler):
     """An exception asyncio reports only when a failed task or future is collected ("Task
     exception was never retrieved"): the program failed, though nothing awaited the failure."""
 
-    def __init__(self, files: "_ProgramFiles") -> None:
+    def __init__(self) -> None:
         super().__init__(level=logging.ERROR)
         self.errors: list[BaseException] = []
-        self.files = files
 
     def emit(self, record: logging.LogRecord) -> None:
         error = record.exc_info[1] if record.exc_info else None
-        # Not a failure an earlier plan in this process reported, or raised in another program's
-        # code, whose future is collected only now.
-        if error is not None and not getattr(error, _REPORTED, False) and not self._foreign(error):
+        # Not a failure an earlier plan in this process reported, whose future is collected only now.
+        if error is not None and not getattr(error, _REPORTED, False):
             self.errors.append(error)
-
-    def _foreign(self, error: BaseException) -> bool:
-        """Whether ``error`` was raised by another Pulumi program (a file of a directory holding a
-        Pulumi.yaml that is not this program's)."""
-        for cause in _chain(error):
-            filenames = [cause.filename] if isinstance(cause, TransformRefused) and cause.filename else []
-            tb = cause.__traceback__
-            while tb is not None:
-                filenames.append(tb.tb_frame.f_code.co_filename)
-                tb = tb.tb_next
-            for filename in filenames:
-                path = Path(filename)
-                if path.is_absolute() and not self.files.owns(filename) and (path.parent / "Pulumi.yaml").is_file():
-                    return True
-        return False
 
 
 # Set on each exception of a chain a plan has reported, so a later plan in the same process does
@@ -761,7 +744,7 @@ def run_program(
     gc.set_threshold(500_000, 1000, 1000)
     files = _ProgramFiles(entry.parent, Path.cwd())
     restore_invokes = _track_call_sites(files)
-    unretrieved = _Unretrieved(files)
+    unretrieved = _Unretrieved()
     asyncio_logger = logging.getLogger("asyncio")
     asyncio_logger.addHandler(unretrieved)
     try:
