@@ -97,6 +97,18 @@ CATALOG: dict[str, SchemaPackage] = {
                 "packages); npm lists only 0.5.2 and 2.0.0 (published 2026-08-29)"
             ),
         ),
+        *(SchemaPackage(
+            group=group,
+            registry="npm",
+            name="@kubernetes-models/karpenter",
+            version="2.0.0",
+            upstream="1.12.1",
+            checked=(
+                "2026-12-02: tommy351/kubernetes-models-ts third-party/karpenter/go.mod (03786a4) requires "
+                "github.com/aws/karpenter-provider-aws v1.12.1 (EC2NodeClass) and sigs.k8s.io/karpenter v1.12.0 "
+                "(NodePool); the package has karpenter.sh/v1/NodePool and karpenter.k8s.aws/v1/EC2NodeClass"
+            ),
+        ) for group in ("karpenter.sh", "karpenter.k8s.aws")),
     )
 }
 
@@ -111,12 +123,19 @@ ALLOWED_GAPS: dict[str, tuple[str, str, str]] = {
         "ESO serves external-secrets.io/v1 since v0.16, so the kinds exist in both; fields added after v0.16.2 "
         "would be reported as unknown, and a field removed since would pass",
     ),
+    **{group: (
+        "1.12.2",
+        "1.12.1",
+        "the newest package (2.0.0) is generated from karpenter-provider-aws v1.12.1; the CRDs of v1.12.2 differ "
+        "from v1.12.1 by two lines of ec2nodeclasses (git diff v1.12.1 v1.12.2 -- pkg/apis/crds, checked 2026-12-02)",
+    ) for group in ("karpenter.sh", "karpenter.k8s.aws")},
 }
 
 
 # The API versions the platform writes custom resources in (tests/test_crds.py checks this list
 # against the plans), whose schemas `install` prepares ahead of the tests.
-PLATFORM_API_VERSIONS = ("monitoring.coreos.com/v1", "keda.sh/v1alpha1", "external-secrets.io/v1")
+PLATFORM_API_VERSIONS = ("monitoring.coreos.com/v1", "keda.sh/v1alpha1", "external-secrets.io/v1",
+                         "karpenter.sh/v1", "karpenter.k8s.aws/v1")
 
 
 def group_of(api_version: str) -> str:

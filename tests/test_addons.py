@@ -122,6 +122,7 @@ PROGRAM = textwrap.dedent(f"""
             cluster_name=cluster.name,
             cluster_arn=cluster.arn,
             vpc_id=vpc.id,
+            system_node_group="system",
             load_balancer_tags={{"environment": "dev", "platform": "maas-dev"}},
             labels={{"maas.dev/environment": "dev", "maas.dev/team": "platform"}},
             wait_for=[agent],
@@ -232,6 +233,19 @@ def test_load_balancer_controller_values(capture):
     assert values["ingressClass"] == INGRESS_CLASS == "alb"
     assert values["defaultTags"] == {"environment": "dev", "platform": "maas-dev"}
     assert set(values["resources"]) == {"requests", "limits"}
+
+
+@pytest.mark.parametrize("release_name", ["external-secrets", "aws-load-balancer-controller", "metrics-server", "keda"])
+def test_every_controller_runs_on_the_system_node_group_given(capture, release_name):
+    """Each pod of the four releases selects the group's label and tolerates its taint (chart keys as
+    recorded in addons.py): ESO per component, KEDA and the others once for all their Deployments."""
+    values = only(capture, RELEASE, release_name).inputs["values"]
+    components = [values]
+    if release_name == "external-secrets":
+        components += [values["webhook"], values["certController"]]
+    for component in components:
+        assert component["nodeSelector"] == {"maas.dev/node-group": "system"}
+        assert component["tolerations"] == [{"key": "CriticalAddonsOnly", "operator": "Exists", "effect": "NoSchedule"}]
 
 
 # -- identities --------------------------------------------------------------------------
@@ -478,7 +492,7 @@ def test_load_balancer_controller_statements_follow_the_partition():
 def args(**overrides) -> ClusterAddonsArgs:
     base = dict(
         prefix="maas-dev", account=AccountContext(account_id=FAKE_ACCOUNT_ID, region=REGION),
-        cluster_name=CLUSTER_NAME, cluster_arn=CLUSTER_ARN, vpc_id="vpc-1",
+        cluster_name=CLUSTER_NAME, cluster_arn=CLUSTER_ARN, vpc_id="vpc-1", system_node_group="system",
     )
     return ClusterAddonsArgs(**{**base, **overrides})
 
@@ -494,6 +508,14 @@ def test_role_names_must_fit_iam():
         args(prefix="p" * 50)
 
 
+def test_the_system_node_group_is_required_and_not_empty():
+    with pytest.raises(ValidationError, match="system_node_group"):
+        ClusterAddonsArgs(prefix="maas-dev", account=AccountContext(account_id=FAKE_ACCOUNT_ID, region=REGION),
+                          cluster_name=CLUSTER_NAME, cluster_arn=CLUSTER_ARN, vpc_id="vpc-1")
+    with pytest.raises(ValidationError, match="system_node_group"):
+        args(system_node_group="")
+
+
 def test_unknown_args_are_rejected():
-    with pytest.raises(ValidationError, match="replicas"):
-        args(replicas=3)
+    with pytest.raises(ValidationError, match="replica_count"):
+        args(replica_count=3)

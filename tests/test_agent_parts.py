@@ -92,6 +92,39 @@ ADDED_SINCE |= {f"{_PLATFORM}maas:teams:TeamAccess${kind}::maas-dev-team-claims-
     ("kubernetes:rbac.authorization.k8s.io/v1:ClusterRole", "cluster"),
     ("kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding", "cluster-binding"))}
 
+# Karpenter's node pools (components/nodepools.py): the EC2NodeClass and dev's one pool.
+_NODE_POOLS = f"{_PLATFORM}maas:nodepools:NodePools"
+ADDED_SINCE |= {f"{_NODE_POOLS}::maas-dev-node-pools",
+                f"{_NODE_POOLS}$kubernetes:karpenter.k8s.aws/v1:EC2NodeClass::maas-dev-node-pools-node-class",
+                f"{_NODE_POOLS}$kubernetes:karpenter.sh/v1:NodePool::maas-dev-node-pools-general"}
+
+# Karpenter (components/karpenter.py): its interruption queue and the rules that feed it, its identities and releases.
+_KARPENTER = f"{_PLATFORM}maas:karpenter:Karpenter"
+ADDED_SINCE |= {f"{_KARPENTER}::maas-dev-karpenter"} | {
+    f"{_KARPENTER}${kind}::maas-dev-karpenter-{suffix}" for kind, suffix in (
+        *((f"aws:cloudwatch/{kind}", f"{event}-{part}") for event in (
+            "capacity-reservation-interruption", "instance-state-change", "rebalance", "scheduled-change",
+            "spot-interruption") for kind, part in (("eventRule:EventRule", "rule"), ("eventTarget:EventTarget", "target"))),
+        ("aws:ec2/tag:Tag", "cluster-security-group-discovery"),
+        ("aws:eks/accessEntry:AccessEntry", "node-access"),
+        ("aws:eks/podIdentityAssociation:PodIdentityAssociation", "controller-identity"),
+        ("aws:iam/instanceProfile:InstanceProfile", "node-instance-profile"),
+        ("aws:iam/role:Role", "controller-role"),
+        ("aws:iam/role:Role", "node-role"),
+        ("aws:iam/rolePolicy:RolePolicy", "controller-policy"),
+        ("aws:iam/rolePolicyAttachment:RolePolicyAttachment", "node-AmazonEC2ContainerRegistryPullOnly"),
+        ("aws:iam/rolePolicyAttachment:RolePolicyAttachment", "node-AmazonEKSWorkerNodePolicy"),
+        ("aws:kms/key:Key", "interruption-key"),
+        ("aws:sqs/queue:Queue", "interruption-dlq"),
+        ("aws:sqs/queue:Queue", "interruption-queue"),
+        ("aws:sqs/queuePolicy:QueuePolicy", "interruption-dlq-policy"),
+        ("aws:sqs/queuePolicy:QueuePolicy", "interruption-queue-policy"),
+        ("kubernetes:core/v1:Namespace", "namespace"),
+        ("kubernetes:helm.sh/v3:Release", "controller-release"),
+        ("kubernetes:helm.sh/v3:Release", "crds"),
+        ("kubernetes:monitoring.coreos.com/v1:ServiceMonitor", "service-monitor"),
+    )}
+
 # The cluster's admission policies (components/admission.py): a policy and its binding per checked rule.
 ADDED_SINCE |= {f"{_PLATFORM}maas:admission:AdmissionPolicies::maas-dev-admission"} | {
     f"{_PLATFORM}maas:admission:AdmissionPolicies$kubernetes:admissionregistration.k8s.io/v1:{kind}::"

@@ -65,7 +65,9 @@ def test_every_entry_says_what_was_checked_where_and_when():
     for entry in lock.charts:
         assert entry.checked == "2026-12-02", entry.chart
         assert all(len(where) > 40 for where in entry.where), entry.chart
-        assert any("index" in where for where in entry.where), f"{entry.chart}: no published index named"
+        # An OCI registry has no index.yaml: its entry says how the release pushes the version there.
+        published = "helm push" if entry.repository.startswith("oci://") else "index"
+        assert any(published in where for where in entry.where), f"{entry.chart}: no published copy named"
         assert any(("tag" in where or "@" in where) and "Chart.yaml" in where for where in entry.where), entry.chart
         assert entry.kubernetes.source, entry.chart
 
@@ -97,26 +99,34 @@ def test_pins_moved_to_versions_that_were_published_and_fit(chart, version, app_
 
 # -- the releases of every shipped plan ------------------------------------------------------------
 
+def pin_of(inputs: dict) -> tuple[str, str, str]:
+    """(repository, chart, version) of a release's inputs; an OCI chart is named by its reference alone."""
+    if inputs["chart"].startswith("oci://"):
+        repo, _, chart = inputs["chart"].rpartition("/")
+        return repo, chart, inputs["version"]
+    return inputs["repositoryOpts"]["repo"], inputs["chart"], inputs["version"]
+
+
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_every_release_is_a_pin_of_the_lock_file(plans, env):
     found = releases(plans[env])
     assert found
     lock = chart_lock()
     for inputs in found:
-        repo = inputs["repositoryOpts"]["repo"]
-        assert lock.holds(repo, inputs["chart"], inputs["version"]), (
+        repo, chart, version = pin_of(inputs)
+        assert lock.holds(repo, chart, version), (
             f"{env}: {inputs['chart']} {inputs['version']} from {repo} is not in {CHART_LOCK_FILE}")
 
 
 def test_the_team_stack_installs_no_chart_outside_the_lock_file(team):
     lock = chart_lock()
     for inputs in releases(team):
-        assert lock.holds(inputs["repositoryOpts"]["repo"], inputs["chart"], inputs["version"]), inputs["chart"]
+        assert lock.holds(*pin_of(inputs)), inputs["chart"]
 
 
 def test_every_pin_of_the_lock_file_is_installed(plans):
     """No stale entry: a chart that nothing installs any more leaves the lock file."""
-    installed = {(i["repositoryOpts"]["repo"], i["chart"], i["version"]) for p in plans.values() for i in releases(p)}
+    installed = {pin_of(i) for p in plans.values() for i in releases(p)}
     assert {(e.repository, e.chart, e.version) for e in chart_lock().charts} == installed
 
 
@@ -256,7 +266,7 @@ if args[:2] == ["repo", "add"]:
     sys.exit(0)
 if args[0] in ("show", "pull"):
     ref = args[2] if args[0] == "show" else args[1]
-    chart = ref.split("/", 1)[1]
+    chart = ref.rsplit("/", 1)[1]
     version = args[args.index("--version") + 1]
     if f"{{chart}}@{{version}}" not in charts:
         print(f"Error: chart \\"{{chart}}\\" version \\"{{version}}\\" not found", file=sys.stderr)
@@ -333,7 +343,8 @@ def test_the_existence_step_asks_every_repository_for_every_pin(workdir, tmp_pat
     result, calls = run_step(workdir, "Every pin exists", tmp_path, charts=published(), with_schema=schemas())
     assert result.returncode == 0, result.stdout + result.stderr
     asked = [c for c in calls if c[:2] == ["show", "chart"]]
-    assert sorted(asked) == sorted(["show", "chart", f"lock-{e.chart}/{e.chart}", "--version", e.version]
+    assert sorted(asked) == sorted(["show", "chart", f"{e.repository}/{e.chart}" if e.repository.startswith("oci://")
+                                    else f"lock-{e.chart}/{e.chart}", "--version", e.version]
                                    for e in chart_lock().charts)
 
 

@@ -52,6 +52,7 @@ QUEUE = "aws:sqs/queue:Queue"
     ("aws:sqs/redriveAllowPolicy:RedriveAllowPolicy", "aws_sqs_queue_redrive_allow_policy"),
     ("aws:costexplorer/costAllocationTag:CostAllocationTag", "aws_ce_cost_allocation_tag"),
     ("aws:s3/bucketV2:BucketV2", "aws_s3_bucket"),
+    ("aws:ec2/tag:Tag", "aws_ec2_tag"),
     ("kubernetes:apps/v1:Deployment", None),
     ("random:index/randomPassword:RandomPassword", None),
 ])
@@ -71,7 +72,7 @@ def test_every_aws_type_of_the_plans_is_a_type_checkov_knows(plans):
                       "aws_rds_cluster_parameter_group", "aws_s3_bucket_server_side_encryption_configuration",
                       "aws_secretsmanager_secret_policy", "aws_flow_log", "aws_vpc_endpoint",
                       "aws_budgets_budget", "aws_default_security_group", "aws_route_table", "aws_eip",
-                      "aws_iam_openid_connect_provider"}
+                      "aws_iam_openid_connect_provider", "aws_ec2_tag"}
     unknown = ours - from_checkov - without_checks
     assert not unknown, f"mapped to types checkov has no check or graph rule for: {sorted(unknown)}"
 

@@ -132,6 +132,9 @@ BAD_CONFIGS = [
      put("cluster.node_groups", [node_group(min_size=3, desired_size=3, max_size=6),
                                  node_group(name="workers", min_size=2, desired_size=3, max_size=6)]),
      "maas:cluster.node_groups[1].min_size:", "at least one node per AZ (3), got 2"),
+    ("prod-system-group-on-spot", "prod",
+     put("cluster.node_groups", [node_group(min_size=3, desired_size=3, max_size=6, capacity_type="SPOT")]),
+     "maas:cluster.node_groups[0].capacity_type:", "prod keeps the system node group ON_DEMAND"),
     # node groups
     ("node-min-above-max", "dev", put("cluster.node_groups", [node_group(min_size=5, desired_size=5, max_size=4)]),
      "maas:cluster.node_groups[0].min_size:", "must not exceed max_size (4)"),
@@ -259,7 +262,9 @@ def test_dev_without_network_or_sizing_gets_the_dev_defaults():
     assert config.protect_stateful is False
     assert config.encryption.key_deletion_window_days == 7
     assert config.cluster.log_retention_days == 30 and config.network.flow_log_retention_days == 30
-    assert [(g.name, g.min_size, g.max_size) for g in config.cluster.node_groups] == [("system", 2, 4)]
+    # A small system group; agents and add-ons run on the node pools.
+    assert [(g.name, g.min_size, g.max_size) for g in config.cluster.node_groups] == [("system", 1, 2)]
+    assert [p.name for p in config.cluster.node_pools] == ["general"]
     assert config.cluster.admin_role_arns == [ADMIN]  # the user's value, not lost in the merge
     assert config.cluster_name == "maas-dev"
 

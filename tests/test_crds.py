@@ -21,6 +21,7 @@ import crd_models
 from conftest import ENVIRONMENTS, ROOT
 from crd_models import ALLOWED_GAPS, CATALOG, PLATFORM_API_VERSIONS, normalized
 from maas_platform.components.addons import EXTERNAL_SECRETS_CHART, KEDA_CHART
+from maas_platform.components.karpenter import KARPENTER_CRD_CHART
 from maas_platform.components.observability.charts import KUBE_PROMETHEUS_STACK_CHART
 from maas_platform.components.workloads import Chart
 from maas_platform.plan import Plan, plan_project
@@ -35,6 +36,8 @@ OPERATOR_CHARTS: dict[str, Chart] = {
     "monitoring.coreos.com": KUBE_PROMETHEUS_STACK_CHART,  # its appVersion is prometheus-operator's
     "keda.sh": KEDA_CHART,
     "external-secrets.io": EXTERNAL_SECRETS_CHART,
+    "karpenter.sh": KARPENTER_CRD_CHART,
+    "karpenter.k8s.aws": KARPENTER_CRD_CHART,
 }
 
 
@@ -165,7 +168,19 @@ EXTERNAL_SECRET = {
         "data": [{"secretKey": "KEY", "remoteRef": {"key": "path/to/secret"}}],
     },
 }
-VALID = {"ServiceMonitor": SERVICE_MONITOR, "ScaledObject": SCALED_OBJECT, "ExternalSecret": EXTERNAL_SECRET}
+EC2_NODE_CLASS = {
+    "apiVersion": "karpenter.k8s.aws/v1", "kind": "EC2NodeClass",
+    "metadata": {"name": "default"},
+    "spec": {
+        "role": "maas-dev-karpenter-node",
+        "amiSelectorTerms": [{"alias": "al2023@latest"}],
+        "subnetSelectorTerms": [{"tags": {"karpenter.sh/discovery": "maas-dev"}}],
+        "securityGroupSelectorTerms": [{"tags": {"karpenter.sh/discovery": "maas-dev"}}],
+        "metadataOptions": {"httpTokens": "required", "httpPutResponseHopLimit": 1},
+    },
+}
+VALID = {"ServiceMonitor": SERVICE_MONITOR, "ScaledObject": SCALED_OBJECT, "ExternalSecret": EXTERNAL_SECRET,
+         "EC2NodeClass": EC2_NODE_CLASS}
 
 
 def _set(obj: dict, path: tuple, value) -> dict:
@@ -200,6 +215,10 @@ BROKEN = [
     ("ExternalSecret", "missing required", ("spec", "data", 0, "secretKey"), _DELETE, "spec.data[0].secretKey"),
     ("ExternalSecret", "not in the enum", ("spec", "target", "creationPolicy"), "owner", "spec.target.creationPolicy"),
     ("ExternalSecret", "misspelled metadata", ("metadata", "namespac"), "a", "metadata.namespac"),
+    ("EC2NodeClass", "misspelled", ("spec", "metadataOptions", "httpPutResponseHopLimt"), 1,
+     "spec.metadataOptions.httpPutResponseHopLimt"),
+    ("EC2NodeClass", "not in the enum", ("spec", "metadataOptions", "httpTokens"), "always",
+     "spec.metadataOptions.httpTokens"),
 ]
 
 

@@ -15,6 +15,7 @@ from conftest import ROOT
 from maas_platform import names
 from maas_platform.components.agent.egress import NO_PROXY, PROXY_IMAGE, PROXY_PORT, envoy_config
 from maas_platform.config.agents import AgentSpec
+from maas_platform.config.defaults import tier
 from maas_platform.config.loader import ConfigError, parse_platform_config, read_stack_file
 from maas_platform.plan import Plan, plan_project
 from test_agents import agent_resources, k8s_kind
@@ -98,7 +99,7 @@ def test_each_agent_gets_a_proxy_admitting_exactly_its_hosts_and_its_parts_aws_e
     assert deployment["spec"]["template"]["metadata"]["labels"][names.AGENT_LABEL] == agent
     # Two replicas where the agent keeps two (triage, reports), else one (research: min 1 in dev).
     spec = next(a for a in read_stack_file(ROOT / "stacks" / "Pulumi.dev.yaml")["maas:agents"] if a["name"] == agent)
-    keeps_two = spec.get("replicas", {}).get("min", AgentSpec(name="x", **BASE).replicas.min) >= 2
+    keeps_two = spec.get("replicas", {}).get("min", tier("dev").agent_min_replicas) >= 2
     assert deployment["spec"]["replicas"] == (2 if keeps_two else 1)
     assert proxy_objects(resources, "PodDisruptionBudget") and proxy_objects(resources, "Service")
     (own,) = proxy_objects(resources, "NetworkPolicy")
@@ -165,9 +166,9 @@ def test_an_internal_only_agent_has_no_proxy_and_no_internet_egress(internal_onl
 
 def test_the_quota_counts_the_proxy(dev):
     (quota,) = k8s_kind(agent_resources(dev, "triage"), "ResourceQuota")
-    # triage: 6 replicas + 2 of surge, the proxy's 4 most + 1 of surge.
-    assert quota["spec"]["hard"]["pods"] == "13"
-    assert quota["spec"]["hard"]["requests.cpu"] == f"{250 * 8 + 50 * 5}m"
+    # triage: 6 replicas + 2 of surge, the proxy's 2 most (one replica in dev) + 1 of surge.
+    assert quota["spec"]["hard"]["pods"] == "11"
+    assert quota["spec"]["hard"]["requests.cpu"] == f"{250 * 8 + 50 * 3}m"
 
 
 def test_the_agents_namespaces_pass_the_policy_gate_with_the_proxies(shipped):

@@ -25,8 +25,9 @@ def test_manifests_validate_for_the_cluster_version(plans, env, tmp_path):
 
 
 # Custom resources the plan may hold, by the add-on whose CRDs define them.
-CUSTOM_API_VERSIONS = {"external-secrets.io/v1", "keda.sh/v1alpha1", "monitoring.coreos.com/v1"}
-CLUSTER_SCOPED = {"ClusterTriggerAuthentication"}
+CUSTOM_API_VERSIONS = {"external-secrets.io/v1", "keda.sh/v1alpha1", "monitoring.coreos.com/v1",
+                       "karpenter.sh/v1", "karpenter.k8s.aws/v1"}
+CLUSTER_SCOPED = {"ClusterTriggerAuthentication", "NodePool", "EC2NodeClass"}
 
 
 def is_custom(document) -> bool:

@@ -449,10 +449,11 @@ def test_a_mutating_call_is_refused_before_it_is_sent(account, endpoint):
 def test_every_list_call_follows_its_pages(account, endpoint, dev, calls):
     report = verify_plan(dev, calls.session(REGION), REGION, endpoint, page_size=2)
     assert not report.drift
-    # dev has 6 queues and 4 secrets: at 2 a page, every one is found only by following the pages.
+    # dev has 8 queues (the agents' and the broker's, Karpenter's interruption queue and its DLQ) and
+    # 4 secrets: at 2 a page, every one is found only by following the pages.
     # (moto answers ListAliases and DescribeBudgets in one page whatever the page size.)
     assert {(f.kind, f.resource) for f in report.findings} == planned(dev)
-    assert calls.count("ListQueues") == 3
+    assert calls.count("ListQueues") == 4
     assert calls.count("ListSecrets") == 2
     # Log groups are listed per path: the 4 under /maas/maas-dev/agents/ over 2 pages, the cluster's,
     # the flow logs' and the research agent's database logs' one page each.

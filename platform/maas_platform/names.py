@@ -19,6 +19,7 @@ ALB_LOAD_BALANCER = "aws:alb/loadBalancer:LoadBalancer"
 BUDGETS_BUDGET = "aws:budgets/budget:Budget"
 CLOUDWATCH_EVENT_BUS = "aws:cloudwatch/eventBus:EventBus"
 CLOUDWATCH_EVENT_RULE = "aws:cloudwatch/eventRule:EventRule"
+CLOUDWATCH_EVENT_TARGET = "aws:cloudwatch/eventTarget:EventTarget"
 CLOUDWATCH_LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 CLOUDWATCH_LOG_STREAM = "aws:cloudwatch/logStream:LogStream"
 CLOUDWATCH_METRIC_ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
@@ -48,6 +49,7 @@ EC2_ROUTE_TABLE_ASSOCIATION = "aws:ec2/routeTableAssociation:RouteTableAssociati
 EC2_SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
 EC2_SECURITY_GROUP_RULE = "aws:ec2/securityGroupRule:SecurityGroupRule"
 EC2_SUBNET = "aws:ec2/subnet:Subnet"
+EC2_TAG = "aws:ec2/tag:Tag"
 EC2_TRANSIT_GATEWAY = "aws:ec2/transitGateway:TransitGateway"
 EC2_VPC = "aws:ec2/vpc:Vpc"
 EC2_VPC_ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint"
@@ -173,6 +175,9 @@ K8S_INGRESS_CLASS = "kubernetes:networking.k8s.io/v1:IngressClass"
 K8S_NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
 K8S_POD_DISRUPTION_BUDGET = "kubernetes:policy/v1:PodDisruptionBudget"
 K8S_CLUSTER_ROLE = "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole"
+# Karpenter v1 (karpenter.sh: NodePool, NodeClaim; karpenter.k8s.aws: EC2NodeClass).
+K8S_NODE_POOL = "kubernetes:karpenter.sh/v1:NodePool"
+K8S_EC2_NODE_CLASS = "kubernetes:karpenter.k8s.aws/v1:EC2NodeClass"
 K8S_CLUSTER_ROLE_BINDING = "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding"
 K8S_ROLE = "kubernetes:rbac.authorization.k8s.io/v1:Role"
 K8S_ROLE_BINDING = "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding"
@@ -182,6 +187,7 @@ K8S_STORAGE_CLASS = "kubernetes:storage.k8s.io/v1:StorageClass"
 # -- the platform's own components -----------------------------------------------------------
 MAAS_ADMISSION_POLICIES = "maas:admission:AdmissionPolicies"
 MAAS_CLUSTER_ADDONS = "maas:addons:ClusterAddons"
+MAAS_KARPENTER = "maas:karpenter:Karpenter"
 MAAS_AGENT_SERVICE = "maas:agent:AgentService"
 # The parts an AgentService is composed of.
 MAAS_AGENT_IDENTITY = "maas:agent:AgentIdentity"
@@ -197,6 +203,7 @@ MAAS_CLUSTER = "maas:cluster:Cluster"
 MAAS_PLATFORM_KEYS = "maas:encryption:PlatformKeys"
 MAAS_PLATFORM = "maas:index:Platform"
 MAAS_NETWORK = "maas:network:Network"
+MAAS_NODE_POOLS = "maas:nodepools:NodePools"
 MAAS_OBSERVABILITY_STACK = "maas:observability:ObservabilityStack"
 # A team's deploy identity (maas:teams): its IAM role, EKS access and RBAC.
 MAAS_TEAM_ACCESS = "maas:teams:TeamAccess"
@@ -216,6 +223,18 @@ TEAM_LABEL = "maas.dev/team"
 ENVIRONMENT_LABEL = "maas.dev/environment"
 COST_CENTER_LABEL = "maas.dev/cost-center"
 NODE_GROUP_LABEL = "maas.dev/node-group"
+# Well-known node labels the scheduler and Karpenter use (kubernetes.io/arch; karpenter.sh/*).
+ARCH_LABEL = "kubernetes.io/arch"
+CAPACITY_TYPE_LABEL = "karpenter.sh/capacity-type"
+NODE_POOL_LABEL = "karpenter.sh/nodepool"
+# Nodes of the system node group carry this taint: only pods that tolerate it (Karpenter, CoreDNS,
+# DaemonSets) run there, so the node group never fills with workloads.
+SYSTEM_TAINT_KEY = "CriticalAddonsOnly"
+# Node pools dedicated to agents carry this taint (value "agents", NoSchedule); agents' pods tolerate it.
+DEDICATED_TAINT_KEY = "maas.dev/dedicated"
+DEDICATED_TO_AGENTS = "agents"
+# Subnets and security groups Karpenter's EC2NodeClass selects, tagged with the cluster's name.
+KARPENTER_DISCOVERY_TAG = "karpenter.sh/discovery"
 NAME_LABEL = "app.kubernetes.io/name"
 PART_OF_LABEL = "app.kubernetes.io/part-of"
 MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
@@ -256,12 +275,14 @@ MONITORING_NAMESPACE = "monitoring"
 HOST_AGENTS_NAMESPACE = "monitoring-host"
 EXTERNAL_SECRETS_NAMESPACE = "external-secrets"
 KEDA_NAMESPACE = "keda"
+KARPENTER_NAMESPACE = "karpenter"
 KUBE_SYSTEM_NAMESPACE = "kube-system"
 CLOUDWATCH_NAMESPACE = "amazon-cloudwatch"
 CERT_MANAGER_NAMESPACE = "cert-manager"
 # Names no agent may take: its namespace would collide with the platform's.
 RESERVED_NAMESPACES: frozenset[str] = frozenset({
     "default", SYSTEM_NAMESPACE, EXTERNAL_SECRETS_NAMESPACE, MONITORING_NAMESPACE, KEDA_NAMESPACE, CLOUDWATCH_NAMESPACE,
+    KARPENTER_NAMESPACE,
 })
 
 # The SecretStore each namespace that reads Secrets Manager names (External Secrets).

@@ -18,7 +18,8 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_PROGRAM = 0, 1, 2, 3
 
 def fail(message: str) -> typer.Exit:
     """Print ``error: message`` on one line and return the exit (code 2) to raise."""
-    errors.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    # Escaped: a message quotes config values, and "[arm64]" would otherwise be read as markup.
+    errors.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     return typer.Exit(EXIT_USAGE)
 
 

@@ -1,6 +1,7 @@
 """Cluster add-ons installed once per cluster: External Secrets Operator and the AWS Load
 Balancer Controller, each a pinned Helm chart; every add-on that calls AWS has its own EKS
-Pod Identity role.
+Pod Identity role. With KEDA and metrics-server, they all run on the system node group, never
+on the nodes Karpenter launches and consolidates (:func:`system_node_group_placement`).
 
 External Secrets Operator (ESO) has no AWS identity at all. Each namespace that reads Secrets
 Manager has a ``secret-sync`` service account annotated with that namespace's own role, and a
@@ -54,6 +55,42 @@ EXTERNAL_SECRETS_SERVICE_ACCOUNT = names.EXTERNAL_SECRETS_SERVICE_ACCOUNT
 LOAD_BALANCER_CONTROLLER_NAMESPACE = names.KUBE_SYSTEM_NAMESPACE
 LOAD_BALANCER_CONTROLLER_SERVICE_ACCOUNT = "aws-load-balancer-controller"
 
+# Where the add-ons' pods run: on the first system node group, next to Karpenter's controller
+# (system_node_group_placement). These controllers gate every agent (External Secrets its secrets,
+# the load balancer controller its ingress, metrics-server and KEDA its autoscaling), so a Spot
+# interruption or a consolidation must never evict them; the system group is on-demand, outside
+# Karpenter, and its nodes are Graviton (arm64) by default. Each image runs on arm64 as well as
+# amd64, checked on 2026-12-02:
+# - External Secrets v2.8.0: .github/workflows/ci.yml builds its images for linux/amd64 and
+#   linux/arm64 (with ppc64le, s390x); one image serves the controller, webhook and cert controller.
+# - AWS Load Balancer Controller v3.5.0: Makefile IMG_PLATFORM linux/amd64,linux/arm64.
+# - metrics-server v0.8.0: Makefile ALL_ARCHITECTURES amd64 arm arm64 ppc64le s390x.
+# - KEDA 2.20.2 (kedacore/keda tag v2.20.2, 68a5b50): .github/workflows/release-build.yml runs
+#   `make publish-multiarch`, whose three targets (operator, metrics API server, admission
+#   webhooks: the chart's ghcr.io/kedacore/keda, keda-metrics-apiserver, keda-admission-webhooks)
+#   build with `docker buildx --platform=${BUILD_PLATFORMS}`, BUILD_PLATFORMS ?= linux/amd64,linux/arm64,linux/s390x.
+# The charts' keys, read at the pinned tags on 2026-12-02 (each template renders them on its pods):
+# - external-secrets helm-chart-2.8.0 values.yaml: nodeSelector / tolerations, webhook.nodeSelector /
+#   webhook.tolerations, certController.nodeSelector / certController.tolerations (each falls back
+#   to global.*; set per component here, as the cost estimate's workload table reads them).
+# - aws/eks-charts stable/aws-load-balancer-controller 3.5.0 (5239609) values.yaml: nodeSelector, tolerations.
+# - metrics-server-helm-chart-3.13.0 values.yaml: nodeSelector, tolerations.
+# - kedacore/charts v2.20.2 keda/values.yaml: top-level nodeSelector and tolerations, the default of
+#   operator.*, metricsServer.* and webhooks.* in the three Deployments' templates.
+SYSTEM_TOLERATION = {"key": names.SYSTEM_TAINT_KEY, "operator": "Exists", "effect": "NoSchedule"}
+
+
+def system_node_group_placement(node_group: str) -> dict:
+    """``nodeSelector`` and ``tolerations`` that put a controller's pods on the system node group
+    ``node_group`` (its ``maas.dev/node-group`` label and its ``CriticalAddonsOnly`` taint), as
+    Karpenter's own controller is placed."""
+    return {"nodeSelector": {names.NODE_GROUP_LABEL: node_group}, "tolerations": [dict(SYSTEM_TOLERATION)]}
+
+
+# Requests: this platform's own sizing of small, mostly idle controllers (External Secrets'
+# chart sets none: resources: {} at helm-chart-2.8.0), with memory limits that leave room for a
+# full resync of every watched object. They are the same in every tier: a controller's use
+# follows the number of objects it watches, not the environment.
 EXTERNAL_SECRETS_RESOURCES = {
     "controller": {"requests": {"cpu": "50m", "memory": "128Mi"}, "limits": {"cpu": "500m", "memory": "512Mi"}},
     "webhook": {"requests": {"cpu": "20m", "memory": "64Mi"}, "limits": {"cpu": "200m", "memory": "256Mi"}},
@@ -403,6 +440,13 @@ class ClusterAddonsArgs(ComponentArgs):
     )
     cluster_arn: StrInput = Field(description="EKS cluster ARN. The add-on roles trust only this cluster.")
     vpc_id: StrInput = Field(description="VPC of the cluster. The load balancer controller gets it instead of asking IMDS.")
+    system_node_group: str = Field(
+        min_length=1,
+        description=(
+            "The managed node group every controller here runs on (its maas.dev/node-group label; the pods "
+            "tolerate its CriticalAddonsOnly taint). The platform passes the first of maas:cluster.node_groups."
+        ),
+    )
     load_balancer_tags: dict[str, str] = Field(
         default_factory=dict,
         description="Tags the load balancer controller puts on every AWS resource it creates (chart value defaultTags).",
@@ -413,6 +457,14 @@ class ClusterAddonsArgs(ComponentArgs):
             "Labels of every Kubernetes object it creates (namespaces, the KEDA authentication), next to "
             "app.kubernetes.io/managed-by: the environment's maas.dev/environment and the platform's owner "
             "(tagging.platform_labels). Default: none."
+        ),
+    )
+    replicas: int = Field(
+        2, ge=1, le=5,
+        description=(
+            "Replicas of each controller that may run more than one: the ESO controller and webhook, the load "
+            "balancer controller, metrics-server and the KEDA operator (one active, the others on standby). "
+            "The platform passes tier(environment).ha_replicas (dev and staging 1, prod 2). Default 2."
         ),
     )
     wait_for: list[pulumi.Resource] = Field(
@@ -472,7 +524,7 @@ class ClusterAddons(pulumi.ComponentResource):
         self.external_secrets = self._release(
             f"{name}-external-secrets", EXTERNAL_SECRETS_CHART, args,
             namespace=self.external_secrets_namespace.metadata.name,
-            values=self._external_secrets_values(),
+            values=self._external_secrets_values(args.replicas, args.system_node_group),
             depends_on=[],
         )
 
@@ -507,14 +559,7 @@ class ClusterAddons(pulumi.ComponentResource):
         self.keda = self._release(
             f"{name}-keda", KEDA_CHART, args,
             namespace=self.keda_namespace.metadata.name,
-            values={
-                "serviceAccount": {"operator": {"create": True, "name": KEDA_SERVICE_ACCOUNT}},
-                "podIdentity": {"aws": {"irsa": {"enabled": False}}},
-                "resources": {
-                    "operator": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"memory": "512Mi"}},
-                    "metricServer": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"memory": "512Mi"}},
-                },
-            },
+            values=keda_values(args.replicas, args.system_node_group),
             depends_on=[keda_identity],
         )
         # One authentication for every agent: KEDA's own identity, which may only read depth.
@@ -530,11 +575,7 @@ class ClusterAddons(pulumi.ComponentResource):
         self.metrics_server = self._release(
             f"{name}-metrics-server", METRICS_SERVER_CHART, args,
             namespace=names.KUBE_SYSTEM_NAMESPACE,
-            values={
-                "replicas": 2,
-                "podDisruptionBudget": {"enabled": True, "maxUnavailable": 1},
-                "resources": {"requests": {"cpu": "100m", "memory": "200Mi"}, "limits": {"memory": "400Mi"}},
-            },
+            values=metrics_server_values(args.replicas, args.system_node_group),
             depends_on=[],
         )
 
@@ -567,35 +608,40 @@ class ClusterAddons(pulumi.ComponentResource):
                             depends_on=[*depends_on, *args.wait_for], protect=args.protect)
 
     @staticmethod
-    def _external_secrets_values() -> dict:
+    def _external_secrets_values(replicas: int, system_node_group: str) -> dict:
         # Keys as in the chart's values.yaml: installCRDs, leaderElect, replicaCount,
-        # serviceAccount, securityContext, resources and podDisruptionBudget, for the
-        # controller, the webhook and the cert controller. The chart's own defaults already
-        # meet Pod Security "restricted". They are restated here, and Helm merges the maps.
+        # serviceAccount, securityContext, resources, podDisruptionBudget, nodeSelector and
+        # tolerations, for the controller, the webhook and the cert controller. The chart's own
+        # defaults already meet Pod Security "restricted". They are restated here, and Helm
+        # merges the maps.
         security = names.restricted_container_security_context()
+        placement = system_node_group_placement(system_node_group)
         return {
+            **placement,
             "installCRDs": True,
-            "replicaCount": 2,
-            "leaderElect": True,  # two controllers, one active
+            "replicaCount": replicas,
+            "leaderElect": True,  # with two or more controllers, one is active
             "serviceAccount": {"create": True, "name": EXTERNAL_SECRETS_SERVICE_ACCOUNT},
             # Tokens only for the secret-sync service accounts, each granted in its namespace
             # (secret_sync_service_account), never for any service account of the cluster.
             "rbac": {"serviceAccountTokenCreate": False},
             "securityContext": security,
             "resources": EXTERNAL_SECRETS_RESOURCES["controller"],
-            "podDisruptionBudget": {"enabled": True, "minAvailable": 1},
+            "podDisruptionBudget": never_blocks_drain(replicas),
             "webhook": {
                 # failurePolicy is Fail: ExternalSecrets cannot be admitted without a webhook pod.
-                "replicaCount": 2,
+                "replicaCount": replicas,
                 "securityContext": security,
                 "resources": EXTERNAL_SECRETS_RESOURCES["webhook"],
-                "podDisruptionBudget": {"enabled": True, "minAvailable": 1},
+                "podDisruptionBudget": never_blocks_drain(replicas),
+                **placement,
             },
             "certController": {
                 # One replica: a PDB with minAvailable 1 on one pod would block node drains.
                 "replicaCount": 1,
                 "securityContext": security,
                 "resources": EXTERNAL_SECRETS_RESOURCES["certController"],
+                **placement,
             },
         }
 
@@ -606,7 +652,8 @@ class ClusterAddons(pulumi.ComponentResource):
             "region": args.account.region,
             "vpcId": args.vpc_id,
             "serviceAccount": {"create": True, "name": LOAD_BALANCER_CONTROLLER_SERVICE_ACCOUNT},
-            "replicaCount": 2,
+            "replicaCount": args.replicas,
+            # maxUnavailable 1: a single replica may still be evicted, so a drain never stalls.
             "podDisruptionBudget": {"maxUnavailable": 1},
             "resources": LOAD_BALANCER_CONTROLLER_RESOURCES,
             "securityContext": names.restricted_container_security_context(),
@@ -616,7 +663,48 @@ class ClusterAddons(pulumi.ComponentResource):
             "enableServiceMutatorWebhook": False,
             # Reuse the webhook certificate across upgrades instead of regenerating it.
             "keepTLSSecret": True,
+            **system_node_group_placement(args.system_node_group),
         }
         if args.load_balancer_tags:
             values["defaultTags"] = dict(args.load_balancer_tags)
         return values
+
+
+def never_blocks_drain(replicas: int) -> dict:
+    """A chart's ``podDisruptionBudget`` (enabled, minAvailable) that keeps one pod up while
+    there are two or more, and is off for a single replica: minAvailable 1 of 1 would refuse
+    every eviction, and Karpenter's consolidation and node drains would wait on it forever."""
+    return {"enabled": replicas > 1, "minAvailable": 1}
+
+
+def keda_values(replicas: int, system_node_group: str) -> dict:
+    """KEDA's values (keys of kedacore/charts keda/values.yaml at v2.20.2). ``operator.replicaCount``
+    follows ``replicas``: one operator is active, the others stand by (KEDA 2.20 docs, operate/cluster.md
+    "High Availability", checked 2026-12-02). The metrics server and the admission webhook stay at one:
+    only one metrics server can serve external.metrics.k8s.io. The chart creates no PDB by default
+    (``podDisruptionBudget.*: {}``). The top-level ``nodeSelector`` and ``tolerations`` apply to all three
+    Deployments: the system node group."""
+    return {
+        "operator": {"replicaCount": replicas},
+        "serviceAccount": {"operator": {"create": True, "name": KEDA_SERVICE_ACCOUNT}},
+        "podIdentity": {"aws": {"irsa": {"enabled": False}}},
+        **system_node_group_placement(system_node_group),
+        "resources": {
+            "operator": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"memory": "512Mi"}},
+            "metricServer": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"memory": "512Mi"}},
+        },
+    }
+
+
+def metrics_server_values(replicas: int, system_node_group: str) -> dict:
+    """metrics-server's values (kubernetes-sigs/metrics-server charts/metrics-server/values.yaml at
+    metrics-server-helm-chart-3.13.0: replicas, podDisruptionBudget, resources, nodeSelector,
+    tolerations). The requests are the chart's defaults (100m, 200Mi, next to its pointer to the
+    project's scaling notes)."""
+    return {
+        **system_node_group_placement(system_node_group),
+        "replicas": replicas,
+        # maxUnavailable 1: a single replica may still be evicted, so a drain never stalls.
+        "podDisruptionBudget": {"enabled": True, "maxUnavailable": 1},
+        "resources": {"requests": {"cpu": "100m", "memory": "200Mi"}, "limits": {"memory": "400Mi"}},
+    }

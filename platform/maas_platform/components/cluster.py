@@ -6,6 +6,28 @@ retained, encrypted log group, API-mode access entries with no implicit creator 
 managed node groups in private subnets whose launch template requires IMDSv2 with a hop
 limit of 1 and encrypts volumes, the core add-ons with their own Pod Identity roles, and the
 cluster's IAM OIDC provider (secret sync and IRSA).
+
+The managed node groups host system pods only: each node carries the taint
+``CriticalAddonsOnly=true:NoSchedule``, so only pods that tolerate it run there: Karpenter's
+controller, the controllers every agent depends on (External Secrets, the AWS Load Balancer
+Controller, metrics-server and KEDA, placed on the first group by :mod:`.addons`), CoreDNS, the EBS
+CSI controller and the DaemonSets. Every other pod runs on nodes Karpenter launches.
+Where each EKS add-on's pods run, as checked upstream on 2026-12-02:
+
+- vpc-cni (aws-node), eks-pod-identity-agent and the EBS CSI node plugin are DaemonSets that
+  tolerate every taint (``operator: Exists``: aws/eks-charts
+  stable/aws-vpc-cni/values.yaml at 5239609; aws/eks-pod-identity-agent
+  charts/eks-pod-identity-agent/values.yaml; kubernetes-sigs/aws-ebs-csi-driver chart
+  ``node.tolerateAllTaints: true``), and each runs on arm64 as well as amd64 (the vpc-cni and
+  pod identity agent charts' node affinity lists both; the EBS CSI node plugin excludes only a1).
+  kube-proxy is a DaemonSet too; its add-on manifest's tolerations were not at hand to check.
+- coredns: the upstream Deployment tolerates ``CriticalAddonsOnly`` (kubernetes/kubernetes
+  cluster/addons/dns/coredns/coredns.yaml.base); the add-on's configuration schema has had a
+  ``tolerations`` key since v1.9.3-eksbuild (aws/containers-roadmap #1930, #2167), and
+  :data:`ADDON_CONFIGURATION` states the toleration, so DNS always has a node to run on,
+  Karpenter's included.
+- aws-ebs-csi-driver's controller tolerates ``CriticalAddonsOnly`` (chart
+  ``controller.tolerations``), so it runs on either kind of node.
 """
 
 from __future__ import annotations
@@ -15,12 +37,13 @@ from typing import Literal, Optional
 
 import pulumi
 import pulumi_aws as aws
-from pydantic import Field
+from pydantic import Field, model_validator
 
+from ..config.instances import ami_type
 from ..config.models import CORE_ADDONS, NodeGroupConfig
 from ..iam import Statement, assume_role_policy, managed_policy_arn, pod_identity, policy_document, trust_policy
 from ..iam.actions import ASSUME_ROLE, KEY_GRANT_ACTIONS
-from ..names import KUBE_SYSTEM_NAMESPACE, MAAS_CLUSTER, NODE_GROUP_LABEL
+from ..names import KUBE_SYSTEM_NAMESPACE, MAAS_CLUSTER, NODE_GROUP_LABEL, SYSTEM_TAINT_KEY
 from .base import AccountContext, ComponentArgs, StrInput, child, encrypted_log_group
 
 CONTROL_PLANE_LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
@@ -33,9 +56,13 @@ ADDON_IDENTITIES = {
 # Node networking and identity come first so a node is Ready as soon as it joins; the
 # Deployment-based add-ons come after the nodes, since EKS waits for their pods.
 ADDONS_BEFORE_NODES = ("vpc-cni", "kube-proxy", "eks-pod-identity-agent")
-# Add-on settings: the VPC CNI enforces NetworkPolicy (agents' namespaces are default-deny).
+# Every managed node's taint: system pods only (module docstring).
+SYSTEM_TAINT = {"key": SYSTEM_TAINT_KEY, "value": "true", "effect": "NO_SCHEDULE"}
+# Add-on settings: the VPC CNI enforces NetworkPolicy (agents' namespaces are default-deny);
+# CoreDNS tolerates the system taint, so it runs on the node groups before any Karpenter node exists.
 ADDON_CONFIGURATION = {
     "vpc-cni": {"enableNetworkPolicy": "true"},
+    "coredns": {"tolerations": [{"key": SYSTEM_TAINT_KEY, "operator": "Exists"}]},
 }
 
 
@@ -52,12 +79,25 @@ class ClusterArgs(ComponentArgs):
     volumes_key_arn: StrInput = Field(description="KMS key of node volumes.")
     log_retention_days: int = Field(365, description="Control-plane log retention.")
     admin_role_arns: list[str] = Field(default_factory=list, description="Roles granted cluster admin.")
-    node_groups: list[NodeGroupConfig] = Field(min_length=1, description="Managed node groups.")
+    node_groups: list[NodeGroupConfig] = Field(
+        min_length=1,
+        description="Managed node groups, system pods only (tainted CriticalAddonsOnly=true:NoSchedule). Each "
+                    "group's instance types share one architecture, which picks its AL2023 AMI type.",
+    )
     addon_versions: dict[str, str] = Field(default_factory=dict, description="Pinned add-on versions.")
     protect: bool = Field(False, description="Protect the cluster and its log group; turn on deletion protection.")
     instance_tags: dict[str, str] = Field(
         default_factory=dict, description="Tags propagated to node instances, volumes and network interfaces."
     )
+
+    @model_validator(mode="after")
+    def _one_architecture_per_group(self) -> "ClusterArgs":
+        for index, group in enumerate(self.node_groups):
+            try:
+                ami_type(group.instance_types)
+            except ValueError as error:
+                raise ValueError(f"node_groups[{index}].instance_types: {error}") from None
+        return self
 
 
 class Cluster(pulumi.ComponentResource):
@@ -222,7 +262,8 @@ class Cluster(pulumi.ComponentResource):
                         "delete_on_termination": "true",
                     },
                 }],
-                monitoring={"enabled": True},
+                # EC2 detailed monitoring (1-minute metrics) is billed per instance; a group may turn it off.
+                monitoring={"enabled": spec.detailed_monitoring},
                 tag_specifications=propagated,
                 opts=child(self),
             )
@@ -232,7 +273,7 @@ class Cluster(pulumi.ComponentResource):
                 node_group_name=spec.name,
                 node_role_arn=self.node_role.arn,
                 subnet_ids=args.subnet_ids,
-                ami_type="AL2023_x86_64_STANDARD",
+                ami_type=ami_type(spec.instance_types),
                 capacity_type=spec.capacity_type,
                 instance_types=spec.instance_types,
                 scaling_config={
@@ -241,9 +282,11 @@ class Cluster(pulumi.ComponentResource):
                 update_config={"max_unavailable_percentage": 33},
                 launch_template={"id": template.id, "version": template.latest_version.apply(str)},
                 labels={NODE_GROUP_LABEL: spec.name, **spec.labels},
-                taints=[{"key": t.key, "value": t.value, "effect": t.effect} for t in spec.taints],
+                taints=[SYSTEM_TAINT, *({"key": t.key, "value": t.value, "effect": t.effect}
+                                        for t in spec.taints if t.key != SYSTEM_TAINT_KEY)],
                 node_repair_config={"enabled": True},
-                # The cluster autoscaler owns desired size once the group exists.
+                # Desired size is set at creation only: whoever resizes a system group later
+                # (an operator, within min and max) is not undone by the next update.
                 opts=child(self, depends_on=depends_on, ignore_changes=["scalingConfig.desiredSize"]),
             ))
         return groups

@@ -87,6 +87,9 @@ class PlatformRefs(ComponentArgs):
     agent_permissions_boundary_arn: Optional[StrInput] = Field(
         None, description="Permissions boundary every agent role carries (a team's deploy role can create no other).",
     )
+    node_pools: Optional[list["NodePoolOutput"]] = Field(
+        None, description="The environment's node pools, for the check that an agent's pods fit one; None: not known.",
+    )
     agent_budgets: Optional[BudgetNotifications] = Field(
         None,
         description="How the agent's own monthly budget (budget.monthly_usd) notifies: the platform's thresholds, "
@@ -162,6 +165,18 @@ class AgentOutput(_Output):
     dead_letter_queue_arn: Optional[str] = None
 
 
+class NodePoolOutput(_Output):
+    """One of ``node_pools``: what a team stack checks its agents' pods against (architectures,
+    capacity types, the largest node, whether the pool is dedicated to agents)."""
+
+    name: str
+    architectures: list[str] = Field(min_length=1)
+    capacity_types: list[str] = Field(min_length=1)
+    max_vcpu: int = Field(ge=1)
+    max_memory_gib: int = Field(ge=1)
+    dedicated: bool = False
+
+
 class PolicyOutput(_Output):
     """``policy``: the platform stack's ``maas:policy`` as configured, with its environment and
     cluster administrators. A team stack's plan gate applies it as the platform's gate does (the
@@ -216,6 +231,7 @@ class PlatformOutputs(_Output):
     logs_key_arn: Optional[str] = None
     ebs_key_arn: Optional[str] = None
     policy: Optional[PolicyOutput] = None
+    node_pools: Optional[list[NodePoolOutput]] = None
 
     @classmethod
     def export(cls, **values: Any) -> dict[str, Any]:
@@ -241,6 +257,10 @@ class PlatformOutputs(_Output):
                 f"maas:platform_stack: output '{location}' of platform stack '{stack}' {what}; "
                 "is it a maas platform stack of this version?"
             ) from None
+
+
+# PlatformRefs names NodePoolOutput, declared with the outputs above.
+PlatformRefs.model_rebuild()
 
 
 def refs_from_outputs(
@@ -307,4 +327,6 @@ def refs_from_outputs(
         **({"log_retention_days": outputs.agent_log_retention_days} if outputs.agent_log_retention_days else {}),
         # Their namespaces, roles and key aliases exist: a team agent may not take these names.
         taken_names=sorted(outputs.agents),
+        # An older platform stack exports no pools: its agents' fit is not checked here.
+        node_pools=list(outputs.node_pools) if outputs.node_pools is not None else None,
     )

@@ -11,6 +11,7 @@ from pydantic import Field
 
 from ..iam import Statement, assume_role_policy, policy_document
 from ..config.models import ExistingNetwork
+from ..names import KARPENTER_DISCOVERY_TAG
 from .base import AccountContext, ComponentArgs, StrInput, child, encrypted_log_group
 
 
@@ -82,8 +83,10 @@ class Network(pulumi.ComponentResource):
             f"{name}-igw", vpc_id=self.vpc.id, tags={"Name": f"{args.prefix}-igw"}, opts=child(self)
         )
 
-        # Load balancers find their subnets through these role tags.
+        # Load balancers find their subnets through these role tags; Karpenter's EC2NodeClass finds
+        # the private ones through the discovery tag (its subnetSelectorTerms).
         tiers = {"public": (public_cidrs, "kubernetes.io/role/elb"), "private": (private_cidrs, "kubernetes.io/role/internal-elb")}
+        discovery = {KARPENTER_DISCOVERY_TAG: args.cluster_name}
         subnets: dict[str, list[aws.ec2.Subnet]] = {}
         for tier, (cidrs, role_tag) in tiers.items():
             subnets[tier] = [
@@ -93,7 +96,8 @@ class Network(pulumi.ComponentResource):
                     cidr_block=cidrs[index],
                     availability_zone=az,
                     map_public_ip_on_launch=False,
-                    tags={"Name": f"{args.prefix}-{tier}-{az}", role_tag: "1", **cluster_tag},
+                    tags={"Name": f"{args.prefix}-{tier}-{az}", role_tag: "1", **cluster_tag,
+                          **(discovery if tier == "private" else {})},
                     opts=child(self),
                 )
                 for index, az in enumerate(azs)
@@ -157,6 +161,10 @@ class Network(pulumi.ComponentResource):
         self.vpc_id, self.vpc_cidr = existing.vpc_id, args.cidr
         self.private_subnet_ids = list(existing.private_subnet_ids)
         self.public_subnet_ids = list(existing.public_subnet_ids)
+        # The one change to its subnets: the tag Karpenter's EC2NodeClass selects private subnets by.
+        for index, subnet_id in enumerate(self.private_subnet_ids):
+            aws.ec2.Tag(f"{name}-private-{index}-discovery", resource_id=subnet_id, key=KARPENTER_DISCOVERY_TAG,
+                        value=args.cluster_name, opts=child(self))
         self.flow_log_group = self._flow_logs(name, args, attach=existing.flow_logs)
         self._endpoints(name, args, list(existing.private_route_table_ids))
         self._register()

@@ -26,7 +26,9 @@ from .broker import Broker, BrokerArgs
 from .budgets import Budgets, BudgetsArgs, Threshold
 from .cluster import Cluster, ClusterArgs
 from .encryption import EncryptionArgs, PlatformKeys
+from .karpenter import Karpenter, KarpenterArgs
 from .network import Network, NetworkArgs
+from .nodepools import NodePools, NodePoolsArgs, node_pool_outputs
 from .teams import AgentBoundaryArgs, TeamAccess, TeamAccessArgs, agent_permissions_boundary
 from .observability import ObservabilityArgs, ObservabilityStack, Receiver
 
@@ -43,6 +45,8 @@ class Platform(pulumi.ComponentResource):
     network: Network
     cluster: Cluster
     kubernetes: k8s.Provider
+    karpenter: Karpenter
+    node_pools: NodePools
     addons: ClusterAddons
     crd_releases: list[k8s.helm.v3.Release]
     agents: dict[str, AgentService]
@@ -134,6 +138,42 @@ class Platform(pulumi.ComponentResource):
             opts=child(self, depends_on=self.cluster.admin_access),
         )
         self._baseline(name, config)
+        # Node autoscaling: the controller on the system node group, then the pools it launches
+        # nodes from. Every pod but the system ones runs on those nodes, so every later release
+        # waits for the pools (Helm waits for ready pods).
+        self.karpenter = Karpenter(
+            f"{name}-karpenter",
+            KarpenterArgs(
+                prefix=config.prefix,
+                account=self.account,
+                cluster_name=config.cluster_name,
+                cluster_arn=self.cluster.cluster.arn,
+                cluster_endpoint=self.cluster.cluster.endpoint,
+                cluster_security_group_id=self._cluster_security_group(),
+                system_node_group=config.cluster.node_groups[0].name,
+                replicas=tier(config.environment).ha_replicas,
+                key_deletion_window_days=config.encryption.key_deletion_window_days,
+                labels=self.labels,
+                wait_for=[*self.cluster.node_groups, self.cluster.addons["eks-pod-identity-agent"]],
+                protect=config.protect_stateful,
+            ),
+            opts=child(self, providers=[self.kubernetes]),
+        )
+        self.node_pools = NodePools(
+            f"{name}-node-pools",
+            NodePoolsArgs(
+                instance_profile=self.karpenter.instance_profile.name,
+                volumes_key_arn=self.keys.arn("ebs"),
+                instance_tags={**owner, **tags},
+                discovery=config.cluster_name,
+                node_class=config.cluster.node_class,
+                pools=config.cluster.node_pools,
+                labels=self.labels,
+                wait_for=[self.karpenter.crds, self.karpenter.release],
+            ),
+            opts=child(self, providers=[self.kubernetes]),
+        )
+        capacity = [*self.cluster.node_groups, self.karpenter.release, self.node_pools]
         self.addons = ClusterAddons(
             f"{name}-addons",
             ClusterAddonsArgs(
@@ -142,11 +182,13 @@ class Platform(pulumi.ComponentResource):
                 cluster_name=self.cluster.cluster.name,
                 cluster_arn=self.cluster.cluster.arn,
                 vpc_id=self.network.vpc_id,
+                system_node_group=config.cluster.node_groups[0].name,
                 # The load balancers are shared by the agents' Ingresses (their cost is the platform's).
                 load_balancer_tags={**owner, **tags},
                 labels=self.labels,
                 # Controllers need nodes to run on and Pod Identity to get credentials.
-                wait_for=[*self.cluster.node_groups, self.cluster.addons["eks-pod-identity-agent"]],
+                wait_for=[*capacity, self.cluster.addons["eks-pod-identity-agent"]],
+                replicas=tier(config.environment).ha_replicas,
                 protect=config.protect_stateful,
             ),
             opts=child(self, providers=[self.kubernetes]),
@@ -207,15 +249,17 @@ class Platform(pulumi.ComponentResource):
                 prometheus_volume_gib=config.observability.prometheus_volume_gib,
                 prometheus_replicas=tier(config.environment).ha_replicas,
                 alertmanager_replicas=tier(config.environment).ha_replicas,
+                replicas=tier(config.environment).ha_replicas,
                 log_retention_days=config.observability.agent_log_retention_days,
                 receivers=[Receiver(**r.model_dump()) for r in config.observability.receivers],
                 labels=self.labels,
-                wait_for=[*self.cluster.node_groups, self.cluster.addons["aws-ebs-csi-driver"],
+                wait_for=[*capacity, self.cluster.addons["aws-ebs-csi-driver"],
                           self.addons.external_secrets, self.storage_class],
                 protect=config.protect_stateful,
             ),
             opts=child(self, providers=[self.kubernetes]),
         )
+        self.karpenter.service_monitor(self.observability.prometheus_release)
         # The releases that install the custom resource definitions agents' objects are made of:
         # external-secrets.io (SecretStore, ExternalSecret), keda.sh (ScaledObject) and
         # monitoring.coreos.com (ServiceMonitor, PrometheusRule, Probe). pulumi-kubernetes retries
@@ -344,6 +388,7 @@ class Platform(pulumi.ComponentResource):
             log_retention_days=config.observability.agent_log_retention_days,
             tags=self.tags,
             agent_permissions_boundary_arn=self.agent_boundary.arn,
+            node_pools=node_pool_outputs(config),
         )
 
     def _after_crd_releases(self, value: pulumi.Input[str]) -> pulumi.Output[str]:
@@ -435,6 +480,8 @@ class Platform(pulumi.ComponentResource):
                 for team, access in self.teams.items()
             },
             "agent_permissions_boundary_arn": self.agent_boundary.arn,
+            # The pools a team stack checks its agents' pods against (components/nodepools.py).
+            "node_pools": [pool.model_dump() for pool in node_pool_outputs(config)],
             # What a team stack's plan gate enforces: this stack's maas:policy, never loosened there.
             "policy": {
                 "environment": config.environment,

@@ -89,7 +89,7 @@ class LockedChart(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     chart: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
-    repository: str = Field(pattern=r"^https://")
+    repository: str = Field(pattern=r"^(https|oci)://", description="A chart repository, or an OCI registry path.")
     version: str = Field(pattern=r"^\d+\.\d+\.\d+$", description="An exact chart version, never a range.")
     app_version: str = Field(min_length=1)
     chart_kube_version: Optional[str] = Field(
@@ -228,6 +228,7 @@ def removed_defaults_file(removed_defaults: Mapping[str, Any]) -> pulumi.StringA
 def helm_release(
     parent: pulumi.Resource, resource_name: str, chart: Chart, *, namespace: pulumi.Input[str], values: dict,
     depends_on: Sequence[pulumi.Resource], protect: bool, removed_defaults: Optional[Mapping[str, Any]] = None,
+    skip_crds: bool = False,
 ) -> k8s.helm.v3.Release:
     """A pinned, atomic Helm release with a fixed release name (stable object names).
 
@@ -242,12 +243,18 @@ def helm_release(
     nulls = [path for path, leaf in _paths(values) if leaf is None]
     if nulls:
         raise ValueError(f"{resource_name}: values {', '.join(nulls)} are None; delete chart defaults with removed_defaults")
+    # An OCI chart is named by its reference and has no repository: pulumi-kubernetes passes an
+    # oci:// chart name to Helm's registry client and would look a repoURL up as an index.yaml
+    # (provider/pkg/provider/helm_release.go, resolveChartName and locateChart, at 9497796; checked
+    # on 2026-12-02).
+    oci = chart.repo.startswith("oci://")
     return k8s.helm.v3.Release(
         resource_name,
         name=chart.name,
-        chart=chart.name,
+        chart=f"{chart.repo}/{chart.name}" if oci else chart.name,
         version=chart.version,
-        repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=chart.repo),
+        repository_opts=None if oci else k8s.helm.v3.RepositoryOptsArgs(repo=chart.repo),
+        skip_crds=skip_crds or None,
         namespace=namespace,
         create_namespace=False,
         atomic=True,

@@ -131,13 +131,17 @@ class ResourcesSpec(StrictModel):
 
 
 class ReplicasSpec(StrictModel):
-    min: int = Field(2, ge=1, le=100, description="Fewest replicas (2+ keeps the agent up through a node or zone loss).")
+    min: int = Field(
+        2, ge=1, le=100,
+        description="Fewest replicas (2+ keeps the agent up through a node or zone loss). Default: dev 1, staging and prod 2.",
+    )
     max: int = Field(6, ge=1, le=500, description="Most replicas the autoscaler may run.")
     target_cpu_percent: int = Field(70, ge=10, le=100, description="CPU utilisation the HPA aims for.")
 
     @model_validator(mode="after")
     def _order(self) -> "ReplicasSpec":
-        if self.min > self.max:
+        # An unstated min is the environment's, checked when it is applied (with_environment_replicas).
+        if "min" in self.model_fields_set and self.min > self.max:
             raise ValueError(f"min: {self.min} must not exceed max ({self.max})")
         return self
 
@@ -451,6 +455,14 @@ class AgentSpec(StrictModel):
     identity: Literal["pod-identity", "irsa"] = Field(
         "pod-identity", description="How the agent's pods get its role: EKS Pod Identity (default) or IRSA."
     )
+    architectures: list[Literal["amd64", "arm64"]] = Field(
+        default_factory=lambda: ["amd64"], min_length=1,
+        description="CPU architectures the image is built for; its pods run only on nodes of these. Default [amd64]; "
+                    "add arm64 for a multi-arch image so Graviton nodes can run it.",
+    )
+    critical: bool = Field(
+        False, description="In prod, the agent's pods run only on On-Demand capacity, never Spot. Default false.",
+    )
     egress: EgressSpec = Field(
         default_factory=list,
         description="Hosts the agent calls over HTTPS outside the cluster and the VPC (e.g. [api.openai.com]; "
@@ -481,6 +493,13 @@ class AgentSpec(StrictModel):
                 )
         if len(set(value)) != len(value):
             raise ValueError("each secret may be listed once")
+        return value
+
+    @field_validator("architectures")
+    @classmethod
+    def _unique_architectures(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise ValueError("each architecture may be listed once")
         return value
 
     @field_validator("env")
@@ -530,6 +549,18 @@ PLATFORM_ENV = frozenset({
     "HTTPS_PROXY", "https_proxy", "NO_PROXY", "no_proxy", "AWS_S3_US_EAST_1_REGIONAL_ENDPOINT",
     "AWS_STS_REGIONAL_ENDPOINTS",
 })
+
+
+def with_environment_replicas(spec: AgentSpec, min_replicas: int) -> AgentSpec:
+    """``spec`` with the environment's fewest replicas where its config states no ``replicas.min``
+    (an explicit one wins). One more than ``replicas.max`` is a mistake named by the key."""
+    if "min" in spec.replicas.model_fields_set:
+        return spec
+    if min_replicas > spec.replicas.max:
+        raise ValueError(f"replicas.max: {spec.replicas.max} is below the environment's fewest replicas "
+                         f"({min_replicas}); raise max or set replicas.min")
+    replicas = ReplicasSpec.model_validate({**spec.replicas.model_dump(exclude_unset=True), "min": min_replicas})
+    return spec.model_copy(update={"replicas": replicas})
 
 
 def topic_env_name(topic: str) -> str:

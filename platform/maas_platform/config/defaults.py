@@ -27,6 +27,11 @@ DEFAULT_INTERFACE_ENDPOINTS = (
     "ecr.api", "ecr.dkr", "eks-auth", "kms", "logs", "secretsmanager", "sns", "sqs", "sts",
 )
 
+# Instance families of the default node pools: Graviton (g) and x86 (i: Intel, a: AMD), burstable
+# (t) where nodes stay small, general purpose (m), compute (c) and memory (r) optimised.
+SMALL_FAMILIES = ("t4g", "t3a", "t3", "m7g", "m7i", "m6g", "m6i", "c7g", "c7i", "r7g", "r7i")
+GENERAL_FAMILIES = ("m7g", "m7i", "m7a", "m6g", "m6i", "c7g", "c7i", "c6g", "c6i", "r7g", "r7i")
+
 ENVIRONMENT_DEFAULTS: dict[str, dict[str, Any]] = {
     # dev: the cheapest sound choice — two AZs, one NAT, no interface endpoints,
     # small nodes, short log retention, nothing protected from deletion.
@@ -44,8 +49,16 @@ ENVIRONMENT_DEFAULTS: dict[str, dict[str, Any]] = {
         "cluster": {
             "log_retention_days": 30,
             "node_groups": [
-                {"name": "system", "instance_types": ["t3.large"], "min_size": 2,
-                 "desired_size": 2, "max_size": 4, "disk_size_gib": 40},
+                # Spot in dev: an interruption costs the system pods a few minutes on a
+                # replacement node (the group rebalances on AWS's notice); $13 a month less.
+                {"name": "system", "instance_types": ["t4g.medium"], "capacity_type": "SPOT", "min_size": 1,
+                 "desired_size": 1, "max_size": 2, "disk_size_gib": 20, "detailed_monitoring": False},
+            ],
+            "node_class": {"detailed_monitoring": False},
+            "node_pools": [
+                {"name": "general", "capacity_types": ["spot", "on-demand"], "architectures": ["arm64", "amd64"],
+                 "instance_families": list(SMALL_FAMILIES), "max_vcpu": 4, "max_memory_gib": 16,
+                 "limits": {"cpu": 16, "memory_gib": 64}},
             ],
         },
     },
@@ -63,8 +76,14 @@ ENVIRONMENT_DEFAULTS: dict[str, dict[str, Any]] = {
         "cluster": {
             "log_retention_days": 90,
             "node_groups": [
-                {"name": "system", "instance_types": ["m6i.large"], "min_size": 3,
-                 "desired_size": 3, "max_size": 6, "disk_size_gib": 50},
+                {"name": "system", "instance_types": ["t4g.medium"], "min_size": 2,
+                 "desired_size": 2, "max_size": 3, "disk_size_gib": 20},
+            ],
+            "node_class": {"detailed_monitoring": True},
+            "node_pools": [
+                {"name": "general", "capacity_types": ["spot", "on-demand"], "architectures": ["arm64", "amd64"],
+                 "instance_families": list(SMALL_FAMILIES), "max_vcpu": 8, "max_memory_gib": 32,
+                 "limits": {"cpu": 32, "memory_gib": 128}},
             ],
         },
     },
@@ -84,8 +103,22 @@ ENVIRONMENT_DEFAULTS: dict[str, dict[str, Any]] = {
         "cluster": {
             "log_retention_days": 365,
             "node_groups": [
-                {"name": "system", "instance_types": ["m6i.xlarge"], "min_size": 3,
-                 "desired_size": 3, "max_size": 9, "disk_size_gib": 80},
+                # m7g.large, not .medium: a medium holds 8 pods (its ENI limit), too few for the
+                # controllers, their second replicas and the DaemonSets on each of three nodes.
+                {"name": "system", "instance_types": ["m7g.large"], "min_size": 3,
+                 "desired_size": 3, "max_size": 6, "disk_size_gib": 40},
+            ],
+            "node_class": {"detailed_monitoring": True},
+            "node_pools": [
+                # The add-ons: On-Demand, no interruptions under Prometheus or the controllers.
+                {"name": "platform", "capacity_types": ["on-demand"], "architectures": ["arm64", "amd64"],
+                 "instance_families": list(GENERAL_FAMILIES), "max_vcpu": 8, "max_memory_gib": 32,
+                 "limits": {"cpu": 48, "memory_gib": 192}},
+                # Agents only (tainted): Spot first, On-Demand for critical agents and when Spot runs out.
+                # Room for about 60 agent pods at the default request (250m, 512Mi) with headroom.
+                {"name": "agents", "capacity_types": ["spot", "on-demand"], "architectures": ["arm64", "amd64"],
+                 "instance_families": list(GENERAL_FAMILIES), "max_vcpu": 8, "max_memory_gib": 32,
+                 "limits": {"cpu": 64, "memory_gib": 256}, "dedicated_to_agents": True},
             ],
         },
     },
@@ -101,12 +134,13 @@ class Tier:
     scale_to_zero: bool  # idle agents and datastores may scale to zero (Aurora pauses, KEDA to 0 replicas)
     ha_replicas: int  # replicas of the platform's stateful monitoring (Prometheus, Alertmanager)
     database_instances: int  # Aurora instances per agent database: a reader in another AZ in prod
+    agent_min_replicas: int  # an agent's fewest replicas where its config states no replicas.min
 
 
 TIERS: dict[str, Tier] = {
-    "dev": Tier(scale_to_zero=True, ha_replicas=1, database_instances=1),
-    "staging": Tier(scale_to_zero=True, ha_replicas=1, database_instances=1),
-    "prod": Tier(scale_to_zero=False, ha_replicas=2, database_instances=2),
+    "dev": Tier(scale_to_zero=True, ha_replicas=1, database_instances=1, agent_min_replicas=1),
+    "staging": Tier(scale_to_zero=True, ha_replicas=1, database_instances=1, agent_min_replicas=2),
+    "prod": Tier(scale_to_zero=False, ha_replicas=2, database_instances=2, agent_min_replicas=2),
 }
 
 
@@ -135,4 +169,18 @@ def with_environment_defaults(raw: dict[str, Any]) -> dict[str, Any]:
     defaults = ENVIRONMENT_DEFAULTS.get(env) if isinstance(env, str) else None
     if defaults is None:
         return raw
-    return _deep_merge(defaults, raw)
+    merged = _deep_merge(defaults, raw)
+    agents = merged.get("agents")
+    if isinstance(agents, list):
+        merged["agents"] = [_agent_defaults(agent, TIERS[env]) for agent in agents]
+    return merged
+
+
+def _agent_defaults(agent: Any, environment: Tier) -> Any:
+    """An agent's entry with the environment's fewest replicas unless it states ``replicas.min``."""
+    if not isinstance(agent, dict):
+        return agent
+    replicas = agent.get("replicas", {})
+    if not isinstance(replicas, dict) or "min" in replicas:
+        return agent
+    return {**agent, "replicas": {**replicas, "min": environment.agent_min_replicas}}

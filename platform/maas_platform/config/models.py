@@ -14,7 +14,8 @@ from typing import Annotated, Any, Literal, Optional
 
 from pydantic import AfterValidator, Field, model_validator
 
-from .agents import KEY_ARN, KEY_ARN_FORM, AgentSpec, name_limits
+from .agents import KEY_ARN, KEY_ARN_FORM, AgentSpec, cpu_millicores, memory_bytes, name_limits
+from .nodepools import NodeClassConfig, NodePoolConfig, fit_problem
 from .base import StrictModel
 
 from .policy import PolicyConfig
@@ -247,6 +248,7 @@ class NodeGroupConfig(StrictModel):
     disk_size_gib: int = Field(40, ge=20, le=16384, description="Encrypted gp3 root volume size. Default 40.")
     labels: dict[str, str] = Field(default_factory=dict, description="Kubernetes node labels.")
     taints: list[Taint] = Field(default_factory=list, description="Kubernetes taints on the group's nodes.")
+    detailed_monitoring: bool = Field(True, description="EC2 detailed (1-minute) monitoring of the group's instances. Default on.")
 
     @model_validator(mode="after")
     def _sizes(self) -> "NodeGroupConfig":
@@ -278,7 +280,17 @@ class ClusterConfig(StrictModel):
                     "The cluster's IAM OIDC provider exists either way: secret sync exchanges tokens through it.",
     )
     log_retention_days: RetentionDays = Field(description="Control-plane log retention. Default: dev 30, prod 365.")
-    node_groups: list[NodeGroupConfig] = Field(min_length=1, description="Managed node groups.")
+    node_groups: list[NodeGroupConfig] = Field(
+        min_length=1,
+        description="Managed node groups, for system pods only (Karpenter's controller, CoreDNS): tainted "
+                    "CriticalAddonsOnly=true:NoSchedule. Everything else runs on node_pools.",
+    )
+    node_pools: list[NodePoolConfig] = Field(
+        min_length=1,
+        description="Karpenter node pools where agents and add-ons run. Default: dev and staging one pool 'general' "
+                    "(Spot and On-Demand, arm64 and amd64); prod 'platform' (On-Demand) and 'agents' (dedicated to agents).",
+    )
+    node_class: NodeClassConfig = Field(description="How Karpenter builds nodes: AMI family, volume, monitoring.")
     addon_versions: dict[str, str] = Field(
         default_factory=dict,
         description="Pinned EKS add-on versions by add-on name; unpinned add-ons take EKS's default for the cluster version.",
@@ -300,6 +312,10 @@ class ClusterConfig(StrictModel):
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
             raise ValueError(f"node_groups: duplicate name '{duplicates[0]}'")
+        pools = [p.name for p in self.node_pools]
+        twice = sorted({n for n in pools if pools.count(n) > 1})
+        if twice:
+            raise ValueError(f"node_pools: duplicate name '{twice[0]}'; give each pool its own")
         unknown = sorted(set(self.addon_versions) - set(CORE_ADDONS))
         if unknown:
             raise ValueError(f"addon_versions: '{unknown[0]}' is not one of {', '.join(CORE_ADDONS)}")
@@ -514,6 +530,12 @@ class PlatformConfig(StrictModel):
                         f"cluster.node_groups[{self.cluster.node_groups.index(group)}].min_size: prod needs at least "
                         f"one node per AZ ({self.network.az_count}), got {group.min_size}"
                     )
+            system = self.cluster.node_groups[0]
+            if system.capacity_type == "SPOT":
+                raise ValueError(
+                    "cluster.node_groups[0].capacity_type: prod keeps the system node group ON_DEMAND; on Spot an "
+                    "interruption takes Karpenter, CoreDNS and the controllers with it"
+                )
         zones = self.network.availability_zones
         if zones:
             if len(zones) != self.network.az_count or len(set(zones)) != len(zones):
@@ -552,6 +574,14 @@ class PlatformConfig(StrictModel):
             problem = name_limits(self.prefix, agent.name)
             if problem:
                 raise ValueError(f"agents[{index}].name: '{agent.name}' {problem}")
+            misfit = fit_problem(
+                architectures=agent.architectures, critical=agent.critical,
+                cpu_millicores=cpu_millicores(agent.resources.requests.cpu),
+                memory_mib=-(-memory_bytes(agent.resources.requests.memory) // 2**20),
+                pools=[p.summary() for p in self.cluster.node_pools], environment=self.environment,
+            )
+            if misfit:
+                raise ValueError(f"agents[{index}].{misfit[0]}: {misfit[1]}")
         problem = team_problem(self.teams, [a.name for a in self.agents], self.prefix,
                                platform_teams=[self.team, *(a.team for a in self.agents)])
         if problem:

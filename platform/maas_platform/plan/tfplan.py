@@ -61,6 +61,9 @@ TYPE_EXCEPTIONS: dict[str, str] = {
     names.LB_TARGET_GROUP: "aws_lb_target_group",
     names.LB_LISTENER: "aws_lb_listener",
     names.EC2_TRANSIT_GATEWAY: "aws_ec2_transit_gateway",
+    # pulumi-aws's ec2.Tag is terraform-provider-aws r/ec2_tag ("Manages an individual EC2 resource
+    # tag", the registry page of aws.ec2.Tag, checked on 2026-12-02).
+    names.EC2_TAG: "aws_ec2_tag",
 }
 # Modules whose Terraform types carry another prefix than the module's name.
 MODULE_PREFIX: dict[str, str] = {"ec2": ""}

@@ -40,11 +40,15 @@ import pulumi_kubernetes as k8s
 from ... import names
 from ...config.agents import AgentSpec, DynamoDBStorage, ExistingStorage, S3Storage
 from ..contract import PlatformRefs
+from ..nodepools import ARCHITECTURES_ANY, on_demand_only, pod_scheduling
 from .common import physical_name
 from .inbox import has_inbox
 
 # Pinned by an immutable release tag (see the module docstring for where it was checked).
 PROXY_IMAGE = "envoyproxy/envoy:distroless-v1.39.1"
+# envoyproxy/envoy publishes every image variant, distroless included, for linux/arm64 and
+# linux/amd64 (distribution/docker/build.sh, DOCKER_PLATFORM default, checked 2026-12-02 on main).
+PROXY_IMAGE_ARCHITECTURES = ARCHITECTURES_ANY
 PROXY_PORT = 3128
 PROXY_REQUESTS = {"cpu": "50m", "memory": "64Mi"}
 PROXY_LIMITS = {"cpu": "500m", "memory": "128Mi"}
@@ -270,6 +274,10 @@ def create_egress_proxy(
                          "labelSelector": {"matchLabels": selector}}
                         for key in ("topology.kubernetes.io/zone", "kubernetes.io/hostname")
                     ],
+                    # The image is multi-arch (PROXY_IMAGE_ARCHITECTURES): any node agents may use,
+                    # On-Demand for a critical agent in prod, as the agent's own pods.
+                    **pod_scheduling(PROXY_IMAGE_ARCHITECTURES,
+                                     on_demand_only=on_demand_only(spec.critical, platform.environment)),
                     "terminationGracePeriodSeconds": 30,
                 },
             },

@@ -39,7 +39,8 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from ... import names
-from ...config.agents import AgentSpec, name_limits
+from ...config.agents import AgentSpec, name_limits, with_environment_replicas
+from ...config.defaults import tier
 from ...config.loader import ConfigError
 from ..contract import PlatformRefs
 from ...iam.grants import merge_grants
@@ -47,6 +48,7 @@ from ...slo import openslo_documents
 from ...tagging import tag_transformation
 from ..base import ComponentArgs, child
 from ..budgets import agent_budget_name, monthly_budget
+from ..nodepools import agent_fit_problem
 from .common import agent_labels, agent_tags, physical_name
 from .datastore import Datastore, DatastoreArgs
 from .identity import AgentIdentity, AgentIdentityArgs
@@ -128,6 +130,9 @@ def check_agent(spec: AgentSpec, platform: PlatformRefs, run: Optional[ProgramRu
     problem = datastore_class(spec.storage).problem(spec, platform)
     if problem:
         raise ConfigError(f"agent '{spec.name}': {problem}")
+    problem = agent_fit_problem(spec, platform.node_pools, platform.environment)
+    if problem:
+        raise ConfigError(f"agent '{spec.name}': {problem}")
 
 
 def _check_team(spec: AgentSpec, platform: PlatformRefs, run: ProgramRun, stack: str) -> None:
@@ -162,6 +167,12 @@ class AgentService(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: AgentServiceArgs, opts: Optional[pulumi.ResourceOptions] = None):
         spec, platform = args.spec, args.platform
+        # A team stack's spec is validated without its environment: its fewest replicas are the
+        # environment's unless it states replicas.min (the platform's own agents have them already).
+        try:
+            spec = with_environment_replicas(spec, tier(platform.environment).agent_min_replicas)
+        except ValueError as error:
+            raise ConfigError(f"agent '{spec.name}': {error}") from None
         run = program_run()
         check_agent(spec, platform, run)
         run.agents.add(spec.name)

@@ -25,6 +25,7 @@ from ..contract import PlatformRefs
 from ...slo import agent_dashboard, dashboard_uid, otel_environment, prometheus_rule_spec
 from ..addons import secret_store_spec, secret_sync_service_account
 from ..base import ComponentArgs, StrInput
+from ..nodepools import on_demand_only, pod_scheduling
 from ..observability import agent_log_group_prefix
 from ..teams import team_objects_binding
 from .common import agent_labels, moved, physical_name
@@ -37,6 +38,37 @@ TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 BROKER_PORTS = {"rabbitmq": 5671, "msk-serverless": 9098}
 # The collector chart's pods (their name label), where agents send traces and metrics.
 OTEL_COLLECTOR_POD = "opentelemetry-collector"
+
+# -- the scale path (docs/scaling.md; tests/test_scaling.py adds these up) -----------------------
+# KEDA checks every trigger once per pollingInterval, whatever the replica count (keda-docs
+# content/docs/2.20/reference/scaledobject-spec.md "pollingInterval", default 30 s; kedacore/keda
+# pkg/scaling/scale_handler.go startScaleLoop; checked 2026-12-02). At zero replicas only the KEDA
+# operator sees the first message, so an agent that scales to zero polls every 5 s; above zero the
+# HPA drives and reads every 15 s (kube-controller-manager --horizontal-pod-autoscaler-sync-period).
+# With useCachedMetrics the HPA's reads come from KEDA's cache, so each poll is the only SQS
+# GetQueueAttributes request: 5 s is 525,600 a month (730 h; $0.21 at $0.40 a million), 15 s 175,200.
+WAKE_POLLING_SECONDS = 5
+POLLING_SECONDS = 15
+# KEDA scales 1 -> 0 after the triggers were inactive this long (cooldownPeriod, default 300 s).
+COOLDOWN_SECONDS = 300
+# autoscaling/v2 HPAScalingRules, written out rather than left to defaults: up at once (no
+# stabilisation), doubling or +4 pods per 15 s; down on the highest recommendation of the last
+# 5 minutes and at most half the replicas a minute, so a queue that empties in waves does not flap.
+SCALE_UP: dict[str, Any] = {
+    "stabilizationWindowSeconds": 0,
+    "selectPolicy": "Max",
+    "policies": [{"type": "Percent", "value": 100, "periodSeconds": 15},
+                 {"type": "Pods", "value": 4, "periodSeconds": 15}],
+}
+SCALE_DOWN: dict[str, Any] = {
+    "stabilizationWindowSeconds": 300,
+    "selectPolicy": "Max",
+    "policies": [{"type": "Percent", "value": 50, "periodSeconds": 60}],
+}
+# Kubelet probes: the startup probe finds a started agent within 2 s (up to 150 s to start), the
+# readiness probe then within 5 s; a probe period bounds how late the kubelet notices each step.
+STARTUP_PROBE: dict[str, Any] = {"periodSeconds": 2, "timeoutSeconds": 2, "failureThreshold": 75}
+READINESS_PROBE: dict[str, Any] = {"periodSeconds": 5, "timeoutSeconds": 3, "failureThreshold": 3}
 
 
 def image_pull_policy(image: str) -> str:
@@ -314,8 +346,8 @@ class AgentWorkload(pulumi.ComponentResource):
                 "requests": {"cpu": spec.resources.requests.cpu, "memory": spec.resources.requests.memory},
                 "limits": {"cpu": spec.resources.limits.cpu, "memory": spec.resources.limits.memory},
             },
-            "startupProbe": {"httpGet": http, "periodSeconds": 5, "failureThreshold": 30},
-            "readinessProbe": {"httpGet": http, "periodSeconds": 10, "timeoutSeconds": 3, "failureThreshold": 3},
+            "startupProbe": {"httpGet": http, **STARTUP_PROBE},
+            "readinessProbe": {"httpGet": http, **READINESS_PROBE},
             "livenessProbe": {"httpGet": http, "periodSeconds": 20, "timeoutSeconds": 5, "failureThreshold": 3},
             "securityContext": names.restricted_container_security_context(),
             "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
@@ -345,6 +377,10 @@ class AgentWorkload(pulumi.ComponentResource):
                         "containers": [container],
                         "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": "256Mi"}}],
                         "topologySpreadConstraints": spread,
+                        # Only nodes of the image's architectures (On-Demand ones for a critical agent
+                        # in prod); pools dedicated to agents are open to it.
+                        **pod_scheduling(spec.architectures,
+                                         on_demand_only=on_demand_only(spec.critical, self.platform.environment)),
                         "terminationGracePeriodSeconds": 30,
                     },
                 },
@@ -362,6 +398,8 @@ class AgentWorkload(pulumi.ComponentResource):
             },
             opts=self._in_namespace(),
         )
+        # maxUnavailable 1, never minAvailable: a drain (Karpenter's consolidation, expiry, a node
+        # group update) may always evict one pod, even the only replica of a dev agent.
         k8s.policy.v1.PodDisruptionBudget(
             f"{name}-pdb",
             metadata=self._meta(spec.name),
@@ -381,7 +419,7 @@ class AgentWorkload(pulumi.ComponentResource):
                 "metrics": [{"type": "Resource", "resource": {
                     "name": "cpu", "target": {"type": "Utilization", "averageUtilization": spec.replicas.target_cpu_percent},
                 }}],
-                "behavior": {"scaleDown": {"stabilizationWindowSeconds": 300}},
+                "behavior": {"scaleUp": SCALE_UP, "scaleDown": SCALE_DOWN},
             },
             opts=self._opts(depends_on=[deployment]),
         )
@@ -402,10 +440,10 @@ class AgentWorkload(pulumi.ComponentResource):
                 "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": spec.name},
                 "minReplicaCount": 0 if zero else spec.replicas.min,
                 "maxReplicaCount": spec.replicas.max,
-                "pollingInterval": 15,
-                "cooldownPeriod": 300,
+                "pollingInterval": WAKE_POLLING_SECONDS if zero else POLLING_SECONDS,
+                "cooldownPeriod": COOLDOWN_SECONDS,
                 "advanced": {"horizontalPodAutoscalerConfig": {
-                    "behavior": {"scaleDown": {"stabilizationWindowSeconds": 300}},
+                    "behavior": {"scaleUp": SCALE_UP, "scaleDown": SCALE_DOWN},
                 }},
                 "triggers": [
                     {
@@ -418,6 +456,8 @@ class AgentWorkload(pulumi.ComponentResource):
                             "activationQueueLength": str(messaging.activation_messages),
                             "awsRegion": platform.account.region,
                         },
+                        # The HPA reads the depth KEDA polled last, not a request of its own.
+                        "useCachedMetrics": True,
                     },
                     {"type": "cpu", "metricType": "Utilization",
                      "metadata": {"value": str(spec.replicas.target_cpu_percent)}},

@@ -59,6 +59,11 @@ class ObservabilityArgs(ComponentArgs):
     prometheus_volume_gib: int = Field(50, ge=1, le=16384, description="Size of each Prometheus volume.")
     prometheus_replicas: int = Field(1, ge=1, le=3, description="Prometheus replicas (each scrapes everything).")
     alertmanager_replicas: int = Field(1, ge=1, le=5, description="Alertmanager replicas (a gossip cluster).")
+    replicas: int = Field(
+        2, ge=1, le=5,
+        description="Replicas of the blackbox exporter and the OpenTelemetry collector. The platform passes "
+                    "tier(environment).ha_replicas (dev and staging 1, prod 2). Default 2.",
+    )
     alertmanager_volume_gib: int = Field(2, ge=1, le=100, description="Volume of silences and the notification log.")
     log_retention_days: int = Field(
         30, description="Retention of Fluent Bit's fallback log group (a CloudWatch Logs period). Each agent "

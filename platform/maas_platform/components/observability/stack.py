@@ -143,11 +143,11 @@ class ObservabilityStack(pulumi.ComponentResource):
         # Each of the others creates a ServiceMonitor, whose CRD comes with kube-prometheus-stack.
         self.blackbox_exporter_release = self._release(
             name, BLACKBOX_EXPORTER_CHART, namespace=self.namespace.metadata.name,
-            values=blackbox_exporter_values(), depends_on=[self.prometheus_release],
+            values=blackbox_exporter_values(args.replicas), depends_on=[self.prometheus_release],
         )
         self.otel_collector_release = self._release(
             name, OTEL_COLLECTOR_CHART, namespace=self.namespace.metadata.name,
-            values=otel_collector_values(args.account.region), depends_on=[self.prometheus_release, otel_identity],
+            values=otel_collector_values(args.account.region, args.replicas), depends_on=[self.prometheus_release, otel_identity],
             removed_defaults=otel_collector_removed_defaults(),
         )
         self.fluent_bit_release = self._release(

