@@ -266,3 +266,8 @@ def _print_cost(result, usage: Optional[Path]) -> None:
     console.print(f"usage priced from the assumptions in {source} (--usage FILE to change them)", highlight=False)
     for entry in cost["unpriced"]:
         warn(f"{entry['count']} × {entry['type']}: {entry['reason']}", label="unpriced")
+    capacity = cost.get("capacity") or {}
+    for target in capacity.get("targets", []):
+        console.print(f"nodes of {target['kind'].replace('_', ' ')} {target['name']}: {target['reason']}", highlight=False)
+    for entry in capacity.get("pending", []) + capacity.get("unknown", []):
+        warn(f"{entry['replicas']} × {entry['pod']}: {entry['reason']}", label="pods not packed")

@@ -6,7 +6,10 @@
 * ``usage.yaml``: the editable usage assumptions (GB, requests, active hours), per
   environment and per agent;
 * :data:`~.rules.RULES`: type token -> pricing function; :data:`~.rules.FREE`: types that
-  cost nothing by themselves. Anything else is listed as ``unpriced``, never zero.
+  cost nothing by themselves. Anything else is listed as ``unpriced``, never zero;
+* ``workloads.yaml``: the pods each pinned chart and EKS add-on runs; :mod:`.pods` reads the
+  plan's pods at rest and :mod:`.capacity` packs them onto node groups and node pools, which
+  is how nodes are priced.
 
 :func:`estimate` returns the plan's ``cost`` block (see ``docs/cost.md``).
 """

@@ -11,6 +11,7 @@ from .. import names
 
 if TYPE_CHECKING:  # the pipeline hands the estimate a plan; pricing never makes one
     from ..plan.model import AgentComponent, Plan, PlannedResource
+    from .capacity import Packing
 
 LB_CONTROLLER_CHART = "aws-load-balancer-controller"
 ALB_ANNOTATION = "alb.ingress.kubernetes.io/"
@@ -42,6 +43,8 @@ class PlanIndex:
         self.environment = environment
         self.by_urn = plan.by_urn
         self.agents = plan.agents
+        # The plan's pods packed onto its nodes (cost/capacity.py); set by the estimate before pricing.
+        self.capacity: Optional[Packing] = None
 
     # -- structure -----------------------------------------------------------------------
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional, Union
 
-from .. import names
-from ..config.agents import cpu_millicores, memory_bytes
+from .capacity import Packing, agent_share, cheapest_share, describe, pack
 from .context import PlanIndex, ResourceContext
 from .prices import Component, MissingPrice, PriceTable, load_prices, money
 from .rules import FREE, RULES, node_group_shape
@@ -40,6 +40,7 @@ def estimate(
     table = load_prices(region, prices)
     assumptions = usage if isinstance(usage, Usage) else load_usage(usage, environment)
     index = PlanIndex(plan, region, environment)
+    index.capacity = pack(plan, table, lambda group: node_group_shape(group, ResourceContext(group, index, None)))
 
     priced: list[dict[str, Any]] = []
     unpriced: dict[tuple[str, str], list[str]] = {}
@@ -86,6 +87,7 @@ def estimate(
         "environment": environment,
         "hours_per_month": table.hours_per_month,
         "shared": _figures(shared_baseline, shared_usage),
+        "capacity": _capacity(index.capacity, priced, table),
     }
 
 
@@ -148,42 +150,48 @@ def _by_team(by_agent: dict[str, Any]) -> dict[str, Any]:
 
 
 def allocated_node_share(index: PlanIndex, agent: AgentComponent, table: PriceTable, usage: Usage) -> Optional[Decimal]:
-    """The node cost the agent's pods reserve: requests of its fewest replicas (or, for an agent
-    that scales to zero, one replica for ``agent.active_hours_per_month``) as a share of one
-    node of the plan's first node group, by the larger of CPU and memory. None when the plan
-    has no node group (a team stack) or the instance type has no price or size."""
-    node_groups = index.of_type(names.EKS_NODE_GROUP)
-    if not node_groups:
+    """The node cost the agent's pods reserve, from the packing: each pod's share of the node it sits
+    on, by the larger of CPU and memory, all month. A workload that scales to zero adds one pod's share
+    of the cheapest node it could run on, for ``agent.active_hours_per_month``. None when the plan
+    has no nodes to share (a team stack)."""
+    packing = index.capacity
+    if packing is None or not any(t.nodes for t in packing.targets):
         return None
-    instance_type, _, _ = node_group_shape(node_groups[0], ResourceContext(node_groups[0], index, None))
-    spec = table.instance_specs.get(instance_type)
-    try:
-        hourly = table.get(f"ec2.instance.{instance_type}").value
-    except MissingPrice:
-        return None
-    if not spec:
-        return None
-    cpu = memory = 0.0
-    replicas: Optional[float] = None
-    for resource in index.descendants(agent.urn):
-        spec_in = resource.inputs.get("spec") or {}
-        if resource.type == names.K8S_DEPLOYMENT:
-            for container in ((spec_in.get("template") or {}).get("spec") or {}).get("containers") or []:
-                requests = (container.get("resources") or {}).get("requests") or {}
-                try:
-                    cpu += cpu_millicores(str(requests.get("cpu", "0m"))) / 1000
-                    memory += memory_bytes(str(requests.get("memory", "0"))) / 2**30
-                except (ValueError, KeyError, AttributeError):
-                    return None
-            if replicas is None:
-                replicas = float(spec_in.get("replicas", 1))
-        elif resource.type == names.K8S_SCALED_OBJECT:
-            replicas = float(spec_in.get("minReplicaCount", 0))
-        elif resource.type == names.K8S_HORIZONTAL_POD_AUTOSCALER:
-            replicas = float(spec_in.get("minReplicas", 1))
-    if replicas is None or (cpu == 0 and memory == 0):
-        return money(ZERO)
-    hours = replicas * table.hours_per_month if replicas > 0 else min(
-        float(usage.agent(agent.name)["active_hours_per_month"]), table.hours_per_month)
-    share = max(cpu / spec["vcpu"], memory / spec["memory_gib"])
-    return money(Decimal(repr(share * hours * hourly)))
+    hourly, idle = agent_share(packing, agent.name)
+    active = min(float(usage.agent(agent.name)["active_hours_per_month"]), table.hours_per_month)
+    monthly = hourly * table.hours_per_month + sum(cheapest_share(packing, pod) for pod in idle) * active
+    return money(Decimal(repr(monthly)))
+
+
+def _capacity(packing: Optional[Packing], priced: list[dict[str, Any]], table: PriceTable) -> dict[str, Any]:
+    """What the packing assumed: nodes per node group and pool, the pods on them, and why."""
+    if packing is None:
+        return {}
+    targets = [describe(t) for t in packing.targets]
+    node_count = sum(t["node_count"] for t in targets)
+    spot = on_demand = ZERO
+    for resource in priced:
+        for line in resource["components"]:
+            if line["name"].startswith("nodes: "):
+                if re.search(r"\bspot\b", line["name"], re.IGNORECASE):
+                    spot += Decimal(str(line["monthly"]))
+                else:
+                    on_demand += Decimal(str(line["monthly"]))
+    groups = sum(t["node_count"] for t in targets if t["kind"] == "node_group")
+    why = (f"{groups} node-group node{'s' if groups != 1 else ''} (fixed) and {node_count - groups} "
+           f"node-pool node{'s' if node_count - groups != 1 else ''}: the fewest, cheapest nodes that hold "
+           f"the requests of every pod at rest, DaemonSets on each")
+    if not targets:
+        why = "no node group or node pool in this plan: its pods run on the platform stack's nodes, priced there"
+    return {
+        "method": "pods at rest packed first-fit decreasing onto the cheapest instance types each node pool allows, "
+                  "Spot first where a pool allows it; node groups are fixed at their desired size",
+        "node_count": node_count,
+        "why": why,
+        "nodes_monthly": {"on_demand": float(on_demand), "spot": float(spot)},
+        "spot_assumption": table.spot_summary(),
+        "targets": targets,
+        "pending": packing.pending,
+        "unknown": packing.unknown,
+        "best_effort": packing.best_effort,
+    }

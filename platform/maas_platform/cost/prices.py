@@ -67,6 +67,21 @@ def money(value: Decimal) -> Decimal:
     return value.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
+SPOT_PREFIX = "ec2.spot."
+
+
+@dataclass(frozen=True)
+class SpotAssumption:
+    """What Spot capacity costs where the table records no ``ec2.spot.<type>`` price: the on-demand
+    price less ``discount`` (0-1). ``not_offered``: catalog types the Spot feed had no price for."""
+
+    discount: float
+    source: str
+    date: str
+    note: str = ""
+    not_offered: tuple[str, ...] = ()
+
+
 @dataclass(frozen=True)
 class PriceTable:
     """The prices of one region, plus what every region shares (hours, instance sizes)."""
@@ -75,7 +90,8 @@ class PriceTable:
     currency: str
     hours_per_month: float
     prices: dict[str, Price]
-    instance_specs: dict[str, dict[str, float]]
+    instance_specs: dict[str, dict[str, Any]]
+    spot: Optional["SpotAssumption"] = None
 
     def get(self, key: str) -> Price:
         try:
@@ -92,6 +108,42 @@ class PriceTable:
     def hourly(self, name: str, key: str, count: float = 1, kind: Optional[str] = None) -> Component:
         """``count`` things priced per hour, for a whole month."""
         return self.component(name, key, count * self.hours_per_month, kind)
+
+    def spot_price(self, instance_type: str) -> Optional[Price]:
+        """The recorded Spot price of ``instance_type`` in this region, if the table has one."""
+        return self.prices.get(f"{SPOT_PREFIX}{instance_type}")
+
+    def spot_hourly(self, instance_type: str, on_demand: float) -> tuple[float, str]:
+        """USD per hour of a Spot node of ``instance_type`` and what it rests on: the recorded price,
+        capped at ``on_demand`` (no maximum price is set, so EC2 caps it there), else the on-demand
+        price less the region's fallback discount."""
+        recorded = self.spot_price(instance_type)
+        if recorded is not None:
+            if recorded.value > on_demand:
+                return on_demand, f"Spot price of {recorded.date} above on-demand: capped at on-demand"
+            return recorded.value, f"Spot price of {recorded.date}"
+        discount = self.spot.discount if self.spot else 0.0
+        return on_demand * (1 - discount), f"no recorded Spot price: on-demand less {discount:.0%}"
+
+    def spot_summary(self) -> Optional[dict[str, Any]]:
+        """The Spot assumption the estimate reports: where the recorded prices come from, and the fallback."""
+        recorded = sorted((p for k, p in self.prices.items() if k.startswith(SPOT_PREFIX)), key=lambda p: p.key)
+        if self.spot is None and not recorded:
+            return None
+        summary: dict[str, Any] = {}
+        if self.spot is not None:
+            summary.update({"discount": self.spot.discount, "source": self.spot.source, "date": self.spot.date,
+                            "note": self.spot.note, "not_offered": list(self.spot.not_offered)})
+        summary["recorded_prices"] = {
+            "instance_types": len(recorded),
+            "sources": sorted({p.source for p in recorded}),
+            "dates": sorted({p.date for p in recorded}),
+            "notes": sorted({p.note for p in recorded if p.note}),
+        } if recorded else None
+        summary["basis"] = ("each Spot node at its type's recorded Spot price (the lowest in the region at fetch "
+                            "time: optimistic), capped at on-demand; types without one at on-demand less the "
+                            "discount" if recorded else "on-demand less the discount: no Spot price recorded")
+        return summary
 
 
 def read_price_file(path: Path = PRICES_FILE) -> dict[str, Any]:
@@ -119,6 +171,23 @@ def read_price_file(path: Path = PRICES_FILE) -> dict[str, Any]:
                 raise ConfigError(f"{field}.kind: '{price['kind']}' is not one of {', '.join(KINDS)}", where)
             if not str(price["source"]).startswith("https://"):
                 raise ConfigError(f"{field}.source: expected the https:// address of the pricing page", where)
+            if key.startswith(SPOT_PREFIX) and price["unit"] != "instance-hour":
+                raise ConfigError(f"{field}.unit: expected instance-hour", where)
+    for region, spot in (document.get("spot") or {}).items():
+        field = f"spot.{region}"
+        missing = [k for k in ("discount", "source", "date") if not isinstance(spot, dict) or spot.get(k) in (None, "")]
+        if missing:
+            raise ConfigError(f"{field}: missing {', '.join(missing)}", where)
+        if not isinstance(spot["discount"], (int, float)) or not 0 <= spot["discount"] < 1:
+            raise ConfigError(f"{field}.discount: expected a fraction from 0 to below 1", where)
+        if not str(spot["source"]).startswith("https://"):
+            raise ConfigError(f"{field}.source: expected the https:// address of the pricing page", where)
+        not_offered = spot.get("not_offered") or []
+        if not isinstance(not_offered, list) or not all(isinstance(t, str) for t in not_offered):
+            raise ConfigError(f"{field}.not_offered: expected a list of instance types", where)
+        priced = [t for t in not_offered if f"{SPOT_PREFIX}{t}" in (document["regions"].get(region) or {})]
+        if priced:
+            raise ConfigError(f"{field}.not_offered: {', '.join(priced)} also has a recorded ec2.spot price", where)
     return document
 
 
@@ -137,6 +206,11 @@ def load_prices(region: str, path: Optional[Path] = None) -> PriceTable:
                    date=str(p["date"]), note=str(p.get("note") or ""))
         for key, p in raw.items()
     }
-    specs = {name: {k: float(v) for k, v in spec.items()} for name, spec in (document.get("instance_specs") or {}).items()}
+    specs = {name: {k: (v if isinstance(v, str) else float(v)) for k, v in spec.items()}
+             for name, spec in (document.get("instance_specs") or {}).items()}
+    spot_raw = (document.get("spot") or {}).get(region)
+    spot = SpotAssumption(discount=float(spot_raw["discount"]), source=str(spot_raw["source"]), date=str(spot_raw["date"]),
+                          note=str(spot_raw.get("note") or ""),
+                          not_offered=tuple(str(t) for t in spot_raw.get("not_offered") or ())) if spot_raw else None
     return PriceTable(region=region, currency=str(document.get("currency", "USD")),
-                      hours_per_month=float(document["hours_per_month"]), prices=prices, instance_specs=specs)
+                      hours_per_month=float(document["hours_per_month"]), prices=prices, instance_specs=specs, spot=spot)

@@ -17,6 +17,7 @@ import fnmatch
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Optional
 
 from .. import names
+from .capacity import node_lines
 from .context import LB_CONTROLLER_CHART, ResourceContext, chart_name, gib
 from .prices import Component, MissingPrice, PriceTable
 from .usage import Usage
@@ -37,8 +38,9 @@ EKS_DEFAULT_INSTANCE_TYPE = "t3.medium"
 EKS_DEFAULT_DISK_GIB = 20
 MQ_INSTANCES = {"SINGLE_INSTANCE": 1, "ACTIVE_STANDBY_MULTI_AZ": 2, "CLUSTER_MULTI_AZ": 3}
 
-# Types that cost nothing by themselves, and why. Kubernetes workloads run on the nodes,
-# which the node groups price; their per-agent share is reported as an allocation.
+# Types that cost nothing by themselves, and why. Kubernetes workloads run on the nodes, which
+# the node groups and the node pools price (cost/capacity.py packs the pods onto them); their
+# per-agent share is reported as an allocation.
 FREE: dict[str, str] = {
     **{t: "IAM is free" for t in (
         names.IAM_ROLE, names.IAM_ROLE_POLICY, names.IAM_ROLE_POLICY_ATTACHMENT,
@@ -56,6 +58,12 @@ FREE: dict[str, str] = {
         names.EC2_NETWORK_ACL, names.EC2_DEFAULT_NETWORK_ACL,
     )},
     names.EC2_LAUNCH_TEMPLATE: "its instances and volumes are priced on the node group using it",
+    names.K8S_EC2_NODE_CLASS: "its nodes, volumes and monitoring are priced on the NodePools that use it",
+    names.EC2_TAG: "tags are free",
+    **{t: "AWS service events on the default event bus are free, rules and deliveries included "
+          "(https://aws.amazon.com/eventbridge/pricing/, read 2026-12-02)" for t in (
+        names.CLOUDWATCH_EVENT_RULE, names.CLOUDWATCH_EVENT_TARGET,
+    )},
     **{t: "EKS access, add-ons and identities are free (add-on pods run on the nodes)" for t in (
         names.EKS_ACCESS_ENTRY, names.EKS_ACCESS_POLICY_ASSOCIATION,
         names.EKS_ADDON, names.EKS_POD_IDENTITY_ASSOCIATION,
@@ -90,7 +98,7 @@ FREE: dict[str, str] = {
         "random:index/randomString:RandomString", "random:index/randomPet:RandomPet",
         "random:index/randomUuid:RandomUuid", "random:index/randomInteger:RandomInteger",
     )},
-    **{t: "a Kubernetes object: its pods, if any, run on the nodes the node groups price" for t in (
+    **{t: "a Kubernetes object: its pods, if any, run on the nodes the node groups and node pools price" for t in (
         names.K8S_NAMESPACE, names.K8S_CONFIG_MAP, names.K8S_SECRET,
         names.K8S_SERVICE_ACCOUNT, names.K8S_LIMIT_RANGE, names.K8S_RESOURCE_QUOTA,
         names.K8S_DEPLOYMENT, names.K8S_DAEMON_SET, names.K8S_JOB,
@@ -164,8 +172,15 @@ def node_group_shape(node_group: PlannedResource, ctx: ResourceContext) -> tuple
 def eks_node_group(inputs, ctx, prices, usage):
     instance_type, count, template = node_group_shape(ctx.resource, ctx)
     spot = str(inputs.get("capacityType") or "ON_DEMAND").upper() == "SPOT"
-    label = f"{count} × {instance_type}" + (" (SPOT, at the on-demand price: an upper bound)" if spot else " on-demand")
-    lines = [prices.hourly(f"nodes: {label}", f"ec2.instance.{instance_type}", count)]
+    if spot:
+        hourly, basis = prices.spot_hourly(instance_type, prices.get(f"ec2.instance.{instance_type}").value)
+        lines = [Component(name=f"nodes: {count} × {instance_type} spot ({basis})",
+                           quantity=float(count * prices.hours_per_month), unit="instance-hour",
+                           unit_price=round(hourly, 6), kind="baseline",
+                           price=f"ec2.spot.{instance_type}" if prices.spot_price(instance_type)
+                           else f"ec2.instance.{instance_type}")]
+    else:
+        lines = [prices.hourly(f"nodes: {count} × {instance_type} on-demand", f"ec2.instance.{instance_type}", count)]
     volumes = [m.get("ebs") or {} for m in template.get("blockDeviceMappings") or [] if m.get("ebs")]
     if not volumes:
         volumes = [{"volumeSize": inputs.get("diskSize") or EKS_DEFAULT_DISK_GIB, "volumeType": "gp3"}]
@@ -201,6 +216,36 @@ def ec2_instance(inputs, ctx, prices, usage):
 def ebs_volume(inputs, ctx, prices, usage):
     size, kind = _number(inputs.get("size")), str(inputs.get("type") or "gp3")
     return [prices.component(f"{size:g} GiB {kind}", f"ebs.{kind}.gb_month", size, "baseline")]
+
+
+@rule(names.K8S_NODE_POOL)
+def node_pool(inputs, ctx, prices, usage):
+    """The nodes the packing (:mod:`.capacity`) launches for this pool: Spot and On-Demand apart."""
+    packing = ctx.plan.capacity
+    target = next((t for t in packing.targets if t.urn == ctx.resource.urn), None) if packing else None
+    if target is not None and not target.shapes:
+        raise MissingPrice("ec2.instance.<a type the pool allows>", prices.region)
+    if target is None or not target.nodes:
+        return []
+    lines = []
+    for instance_type, capacity, count, hourly in node_lines(target):
+        key = f"ec2.instance.{instance_type}"
+        if capacity == "spot":
+            basis = prices.spot_hourly(instance_type, prices.get(key).value)[1]
+            spot_key = f"ec2.spot.{instance_type}" if prices.spot_price(instance_type) else key
+            lines.append(Component(name=f"nodes: {count} × {instance_type} spot ({basis})",
+                                   quantity=float(count * prices.hours_per_month), unit="instance-hour",
+                                   unit_price=round(hourly, 6), kind="baseline", price=spot_key))
+        else:
+            lines.append(prices.hourly(f"nodes: {count} × {instance_type} on-demand", key, count))
+    count = len(target.nodes)
+    for size, kind in target.volumes:
+        lines.append(prices.component(f"node volumes: {count} × {size:g} GiB {kind}", f"ebs.{kind}.gb_month",
+                                      count * size, "baseline"))
+    if target.monitoring:
+        lines.append(prices.component(f"EC2 detailed monitoring: {count} × {DETAILED_MONITORING_METRICS} metrics",
+                                      "cloudwatch.metric.month", count * DETAILED_MONITORING_METRICS))
+    return lines
 
 
 # -- network --------------------------------------------------------------------------------
