@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 import re
 from dataclasses import dataclass, replace
+from decimal import Decimal
 from typing import Any, Optional
 
 import pytest
@@ -21,6 +22,8 @@ from maas_platform.policy.kubernetes.tenancy import AdmissionContext
 
 MODULE = "maas_platform.policy.kubernetes"
 PREFIXES = ("MAAS-K8S-", "MAAS-TAG-1")
+# Node capacity's reliability rules live with the Kubernetes rules (policy.kubernetes.capacity).
+CAPACITY_RELIABILITY = ("MAAS-REL-012", "MAAS-REL-013", "MAAS-REL-014")
 DEV = Context.for_environment("dev")
 PROD = Context.for_environment("prod")
 TEAM = ROOT / "stacks" / "teams" / "example"
@@ -660,6 +663,184 @@ CASES += [
 ]
 
 
+# -- node capacity: NodePools, EC2NodeClasses, node groups (policy.kubernetes.capacity) -----------------------
+# Shapes as karpenter-provider-aws v1.12.2 defines them (pkg/apis/crds/karpenter.sh_nodepools.yaml,
+# karpenter.k8s.aws_ec2nodeclasses.yaml) and as aws:eks/nodeGroup takes them; written here, not by the rules.
+
+EBS_KEY = "arn:aws:kms:us-east-1:123456789012:key/1111-2222"
+REQUIREMENTS = [
+    {"key": "kubernetes.io/arch", "operator": "In", "values": ["amd64", "arm64"]},
+    {"key": "karpenter.sh/capacity-type", "operator": "In", "values": ["spot", "on-demand"]},
+    {"key": "karpenter.k8s.aws/instance-family", "operator": "In", "values": ["m7g", "m7i", "c7g"]},
+    {"key": "karpenter.k8s.aws/instance-cpu", "operator": "Lt", "values": ["9"]},
+    {"key": "karpenter.k8s.aws/instance-memory", "operator": "Lt", "values": ["32769"]},
+]
+DEDICATED = [{"key": "maas.dev/dedicated", "value": "agents", "effect": "NoSchedule"}]
+TOLERATE_DEDICATED = [{"key": "maas.dev/dedicated", "operator": "Equal", "value": "agents", "effect": "NoSchedule"}]
+
+
+def node_pool(name: str = "general", limits: Any = None, disruption: Any = None, requirements: Any = None,
+              taints: Any = None, node_class: Any = "default", **spec: Any) -> Resource:
+    template: dict[str, Any] = {"requirements": REQUIREMENTS if requirements is None else requirements,
+                                "nodeClassRef": {"group": "karpenter.k8s.aws", "kind": "EC2NodeClass",
+                                                 "name": node_class} if node_class is not DROP else DROP}
+    if node_class is DROP:
+        del template["nodeClassRef"]
+    if taints is not None:
+        template["taints"] = taints
+    body: dict[str, Any] = {
+        "template": {"metadata": {"labels": {"maas.dev/environment": "dev"}}, "spec": template},
+        "limits": {"cpu": "64", "memory": "256Gi"} if limits is None else limits,
+        "disruption": {"consolidationPolicy": "WhenEmptyOrUnderutilized", "consolidateAfter": "1m",
+                       "budgets": [{"nodes": "10%"}]} if disruption is None else disruption,
+        **spec,
+    }
+    for key in [k for k, v in body.items() if v is DROP]:
+        del body[key]
+    return Resource(type="kubernetes:karpenter.sh/v1:NodePool", name=f"pool-{name}",
+                    props={"apiVersion": "karpenter.sh/v1", "kind": "NodePool", "metadata": {"name": name},
+                           "spec": body},
+                    urn=f"urn:pulumi:dev::maas::kubernetes:karpenter.sh/v1:NodePool::pool-{name}")
+
+
+def node_class(**changes: Any) -> Resource:
+    spec: dict[str, Any] = {
+        "role": "maas-dev-karpenter-node",
+        "amiSelectorTerms": [{"alias": "al2023@v20251117"}],
+        "subnetSelectorTerms": [{"tags": {"karpenter.sh/discovery": "maas-dev"}}],
+        "securityGroupSelectorTerms": [{"tags": {"karpenter.sh/discovery": "maas-dev"}}],
+        "metadataOptions": {"httpEndpoint": "enabled", "httpTokens": "required", "httpPutResponseHopLimit": 1},
+        "blockDeviceMappings": [{"deviceName": "/dev/xvda", "rootVolume": True, "ebs": {
+            "volumeSize": "40Gi", "volumeType": "gp3", "encrypted": True, "kmsKeyID": EBS_KEY}}],
+        "tags": {"environment": "dev", "team": "platform"},
+    }
+    for key, value in changes.items():
+        if value is DROP:
+            spec.pop(key, None)
+        else:
+            spec[key] = value
+    return Resource(type="kubernetes:karpenter.k8s.aws/v1:EC2NodeClass", name="node-class",
+                    props={"apiVersion": "karpenter.k8s.aws/v1", "kind": "EC2NodeClass",
+                           "metadata": {"name": "default"}, "spec": spec},
+                    urn="urn:pulumi:dev::maas::kubernetes:karpenter.k8s.aws/v1:EC2NodeClass::node-class")
+
+
+def node_group(**props: Any) -> Resource:
+    body: dict[str, Any] = {"nodeGroupName": "system", "amiType": "AL2023_ARM_64_STANDARD", "capacityType": "ON_DEMAND",
+                            "instanceTypes": ["t4g.medium"], "labels": {"maas.dev/node-group": "system"},
+                            "taints": [{"key": "CriticalAddonsOnly", "value": "true", "effect": "NO_SCHEDULE"}]}
+    body.update(props)
+    return Resource(type="aws:eks/nodeGroup:NodeGroup", name="system", props=body,
+                    urn="urn:pulumi:dev::maas::aws:eks/nodeGroup:NodeGroup::system")
+
+
+def arch_affinity(*architectures: Any) -> dict[str, Any]:
+    return {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [
+        {"matchExpressions": [{"key": "kubernetes.io/arch", "operator": "In", "values": list(architectures)}]}]}}}
+
+
+def requesting(cpu: str, memory: str = "512Mi") -> dict[str, Any]:
+    return container(resources={"requests": {"cpu": cpu, "memory": memory}, "limits": {"cpu": cpu, "memory": memory}})
+
+
+AGENTS_POOL = node_pool("agents", taints=DEDICATED)
+SYSTEM_ONLY = node_group()
+TEAM_STACK = replace(DEV, team_stack=True)
+ZERO_ALWAYS = {"consolidateAfter": "1m", "budgets": [{"nodes": "0"}]}
+
+CASES += [
+    # limits: a runaway autoscaler is a cost incident
+    Case("MAAS-K8S-037", "compliant", node_pool(), False),
+    Case("MAAS-K8S-037", "compliant", node_pool(limits={"nodes": "3"}, replicas=3), False),  # static pool
+    Case("MAAS-K8S-037", "non-compliant", node_pool(limits={"cpu": "64"}), True),
+    Case("MAAS-K8S-037", "non-compliant", node_pool(limits={"cpu": "0", "memory": "64Gi"}), True),
+    Case("MAAS-K8S-037", "missing", node_pool(limits=DROP), True),
+    Case("MAAS-K8S-037", "unknown", node_pool(limits={"cpu": "64", "memory": U}), False),
+    Case("MAAS-K8S-037", "unknown", node_pool(limits=U), False),
+    # IMDS, public addresses, selectors (metadataOptions defaults to required / hop 1 in the CRD)
+    Case("MAAS-K8S-038", "compliant", node_class(), False),
+    Case("MAAS-K8S-038", "compliant", node_class(securityGroupSelectorTerms=[{"id": "sg-0abc"}, {"name": "nodes"}]),
+         False),
+    Case("MAAS-K8S-038", "compliant", node_class(subnetSelectorTerms=[{"tags": {"karpenter.sh/discovery/maas-dev": "*"}}]),
+         False),  # a key-only selector still names something
+    Case("MAAS-K8S-038", "missing", node_class(metadataOptions=DROP), False),
+    Case("MAAS-K8S-038", "missing", node_class(metadataOptions={"httpEndpoint": "enabled"}), False),
+    Case("MAAS-K8S-038", "non-compliant", node_class(metadataOptions={"httpTokens": "optional"}), True),
+    Case("MAAS-K8S-038", "non-compliant", node_class(metadataOptions={"httpTokens": "required",
+                                                                      "httpPutResponseHopLimit": 2}), True),
+    Case("MAAS-K8S-038", "non-compliant", node_class(associatePublicIPAddress=True), True),
+    Case("MAAS-K8S-038", "non-compliant", node_class(subnetSelectorTerms=[{"tags": {}}]), True),
+    Case("MAAS-K8S-038", "non-compliant", node_class(securityGroupSelectorTerms=[]), True),
+    Case("MAAS-K8S-038", "unknown", node_class(metadataOptions={"httpTokens": U, "httpPutResponseHopLimit": 1}), False),
+    Case("MAAS-K8S-038", "unknown", node_class(subnetSelectorTerms=[{"tags": {"karpenter.sh/discovery": U}}],
+                                               securityGroupSelectorTerms=U), False),
+    # volumes under the platform's key, user data without credentials
+    Case("MAAS-K8S-039", "compliant", node_class(), False),
+    Case("MAAS-K8S-039", "compliant", node_class(userData="[settings.kubernetes]\nmax-pods = 58\n"), False),
+    Case("MAAS-K8S-039", "missing", node_class(blockDeviceMappings=DROP), True),  # the AMI family's aws/ebs default
+    Case("MAAS-K8S-039", "non-compliant", node_class(blockDeviceMappings=[{"deviceName": "/dev/xvda", "ebs": {
+        "volumeSize": "40Gi", "encrypted": False}}]), True),
+    Case("MAAS-K8S-039", "non-compliant", node_class(blockDeviceMappings=[{"deviceName": "/dev/xvda", "ebs": {
+        "volumeSize": "40Gi", "encrypted": True}}]), True),
+    Case("MAAS-K8S-039", "non-compliant", node_class(blockDeviceMappings=[{"deviceName": "/dev/xvda", "ebs": {
+        "volumeSize": "40Gi", "encrypted": True, "kmsKeyID": "alias/aws/ebs"}}]), True),
+    Case("MAAS-K8S-039", "non-compliant", node_class(
+        userData="#!/bin/bash\nexport AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE\n"), True),
+    Case("MAAS-K8S-039", "unknown", node_class(blockDeviceMappings=[{"deviceName": "/dev/xvda", "ebs": {
+        "volumeSize": "40Gi", "encrypted": True, "kmsKeyID": U}}]), False),
+    Case("MAAS-K8S-039", "unknown", node_class(userData=U), False),
+    # disruption: consolidation and drift must be able to take nodes back
+    Case("MAAS-REL-012", "compliant", node_pool(), False),
+    Case("MAAS-REL-012", "compliant", node_pool(disruption={"consolidateAfter": "1m", "budgets": [
+        {"nodes": "0", "schedule": "0 18 * * mon-fri", "duration": "14h"}, {"nodes": "1"}]}), False),  # business hours
+    Case("MAAS-REL-012", "compliant", node_pool(disruption={"consolidateAfter": "1m", "budgets": [
+        {"nodes": "0", "reasons": ["Underutilized"]}]}), False),  # empty and drifted nodes still go
+    Case("MAAS-REL-012", "missing", node_pool(disruption=DROP), False),  # CRD default: consolidate, 10%
+    Case("MAAS-REL-012", "non-compliant", node_pool(disruption={"consolidateAfter": "Never"}), True),
+    Case("MAAS-REL-012", "non-compliant", node_pool(disruption=ZERO_ALWAYS), True),
+    Case("MAAS-REL-012", "unknown", node_pool(disruption={"consolidateAfter": U}), False),
+    Case("MAAS-REL-012", "unknown", node_pool(disruption={"consolidateAfter": "1m", "budgets": [{"nodes": U}]}),
+         False),
+    # every pod fits some capacity (arch, capacity type, taints, size)
+    Case("MAAS-REL-013", "compliant", [node_pool(), SYSTEM_ONLY, deployment()], False),
+    Case("MAAS-REL-013", "compliant", [node_pool(), deployment(affinity=arch_affinity("arm64"))], False),
+    Case("MAAS-REL-013", "compliant", [AGENTS_POOL, deployment(tolerations=TOLERATE_DEDICATED)], False),
+    Case("MAAS-REL-013", "compliant", [deployment(affinity=arch_affinity("s390x"))], False),  # no capacity: a team stack
+    Case("MAAS-REL-013", "compliant", [SYSTEM_ONLY, deployment(
+        nodeSelector={"maas.dev/node-group": "system"}, tolerations=[{"key": "CriticalAddonsOnly", "operator": "Exists"}])],
+         False),
+    Case("MAAS-REL-013", "non-compliant", [node_pool(requirements=REQUIREMENTS[1:] + [
+        {"key": "kubernetes.io/arch", "operator": "In", "values": ["amd64"]}]), SYSTEM_ONLY,
+        deployment(affinity=arch_affinity("arm64"))], True),  # the node group's taint keeps it off too
+    Case("MAAS-REL-013", "non-compliant", [AGENTS_POOL, deployment()], True),  # the dedicated taint
+    Case("MAAS-REL-013", "non-compliant", [node_pool(), deployment(requesting("12"))], True),  # largest: 8 vCPU
+    Case("MAAS-REL-013", "non-compliant", [node_pool(), deployment(requesting("2", "40Gi"))], True),  # 32 GiB
+    Case("MAAS-REL-013", "non-compliant", [node_pool(requirements=[
+        {"key": "karpenter.sh/capacity-type", "operator": "In", "values": ["spot"]}]),
+        deployment(nodeSelector={"karpenter.sh/capacity-type": "on-demand"})], True),
+    Case("MAAS-REL-013", "non-compliant", [node_pool(), deployment(nodeSelector={"example.com/gpu": "true"})],
+         True),  # a label no pool defines: Karpenter never puts it on a node
+    Case("MAAS-REL-013", "non-compliant", [SYSTEM_ONLY, deployment(
+        nodeSelector={"karpenter.sh/capacity-type": "on-demand"}, tolerations=[{"operator": "Exists"}])], True),
+    Case("MAAS-REL-013", "missing", [node_pool(requirements=[]), deployment(
+        affinity=arch_affinity("arm64"), nodeSelector={"karpenter.sh/capacity-type": "on-demand"})],
+        False),  # no requirement: any architecture, any capacity type, any size
+    Case("MAAS-REL-013", "missing", [node_group(amiType=None, taints=None), deployment(affinity=arch_affinity("arm64"))],
+         False),  # architecture not known from a CUSTOM / absent AMI type
+    Case("MAAS-REL-013", "unknown", [AGENTS_POOL, deployment(tolerations=U)], False),
+    Case("MAAS-REL-013", "unknown", [node_pool(requirements=U), deployment(affinity=arch_affinity("arm64"))], False),
+    # capacity is the platform's, and a pool names its node class
+    Case("MAAS-REL-014", "compliant", [node_class(), node_pool(), AGENTS_POOL], False),
+    Case("MAAS-REL-014", "compliant", [deployment()], False, TEAM_STACK),
+    Case("MAAS-REL-014", "non-compliant", [node_class(), node_pool(node_class="gpu")], True),
+    Case("MAAS-REL-014", "non-compliant", [node_pool()], True),
+    Case("MAAS-REL-014", "non-compliant", [node_pool(), deployment()], True, TEAM_STACK),
+    Case("MAAS-REL-014", "non-compliant", [SYSTEM_ONLY], True, TEAM_STACK),
+    Case("MAAS-REL-014", "missing", [node_class(), node_pool(node_class=DROP)], True),
+    Case("MAAS-REL-014", "unknown", [node_class(), node_pool(node_class=U)], False),
+]
+
+
 @pytest.mark.parametrize("case", CASES, ids=[f"{c.rule}-{c.kind}-{i}" for i, c in enumerate(CASES)])
 def test_rule_case(case: Case):
     # A stack rule's case is the list of resources it judges together.
@@ -712,7 +893,7 @@ NIST = re.compile(r"^(AC|AT|AU|CA|CM|CP|IA|IR|MA|MP|PE|PL|PM|PS|PT|RA|SA|SC|SI|S
 
 @pytest.mark.parametrize("rule", my_rules(), ids=lambda r: r.id)
 def test_rule_metadata_is_complete_and_cites_controls_that_exist(rule):
-    assert rule.id.startswith(PREFIXES)
+    assert rule.id.startswith(PREFIXES + CAPACITY_RELIABILITY)
     assert rule.title and rule.description.endswith(".") and rule.remediation
     assert rule.scope == "stack" or rule.types, "a resource rule names the types it checks"
     assert set(rule.frameworks.get("CIS EKS", ())) <= CIS_EKS_V150
@@ -937,3 +1118,24 @@ def test_a_namespace_patch_lowering_pod_security_is_caught_with_or_without_its_t
                      props={"metadata": {"name": "triage", "labels": lowered}})
     assert findings([agent_namespace, patch], ids) == {"lower": ["MAAS-K8S-015", "MAAS-K8S-024"]}
     assert findings([patch], ids) == {"lower": ["MAAS-K8S-033"]}
+
+
+def test_node_capacity_quantities_and_taints_read_as_kubernetes_does():
+    from maas_platform.policy.kubernetes.capacity import quantity, tolerates
+
+    assert quantity("250m") == Decimal("0.25") and quantity("2") == 2 and quantity(4.0) == 4
+    assert quantity("512Mi") == 512 * 2**20 and quantity("1G") == 10**9 and quantity("1e3") == 1000
+    assert quantity("lots") is None and quantity(True) is None
+    taint = {"key": "maas.dev/dedicated", "value": "agents", "effect": "NoSchedule"}
+    assert tolerates([{"operator": "Exists"}], taint)
+    assert tolerates([{"key": "maas.dev/dedicated", "operator": "Exists"}], taint)
+    assert tolerates(TOLERATE_DEDICATED, taint)
+    assert not tolerates([{"key": "maas.dev/dedicated", "value": "other"}], taint)
+    assert not tolerates([{"key": "maas.dev/dedicated", "operator": "Exists", "effect": "NoExecute"}], taint)
+
+
+def test_a_pod_that_fits_nowhere_is_named_with_each_capacity_s_reason():
+    outcome = assess(get_rule("MAAS-REL-013"), [AGENTS_POOL, SYSTEM_ONLY, deployment(requesting("12"))], DEV)
+    (finding,) = outcome.findings
+    assert "NodePool agents: it does not tolerate the taint maas.dev/dedicated=agents:NoSchedule" in finding.message
+    assert "node group system: it does not tolerate the taint CriticalAddonsOnly=true:NoSchedule" in finding.message

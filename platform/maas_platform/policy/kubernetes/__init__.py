@@ -10,7 +10,8 @@ StatefulSet, DaemonSet, ReplicaSet, ReplicationController or Job,
 ``spec.jobTargetRef.template.spec`` of a KEDA ScaledJob, ``spec.template.spec`` of an Argo
 Rollout; any other kind is searched for a pod spec by its shape. ``*Patch`` types are judged as
 the object they produce, merged onto their target (:mod:`.patches`); bindings by the role they
-name (:mod:`.rbac`); Ingresses and Services by what they expose (:mod:`.ingress`).
+name (:mod:`.rbac`); Ingresses and Services by what they expose (:mod:`.ingress`); Karpenter's
+NodePools and EC2NodeClasses, and whether every pod has a node it may run on (:mod:`.capacity`).
 
 A field that Kubernetes defaults to the insecure behaviour is a violation when it is
 missing (``allowPrivilegeEscalation`` defaults to true, the seccomp profile to
