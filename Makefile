@@ -34,14 +34,16 @@ $(CHECKOV): tools/checkov.txt
 # Programs the tests run, from Debian's packages, installed only when missing (sudo only when
 # not root): promtool and amtool check the rendered rules and Alertmanager configuration
 # (prometheus, prometheus-alertmanager); dot draws the plan report's diagram (graphviz);
-# headless Chromium opens the report (chromium).
+# headless Chromium opens the report (chromium); the report's font test renders it with DejaVu
+# Sans and DejaVu Serif (fonts-dejavu-core).
 SUDO := $(shell [ "$$(id -u)" -ne 0 ] && command -v sudo >/dev/null 2>&1 && echo sudo)
 SYSTEM_TOOLS := promtool:prometheus amtool:prometheus-alertmanager dot:graphviz chromium:chromium
-system-tools:  ## install promtool, amtool, dot and chromium (Debian packages) when they are missing
+system-tools:  ## install promtool, amtool, dot, chromium and the DejaVu fonts (Debian packages) when they are missing
 	@missing=""; for pair in $(SYSTEM_TOOLS); do \
 	  command -v $${pair%%:*} >/dev/null 2>&1 || missing="$$missing $${pair#*:}"; done; \
+	[ -f /usr/share/fonts/truetype/dejavu/DejaVuSerif-Bold.ttf ] || missing="$$missing fonts-dejavu-core"; \
 	if [ -n "$$missing" ]; then \
-	  command -v apt-get >/dev/null 2>&1 || { echo "missing:$$missing (install promtool, amtool, graphviz and chromium)" >&2; exit 1; }; \
+	  command -v apt-get >/dev/null 2>&1 || { echo "missing:$$missing (install promtool, amtool, graphviz, chromium and fonts-dejavu-core)" >&2; exit 1; }; \
 	  echo "installing$$missing"; \
 	  $(SUDO) apt-get update -qq && \
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; fi

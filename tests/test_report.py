@@ -386,3 +386,166 @@ def test_no_progress_when_quiet_on_a_terminal(tmp_path):
     code, drawn = run_on_a_terminal("plan", "--stack", "dev", "--json", str(tmp_path / "q.json"), "--quiet")
     assert code in (0, 1)
     assert not SPINNER.search(drawn) and "planning" not in drawn
+
+
+# -- what the cards say (the report never misleads) --------------------------------------------
+
+@pytest.fixture(scope="module")
+def team() -> Plan:
+    return plan_project(ROOT / "stacks" / "teams" / "example", stack="dev")
+
+
+def _card(page: str, agent: str) -> str:
+    card = page[page.index(f'id="agent-{agent}"'):]
+    return card[: card.index("</article>")]
+
+
+def _autoscaler_range(plan: Plan, agent: str) -> tuple[int, int]:
+    """(min, max) of the autoscaler aimed at the agent's own Deployment, read straight from the plan."""
+    for resource in plan.resources:
+        spec = resource.inputs.get("spec") or {}
+        if (spec.get("scaleTargetRef") or {}).get("name") == agent and resource.inputs.get("metadata", {}).get(
+                "namespace") == agent:
+            if "maxReplicaCount" in spec:
+                return int(spec["minReplicaCount"]), int(spec["maxReplicaCount"])
+            return int(spec.get("minReplicas", 1)), int(spec["maxReplicas"])
+    raise AssertionError(f"no autoscaler for {agent}")
+
+
+def test_an_agent_without_an_inbox_shows_the_range_its_autoscaler_allows(team, dev):
+    report = build(team)
+    summarizer = next(a for a in report.agents if a.name == "summarizer")
+    assert not summarizer.subscribes  # no inbox, so a HorizontalPodAutoscaler, not a ScaledObject
+    assert summarizer.replicas == _autoscaler_range(team, "summarizer") and summarizer.replicas[0] < summarizer.replicas[1]
+    for plan in (dev, team):
+        for agent in build(plan).agents:
+            assert agent.replicas == _autoscaler_range(plan, agent.name), agent.name
+            assert agent.image and "egress" not in agent.image  # the agent's container, not its egress proxy's
+
+
+def test_team_agents_show_their_slos_without_exporting_them(team, dev):
+    # What a team program that exports no SLOs gives the report.
+    exported = {name: {k: v for k, v in record.items() if k != "slos"} for name, record in team.outputs["agents"].items()}
+    for agent in build(dataclasses.replace(team, outputs={**team.outputs, "agents": exported})).agents:
+        rules = [r for r in team.resources if r.type == "kubernetes:monitoring.coreos.com/v1:PrometheusRule"
+                 and r.inputs["metadata"]["namespace"] == agent.name]
+        objectives = {rule["labels"]["slo"]: rule["expr"] for r in rules for g in r.inputs["spec"]["groups"]
+                      for rule in g["rules"] if rule.get("record") == "slo:objective:ratio"}
+        assert {s.name for s in agent.slos} == set(objectives) and objectives, agent.name
+        for slo in agent.slos:
+            assert objectives[slo.name] == f"vector({float(slo.target_percent) / 100:g})"
+            assert slo.window == "28d"
+        assert next(s for s in agent.slos if s.name == "latency").threshold_ms == 2000
+    # A platform agent reads the same from its OpenSLO export as a team agent from its rules.
+    triage = next(a for a in build(dev).agents if a.name == "triage")
+    exported = dev.outputs["agents"]["triage"]["slos"]
+    assert [(s.name, float(s.target_percent) / 100) for s in triage.slos] == [
+        (d["metadata"]["labels"]["slo"], pytest.approx(d["spec"]["objectives"][0]["target"])) for d in exported]
+    assert {s.name: s.threshold_ms for s in triage.slos}["latency"] == 2000
+
+
+def test_cards_show_thresholds_secret_names_env_keys_and_topic_descriptions_never_values(dev):
+    page = render_report(dev)
+    triage = _card(page, "triage")
+    assert "≤ 2000 ms" in triage
+    assert "maas-dev/agents/triage/openai-api-key" in triage and "OPENAI_API_KEY" in triage
+    deployment = next(r for r in dev.resources if r.type == "kubernetes:apps/v1:Deployment"
+                      and r.inputs["metadata"]["name"] == "triage")
+    env = deployment.inputs["spec"]["template"]["spec"]["containers"][0]["env"]
+    assert all(f">{e['name']}<" in triage for e in env)
+    assert "gpt-4.1-mini" not in triage  # the value of its MODEL variable
+    tickets = next(r for r in dev.resources if r.type == "aws:sns/topic:Topic" and r.name.endswith("-tickets"))
+    assert tickets.inputs["displayName"] and tickets.inputs["displayName"] in triage
+
+
+def with_refusing_topic(plan: Plan) -> Plan:
+    """``plan`` whose ``tickets`` topic policy names another role as its only publisher."""
+    resources = copy.deepcopy(plan.resources)
+    for resource in resources:
+        if resource.type == "aws:sns/topicPolicy:TopicPolicy" and resource.name.endswith("-tickets-policy"):
+            resource.inputs["policy"] = resource.inputs["policy"].replace("role/maas-dev-agent-triage",
+                                                                          "role/maas-dev-agent-someone-else")
+    return dataclasses.replace(plan, resources=resources)
+
+
+def test_a_publish_the_topic_would_refuse_is_drawn_refused(dev):
+    report = build(with_refusing_topic(dev))
+    triage = next(a for a in report.agents if a.name == "triage")
+    assert "tickets" not in triage.publishes
+    assert triage.refused == (("tickets", "the topic's policy does not admit its role"),)
+    svg = render_svg(to_dot(report))
+    edges = Elements(svg).having("g", "refused")
+    assert [e["id"] for e in edges] == ["refused-triage-tickets"]
+    page = render_report(with_refusing_topic(dev))
+    assert 'class="key refused"' in page and "refused" in _card(page, "triage")
+    assert not Elements(render_svg(to_dot(build(dev)))).having("g", "refused")  # the shipped plan admits it
+
+
+def test_after_deploy_lists_secret_values_the_database_user_and_dns(dev):
+    agents = {a.name: a for a in build(dev).agents}
+    research = [s.command for s in agents["research"].after_deploy]
+    assert ("aws secretsmanager put-secret-value --region us-east-1 --secret-id "
+            "maas-dev/agents/research/anthropic-api-key --secret-string file://anthropic-api-key.txt") in research
+    assert any(c and c.startswith("CREATE USER research; GRANT rds_iam TO research;") for c in research)
+    reports = agents["reports"].after_deploy
+    assert [s.title for s in reports] == ["point reports.dev.example.com at the public load balancer"]
+    assert "get ingress reports" in reports[0].command
+    assert not any("DNS" in s.detail or "load balancer" in s.title for s in agents["triage"].after_deploy)
+    assert "After deploy" in _card(render_report(dev), "research")
+
+
+# -- a layout that does not depend on the machine's fonts --------------------------------------
+
+FONT_SETS = {  # family -> its regular and bold files on Debian (fonts-dejavu-core)
+    "sans": ("DejaVuSans.ttf", "DejaVuSans-Bold.ttf"),
+    "serif": ("DejaVuSerif.ttf", "DejaVuSerif-Bold.ttf"),
+}
+FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
+
+
+def font_config(tmp_path: Path, family: str) -> dict[str, str]:
+    """An environment whose fontconfig sees only ``family``'s two files."""
+    if not all((FONT_DIR / f).exists() for f in FONT_SETS[family]):
+        pytest.skip(f"the DejaVu {family} fonts are not installed (Debian: fonts-dejavu-core)")
+    fonts = tmp_path / family / "fonts"
+    fonts.mkdir(parents=True)
+    for name in FONT_SETS[family]:
+        (fonts / name).symlink_to(FONT_DIR / name)
+    config = tmp_path / family / "fonts.conf"
+    config.write_text(f'<?xml version="1.0"?><!DOCTYPE fontconfig SYSTEM "fonts.dtd"><fontconfig><dir>{fonts}</dir>'
+                      f"<cachedir>{tmp_path / 'cache'}</cachedir></fontconfig>")
+    return {**os.environ, "FONTCONFIG_FILE": str(config)}
+
+
+def test_the_diagram_is_laid_out_the_same_with_either_font_set(dev, team, tmp_path):
+    for plan in (dev, team):
+        source = to_dot(build(plan))
+        drawn = [subprocess.run([require_dot(), "-Tsvg"], input=source, capture_output=True, text=True, check=True,
+                                env=font_config(tmp_path / f"{plan.project}-{family}", family)).stdout
+                 for family in FONT_SETS]
+        assert drawn[0] == drawn[1]
+
+
+def test_no_label_overflows_its_box_with_either_font_set(browser, dev, tmp_path):
+    """The page in Chromium with only DejaVu Sans, then only DejaVu Serif: every text of the diagram
+    ends inside its node or box."""
+    path = write_report(with_refusing_topic(dev), tmp_path / "report.html")
+    measure = """() => [...document.querySelectorAll('svg.diagram g.node, svg.diagram g.cluster')].map(g => {
+        const shape = g.querySelector('path, polygon').getBBox();
+        return [g.id, shape.x, shape.y, shape.width, shape.height,
+                [...g.querySelectorAll('text')].map(t => { const b = t.getBBox(); return [t.textContent, b.x, b.y, b.width, b.height]; })];
+    })"""
+    for family in FONT_SETS:
+        # The module's browser runs with the machine's fonts; this one sees only the one family.
+        limited = browser.browser_type.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS,
+                                              env=font_config(tmp_path / family, family))
+        page = limited.new_page(viewport={"width": 1280, "height": 900})
+        page.goto(path.as_uri())
+        boxes = page.evaluate(measure)
+        assert len(boxes) > 10
+        for name, x, y, width, height, texts in boxes:
+            for text, tx, ty, tw, th in texts:
+                assert tw > 0, (family, name, text)
+                assert x - 0.5 <= tx and tx + tw <= x + width + 0.5, (family, name, text, tx + tw, x + width)
+        page.screenshot(path=str(tmp_path / f"report-{family}.png"), full_page=True)
+        limited.close()

@@ -3,8 +3,16 @@
 Boxes nest as the platform does: the VPC holds the EKS cluster, which runs the add-ons,
 the observability stack and the agents; the broker's topics sit outside (SNS is a regional
 service). An agent's edge to a topic is drawn solid when it publishes there and dashed,
-arrow towards the agent, when it subscribes. Each node carries a class (``agent``,
-``topic``, ``part``) and an id, and links to its card in the page.
+arrow towards the agent, when it subscribes; red with a bar at the topic when the agent means
+to publish there but would be refused (the topic's policy or its own role). Each node carries a
+class (``agent``, ``topic``, ``part``) and an id, and links to its card in the page.
+
+The layout does not depend on the machine's fonts: every node and box label is a table of
+fixed size, measured with :mod:`.fontmetrics` (the widths of the font the page asks for), and
+every node is ``fixedsize`` (https://graphviz.org/docs/attrs/fixedsize/ and the ``FIXEDSIZE``
+of HTML-like ``TD`` cells, https://graphviz.org/doc/info/shapes.html#html, checked 2026-12-03),
+so Graphviz's own text measurement, which follows whatever fonts fontconfig finds, never
+decides a size.
 
 Every text from the config goes into HTML-like labels escaped, so a description with
 ``<`` or ``"`` can neither break the DOT nor reach the page as markup.
@@ -20,14 +28,20 @@ import subprocess
 from typing import Optional, Sequence
 
 from ..names import MAAS_CLUSTER, MAAS_CLUSTER_ADDONS, MAAS_NETWORK, MAAS_OBSERVABILITY_STACK
+from .fontmetrics import FONT_FAMILY, text_width
 from .model import Agent, Part, Report, Topic
 
-FONT = "Helvetica,Arial,sans-serif"
+FONT = FONT_FAMILY
 INK, MUTED = "#1f2933", "#52606d"
 AGENT_FILL, AGENT_LINE = "#e6f0ff", "#3b6fd8"
 TOPIC_FILL, TOPIC_LINE = "#fff4e0", "#d48806"
 PART_FILL, PART_LINE = "#ffffff", "#9aa5b1"
-PUBLISH, SUBSCRIBE = "#2f6fde", "#c27803"
+PUBLISH, SUBSCRIBE, REFUSED = "#2f6fde", "#c27803", "#c81e1e"
+# Text sizes (points) and the room around them, for measuring labels.
+TITLE_SIZE, DETAIL_SIZE, BOX_TITLE_SIZE, BOX_DETAIL_SIZE = 11, 9, 12, 10
+LINE_SPACING = 1.3  # a line's height as a multiple of its size
+CELL_PADDING = 1  # the tables' cellpadding
+NODE_MARGIN = (8.64, 4.32)  # the nodes' margin="0.12,0.06", in points
 # Above this many agents the diagram draws one node per team: a node per agent stops being readable.
 MAX_AGENT_NODES = 24
 TEAM_NAMES_SHOWN = 6
@@ -57,8 +71,8 @@ def to_dot(report: Report) -> str:
         "digraph architecture {",
         f'  graph [rankdir=TB, newrank=true, compound=true, bgcolor="transparent", pad=0.2, nodesep=0.3, ranksep=0.55,'
         f' fontname="{FONT}", fontsize=12, fontcolor="{INK}", labeljust=l];',
-        f'  node [shape=box, style="rounded,filled", fontname="{FONT}", fontsize=11, fontcolor="{INK}", penwidth=1.2,'
-        f' margin="0.12,0.06"];',
+        f'  node [shape=box, style="rounded,filled", fontname="{FONT}", fontsize={TITLE_SIZE}, fontcolor="{INK}",'
+        f' penwidth=1.2, margin="0.12,0.06", fixedsize=true];',
         f'  edge [fontname="{FONT}", fontsize=9, penwidth=1.4, arrowsize=0.7];',
     ]
     parts = {p.type: p for p in report.parts}
@@ -180,13 +194,15 @@ def _team_edges(report: Report, members: dict[str, list[str]]) -> list[str]:
     team_of = {a.name: a.team for a in report.agents}
     pairs: dict[tuple[str, str, str], list[str]] = {}
     for agent in report.agents:
-        for kind, topics in (("publish", agent.publishes), ("subscribe", agent.subscribes)):
+        refused = tuple(topic for topic, _ in agent.refused)
+        for kind, topics in (("publish", agent.publishes), ("subscribe", agent.subscribes), ("refused", refused)):
             for topic in topics:
                 pairs.setdefault((kind, team_of[agent.name], topic), []).append(agent.name)
     edges = []
     for (kind, team, topic), names in sorted(pairs.items()):
-        verb = "publish to" if kind == "publish" else "subscribe to"
-        style = f'color="{PUBLISH}"' if kind == "publish" else f'dir=back, style=dashed, color="{SUBSCRIBE}"'
+        verb = {"publish": "publish to", "subscribe": "subscribe to", "refused": "would be refused by"}[kind]
+        style = {"publish": f'color="{PUBLISH}"', "subscribe": f'dir=back, style=dashed, color="{SUBSCRIBE}"',
+                 "refused": f'arrowhead=tee, style=bold, color="{REFUSED}"'}[kind]
         edges.append(f'"{_quote(_team_id(team))}" -> "{_quote(anchor("topic", topic))}-node" [{style}, '
                      f'class="{kind}", penwidth={min(1.2 + 0.2 * len(names), 4):.1f}, '
                      f'tooltip="{_quote(f"{len(names)} agents of team {team} {verb} {topic}")}"];')
@@ -222,10 +238,13 @@ def _part_node(part: Part) -> str:
     return _node(f"part-{key}", "part", _table(part.title, [], part.items), PART_FILL, PART_LINE, href="#platform")
 
 
-def _node(graphviz_id: str, css: str, label: str, fill: str, line: str, *, href: str, tooltip: str = "",
-          node_id: Optional[str] = None) -> str:
-    """One node; ``node_id`` is its SVG id (the DOT name is ``graphviz_id``)."""
-    attributes = [f"label=<{label}>", f'class="{css}"', f'id="{_quote(node_id or graphviz_id)}"',
+def _node(graphviz_id: str, css: str, label: tuple[str, float, float], fill: str, line: str, *, href: str,
+          tooltip: str = "", node_id: Optional[str] = None) -> str:
+    """One node of the size its measured ``label`` (text, width, height in points) needs;
+    ``node_id`` is its SVG id (the DOT name is ``graphviz_id``)."""
+    text, width, height = label
+    size = [f"width={(width + 2 * NODE_MARGIN[0]) / 72:.3f}", f"height={(height + 2 * NODE_MARGIN[1]) / 72:.3f}"]
+    attributes = [f"label=<{text}>", *size, f'class="{css}"', f'id="{_quote(node_id or graphviz_id)}"',
                   f'fillcolor="{fill}"', f'color="{line}"', f'href="{_quote(href)}"',
                   f'tooltip="{_quote(tooltip or graphviz_id)}"']
     return f'"{_quote(graphviz_id)}" [{", ".join(attributes)}];'
@@ -246,20 +265,41 @@ def _box(key: str, label: str, body: Sequence[str], *, fill: str, line: str) -> 
     ]
 
 
-def _table(title: str, details: Sequence[str], items: Sequence[str]) -> str:
-    rows = [f'<tr><td align="left"><b>{_escape(title)}</b></td></tr>']
-    rows += [f'<tr><td align="left"><font point-size="9" color="{MUTED}">{_escape(d)}</font></td></tr>'
+def line_height(size: float) -> float:
+    return round(size * LINE_SPACING + 2 * CELL_PADDING, 2)
+
+
+def _cell(markup: str, width: float, size: float) -> str:
+    """A table row of fixed size holding one line of text, set left."""
+    return (f'<tr><td align="left" fixedsize="true" width="{width:.0f}" height="{line_height(size):.0f}">'
+            f"{markup}</td></tr>")
+
+
+def _table(title: str, details: Sequence[str], items: Sequence[str]) -> tuple[str, float, float]:
+    """A node's label: its title, then smaller detail and item lines; with its width and height in points."""
+    lines = [(title, TITLE_SIZE, True)] + [(text, DETAIL_SIZE, False) for text in (*details, *items)]
+    width = float(math.ceil(max(text_width(text, size, bold) for text, size, bold in lines) + 2 * CELL_PADDING + 2))
+    rows = [_cell(f"<b>{_escape(title)}</b>", width, TITLE_SIZE)]
+    rows += [_cell(f'<font point-size="{DETAIL_SIZE}" color="{MUTED}">{_escape(d)}</font>', width, DETAIL_SIZE)
              for d in details]
-    rows += [f'<tr><td align="left"><font point-size="9">{_escape(item)}</font></td></tr>' for item in items]
-    return f'<table border="0" cellborder="0" cellspacing="0" cellpadding="1">{"".join(rows)}</table>'
+    rows += [_cell(f'<font point-size="{DETAIL_SIZE}">{_escape(item)}</font>', width, DETAIL_SIZE) for item in items]
+    height = sum(round(line_height(size)) for _, size, _ in lines)
+    table = f'<table border="0" cellborder="0" cellspacing="0" cellpadding="{CELL_PADDING}">{"".join(rows)}</table>'
+    return table, width, float(height)
 
 
 def _label_text(title: str, details: Sequence[str]) -> str:
-    text = f"<b>{_escape(title)}</b>"
+    """A box's label on one line: the title and its details in two cells of the measured size
+    (so neither the box nor where the details start moves with a font)."""
+    height = f'{line_height(BOX_TITLE_SIZE):.0f}'
+    cells = [(f"<b>{_escape(title)}</b>", math.ceil(text_width(title, BOX_TITLE_SIZE, True) + 10))]
     if details:
-        text += f'  <font point-size="10" color="{MUTED}">{_escape(" · ".join(details))}</font>'
-    # Room at the end: a browser may set the bold title a little wider than Graphviz measured it.
-    return text + "&#160;" * 3
+        detail = " · ".join(details)
+        cells.append((f'<font point-size="{BOX_DETAIL_SIZE}" color="{MUTED}">{_escape(detail)}</font>',
+                      math.ceil(text_width(detail, BOX_DETAIL_SIZE) + 4)))
+    row = "".join(f'<td align="left" fixedsize="true" width="{width}" height="{height}">{markup}</td>'
+                  for markup, width in cells)
+    return f'<table border="0" cellborder="0" cellspacing="0" cellpadding="0"><tr>{row}</tr></table>'
 
 
 def _cluster_summary(cluster: Part) -> list[str]:
@@ -290,6 +330,11 @@ def _edges(report: Report) -> list[str]:
             edges.append(f'"{_quote(source)}" -> "{_quote(target)}" [class="publish", '
                          f'id="{_quote(f"publish-{agent.name}-{topic}")}", color="{PUBLISH}", '
                          f'tooltip="{_quote(f"{agent.name} publishes to {topic}")}"];')
+        for topic, why in agent.refused:
+            target = anchor("topic", topic) + "-node"
+            edges.append(f'"{_quote(source)}" -> "{_quote(target)}" [class="refused", arrowhead=tee, style=bold, '
+                         f'id="{_quote(f"refused-{agent.name}-{topic}")}", color="{REFUSED}", '
+                         f'tooltip="{_quote(f"{agent.name} would publish to {topic}, refused: {why}")}"];')
         for topic in agent.subscribes:
             target = anchor("topic", topic) + "-node"
             # Drawn agent -> topic with the arrow reversed, so agents stay above the topics.

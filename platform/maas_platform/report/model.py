@@ -4,7 +4,10 @@ Everything is read from the :class:`~maas_platform.plan.model.Plan` alone (its r
 engine received them, its outputs, findings and estimate), so a report says what the plan
 says and nothing the config merely intended: an agent publishes to a topic when its role
 may ``sns:Publish`` to it and the topic's policy, when the plan has it, admits the role
-(:mod:`.access`), and subscribes when a subscription delivers the topic to its inbox. The view types are plain frozen dataclasses the template reads.
+(:mod:`.access`), and subscribes when a subscription delivers the topic to its inbox; a topic it
+is handed but would be refused on is listed, and drawn, as refused. What its workload says
+(replicas, SLOs, secrets, the steps left after deploy) is read by :mod:`.workload`. The view
+types are plain frozen dataclasses the template reads.
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ from .. import names
 from ..plan.model import Plan, PlannedResource
 from ..policy.core import Rule
 from .access import topic_admits
+from .workload import Secret, Slo, Step, after_deploy, container, env_keys, replicas, secrets, slos_from_openslo, \
+    slos_from_rules
 
 # How a resource type reads on a card; types not listed read as their last segment.
 TYPE_LABELS: dict[str, str] = {
@@ -136,14 +141,6 @@ def _rank(order: Sequence[str], value: str) -> int:
 
 
 @dataclass(frozen=True)
-class Slo:
-    name: str
-    target_percent: str  # "99.5"
-    window: str  # "28d"
-    description: str
-
-
-@dataclass(frozen=True)
 class Owned:
     """Resources of one type an agent owns."""
 
@@ -172,6 +169,11 @@ class Agent:
     allocated: Optional[float]  # node cost its pods reserve (already in the nodes' line)
     owned: tuple[Owned, ...]
     findings: tuple[Finding, ...]
+    # Topics it means to publish to that would refuse it: (topic, why) (drawn as refused arrows).
+    refused: tuple[tuple[str, str], ...] = ()
+    env_keys: tuple[str, ...] = ()  # its container's variables, names only
+    secrets: tuple[Secret, ...] = ()
+    after_deploy: tuple[Step, ...] = ()
 
     @property
     def resource_count(self) -> int:
@@ -279,6 +281,10 @@ class Report:
     def count(self, level: str) -> int:
         return sum(1 for f in self.findings if f.level == level)
 
+    def topic_description(self, name: str) -> str:
+        """The description of topic ``name`` ("" when the plan does not hold it)."""
+        return next((t.description for t in self.topics if t.name == name), "")
+
     @property
     def finding_groups(self) -> tuple[FindingGroup, ...]:
         return group_findings(self.findings)
@@ -302,7 +308,7 @@ def build(plan: Plan, rules: Optional[Mapping[str, Rule]] = None) -> Report:
     findings = tuple(finding(v) for v in plan.violations)
     exempted = tuple(finding(v) for v in plan.exempted)
     budgets = _budgets(plan)
-    agents = tuple(_agent(plan, component.urn, topics, findings, budgets)
+    agents = tuple(_agent(plan, component.urn, topics, findings, budgets, _text(region))
                    for component in sorted(plan.agents.values(), key=lambda a: a.name))
     return Report(
         project=plan.project,
@@ -371,24 +377,26 @@ def _topic_name(arn: str, known: Mapping[str, str]) -> str:
 
 
 def _agent(plan: Plan, urn: str, topics: Mapping[str, str], findings: Sequence[Finding],
-           budgets: Mapping[str, float]) -> Agent:
+           budgets: Mapping[str, float], region: Optional[str]) -> Agent:
     meta = plan.agents[urn]
     mine = list(plan.descendants(urn))
     record = (plan.outputs.get("agents") or {}).get(meta.name)
     record = record if isinstance(record, dict) else {}
     figures = ((plan.cost or {}).get("by_agent") or {}).get(meta.name) or {}
+    admitted, refused = _publishing(mine, meta.name, _topic_policies(plan))
     return Agent(
         name=meta.name,
         team=meta.team,
         namespace=_text(record.get("namespace")) or _namespace(mine),
-        image=_image(mine),
+        image=_text(container(mine, meta.name).get("image")),
         datastores=tuple(sorted({DATASTORES[r.type] for r in mine if r.type in DATASTORES})),
-        replicas=_replicas(mine),
+        replicas=replicas(mine, meta.name),
         exposure=_exposure(mine),
-        publishes=tuple(sorted({_topic_name(arn, topics) for arn in _published_arns(mine, _topic_policies(plan))})),
+        publishes=tuple(sorted({_topic_name(arn, topics) for arn in admitted})),
         subscribes=tuple(sorted({_topic_name(str(r.inputs.get("topic")), topics)
                                  for r in mine if r.type == names.SNS_TOPIC_SUBSCRIPTION and r.inputs.get("topic")})),
-        slos=_slos(record.get("slos")),
+        # A team stack exports no SLOs: its agents' PrometheusRules hold the same objectives.
+        slos=slos_from_openslo(record.get("slos")) or slos_from_rules(mine),
         budget_usd=budgets.get(f"agent${meta.name}"),
         monthly=figures.get("monthly"),
         baseline=figures.get("baseline"),
@@ -396,6 +404,10 @@ def _agent(plan: Plan, urn: str, topics: Mapping[str, str], findings: Sequence[F
         allocated=figures.get("allocated"),
         owned=_owned(mine),
         findings=tuple(f for f in findings if f.agent == meta.name),
+        refused=tuple(sorted({(_topic_name(arn, topics), why) for arn, why in refused.items()})),
+        env_keys=env_keys(mine, meta.name),
+        secrets=secrets(mine),
+        after_deploy=after_deploy(mine, meta.name, region),
     )
 
 
@@ -431,10 +443,13 @@ def _topic_policies(plan: Plan) -> dict[str, Any]:
     return {str(r.inputs.get("arn")): r.inputs.get("policy") for r in plan.of_type(names.SNS_TOPIC_POLICY)}
 
 
-def _published_arns(resources: Sequence[PlannedResource], policies: Mapping[str, Any]) -> set[str]:
-    """SNS topic ARNs the agent's role policies allow ``sns:Publish`` on, less those whose topic
-    policy in the plan refuses the role (a team plan has none: its plan-time check stands in)."""
-    arns: set[str] = set()
+def _publishing(resources: Sequence[PlannedResource], agent: str,
+                policies: Mapping[str, Any]) -> tuple[set[str], dict[str, str]]:
+    """The SNS topic ARNs the agent may publish to, and those it means to publish to that would
+    refuse it, with why: its role policies allow ``sns:Publish`` but the topic's policy in the plan
+    does not admit the role (a team plan has none: its plan-time check stands in), or its
+    container is handed a topic (``MAAS_TOPIC_<T>_ARN``) its role may not publish to."""
+    allowed: set[str] = set()
     role = next((r for r in resources if r.type == names.IAM_ROLE), None)
     for resource in resources:
         if resource.type != names.IAM_ROLE_POLICY:
@@ -442,9 +457,20 @@ def _published_arns(resources: Sequence[PlannedResource], policies: Mapping[str,
         for statement in _statements(resource.inputs.get("policy")):
             actions = _as_list(statement.get("Action"))
             if statement.get("Effect") == "Allow" and "sns:Publish" in actions:
-                arns.update(str(a) for a in _as_list(statement.get("Resource")) if str(a).startswith("arn:"))
-    return {arn for arn in arns if arn not in policies or (role is not None and topic_admits(
+                allowed.update(str(a) for a in _as_list(statement.get("Resource")) if str(a).startswith("arn:"))
+    admitted = {arn for arn in allowed if arn not in policies or (role is not None and topic_admits(
         policies[arn], _role_arn(arn, str(role.inputs.get("name"))), role.inputs.get("tags") or {}))}
+    refused = {arn: "the topic's policy does not admit its role" for arn in allowed - admitted}
+    for variable in container(resources, agent).get("env") or []:
+        value = variable.get("value") if isinstance(variable, dict) else None
+        if (str(variable.get("name", "")).startswith(_TOPIC_VARIABLE) and isinstance(value, str)
+                and value.startswith("arn:") and value not in allowed):
+            refused[value] = "its role may not sns:Publish to the topic"
+    return admitted, refused
+
+
+# The variable that hands a container a topic it publishes to (config/agents.py topic_env_name).
+_TOPIC_VARIABLE = "MAAS_TOPIC_"
 
 
 def _role_arn(topic_arn: str, role_name: str) -> str:
@@ -463,59 +489,10 @@ def _statements(document: Any) -> list[dict[str, Any]]:
     return [s for s in _as_list(statements) if isinstance(s, dict)]
 
 
-def _slos(documents: Any) -> tuple[Slo, ...]:
-    """The agent's OpenSLO documents as the card lists them."""
-    result = []
-    for document in documents if isinstance(documents, list) else []:
-        if not isinstance(document, dict):
-            continue
-        spec = document.get("spec") or {}
-        labels = (document.get("metadata") or {}).get("labels") or {}
-        objectives = spec.get("objectives") or [{}]
-        windows = spec.get("timeWindow") or [{}]
-        target = objectives[0].get("target")
-        result.append(Slo(
-            name=str(labels.get("slo") or (document.get("metadata") or {}).get("name") or "slo"),
-            target_percent=_percent(target) if isinstance(target, (int, float)) else "?",
-            window=str(windows[0].get("duration") or ""),
-            description=str(spec.get("description") or ""),
-        ))
-    return tuple(result)
-
-
-def _percent(fraction: float) -> str:
-    return f"{fraction * 100:.3f}".rstrip("0").rstrip(".")
-
-
 def _namespace(resources: Sequence[PlannedResource]) -> Optional[str]:
     for resource in resources:
         if resource.type == names.K8S_NAMESPACE:
             return _text((resource.inputs.get("metadata") or {}).get("name"))
-    return None
-
-
-def _image(resources: Sequence[PlannedResource]) -> Optional[str]:
-    for resource in resources:
-        if resource.type == names.K8S_DEPLOYMENT:
-            containers = (((resource.inputs.get("spec") or {}).get("template") or {}).get("spec") or {}).get(
-                "containers") or []
-            if containers and isinstance(containers[0], dict):
-                return _text(containers[0].get("image"))
-    return None
-
-
-def _replicas(resources: Sequence[PlannedResource]) -> Optional[tuple[int, int]]:
-    for resource in resources:
-        if resource.type == names.K8S_SCALED_OBJECT:
-            spec = resource.inputs.get("spec") or {}
-            low, high = spec.get("minReplicaCount"), spec.get("maxReplicaCount")
-            if isinstance(low, (int, float)) and isinstance(high, (int, float)):
-                return int(low), int(high)
-    for resource in resources:
-        if resource.type == names.K8S_DEPLOYMENT:
-            count = (resource.inputs.get("spec") or {}).get("replicas")
-            if isinstance(count, (int, float)):
-                return int(count), int(count)
     return None
 
 
