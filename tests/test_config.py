@@ -412,7 +412,7 @@ def test_cli_bad_config_exits_2_with_one_line(tmp_path, env, change, key):
 def test_cli_invalid_yaml_names_the_file_and_line(tmp_path):
     path = tmp_path / "Pulumi.bad.yaml"
     path.write_text("config:\n  maas:environment: dev\n  maas:network: {az_count: 2\n")
-    assert_one_line_error(maas_plan("--config-file", str(path)), str(path), "not valid YAML at line")
+    assert_one_line_error(maas_plan("--config-file", str(path)), f"{path}:3: not valid YAML: a [ ... ] or {{ ... }} not closed")
 
 
 def test_cli_missing_config_file(tmp_path):

@@ -197,6 +197,14 @@ MAAS_AGENT_POSTGRES_DATASTORE = "maas:agent:PostgresDatastore"
 MAAS_AGENT_S3_DATASTORE = "maas:agent:S3Datastore"
 MAAS_AGENT_INBOX = "maas:agent:AgentInbox"
 MAAS_AGENT_WORKLOAD = "maas:agent:AgentWorkload"
+
+# -- an agent's lifecycle (``lifecycle`` of each agent in the ``agents`` output) ---------------
+# active: deployed. retired (``retired: true``): workload, identity and queues gone; datastore,
+# key, secrets and logs kept, protected. deletable (``delete_data: true`` on a retired agent):
+# the kept resources unprotected, so that removing the agent from config deletes them.
+AGENT_LIFECYCLE_ACTIVE = "active"
+AGENT_LIFECYCLE_RETIRED = "retired"
+AGENT_LIFECYCLE_DELETABLE = "deletable"
 MAAS_BROKER = "maas:broker:Broker"
 MAAS_BUDGETS = "maas:budgets:Budgets"
 MAAS_CLUSTER = "maas:cluster:Cluster"

@@ -15,6 +15,7 @@ app = typer.Typer(
     help="Print the generated reference documents (Markdown), or check a committed one with --check.",
     no_args_is_help=True,
     add_completion=False,
+    rich_markup_mode=None,  # plain help, laid out by maas_platform.cli.MaasGroup
 )
 
 CHECK_HELP = "Exit 1 if this file differs from the generated document (CI), instead of printing it."

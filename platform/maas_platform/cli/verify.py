@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import typer
 
@@ -56,6 +56,10 @@ def verify(
     from ..verify.report import print_report
     from ..verify.run import verify_plan
 
+    try:  # before planning: missing credentials are found in a second, a plan takes longer
+        require_credentials(new_session(region))
+    except VerifyError as error:
+        raise fail(str(error))
     try:
         plan = _load_plan(stack, config_file, project_dir, plan_file)
     except ConfigError as error:
@@ -79,6 +83,28 @@ def verify(
     if json_path is not None:
         console.print(f"wrote {json_path}", highlight=False)
     raise typer.Exit(EXIT_FAILED if report.drift else EXIT_OK)
+
+
+def require_credentials(session: Any) -> None:
+    """Stop unless the session's standard credential chain resolves credentials.
+
+    Resolution is local (environment, profile, SSO cache, container or instance role): no AWS
+    call is made, so with ``--endpoint-url`` any credentials the chain finds count, as an
+    AWS-compatible test server (moto) accepts them. ``get_credentials()`` answers None when no
+    provider of the chain finds any (botocore 1.44.8 ``CredentialResolver.load_credentials``,
+    read 2026-12-03); a profile that cannot be read raises a ``BotoCoreError``.
+    """
+    from botocore.exceptions import BotoCoreError
+
+    from ..verify.aws import VerifyError
+
+    try:
+        credentials = session.get_credentials()
+    except BotoCoreError as error:
+        raise VerifyError(f"AWS credentials cannot be read: {error}") from None
+    if credentials is None:
+        raise VerifyError("no AWS credentials found: set AWS_PROFILE or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY "
+                          "(the standard AWS credential chain), then run maas verify again")
 
 
 def _load_plan(stack: Optional[str], config_file: Optional[Path], project_dir: Path, plan_file: Optional[Path]) -> Plan:

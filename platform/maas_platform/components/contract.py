@@ -156,7 +156,7 @@ class AgentOutput(_Output):
     """One agent of the platform stack, by name under ``agents``."""
 
     namespace: str
-    role_arn: str
+    role_arn: Optional[str] = None  # None for a retired agent (its role is gone)
     key_arn: str
     slos: list[dict[str, Any]] = Field(default_factory=list)
     secret_arns: dict[str, str] = Field(default_factory=dict)

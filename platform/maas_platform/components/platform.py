@@ -195,7 +195,9 @@ class Platform(pulumi.ComponentResource):
         )
         self.zones = zones
         publishers: dict[str, list[str]] = {}
-        for agent in config.agents:
+        # A retired agent publishes nothing, is budgeted no more and leaves the dashboard: its role is gone.
+        active = [agent for agent in config.agents if agent.active]
+        for agent in active:
             for topic in agent.messaging.publishes:
                 publishers.setdefault(topic, []).append(agent.name)
         self.broker = Broker(
@@ -223,7 +225,7 @@ class Platform(pulumi.ComponentResource):
                 prefix=config.prefix,
                 environment_limit_usd=config.budgets.monthly_limit_usd,
                 team_limits_usd=config.budgets.teams,
-                agent_limits_usd={a.name: a.budget.monthly_usd for a in config.agents if a.budget.monthly_usd},
+                agent_limits_usd={a.name: a.budget.monthly_usd for a in active if a.budget.monthly_usd},
                 thresholds=[Threshold(percent=t.percent, kind="ACTUAL" if t.kind == "actual" else "FORECASTED")
                             for t in config.budgets.thresholds],
                 emails=config.observability.alert_emails,
@@ -300,8 +302,8 @@ class Platform(pulumi.ComponentResource):
             )
             for spec in config.agents
         }
-        if config.agents:
-            board = platform_dashboard(list(config.agents))
+        if active:
+            board = platform_dashboard(active)
             k8s.core.v1.ConfigMap(
                 f"{name}-agents-dashboard",
                 metadata={"name": "maas-agents-dashboard", "namespace": SYSTEM_NAMESPACE,
@@ -460,8 +462,9 @@ class Platform(pulumi.ComponentResource):
             "agents": {
                 agent: {
                     "namespace": a.spec.namespace,
-                    "slos": openslo_documents(a.spec, a.spec.namespace),
-                    "role_arn": a.role.arn,
+                    "lifecycle": a.lifecycle,
+                    "slos": openslo_documents(a.spec, a.spec.namespace) if a.spec.active else [],
+                    "role_arn": a.role.arn if a.role is not None else None,
                     "key_arn": a.key.arn,
                     "secret_arns": {secret: s.arn for secret, s in a.secrets.items()},
                     "datastore_arns": a.datastore_arns(),

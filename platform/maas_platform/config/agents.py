@@ -9,13 +9,16 @@ Secrets Manager, never in config). The sections later parts of the platform cons
 from __future__ import annotations
 
 import re
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Annotated, Any, Literal, Optional, Union
 
 from pydantic import AfterValidator, BeforeValidator, Field, field_validator, model_validator
 
 from ..credentials import credential_name, scan
-from ..names import RESERVED_NAMESPACES
+from ..names import (
+    AGENT_LIFECYCLE_ACTIVE, AGENT_LIFECYCLE_DELETABLE, AGENT_LIFECYCLE_RETIRED, RESERVED_NAMESPACES,
+)
 from .base import StrictModel
 
 # DNS-1123 label, and short enough for every AWS name it feeds (see ``name_limits``).
@@ -86,7 +89,21 @@ def _shorthand(field: str):
     return BeforeValidator(expand)
 
 
+def _iso_date(value: Any) -> Any:
+    """written YYYY-MM-DD"""
+    # YAML gives an unquoted 2026-12-03 as a date, Pulumi's runtime passes config as text.
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            raise ValueError(f"'{value}' is not a date written YYYY-MM-DD (e.g. 2026-12-03)") from None
+    if isinstance(value, datetime):  # a date with a time of day is not a day
+        raise ValueError(f"'{value}' is not a date written YYYY-MM-DD (e.g. 2026-12-03)")
+    return value
+
+
 AgentName = Annotated[str, AfterValidator(_agent_name)]
+Day = Annotated[date, BeforeValidator(_iso_date)]
 Label = Annotated[str, AfterValidator(_label)]
 Image = Annotated[str, AfterValidator(_image)]
 Cpu = Annotated[str, AfterValidator(_cpu)]
@@ -472,6 +489,21 @@ class AgentSpec(StrictModel):
     messaging: MessagingSpec = Field(MessagingSpec(), description="Topics published and subscribed.")
     slos: SLOSpec = Field(SLOSpec(), description="Service level objectives.")
     budget: BudgetSpec = Field(BudgetSpec(), description="Spend limits.")
+    retired: bool = Field(
+        False,
+        description="Retire the agent: its workload, role, Pod Identity association, queues, alarms and budget go; "
+        "its datastore, key, secrets and log groups stay, protected in every environment, for "
+        "maas:retirement.retention_days (docs/agents.md#retiring-an-agent). Needs retired_on. Default false.",
+    )
+    retired_on: Optional[Day] = Field(
+        None, description="The day the agent was retired (YYYY-MM-DD), when its retention starts; required with retired.",
+    )
+    delete_data: bool = Field(
+        False,
+        description="Second step of retiring (needs retired): the kept datastore, key, secrets and log groups lose "
+        "their protection, so that removing the agent from config afterwards deletes them, the key after its "
+        "deletion window. Refused before retired_on + maas:retirement.retention_days. Default false.",
+    )
 
     @field_validator("secrets", mode="before")
     @classmethod
@@ -528,7 +560,30 @@ class AgentSpec(StrictModel):
         clashes = {secret_env_name(s) for s in self.secrets} & set(self.env)
         if clashes:
             raise ValueError(f"env: {sorted(clashes)[0]} is also the variable of a secret; rename one")
+        if self.retired and self.retired_on is None:
+            raise ValueError("retired_on: required with retired: true; give the day retention starts, e.g. "
+                             f"retired_on: \"{utc_today().isoformat()}\"")
+        if self.retired_on is not None and not self.retired:
+            raise ValueError("retired_on: only a retired agent has one; set retired: true or remove retired_on")
+        if self.delete_data and not self.retired:
+            raise ValueError("delete_data: only a retired agent's data may be deleted; retire it first "
+                             "(retired: true, retired_on), then set delete_data after the retention period")
+        if self.retired_on is not None and self.retired_on > utc_today():
+            raise ValueError(f"retired_on: {self.retired_on.isoformat()} is in the future; give the day the agent "
+                             "is retired (today or earlier)")
         return self
+
+    @property
+    def lifecycle(self) -> str:
+        """``active``, ``retired`` (data kept, protected) or ``deletable`` (``delete_data``: data unprotected)."""
+        if not self.retired:
+            return AGENT_LIFECYCLE_ACTIVE
+        return AGENT_LIFECYCLE_DELETABLE if self.delete_data else AGENT_LIFECYCLE_RETIRED
+
+    @property
+    def active(self) -> bool:
+        """Deployed: neither retired nor deletable."""
+        return not self.retired
 
     @property
     def namespace(self) -> str:
@@ -561,6 +616,25 @@ def with_environment_replicas(spec: AgentSpec, min_replicas: int) -> AgentSpec:
                          f"({min_replicas}); raise max or set replicas.min")
     replicas = ReplicasSpec.model_validate({**spec.replicas.model_dump(exclude_unset=True), "min": min_replicas})
     return spec.model_copy(update={"replicas": replicas})
+
+
+def utc_today() -> date:
+    """Today in UTC: the day a retirement's retention is counted against, wherever the plan runs."""
+    return datetime.now(timezone.utc).date()
+
+
+def deletion_problem(spec: AgentSpec, retention_days: int, today: Optional[date] = None) -> Optional[str]:
+    """Why ``delete_data`` is refused today (``delete_data: ...``, naming the first allowed day), or None.
+
+    The data of a retired agent may be deleted from ``retired_on`` + ``retention_days`` on.
+    """
+    if not spec.delete_data or spec.retired_on is None:
+        return None
+    first = spec.retired_on + timedelta(days=retention_days)
+    if (today or utc_today()) >= first:
+        return None
+    return (f"delete_data: refused until {first.isoformat()} (retired_on {spec.retired_on.isoformat()} + "
+            f"{retention_days} days of maas:retirement.retention_days); remove delete_data until then")
 
 
 def topic_env_name(topic: str) -> str:

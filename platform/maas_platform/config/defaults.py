@@ -45,6 +45,8 @@ ENVIRONMENT_DEFAULTS: dict[str, dict[str, Any]] = {
             "flow_log_retention_days": 30,
         },
         "encryption": {"key_deletion_window_days": 7},
+        # How long a retired agent's data is kept, protected, before delete_data is accepted.
+        "retirement": {"retention_days": 7},
         "observability": {"prometheus_retention_days": 7, "prometheus_volume_gib": 20, "agent_log_retention_days": 14},
         "cluster": {
             "log_retention_days": 30,
@@ -72,6 +74,7 @@ ENVIRONMENT_DEFAULTS: dict[str, dict[str, Any]] = {
             "flow_log_retention_days": 90,
         },
         "encryption": {"key_deletion_window_days": 14},
+        "retirement": {"retention_days": 30},
         "observability": {"prometheus_retention_days": 15, "prometheus_volume_gib": 50, "agent_log_retention_days": 30},
         "cluster": {
             "log_retention_days": 90,
@@ -99,6 +102,7 @@ ENVIRONMENT_DEFAULTS: dict[str, dict[str, Any]] = {
             "flow_log_retention_days": 365,
         },
         "encryption": {"key_deletion_window_days": 30},
+        "retirement": {"retention_days": 90},
         "observability": {"prometheus_retention_days": 30, "prometheus_volume_gib": 100, "agent_log_retention_days": 90},
         "cluster": {
             "log_retention_days": 365,
@@ -142,6 +146,11 @@ TIERS: dict[str, Tier] = {
     "staging": Tier(scale_to_zero=True, ha_replicas=1, database_instances=1, agent_min_replicas=2),
     "prod": Tier(scale_to_zero=False, ha_replicas=2, database_instances=2, agent_min_replicas=2),
 }
+
+
+def retention_days(environment: str) -> int:
+    """The environment's default ``retirement.retention_days`` (unknown names get dev's)."""
+    return int(ENVIRONMENT_DEFAULTS.get(environment, ENVIRONMENT_DEFAULTS["dev"])["retirement"]["retention_days"])
 
 
 def tier(environment: str) -> Tier:

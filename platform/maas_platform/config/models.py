@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal, Optional
 
 from pydantic import AfterValidator, Field, model_validator
 
-from .agents import KEY_ARN, KEY_ARN_FORM, AgentSpec, cpu_millicores, memory_bytes, name_limits
+from .agents import KEY_ARN, KEY_ARN_FORM, AgentSpec, cpu_millicores, deletion_problem, memory_bytes, name_limits
 from .nodepools import NodeClassConfig, NodePoolConfig, fit_problem
 from .base import StrictModel
 
@@ -475,6 +475,16 @@ class BudgetsConfig(StrictModel):
         return self
 
 
+class RetirementConfig(StrictModel):
+    """What happens to a retired agent's data (``retired: true``, docs/agents.md#retiring-an-agent)."""
+
+    retention_days: int = Field(
+        ge=1, le=3650,
+        description="Days a retired agent's datastore, key, secrets and log groups are kept, protected, after its "
+                    "retired_on before delete_data is accepted. Default: dev 7, staging 30, prod 90.",
+    )
+
+
 class PlatformConfig(StrictModel):
     """The ``maas:`` namespace of a stack config."""
 
@@ -509,6 +519,7 @@ class PlatformConfig(StrictModel):
         default_factory=list,
         description="Teams whose own stacks deploy agents here, each with a deploy role scoped to its agents (docs/teams.md).",
     )
+    retirement: RetirementConfig = Field(description="Retention of retired agents' data.")
 
     @model_validator(mode="before")
     @classmethod
@@ -574,6 +585,11 @@ class PlatformConfig(StrictModel):
             problem = name_limits(self.prefix, agent.name)
             if problem:
                 raise ValueError(f"agents[{index}].name: '{agent.name}' {problem}")
+            problem = deletion_problem(agent, self.retirement.retention_days)
+            if problem:
+                raise ValueError(f"agents[{index}].{problem}")
+            if agent.retired:  # nothing of it runs: no pod to fit a pool
+                continue
             misfit = fit_problem(
                 architectures=agent.architectures, critical=agent.critical,
                 cpu_millicores=cpu_millicores(agent.resources.requests.cpu),
@@ -598,10 +614,13 @@ class PlatformConfig(StrictModel):
             raise ValueError("broker.rabbitmq.deployment: prod needs 'cluster' so one AZ failure does not stop messaging")
         for index, agent in enumerate(self.agents):
             messaging = agent.messaging
+            if agent.retired:  # no inbox, no publisher: its topics are not checked
+                continue
             for topic in messaging.publishes:
                 if broker.topic(topic) is None:
                     raise ValueError(
                         f"agents[{index}].messaging.publishes: topic '{topic}' is not declared under maas:broker.topics"
+                        f"; declared: {', '.join(sorted(t.name for t in broker.topics)) or 'none'}"
                     )
             ordering = set()
             for subscription in messaging.subscribes:
@@ -609,6 +628,7 @@ class PlatformConfig(StrictModel):
                 if declared is None:
                     raise ValueError(
                         f"agents[{index}].messaging.subscribes: topic '{subscription.topic}' is not declared under maas:broker.topics"
+                        f"; declared: {', '.join(sorted(t.name for t in broker.topics)) or 'none'}"
                     )
                 ordering.add(declared.ordered)
             if len(ordering) > 1:
@@ -621,8 +641,8 @@ class PlatformConfig(StrictModel):
 
     def warnings(self) -> list[str]:
         """Mistakes that do not stop a plan: a topic nobody subscribes to, a topic nobody publishes to."""
-        subscribed = {s.topic for a in self.agents for s in a.messaging.subscribes}
-        published = {t for a in self.agents for t in a.messaging.publishes}
+        subscribed = {s.topic for a in self.agents if a.active for s in a.messaging.subscribes}
+        published = {t for a in self.agents if a.active for t in a.messaging.publishes}
         found = []
         for index, topic in enumerate(self.broker.topics):
             if topic.name not in subscribed:

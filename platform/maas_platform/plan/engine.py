@@ -601,6 +601,16 @@ def _failure(error: BaseException, files: _ProgramFiles, entry: Path, registered
                           registered=registered)
 
 
+def _in_program(error: BaseException, files: _ProgramFiles) -> Optional[ConfigError]:
+    """A ``RunError`` that locates a mistake in the program (``filename``, ``line``, ``message``:
+    ``maas_platform.team.ProgramMistake``) is a configuration error at that line of the program,
+    named from the working directory, not one of the stack's config file."""
+    filename, line, message = (getattr(error, key, None) for key in ("filename", "line", "message"))
+    if not isinstance(filename, str) or not isinstance(message, str):
+        return None
+    return ConfigError(f"{files.where(filename, line if isinstance(line, int) else None)}: {message}")
+
+
 def _one_line(error: BaseException) -> str:
     return " ".join(str(error).split()) or "(no message)"
 
@@ -752,7 +762,7 @@ def run_program(
         gc.collect()  # failed futures nobody awaited report themselves when collected
     except pulumi.RunError as error:
         _reported(error)
-        raise ProgramError(str(error), registered=len(monitor.capture.resources)) from None
+        raise _in_program(error, files) or ProgramError(str(error), registered=len(monitor.capture.resources)) from None
     except Exception as error:  # noqa: BLE001 (whatever the program raised is reported as its failure)
         _reported(error)
         # Mistakes the platform's own code reports, and a StackReference nobody supplied, keep their one line.
@@ -765,7 +775,7 @@ def run_program(
         for cause in _chain(error):
             if isinstance(cause, (ConfigError, UnknownStackReference, pulumi.RunError)):
                 if isinstance(cause, pulumi.RunError):
-                    raise ProgramError(str(cause), registered=len(monitor.capture.resources)) from None
+                    raise _in_program(cause, files) or ProgramError(str(cause), registered=len(monitor.capture.resources)) from None
                 raise cause from None
         raise _failure(error, files, entry, len(monitor.capture.resources)) from error
     finally:

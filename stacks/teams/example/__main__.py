@@ -9,8 +9,7 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 from pulumi import ResourceOptions
 
-from maas_platform.components.agent import AgentService, AgentServiceArgs
-from maas_platform.team import agent_spec, load_team_config, platform_refs, user_errors
+from maas_platform.team import agent_service, agent_spec, agents_output, load_team_config, platform_refs, user_errors
 
 config = load_team_config()
 platform = pulumi.StackReference(config.platform_stack)
@@ -45,45 +44,38 @@ k8s_provider = k8s.Provider(
     enable_server_side_apply=True,
 )
 
+# Each agent's component is named after it (agent_service): the name is written once. A mistake
+# in a call names this file and the line of the field at fault.
 with user_errors():
-    intake = AgentService(
-        "intake",
-        AgentServiceArgs(
-            spec=agent_spec(
-                name="intake",
-                team=config.team,
-                cost_center="cc-3003",
-                image="ghcr.io/acme/intake-agent:2.1.0",
-                storage="dynamodb",
-                exposure="internal",
-                secrets=["openai-api-key"],
-                egress=["api.openai.com"],  # HTTPS through its egress proxy, nothing else (docs/egress.md)
-                env={"MODEL": "gpt-4.1-mini"},
-                # Topics are the platform's (maas:broker.topics of its stack).
-                messaging={"subscribes": ["tickets"]},
-                budget={"monthly_usd": 30, "llm_monthly_usd": 250},
-            ),
-            platform=refs,
+    intake = agent_service(
+        agent_spec(
+            name="intake",
+            team=config.team,
+            cost_center="cc-3003",
+            image="ghcr.io/acme/intake-agent:2.1.0",
+            storage="dynamodb",
+            exposure="internal",
+            secrets=["openai-api-key"],
+            egress=["api.openai.com"],  # HTTPS through its egress proxy, nothing else (docs/egress.md)
+            env={"MODEL": "gpt-4.1-mini"},
+            # Topics are the platform's (maas:broker.topics of its stack).
+            messaging={"subscribes": ["tickets"]},
+            budget={"monthly_usd": 30, "llm_monthly_usd": 250},
         ),
+        refs,
         opts=ResourceOptions(providers=[aws_provider, k8s_provider]),
     )
-    summarizer = AgentService(
-        "summarizer",
-        AgentServiceArgs(
-            spec=agent_spec(
-                name="summarizer",
-                team=config.team,
-                cost_center="cc-3003",
-                image="ghcr.io/acme/summarizer-agent:0.3.1",
-                storage="s3",
-                budget={"monthly_usd": 10, "llm_monthly_usd": 80},
-            ),
-            platform=refs,
+    summarizer = agent_service(
+        agent_spec(
+            name="summarizer",
+            team=config.team,
+            cost_center="cc-3003",
+            image="ghcr.io/acme/summarizer-agent:0.3.1",
+            storage="s3",
+            budget={"monthly_usd": 10, "llm_monthly_usd": 80},
         ),
+        refs,
         opts=ResourceOptions(providers=[aws_provider, k8s_provider]),
     )
 
-pulumi.export("agents", {
-    agent.spec.name: {"namespace": agent.namespace.metadata.name, "role_arn": agent.role.arn}
-    for agent in (intake, summarizer)
-})
+pulumi.export("agents", agents_output(intake, summarizer))

@@ -11,12 +11,16 @@ from ... import names
 from ...config.agents import S3Storage
 from ...iam import Statement, policy_document
 from ...iam.grants import bucket_access, key_use
-from .common import moved, physical_name
+from .common import data_protected, moved, physical_name
 from .datastore import BUCKET_VARIABLE, Datastore, DatastoreArgs
 
 
 class S3Datastore(pulumi.ComponentResource, Datastore):
-    """Public access blocked, ACLs off, versioned, SSE-KMS with the agent's key, TLS only."""
+    """Public access blocked, ACLs off, versioned, SSE-KMS with the agent's key, TLS only.
+
+    Protected, and not emptied on deletion (``force_destroy`` off), in prod and while its agent
+    is retired (:func:`.common.data_protected`); once it is deletable, a destroy empties it
+    first, every object version included."""
 
     key_service = "s3"
     public_endpoints = True
@@ -27,7 +31,7 @@ class S3Datastore(pulumi.ComponentResource, Datastore):
         assert isinstance(storage, S3Storage)
         self.key_arn = args.key_arn
         agent = opts.parent if opts else None
-        protect = platform.protect_stateful
+        protect = data_protected(args.spec, platform)
         bucket = aws.s3.Bucket(
             f"{name}-bucket",
             bucket=f"{physical_name(args.spec, platform)}-{platform.account.account_id}",

@@ -18,6 +18,28 @@ def physical_name(spec: AgentSpec, platform: PlatformRefs) -> str:
     return f"{platform.prefix}-{spec.name}"
 
 
+def agent_role_name(spec: AgentSpec, platform: PlatformRefs) -> str:
+    """``<prefix>-agent-<agent>``: the name of the agent's IAM role."""
+    return f"{platform.prefix}-agent-{spec.name}"
+
+
+def data_protected(spec: AgentSpec, platform: PlatformRefs) -> bool:
+    """Whether the agent's data (datastore, key, secrets, log groups) is protected from deletion.
+
+    An active agent's is where the environment protects stateful resources (``protect_stateful``);
+    a retired agent's always, whatever the environment, until its ``delete_data`` (lifecycle
+    ``deletable``) lifts the protection so that removing the agent from config deletes it.
+
+    Pulumi fails a deployment that would delete a protected resource, and deletes it only in an
+    update after the one that unprotects it (pulumi.com/docs/iac/concepts/resources/options/protect,
+    checked on 2026-12-03): hence two steps, and a retirement drops nothing that may be protected.
+    """
+    lifecycle = spec.lifecycle
+    if lifecycle == names.AGENT_LIFECYCLE_DELETABLE:
+        return False
+    return platform.protect_stateful or lifecycle == names.AGENT_LIFECYCLE_RETIRED
+
+
 def agent_labels(spec: AgentSpec, platform: PlatformRefs) -> dict[str, str]:
     """The labels of every Kubernetes object of the agent (and of its pods)."""
     return {

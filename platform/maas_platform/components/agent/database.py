@@ -14,7 +14,7 @@ from ...iam import Statement
 from ...iam.grants import database_user_access, key_use
 from ..base import encrypted_log_group
 from ..contract import PlatformRefs
-from .common import moved, physical_name
+from .common import data_protected, moved, physical_name
 from .datastore import Datastore, DatastoreArgs
 
 POSTGRES_PORT = 5432
@@ -44,7 +44,11 @@ def database_user(agent: str) -> str:
 
 class PostgresDatastore(pulumi.ComponentResource, Datastore):
     """IAM authentication, TLS only, in private subnets, reachable from the cluster only,
-    encrypted with the agent's key; one instance per AZ the environment's tier asks for."""
+    encrypted with the agent's key; one instance per AZ the environment's tier asks for.
+
+    A retired agent's cluster stays whole (subnet group, security group, parameters, log groups,
+    instances: removing a protected instance would fail the update), protected with deletion
+    protection on (:func:`.common.data_protected`) until the agent is deletable."""
 
     key_service = "rds"
     vpc_ports = (POSTGRES_PORT,)
@@ -55,7 +59,10 @@ class PostgresDatastore(pulumi.ComponentResource, Datastore):
         assert isinstance(storage, PostgresStorage)
         self.spec, self.account, self.key_arn = spec, platform.account, args.key_arn
         agent = opts.parent if opts else None
-        physical, protect = physical_name(spec, platform), platform.protect_stateful
+        physical, protect = physical_name(spec, platform), data_protected(spec, platform)
+        # Where the environment protects stateful resources, a deletion leaves a final snapshot
+        # and changes wait for the maintenance window, whatever the agent's lifecycle.
+        keep_snapshot = platform.protect_stateful
         subnets = aws.rds.SubnetGroup(
             f"{name}-db-subnets",
             name=physical,
@@ -125,9 +132,9 @@ class PostgresDatastore(pulumi.ComponentResource, Datastore):
             copy_tags_to_snapshot=True,
             enabled_cloudwatch_logs_exports=list(LOG_EXPORTS),
             deletion_protection=protect,
-            skip_final_snapshot=not protect,
-            final_snapshot_identifier=f"{physical}-final" if protect else None,
-            apply_immediately=not protect,
+            skip_final_snapshot=not keep_snapshot,
+            final_snapshot_identifier=f"{physical}-final" if keep_snapshot else None,
+            apply_immediately=not keep_snapshot,
             opts=moved(self, agent, protect=protect, depends_on=log_groups),
         )
         zones = pulumi.Output.from_input(platform.availability_zones)

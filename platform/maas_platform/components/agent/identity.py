@@ -1,5 +1,9 @@
 """``AgentIdentity``: who the agent is and what only it holds.
 
+A retired agent (``retired: true``) keeps only what holds its data: the key, its alias and
+the secrets, protected (:func:`.common.data_protected`); its role, policy and Pod Identity
+association go, and the key policy names the account and AWS services only.
+
 Its IAM role (trusted by EKS Pod Identity or IRSA for the agent's service account and, when
 it has secrets, by the token of its namespace's ``secret-sync`` service account, which External
 Secrets exchanges for the role), its own KMS key and alias, its
@@ -24,7 +28,7 @@ from ...iam.actions import (
 )
 from ...iam.grants import key_use, secrets_read
 from ..base import ComponentArgs
-from .common import moved, physical_name, subscribed_topic_arns
+from .common import agent_role_name, data_protected, moved, physical_name, subscribed_topic_arns
 from .database import database_log_group_names
 from .stores import KEY_SERVICES
 
@@ -41,7 +45,7 @@ class AgentIdentity(pulumi.ComponentResource):
     names (``<name>-role``, ``<name>-key``, ...) they had as the service's own children.
     """
 
-    role: aws.iam.Role
+    role: Optional[aws.iam.Role]  # None for a retired agent
     key: aws.kms.Key
     secrets: dict[str, aws.secretsmanager.Secret]
     role_policy: Optional[aws.iam.RolePolicy] = None
@@ -51,7 +55,12 @@ class AgentIdentity(pulumi.ComponentResource):
         self._name, self.spec, self.platform = name, args.spec, args.platform
         self._agent = opts.parent if opts is not None else None
         self.physical = physical_name(args.spec, args.platform)
-        self.role = self._role()
+        self.active = args.spec.active
+        self.role = self._role() if self.active else None
+        # What policies name as the agent: its role's ARN, or, retired, the ARN the role had
+        # (a condition value, never a principal, so naming a role that is gone is valid).
+        self.role_arn: pulumi.Input[str] = self.role.arn if self.role is not None else \
+            args.platform.account.arn("iam", f"role/{agent_role_name(args.spec, args.platform)}", regional=False)
         self.key = self._key()
         self.secrets = self._secrets()
 
@@ -88,7 +97,7 @@ class AgentIdentity(pulumi.ComponentResource):
             ))
         return aws.iam.Role(
             f"{self._name}-role",
-            name=f"{platform.prefix}-agent-{spec.name}",
+            name=agent_role_name(spec, platform),
             description=f"Agent {spec.name} (team {spec.team}) in {platform.prefix}",
             assume_role_policy=trust_policy(*trusts),
             max_session_duration=3600,
@@ -105,12 +114,24 @@ class AgentIdentity(pulumi.ComponentResource):
         ``kms:ViaService`` names every service through which a store the platform creates (or
         the secrets, or the queues) uses the key, whatever this agent's storage kind: changing
         an agent's storage kind leaves its key policy as it is.
+
+        A retired agent's key names no role and no topic: KMS refuses a key policy whose
+        principal does not exist ("MalformedPolicyDocumentException - Policy contains a statement
+        with one or more invalid principals": repost.aws/knowledge-center/kms-policy-error-invalid-principals,
+        checked on 2026-12-03), and its role is gone. The account administers it, and its
+        services keep using it for the kept datastore and secrets (an update of the policy,
+        the key itself stays).
         """
         account = self.platform.account
         root = {"AWS": account.root_principal}
         statements = [
             Statement(sid="RootAdministersKey", principals=root, actions=KEY_ADMIN_ACTIONS, resources=("*",)),
-            Statement(sid="AgentUsesKey", principals={"AWS": self.role.arn}, actions=KEY_USE_ACTIONS, resources=("*",)),
+        ]
+        if self.role is not None:
+            statements.append(
+                Statement(sid="AgentUsesKey", principals={"AWS": self.role.arn}, actions=KEY_USE_ACTIONS, resources=("*",)),
+            )
+        statements += [
             Statement(
                 sid="ServicesOfTheAgentUseKey",
                 principals=root,
@@ -122,7 +143,7 @@ class AgentIdentity(pulumi.ComponentResource):
                 }},
             ),
         ]
-        subscribed = subscribed_topic_arns(self.spec, self.platform)
+        subscribed = subscribed_topic_arns(self.spec, self.platform) if self.active else []
         if subscribed:
             # SNS encrypts what it delivers into the agent's inbox with the agent's key.
             statements.append(Statement(
@@ -148,18 +169,19 @@ class AgentIdentity(pulumi.ComponentResource):
                     account.arn("logs", f"log-group:{group}") for group in log_groups
                 ]}},
             ))
-        protect = self.platform.protect_stateful
         key = aws.kms.Key(
             f"{self._name}-key",
             description=f"{self.physical}: data and secrets of agent {self.spec.name}",
             enable_key_rotation=True,
             rotation_period_in_days=365,
-            deletion_window_in_days=30 if protect else 7,
+            # The environment's window, retired or not: changing it would be a needless update.
+            deletion_window_in_days=30 if self.platform.protect_stateful else 7,
             policy=policy_document(*statements),
-            opts=self._opts(protect=protect),
+            opts=self._opts(protect=data_protected(self.spec, self.platform)),
         )
+        # Retired, the alias stays with the key it names (by which its data is found again).
         aws.kms.Alias(f"{self._name}-key-alias", name=f"alias/{self.physical}", target_key_id=key.key_id,
-                      opts=self._opts())
+                      opts=self._opts(protect=self.spec.lifecycle == names.AGENT_LIFECYCLE_RETIRED))
         return key
 
     # -- the secrets ------------------------------------------------------------------------
@@ -177,7 +199,7 @@ class AgentIdentity(pulumi.ComponentResource):
                 # Unprotected, a destroyed secret is deleted at once: with a recovery window its
                 # name stays taken and the next `pulumi up` fails ("scheduled for deletion").
                 recovery_window_in_days=30 if platform.protect_stateful else 0,
-                opts=self._opts(protect=platform.protect_stateful),
+                opts=self._opts(protect=data_protected(spec, platform)),
             )
             aws.secretsmanager.SecretPolicy(
                 f"{self._name}-secret-{secret}-policy",
@@ -189,7 +211,7 @@ class AgentIdentity(pulumi.ComponentResource):
                     principals={"AWS": "*"},
                     actions=("secretsmanager:GetSecretValue",),
                     resources=("*",),
-                    conditions={"StringNotEquals": {"aws:PrincipalArn": self.role.arn}},
+                    conditions={"StringNotEquals": {"aws:PrincipalArn": self.role_arn}},
                 )),
                 opts=self._opts(),
             )
@@ -202,6 +224,10 @@ class AgentIdentity(pulumi.ComponentResource):
         """``OwnKey``: encrypt and decrypt with the agent's key."""
         return key_use(self.key.arn)
 
+    def complete(self) -> None:
+        """A retired agent's identity: nothing to attach, its outputs registered."""
+        self.register_outputs({"role_arn": None, "key_arn": self.key.arn})
+
     def grant_read_secrets(self) -> list[Statement]:
         """``OwnSecrets``: read the values of the agent's secrets (none without secrets)."""
         return secrets_read([s.arn for s in self.secrets.values()])
@@ -210,6 +236,7 @@ class AgentIdentity(pulumi.ComponentResource):
         """Attach ``statements`` (the parts' merged grants) as the role's policy, then bind the
         service account to the role (Pod Identity); this completes the identity."""
         spec, platform = self.spec, self.platform
+        assert self.role is not None, "a retired agent has no role to allow anything"
         self.role_policy = aws.iam.RolePolicy(
             f"{self._name}-access",
             role=self.role.id,

@@ -24,6 +24,13 @@ Every resource keeps the logical name it had when the service created it itself,
 alias to its URN of then, so an existing stack's resources move into the parts without
 being replaced.
 
+A retired agent (``retired: true``, lifecycle ``retired``) keeps, under the same parts and
+names, what holds its data: the datastore, the key and its alias, the secrets and the log
+groups, protected in every environment; its role, Pod Identity association, inbox, namespace
+and everything in it, and its budget go. With ``delete_data`` (lifecycle ``deletable``) the
+kept resources lose their protection, so that removing the agent from config deletes them
+(docs/agents.md#retiring-an-agent).
+
 The platform stack creates one per entry of ``maas:agents``; a team stack calls it directly
 with the platform's outputs (:class:`PlatformRefs`).
 """
@@ -39,8 +46,8 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from ... import names
-from ...config.agents import AgentSpec, name_limits, with_environment_replicas
-from ...config.defaults import tier
+from ...config.agents import AgentSpec, deletion_problem, name_limits, with_environment_replicas
+from ...config.defaults import retention_days, tier
 from ...config.loader import ConfigError
 from ..contract import PlatformRefs
 from ...iam.grants import merge_grants
@@ -68,12 +75,15 @@ class ProgramRun:
 
     ``agents``: the agent names its AgentServices took (each name is a role, a key alias and
     a namespace, so a second one would collide). ``platform_stack`` and ``team``: set by a team
-    stack (:func:`maas_platform.team.platform_refs`), for checks and messages that name them.
+    stack (:func:`maas_platform.team.platform_refs`), for checks and messages that name them;
+    ``retention_days``: the team stack's ``maas:retirement.retention_days`` (None: the
+    environment's default).
     """
 
     agents: set[str] = field(default_factory=set)
     platform_stack: Optional[str] = None
     team: Optional[str] = None
+    retention_days: Optional[int] = None
 
 
 # One record per program run, keyed by the run's root Stack resource: the offline plan and the
@@ -107,6 +117,15 @@ def check_agent(spec: AgentSpec, platform: PlatformRefs, run: Optional[ProgramRu
             "collide: give each agent its own name"
         )
     _check_team(spec, platform, run, stack)
+    if run.platform_stack is not None:  # a team stack; the platform's config checked its own agents
+        problem = deletion_problem(spec, run.retention_days or retention_days(platform.environment))
+        if problem:
+            raise ConfigError(f"agent '{spec.name}': {problem}")
+    if not spec.active:  # nothing of it runs: no publisher, no inbox, no pod to fit a pool
+        problem = datastore_class(spec.storage).problem(spec, platform)
+        if problem:
+            raise ConfigError(f"agent '{spec.name}': {problem}")
+        return
     declared = platform.messaging.topics if platform.messaging.backend == "sns-sqs" else None
     for field_, topics in (("publishes", spec.messaging.publishes), ("subscribes", [s.topic for s in spec.messaging.subscribes])):
         for topic in topics:
@@ -158,12 +177,12 @@ class AgentService(pulumi.ComponentResource):
     store: Datastore
     queues: Optional[AgentInbox]
     workload: AgentWorkload
-    role: aws.iam.Role
+    role: Optional[aws.iam.Role]  # None, with namespace and deployment, for a retired agent
     key: aws.kms.Key
-    namespace: k8s.core.v1.Namespace
+    namespace: Optional[k8s.core.v1.Namespace]
     datastore: Optional[pulumi.CustomResource]
     secrets: dict[str, aws.secretsmanager.Secret]
-    deployment: k8s.apps.v1.Deployment
+    deployment: Optional[k8s.apps.v1.Deployment]
 
     def __init__(self, name: str, args: AgentServiceArgs, opts: Optional[pulumi.ResourceOptions] = None):
         spec, platform = args.spec, args.platform
@@ -190,20 +209,25 @@ class AgentService(pulumi.ComponentResource):
         self.identity = AgentIdentity(name, AgentIdentityArgs(spec=spec, platform=platform), opts=child(self))
         key_arn = self.identity.key.arn
         self.store = create_datastore(name, DatastoreArgs(spec=spec, platform=platform, key_arn=key_arn), opts=child(self))
+        self.lifecycle = spec.lifecycle
         self.queues = AgentInbox(name, AgentInboxArgs(spec=spec, platform=platform, key_arn=key_arn), opts=child(self)) \
-            if has_inbox(spec, platform) else None
-        self.role_policy = self.identity.allow(merge_grants(
-            self.identity.grant_key_use(),
-            self.store.grant_read_write(),
-            self.identity.grant_read_secrets(),
-            self.queues.grant_consume() if self.queues else [],
-            publish_grants(spec, platform),
-            kafka_grants(spec, platform),
-        ))
+            if spec.active and has_inbox(spec, platform) else None
+        if spec.active:
+            self.role_policy: Optional[aws.iam.RolePolicy] = self.identity.allow(merge_grants(
+                self.identity.grant_key_use(),
+                self.store.grant_read_write(),
+                self.identity.grant_read_secrets(),
+                self.queues.grant_consume() if self.queues else [],
+                publish_grants(spec, platform),
+                kafka_grants(spec, platform),
+            ))
+        else:
+            self.role_policy = None
+            self.identity.complete()
         self.workload = AgentWorkload(name, AgentWorkloadArgs(
             spec=spec,
             platform=platform,
-            role_arn=self.identity.role.arn,
+            role_arn=self.identity.role_arn,
             secret_names={secret: resource.name for secret, resource in self.identity.secrets.items()},
             datastore=self.store,
             inbox_url=self.queues.queue.url if self.queues else None,
@@ -217,12 +241,13 @@ class AgentService(pulumi.ComponentResource):
         self.dead_letters = self.queues.dead_letters if self.queues else None
         self.namespace, self.service_account = self.workload.namespace, self.workload.service_account
         self.deployment, self.log_group = self.workload.deployment, self.workload.log_group
-        self.budget = self._budget(name)
+        self.budget = self._budget(name) if spec.active else None
 
         self.register_outputs({
             "namespace": spec.name,
-            "slos": openslo_documents(spec, spec.namespace),
-            "role_arn": self.role.arn,
+            "lifecycle": self.lifecycle,
+            "slos": openslo_documents(spec, spec.namespace) if spec.active else [],
+            "role_arn": self.role.arn if self.role is not None else None,
             "key_arn": self.key.arn,
             "secret_arns": {n: s.arn for n, s in self.secrets.items()},
             **{f"datastore_{k}": v for k, v in self.datastore_outputs().items()},

@@ -11,12 +11,13 @@ from ... import names
 from ...config.agents import DynamoDBStorage
 from ...iam import Statement
 from ...iam.grants import key_use, table_access
-from .common import moved, physical_name
+from .common import data_protected, moved, physical_name
 from .datastore import TABLE_VARIABLE, Datastore, DatastoreArgs
 
 
 class DynamoDBDatastore(pulumi.ComponentResource, Datastore):
-    """On demand, point-in-time recovery, encrypted with the agent's key, protected in prod."""
+    """On demand, point-in-time recovery, encrypted with the agent's key, protected in prod and
+    while its agent is retired (:func:`.common.data_protected`)."""
 
     key_service = "dynamodb"
     public_endpoints = True
@@ -29,7 +30,7 @@ class DynamoDBDatastore(pulumi.ComponentResource, Datastore):
         attributes = [{"name": storage.partition_key, "type": "S"}]
         if storage.sort_key:
             attributes.append({"name": storage.sort_key, "type": "S"})
-        protect = platform.protect_stateful
+        protect = data_protected(args.spec, platform)
         self.table = aws.dynamodb.Table(
             f"{name}-table",
             name=physical_name(args.spec, platform),

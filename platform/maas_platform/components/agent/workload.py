@@ -28,7 +28,7 @@ from ..base import ComponentArgs, StrInput
 from ..nodepools import on_demand_only, pod_scheduling
 from ..observability import agent_log_group_prefix
 from ..teams import team_objects_binding
-from .common import agent_labels, moved, physical_name
+from .common import agent_labels, data_protected, moved, physical_name
 from .datastore import Datastore
 from .egress import PROXY_LIMITS, PROXY_PORT, PROXY_REQUESTS, allowed_hosts, create_egress_proxy, proxy_environment, \
     proxy_max_replicas
@@ -93,11 +93,14 @@ class AgentWorkloadArgs(ComponentArgs):
 
 class AgentWorkload(pulumi.ComponentResource):
     """The agent's namespace and everything in it. ``name`` is the AgentService's: the part is
-    ``<name>-workload`` and its children keep their names (``<name>-namespace``, ...)."""
+    ``<name>-workload`` and its children keep their names (``<name>-namespace``, ...).
 
-    namespace: k8s.core.v1.Namespace
-    service_account: k8s.core.v1.ServiceAccount
-    deployment: k8s.apps.v1.Deployment
+    A retired agent's workload is its container log group alone: what ran is gone, the logs of
+    it stay with the agent's data, protected (:func:`.common.data_protected`)."""
+
+    namespace: Optional[k8s.core.v1.Namespace]  # None for a retired agent
+    service_account: Optional[k8s.core.v1.ServiceAccount]
+    deployment: Optional[k8s.apps.v1.Deployment]
     log_group: Optional[aws.cloudwatch.LogGroup] = None
     egress_proxy: Optional[k8s.apps.v1.Deployment] = None
 
@@ -106,6 +109,11 @@ class AgentWorkload(pulumi.ComponentResource):
         self._name, self.args, self.spec, self.platform = name, args, args.spec, args.platform
         self._agent = opts.parent if opts is not None else None
         self.labels = agent_labels(args.spec, args.platform)
+        if not self.spec.active:
+            self.namespace = self.service_account = self.deployment = None
+            self._log_group()
+            self.register_outputs({"namespace": None, "deployment": None})
+            return
         self.namespace = k8s.core.v1.Namespace(
             f"{name}-namespace",
             metadata={"name": self.spec.namespace, "labels": {**self.labels, **names.RESTRICTED_NAMESPACE_LABELS}},
@@ -503,18 +511,22 @@ class AgentWorkload(pulumi.ComponentResource):
 
     # -- observability ------------------------------------------------------------------------
 
-    def _observability(self) -> None:
-        """Its log group, scraping, SLO rules, a synthetic probe of the health endpoint and a dashboard."""
-        spec, platform, name = self.spec, self.platform, self._name
+    def _log_group(self) -> None:
+        """Fluent Bit ships the namespace's container logs here; the agent owns the group."""
+        spec, platform = self.spec, self.platform
         if platform.logs_key_arn is not None:
-            # Fluent Bit ships the namespace's container logs here; the agent owns the group.
             self.log_group = aws.cloudwatch.LogGroup(
-                f"{name}-logs",
+                f"{self._name}-logs",
                 name=f"{agent_log_group_prefix(platform.prefix)}{spec.namespace}",
                 retention_in_days=platform.log_retention_days,
                 kms_key_id=platform.logs_key_arn,
-                opts=self._opts(protect=platform.protect_stateful),
+                opts=self._opts(protect=data_protected(spec, platform)),
             )
+
+    def _observability(self) -> None:
+        """Its log group, scraping, SLO rules, a synthetic probe of the health endpoint and a dashboard."""
+        spec, platform, name = self.spec, self.platform, self._name
+        self._log_group()
         k8s.apiextensions.CustomResource(
             f"{name}-service-monitor",
             api_version="monitoring.coreos.com/v1",
