@@ -22,7 +22,7 @@ from typing import Any, Optional
 import typer
 from typer.core import TyperGroup
 
-from . import plan, policy, preflight, reference, verify
+from . import diff, plan, policy, preflight, reference, verify
 
 DISTRIBUTION = "maas-platform"
 # Help is wrapped to the terminal's width up to this many columns (click: min(COLUMNS, this) - 2).
@@ -161,6 +161,7 @@ def main(
 
 
 app.command("plan")(plan.plan)
+app.command("diff")(diff.diff)
 app.command("verify")(verify.verify)
 app.command("preflight")(preflight.preflight)
 app.command("policy-config")(policy.policy_config)

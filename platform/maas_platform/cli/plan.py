@@ -45,6 +45,11 @@ def plan(
         help="Write the plan as one self-contained HTML page (architecture diagram, agent cards, policy findings, "
              "cost chart) to this path; needs Graphviz's dot.",
     ),
+    base: Optional[Path] = typer.Option(
+        None, "--base",
+        help="After planning, print what changes against this earlier plan (maas plan --json of the base commit): "
+             "maas diff BASE NEW; its mandatory findings fail the plan too.",
+    ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only errors (and no progress)."),
     debug: bool = typer.Option(False, "--debug", help="When the program fails, print its full traceback too."),
 ) -> None:
@@ -57,7 +62,8 @@ def plan(
 
     \b
     0  planned, no mandatory policy violation
-    1  planned, with mandatory violations (the findings table names them)
+    1  planned, with mandatory violations (the findings table names them),
+       or --base: a mandatory finding of the change (maas diff)
     2  invalid configuration or usage (one line: the key and the fix)
     3  the program failed: an exception, a syntax error, or a data source
        the offline plan cannot answer (one line: file:line, type, message;
@@ -74,6 +80,11 @@ def plan(
             require_dot()
         except DiagramError as error:
             raise fail(str(error))
+    base_plan = None
+    if base is not None:  # read before planning: a wrong path should not cost a whole plan
+        from .diff import load_plan
+
+        base_plan = load_plan(base, "--base")
     started = time.perf_counter()
     try:
         with _progress(enabled=not quiet and console.is_terminal) as on_register:
@@ -115,7 +126,33 @@ def plan(
             if count:
                 console.print(f"wrote {count} {what} under {out / folder}")
     mandatory = [v for v in result.violations if v.get("level") == "mandatory"]
+    if base_plan is not None:
+        mandatory += _print_change(base_plan, result, quiet)
     raise typer.Exit(EXIT_FAILED if mandatory else EXIT_OK)
+
+
+def _print_change(base_plan, result, quiet: bool) -> list:
+    """``--base``: the diff from the base plan to this one (``maas diff``), and its mandatory
+    findings. The plan is compared as its JSON reads, as ``maas diff`` would read the file."""
+    import json
+
+    from rich.markup import escape
+
+    from ..plan import Plan
+    from ..plan.diff import DiffError, diff_plans
+    from .diff import print_diff
+
+    try:
+        change = diff_plans(base_plan, Plan.from_dict(json.loads(result.to_json())))
+    except DiffError as error:
+        raise fail(f"--base: {error}")
+    if not quiet:
+        console.print()
+        print_diff(change)
+    else:
+        for finding in change.mandatory:
+            errors.print(f"[bold red]mandatory[/] {finding.rule.id}: {escape(finding.message)}", highlight=False)
+    return change.mandatory
 
 
 @contextmanager

@@ -123,6 +123,11 @@ runs in three places:
   `pulumi up` as Pulumi policies named by the lowercased ID (`MAAS-AWS-001` is `maas-aws-001`);
 - **the tests** call them on compliant, non-compliant and incomplete resources.
 
+One control judges a change rather than a plan, so the table below does not list it:
+**MAAS-DIFF-001**, an agent removed from config without being retired first (mandatory in
+staging and prod, advisory in dev), found by `maas diff BASE NEW` and `maas plan --base` in
+two plans of one stack ([review.md](review.md#maas-diff-001-an-agent-removed-without-being-retired)).
+
 A rule sees a resource as the engine sees it (type token, logical name, URN and camelCase
 inputs; a Kubernetes object's `apiVersion`/`kind`/`metadata`/`spec`) and the stack's
 environment. A property left out that defaults to an insecure value is a violation, not a pass.
