@@ -17,9 +17,10 @@ from pydantic import AfterValidator, BeforeValidator, Field, field_validator, mo
 
 from ..credentials import credential_name, scan
 from ..names import (
-    AGENT_LIFECYCLE_ACTIVE, AGENT_LIFECYCLE_DELETABLE, AGENT_LIFECYCLE_RETIRED, RESERVED_NAMESPACES,
+    AGENT_LIFECYCLE_ACTIVE, AGENT_LIFECYCLE_DELETABLE, AGENT_LIFECYCLE_RETIRED, LLM_GATEWAY_KEY_SECRET, RESERVED_NAMESPACES,
 )
 from .base import StrictModel
+from .llm import LlmSpec
 
 # DNS-1123 label, and short enough for every AWS name it feeds (see ``name_limits``).
 AGENT_NAME_MAX = 30
@@ -412,7 +413,7 @@ _EGRESS_HOST = re.compile(r"^(\*\.)?(?=.{1,253}$)([a-z0-9]([-a-z0-9]{0,61}[a-z0-
 def _egress_host(value: str) -> str:
     if not _EGRESS_HOST.match(value):
         raise ValueError(
-            f"'{value}' is not a host name (e.g. api.openai.com, or *.example.com for its subdomains); "
+            f"'{value}' is not a host name (e.g. api.example.com, or *.example.com for its subdomains); "
             "give names, not URLs, ports or addresses"
         )
     return value
@@ -423,7 +424,8 @@ def _egress_list(value: Any) -> Any:
     # One line for the form ``egress`` had before it was a list.
     if isinstance(value, dict) and "internet_https" in value:
         raise ValueError(
-            "internet_https was removed; list the hosts the agent calls instead, e.g. egress: [api.openai.com]"
+            "internet_https was removed; list the hosts the agent calls instead, e.g. egress: [api.example.com] "
+            "(LLM providers through llm.gateway)"
         )
     return value
 
@@ -436,7 +438,8 @@ def _unique_hosts(value: list[str]) -> list[str]:
 
 
 EgressHost = Annotated[str, AfterValidator(_egress_host)]
-# The hosts outside the cluster and the VPC an agent calls over HTTPS (its LLM provider's API, ...),
+# The hosts outside the cluster and the VPC an agent calls over HTTPS (a partner's API, ...; not an
+# LLM provider of maas:llm.providers, which only the LLM gateway reaches),
 # through its own egress proxy; the AWS endpoints its datastore, inbox and topics need are added
 # by the platform. An empty list and no such endpoint: no proxy and no path out of the VPC.
 EgressSpec = Annotated[list[EgressHost], BeforeValidator(_egress_list), AfterValidator(_unique_hosts)]
@@ -482,13 +485,17 @@ class AgentSpec(StrictModel):
     )
     egress: EgressSpec = Field(
         default_factory=list,
-        description="Hosts the agent calls over HTTPS outside the cluster and the VPC (e.g. [api.openai.com]; "
+        description="Hosts the agent calls over HTTPS outside the cluster and the VPC (e.g. [crm.example.com]; "
         "'*.example.com' for subdomains), through its own egress proxy, which admits nothing else. The AWS "
-        "endpoints its datastore, inbox and topics need are added by the platform (docs/egress.md).",
+        "endpoints its datastore, inbox, topics and Bedrock need are added by the platform (docs/egress.md). Not an "
+        "LLM provider's API host (maas:llm.providers): only the LLM gateway reaches those (llm.gateway).",
     )
     messaging: MessagingSpec = Field(MessagingSpec(), description="Topics published and subscribed.")
     slos: SLOSpec = Field(SLOSpec(), description="Service level objectives.")
     budget: BudgetSpec = Field(BudgetSpec(), description="Spend limits.")
+    llm: LlmSpec = Field(
+        LlmSpec(), description="The language models the agent calls: Bedrock models with its own role, other providers' "
+                               "through the platform's LLM gateway (docs/llm-access.md). Default: none.")
     retired: bool = Field(
         False,
         description="Retire the agent: its workload, role, Pod Identity association, queues, alarms and budget go; "
@@ -521,7 +528,7 @@ class AgentSpec(StrictModel):
             if len(name) > 64 or not _SECRET_NAME.match(name):
                 raise ValueError(
                     f"'{name}' must be lowercase letters, digits and '-', starting with a letter, "
-                    "at most 64 characters (e.g. openai-api-key)"
+                    "at most 64 characters (e.g. crm-api-token)"
                 )
         if len(set(value)) != len(value):
             raise ValueError("each secret may be listed once")
@@ -571,6 +578,12 @@ class AgentSpec(StrictModel):
         if self.retired_on is not None and self.retired_on > utc_today():
             raise ValueError(f"retired_on: {self.retired_on.isoformat()} is in the future; give the day the agent "
                              "is retired (today or earlier)")
+        if self.llm.bedrock is not None and not (self.llm.bedrock.monthly_usd or self.budget.llm_monthly_usd):
+            raise ValueError("llm.bedrock: no spend limit for the hard stop; set llm.bedrock.monthly_usd or "
+                             "budget.llm_monthly_usd")
+        if self.llm.gateway is not None and not (self.llm.gateway.monthly_usd or self.budget.llm_monthly_usd):
+            raise ValueError("llm.gateway: no spend limit for the gateway to enforce; set llm.gateway.monthly_usd or "
+                             "budget.llm_monthly_usd")
         return self
 
     @property
@@ -642,6 +655,13 @@ def topic_env_name(topic: str) -> str:
     return f"MAAS_TOPIC_{topic.upper().replace('-', '_')}_ARN"
 
 
+def declared_secrets(spec: "AgentSpec") -> list[str]:
+    """The agent's Secrets Manager secrets: its own, and with ``llm.gateway`` its gateway
+    credential, whose value the platform writes (components/llmgateway.py)."""
+    gateway = [LLM_GATEWAY_KEY_SECRET] if spec.llm.gateway is not None and LLM_GATEWAY_KEY_SECRET not in spec.secrets else []
+    return [*spec.secrets, *gateway]
+
+
 def secret_env_name(secret: str) -> str:
     """The variable a secret reaches the container as: ``openai-api-key`` -> ``OPENAI_API_KEY``."""
     return secret.upper().replace("-", "_")
@@ -655,6 +675,7 @@ def name_limits(prefix: str, name: str) -> Optional[str]:
     """
     checks = {
         "IAM role name": (len(f"{prefix}-agent-{name}"), 64),
+        "Bedrock stop role name": (len(f"{prefix}-bedrock-stop-{name}"), 64),
         "S3 bucket name": (len(f"{prefix}-{name}-123456789012"), 63),
         "Aurora cluster identifier": (len(f"{prefix}-{name}"), 63),
     }

@@ -1,11 +1,26 @@
-"""The base of every config model."""
+"""The base of every config model, and the value types models of several modules share."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict
+
+from .defaults import LOG_RETENTION_DAYS
 
 
 class StrictModel(BaseModel):
     """Base for every config model: frozen, strict types, unknown keys rejected."""
 
     model_config = ConfigDict(frozen=True, strict=True, extra="forbid")
+
+
+def _retention(value: int) -> int:
+    if value not in LOG_RETENTION_DAYS:
+        allowed = ", ".join(str(d) for d in LOG_RETENTION_DAYS)
+        raise ValueError(f"{value} is not a CloudWatch Logs retention period; use one of {allowed}")
+    return value
+
+
+# A retention CloudWatch Logs accepts (days).
+RetentionDays = Annotated[int, AfterValidator(_retention)]

@@ -26,6 +26,11 @@ DEFAULT_KUBERNETES_VERSION = "1.35"
 DEFAULT_INTERFACE_ENDPOINTS = (
     "ecr.api", "ecr.dkr", "eks-auth", "kms", "logs", "secretsmanager", "sns", "sqs", "sts",
 )
+# Added where interface endpoints are on and an agent declares llm.bedrock (components/platform.py):
+# agents' model calls (InvokeModel, Converse) stay off NAT, whose per-GB charge a chatty agent would
+# otherwise pay on every prompt and answer. An environment without Bedrock agents does not pay its
+# $0.01 per AZ-hour; dev, without endpoints, calls Bedrock through its NAT gateway.
+BEDROCK_RUNTIME_ENDPOINT = "bedrock-runtime"
 
 # Instance families of the default node pools: Graviton (g) and x86 (i: Intel, a: AMD), burstable
 # (t) where nodes stay small, general purpose (m), compute (c) and memory (r) optimised.
@@ -47,6 +52,9 @@ ENVIRONMENT_DEFAULTS: dict[str, dict[str, Any]] = {
         "encryption": {"key_deletion_window_days": 7},
         # How long a retired agent's data is kept, protected, before delete_data is accepted.
         "retirement": {"retention_days": 7},
+        # Bedrock's invocation logs (the account and region's, one setting per platform stack); the
+        # gateway's keys and spend in a PostgreSQL pod rather than Aurora's always-on 0.5 ACU (~$44/month).
+        "llm": {"log_retention_days": 30, "gateway_database": "in_cluster"},
         "observability": {"prometheus_retention_days": 7, "prometheus_volume_gib": 20, "agent_log_retention_days": 14},
         "cluster": {
             "log_retention_days": 30,
@@ -75,6 +83,7 @@ ENVIRONMENT_DEFAULTS: dict[str, dict[str, Any]] = {
         },
         "encryption": {"key_deletion_window_days": 14},
         "retirement": {"retention_days": 30},
+        "llm": {"log_retention_days": 90, "gateway_database": "aurora"},
         "observability": {"prometheus_retention_days": 15, "prometheus_volume_gib": 50, "agent_log_retention_days": 30},
         "cluster": {
             "log_retention_days": 90,
@@ -103,6 +112,7 @@ ENVIRONMENT_DEFAULTS: dict[str, dict[str, Any]] = {
         },
         "encryption": {"key_deletion_window_days": 30},
         "retirement": {"retention_days": 90},
+        "llm": {"log_retention_days": 365, "gateway_database": "aurora"},
         "observability": {"prometheus_retention_days": 30, "prometheus_volume_gib": 100, "agent_log_retention_days": 90},
         "cluster": {
             "log_retention_days": 365,

@@ -14,13 +14,14 @@ from typing import Annotated, Any, Literal, Optional
 
 from pydantic import AfterValidator, Field, model_validator
 
+from .llm import LlmPlatformConfig, gateway_database_problem, gateway_problem
 from .agents import KEY_ARN, KEY_ARN_FORM, AgentSpec, cpu_millicores, deletion_problem, memory_bytes, name_limits
 from .nodepools import NodeClassConfig, NodePoolConfig, fit_problem
-from .base import StrictModel
+from .base import RetentionDays, StrictModel
 
 from .policy import PolicyConfig
 from .teams import TeamConfig, team_problem
-from .defaults import DEFAULT_KUBERNETES_VERSION, LOG_RETENTION_DAYS, with_environment_defaults
+from .defaults import DEFAULT_KUBERNETES_VERSION, tier, with_environment_defaults
 
 Environment = Literal["dev", "staging", "prod"]
 
@@ -81,13 +82,6 @@ def _role_arn(value: str) -> str:
     return value
 
 
-def _retention(value: int) -> int:
-    if value not in LOG_RETENTION_DAYS:
-        allowed = ", ".join(str(d) for d in LOG_RETENTION_DAYS)
-        raise ValueError(f"{value} is not a CloudWatch Logs retention period; use one of {allowed}")
-    return value
-
-
 def _k8s_version(value: str) -> str:
     match = _K8S_VERSION.match(value)
     if not match or not 29 <= int(match.group(1)) <= 37:
@@ -108,7 +102,6 @@ Region = Annotated[str, AfterValidator(_region)]
 AccountId = Annotated[str, AfterValidator(_account_id)]
 EmailAddress = Annotated[str, AfterValidator(_email)]
 RoleArn = Annotated[str, AfterValidator(_role_arn)]
-RetentionDays = Annotated[int, AfterValidator(_retention)]
 KubernetesVersion = Annotated[str, AfterValidator(_k8s_version)]
 InstanceType = Annotated[str, AfterValidator(_instance_type)]
 
@@ -520,6 +513,8 @@ class PlatformConfig(StrictModel):
         description="Teams whose own stacks deploy agents here, each with a deploy role scoped to its agents (docs/teams.md).",
     )
     retirement: RetirementConfig = Field(description="Retention of retired agents' data.")
+    llm: LlmPlatformConfig = Field(
+        LlmPlatformConfig(), description="Bedrock invocation logging and the LLM gateway's providers (docs/llm-access.md).")
 
     @model_validator(mode="before")
     @classmethod
@@ -574,6 +569,9 @@ class PlatformConfig(StrictModel):
                 "cluster.admin_role_arns: list at least the IAM role that runs `pulumi up`; "
                 "the cluster creator gets no implicit admin"
             )
+        problem = gateway_database_problem(self.llm, self.environment)
+        if problem:
+            raise ValueError(problem)
         seen: set[str] = set()
         for index, agent in enumerate(self.agents):
             if agent.name in seen:
@@ -586,6 +584,9 @@ class PlatformConfig(StrictModel):
             if problem:
                 raise ValueError(f"agents[{index}].name: '{agent.name}' {problem}")
             problem = deletion_problem(agent, self.retirement.retention_days)
+            if problem:
+                raise ValueError(f"agents[{index}].{problem}")
+            problem = gateway_problem(agent, self.llm, tier(self.environment).ha_replicas)
             if problem:
                 raise ValueError(f"agents[{index}].{problem}")
             if agent.retired:  # nothing of it runs: no pod to fit a pool
