@@ -53,6 +53,10 @@ QUEUE = "aws:sqs/queue:Queue"
     ("aws:costexplorer/costAllocationTag:CostAllocationTag", "aws_ce_cost_allocation_tag"),
     ("aws:s3/bucketV2:BucketV2", "aws_s3_bucket"),
     ("aws:ec2/tag:Tag", "aws_ec2_tag"),
+    ("aws:bedrockmodel/invocationLoggingConfiguration:InvocationLoggingConfiguration",
+     "aws_bedrock_model_invocation_logging_configuration"),
+    ("aws:bedrock/inferenceProfile:InferenceProfile", "aws_bedrock_inference_profile"),
+    ("aws:budgets/budgetAction:BudgetAction", "aws_budgets_budget_action"),
     ("kubernetes:apps/v1:Deployment", None),
     ("random:index/randomPassword:RandomPassword", None),
 ])

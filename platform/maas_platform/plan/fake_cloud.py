@@ -82,6 +82,7 @@ GLOBAL_SERVICES = {"iam", "s3", "route53", "cloudfront", "budgets", "organizatio
 ARN_RESOURCE: dict[str, Callable[[str, dict[str, Any]], str]] = {
     names.CLOUDWATCH_LOG_GROUP: lambda pid, _: f"log-group:{pid}",
     names.KMS_KEY: lambda pid, _: f"key/{pid}",
+    names.BEDROCK_INFERENCE_PROFILE: lambda pid, _: f"application-inference-profile/{pid}",
     names.KMS_ALIAS: lambda pid, _: pid,
     names.EKS_CLUSTER: lambda pid, _: f"cluster/{pid}",
     # arn:aws:iam::<account>:oidc-provider/<issuer host and path> (EKS user guide, IRSA trust examples).
@@ -589,6 +590,15 @@ COMPUTED: dict[str, dict[str, Callable[[FakeCloud, str, dict], Any]]] = {
     },
     names.SQS_QUEUE: {
         "url": lambda c, seed, s: s["id"],
+    },
+    # A guardrail's ARN (and id) and the number CreateGuardrailVersion gives the first version.
+    names.BEDROCK_GUARDRAIL: {
+        "guardrailArn": lambda c, seed, s: s["arn"],
+        "guardrailId": lambda c, seed, s: s["id"],
+        "version": lambda c, seed, s: "DRAFT",
+    },
+    names.BEDROCK_GUARDRAIL_VERSION: {
+        "version": lambda c, seed, s: "1",
     },
     # The provider generates it (the SDK marks it secret).
     names.RANDOM_PASSWORD: {

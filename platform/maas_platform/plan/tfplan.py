@@ -64,6 +64,10 @@ TYPE_EXCEPTIONS: dict[str, str] = {
     # pulumi-aws's ec2.Tag is terraform-provider-aws r/ec2_tag ("Manages an individual EC2 resource
     # tag", the registry page of aws.ec2.Tag, checked on 2026-12-02).
     names.EC2_TAG: "aws_ec2_tag",
+    # pulumi-aws puts terraform-provider-aws r/bedrock_model_invocation_logging_configuration in a
+    # module of its own, bedrockmodel (pulumi_aws 7.x bedrockmodel/invocation_logging_configuration.py;
+    # checkov 3's resource type list names aws_bedrock_model_invocation_logging_configuration), checked 2026-12-03.
+    names.BEDROCK_INVOCATION_LOGGING: "aws_bedrock_model_invocation_logging_configuration",
 }
 # Modules whose Terraform types carry another prefix than the module's name.
 MODULE_PREFIX: dict[str, str] = {"ec2": ""}

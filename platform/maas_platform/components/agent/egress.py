@@ -69,7 +69,9 @@ def aws_endpoints(spec: AgentSpec, platform: PlatformRefs) -> list[str]:
     account (``<account>.ddb.<region>.amazonaws.com``, docs.aws.amazon.com/sdkref/latest/guide/
     feature-account-endpoints.html, checked 2026-12-02). S3: the bucket's virtual-hosted regional
     host (path style for a bucket with a dot, which a virtual host's certificate cannot cover).
-    SQS for an inbox, SNS for published topics of the sns-sqs backend, regional STS for IRSA. KMS
+    SQS for an inbox, SNS for published topics of the sns-sqs backend, regional STS for IRSA, the
+    Region's Bedrock runtime for an agent with ``llm.bedrock`` (bedrock-runtime.<region>.amazonaws.com,
+    Amazon Bedrock endpoints and quotas, AWS General Reference, read 2026-12-03). KMS
     and Secrets Manager are not called by the container: the stores and queues use the key
     themselves, and secrets reach it through External Secrets.
     """
@@ -91,6 +93,8 @@ def aws_endpoints(spec: AgentSpec, platform: PlatformRefs) -> list[str]:
         hosts.add(f"sns.{region}.{suffix}")
     if spec.identity == "irsa":
         hosts.add(f"sts.{region}.{suffix}")
+    if spec.llm.bedrock is not None:  # InvokeModel and Converse; a cross-Region profile routes server-side
+        hosts.add(f"bedrock-runtime.{region}.{suffix}")
     return sorted(hosts)
 
 

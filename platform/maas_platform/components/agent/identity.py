@@ -19,7 +19,7 @@ import pulumi
 import pulumi_aws as aws
 
 from ... import names
-from ...config.agents import AgentSpec
+from ...config.agents import AgentSpec, declared_secrets
 from ...config.loader import ConfigError
 from ..contract import PlatformRefs
 from ...iam import Statement, policy_document, pod_identity, trust_policy, web_identity
@@ -79,7 +79,7 @@ class AgentIdentity(pulumi.ComponentResource):
         """
         platform, spec = self.platform, self.spec
         trusts = []
-        if spec.identity == "irsa" or spec.secrets:
+        if spec.identity == "irsa" or declared_secrets(spec):
             if platform.oidc_provider_arn is None or platform.oidc_issuer is None:
                 raise ConfigError(
                     f"agent '{spec.name}': the platform stack exports no oidc_provider_arn; "
@@ -90,7 +90,7 @@ class AgentIdentity(pulumi.ComponentResource):
                                        sid="IrsaOfTheAgentServiceAccount"))
         else:
             trusts.append(pod_identity(platform.account.account_id, platform.cluster_arn, spec.namespace, spec.name))
-        if spec.secrets:
+        if declared_secrets(spec):
             trusts.append(web_identity(
                 platform.oidc_provider_arn, platform.oidc_issuer, spec.namespace, names.SECRET_SYNC_SERVICE_ACCOUNT,
                 sid="SecretSyncOfTheAgentNamespace",
@@ -190,7 +190,7 @@ class AgentIdentity(pulumi.ComponentResource):
         """One secret per declared name, under the agent's path and key; values are put out of band."""
         spec, platform = self.spec, self.platform
         secrets = {}
-        for secret in spec.secrets:
+        for secret in declared_secrets(spec):
             resource = aws.secretsmanager.Secret(
                 f"{self._name}-secret-{secret}",
                 name=f"{platform.prefix}/agents/{spec.name}/{secret}",

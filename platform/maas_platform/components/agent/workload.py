@@ -20,7 +20,8 @@ import pulumi_kubernetes as k8s
 from pydantic import Field
 
 from ... import names
-from ...config.agents import AgentSpec, PublicExposure, cpu_millicores, memory_bytes, secret_env_name, topic_env_name
+from ...config.agents import AgentSpec, PublicExposure, cpu_millicores, declared_secrets, memory_bytes, secret_env_name, \
+    topic_env_name
 from ..contract import PlatformRefs
 from ...slo import agent_dashboard, dashboard_uid, otel_environment, prometheus_rule_spec
 from ..addons import secret_store_spec, secret_sync_service_account
@@ -86,6 +87,8 @@ class AgentWorkloadArgs(ComponentArgs):
     )
     datastore: Datastore = Field(description="What the container is told of the datastore and what egress it needs.")
     inbox_url: Optional[StrInput] = Field(None, description="The inbox's URL (container and KEDA trigger); None: no inbox.")
+    llm_environment: list[dict[str, Any]] = Field(
+        default_factory=list, description="What the container is told of its models (AgentBedrock.environment()).")
     wait_for: list[pulumi.Resource] = Field(
         default_factory=list, description="What the namespace waits for (the cluster add-ons)."
     )
@@ -217,6 +220,11 @@ class AgentWorkload(pulumi.ComponentResource):
         # Declared hosts, DynamoDB and S3 (public addresses, through the VPC's gateway endpoints)
         # and the AWS APIs without an interface endpoint: only through the agent's egress proxy,
         # which admits its allow-list alone (components/agent/egress.py). No path to 0.0.0.0/0.
+        if spec.llm.gateway is not None:  # the LLM gateway's proxy pods, the one way to other providers' models
+            rules.append({"to": [{
+                "namespaceSelector": {"matchLabels": {names.NAMESPACE_NAME_LABEL: names.LLM_GATEWAY_NAMESPACE}},
+                "podSelector": {"matchLabels": {names.NAME_LABEL: names.LLM_GATEWAY_POD_NAME}},
+            }], "ports": [_tcp(names.LLM_GATEWAY_PORT)]})
         if allowed_hosts(spec, platform):
             proxy = {"podSelector": {"matchLabels": {names.NAME_LABEL: names.EGRESS_PROXY_NAME}}}
             rules.append({"to": [proxy], "ports": [_tcp(PROXY_PORT)]})
@@ -323,6 +331,7 @@ class AgentWorkload(pulumi.ComponentResource):
         env += args.datastore.environment()
         env += otel_environment(spec.name, spec.team, platform.environment, sample_ratio=platform.trace_sample_ratio)
         env += proxy_environment(spec, platform)
+        env += args.llm_environment
         if args.inbox_url is not None:
             env.append({"name": "MAAS_INBOX_URL", "value": args.inbox_url})
         topics = platform.messaging.topics
@@ -336,8 +345,10 @@ class AgentWorkload(pulumi.ComponentResource):
             {"name": secret_env_name(s), "valueFrom": {"secretKeyRef": {
                 "name": f"{spec.name}-secrets", "key": secret_env_name(s), "optional": True,
             }}}
-            for s in spec.secrets
+            for s in declared_secrets(spec)
         ]
+        if spec.llm.gateway is not None:  # its credential is LLM_GATEWAY_KEY (declared_secrets)
+            env.append({"name": "MAAS_LLM_GATEWAY_URL", "value": names.LLM_GATEWAY_URL})
         return env
 
     def _deployment(self, secret_sync: Optional[pulumi.Resource]) -> k8s.apps.v1.Deployment:
