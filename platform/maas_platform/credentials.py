@@ -119,6 +119,9 @@ def is_reference(value: str) -> bool:
     """A placeholder resolved elsewhere: ``$(VAR)`` (Kubernetes), ``${VAR}`` / ``${env:VAR}``
     (shell, collectors), ``{{ ... }}`` (templates), ``<...>``. Not a value to judge."""
     text = value.strip()
+    # LiteLLM's config names a variable as os.environ/VAR (docs.litellm.ai/docs/proxy/configs, checked 2026-12-03).
+    if re.fullmatch(r"os\.environ/[A-Za-z_][A-Za-z0-9_]*", text):
+        return True
     return (text.startswith(("$(", "${", "{{", "<")) and text.endswith((")", "}", ">"))) or text in ("", "*")
 
 

@@ -17,6 +17,7 @@ from typing import Mapping
 # -- AWS resource types (pulumi-aws) ---------------------------------------------------------
 ALB_LOAD_BALANCER = "aws:alb/loadBalancer:LoadBalancer"
 BUDGETS_BUDGET = "aws:budgets/budget:Budget"
+BUDGETS_BUDGET_ACTION = "aws:budgets/budgetAction:BudgetAction"
 CLOUDWATCH_EVENT_BUS = "aws:cloudwatch/eventBus:EventBus"
 CLOUDWATCH_EVENT_RULE = "aws:cloudwatch/eventRule:EventRule"
 CLOUDWATCH_EVENT_TARGET = "aws:cloudwatch/eventTarget:EventTarget"
@@ -76,6 +77,11 @@ IAM_USER_POLICY = "aws:iam/userPolicy:UserPolicy"
 IAM_USER_POLICY_ATTACHMENT = "aws:iam/userPolicyAttachment:UserPolicyAttachment"
 KMS_ALIAS = "aws:kms/alias:Alias"
 KMS_GRANT = "aws:kms/grant:Grant"
+# Bedrock (components/agent/bedrock.py): what the offline plan's fake cloud computes for them.
+BEDROCK_INFERENCE_PROFILE = "aws:bedrock/inferenceProfile:InferenceProfile"
+BEDROCK_GUARDRAIL = "aws:bedrock/guardrail:Guardrail"
+BEDROCK_GUARDRAIL_VERSION = "aws:bedrock/guardrailVersion:GuardrailVersion"
+BEDROCK_INVOCATION_LOGGING = "aws:bedrockmodel/invocationLoggingConfiguration:InvocationLoggingConfiguration"
 KMS_KEY = "aws:kms/key:Key"
 KMS_KEY_POLICY = "aws:kms/keyPolicy:KeyPolicy"
 LB_LISTENER = "aws:lb/listener:Listener"
@@ -197,6 +203,9 @@ MAAS_AGENT_POSTGRES_DATASTORE = "maas:agent:PostgresDatastore"
 MAAS_AGENT_S3_DATASTORE = "maas:agent:S3Datastore"
 MAAS_AGENT_INBOX = "maas:agent:AgentInbox"
 MAAS_AGENT_WORKLOAD = "maas:agent:AgentWorkload"
+MAAS_AGENT_BEDROCK = "maas:agent:AgentBedrock"
+# Bedrock's model invocation logging of the account and region (one per platform stack).
+MAAS_BEDROCK_LOGGING = "maas:bedrock:BedrockLogging"
 
 # -- an agent's lifecycle (``lifecycle`` of each agent in the ``agents`` output) ---------------
 # active: deployed. retired (``retired: true``): workload, identity and queues gone; datastore,
@@ -212,6 +221,7 @@ MAAS_PLATFORM_KEYS = "maas:encryption:PlatformKeys"
 MAAS_PLATFORM = "maas:index:Platform"
 MAAS_NETWORK = "maas:network:Network"
 MAAS_NODE_POOLS = "maas:nodepools:NodePools"
+MAAS_LLM_GATEWAY = "maas:llmgateway:LlmGateway"
 MAAS_OBSERVABILITY_STACK = "maas:observability:ObservabilityStack"
 # A team's deploy identity (maas:teams): its IAM role, EKS access and RBAC.
 MAAS_TEAM_ACCESS = "maas:teams:TeamAccess"
@@ -223,6 +233,8 @@ STACK_REFERENCE = "pulumi:pulumi:StackReference"
 
 # -- other providers' types ------------------------------------------------------------------
 RANDOM_PASSWORD = "random:index/randomPassword:RandomPassword"
+TLS_PRIVATE_KEY = "tls:index/privateKey:PrivateKey"
+TLS_SELF_SIGNED_CERT = "tls:index/selfSignedCert:SelfSignedCert"
 
 # -- labels and tags ---------------------------------------------------------------------------
 
@@ -244,6 +256,7 @@ DEDICATED_TO_AGENTS = "agents"
 # Subnets and security groups Karpenter's EC2NodeClass selects, tagged with the cluster's name.
 KARPENTER_DISCOVERY_TAG = "karpenter.sh/discovery"
 NAME_LABEL = "app.kubernetes.io/name"
+INSTANCE_LABEL = "app.kubernetes.io/instance"
 PART_OF_LABEL = "app.kubernetes.io/part-of"
 MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
 NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
@@ -287,10 +300,12 @@ KARPENTER_NAMESPACE = "karpenter"
 KUBE_SYSTEM_NAMESPACE = "kube-system"
 CLOUDWATCH_NAMESPACE = "amazon-cloudwatch"
 CERT_MANAGER_NAMESPACE = "cert-manager"
+# The LLM gateway (components/llmgateway.py): the only pods that hold LLM providers' API keys.
+LLM_GATEWAY_NAMESPACE = "llm-gateway"
 # Names no agent may take: its namespace would collide with the platform's.
 RESERVED_NAMESPACES: frozenset[str] = frozenset({
     "default", SYSTEM_NAMESPACE, EXTERNAL_SECRETS_NAMESPACE, MONITORING_NAMESPACE, KEDA_NAMESPACE, CLOUDWATCH_NAMESPACE,
-    KARPENTER_NAMESPACE,
+    KARPENTER_NAMESPACE, LLM_GATEWAY_NAMESPACE,
 })
 
 # The SecretStore each namespace that reads Secrets Manager names (External Secrets).
@@ -323,6 +338,22 @@ PROMETHEUS_URL = f"http://{KUBE_PROMETHEUS_STACK}-prometheus.{MONITORING_NAMESPA
 ALERTMANAGER_URL = f"http://{KUBE_PROMETHEUS_STACK}-alertmanager.{MONITORING_NAMESPACE}.svc:9093"
 BLACKBOX_EXPORTER_ADDRESS = f"{BLACKBOX_EXPORTER}.{MONITORING_NAMESPACE}.svc:9115"
 BLACKBOX_HTTP_MODULE = "http_2xx"
+# The LLM gateway (LiteLLM's proxy, components/llmgateway.py): its namespace, its Service (the chart
+# names it after the release, litellm-helm), and the per-agent metrics it exports on /metrics. The
+# Prometheus counters litellm_spend_metric (USD) and litellm_total_tokens_metric carry the calling
+# key's alias, which the platform sets to the agent's name (LiteLLM
+# litellm/types/integrations/prometheus.py UserAPIKeyLabelNames.API_KEY_ALIAS and
+# docs/proxy/prometheus.md "Virtual Keys, Teams, Internal Users"; checked 2026-12-03).
+LLM_GATEWAY_SERVICE = "litellm-helm"
+LLM_GATEWAY_POD_NAME = "litellm"  # app.kubernetes.io/name of the proxy's pods (the chart's nameOverride)
+LLM_GATEWAY_PORT = 4000
+LLM_GATEWAY_URL = f"http://{LLM_GATEWAY_SERVICE}.{LLM_GATEWAY_NAMESPACE}.svc:{LLM_GATEWAY_PORT}"
+LLM_GATEWAY_SPEND_METRIC = "litellm_spend_metric_total"
+LLM_GATEWAY_TOKENS_METRIC = "litellm_total_tokens_metric_total"
+LLM_GATEWAY_AGENT_LABEL = "api_key_alias"
+# An agent's gateway credential: one of its Secrets Manager secrets (<prefix>/agents/<agent>/llm-gateway-key),
+# reaching its container as LLM_GATEWAY_KEY beside MAAS_LLM_GATEWAY_URL.
+LLM_GATEWAY_KEY_SECRET = "llm-gateway-key"
 
 # -- identity ---------------------------------------------------------------------------------
 
