@@ -448,7 +448,7 @@ def test_cards_show_thresholds_secret_names_env_keys_and_topic_descriptions_neve
     page = render_report(dev)
     triage = _card(page, "triage")
     assert "≤ 2000 ms" in triage
-    assert "maas-dev/agents/triage/openai-api-key" in triage and "OPENAI_API_KEY" in triage
+    assert "maas-dev/agents/triage/llm-gateway-key" in triage and "LLM_GATEWAY_KEY" in triage
     deployment = next(r for r in dev.resources if r.type == "kubernetes:apps/v1:Deployment"
                       and r.inputs["metadata"]["name"] == "triage")
     env = deployment.inputs["spec"]["template"]["spec"]["containers"][0]["env"]
@@ -484,8 +484,8 @@ def test_a_publish_the_topic_would_refuse_is_drawn_refused(dev):
 def test_after_deploy_lists_secret_values_the_database_user_and_dns(dev):
     agents = {a.name: a for a in build(dev).agents}
     research = [s.command for s in agents["research"].after_deploy]
-    assert ("aws secretsmanager put-secret-value --region us-east-1 --secret-id "
-            "maas-dev/agents/research/anthropic-api-key --secret-string file://anthropic-api-key.txt") in research
+    # The gateway credential is written by the platform: nobody puts its value.
+    assert not any(c and "llm-gateway-key" in c for c in research)
     assert any(c and c.startswith("CREATE USER research; GRANT rds_iam TO research;") for c in research)
     reports = agents["reports"].after_deploy
     assert [s.title for s in reports] == ["point reports.dev.example.com at the public load balancer"]

@@ -322,7 +322,7 @@ def test_llm_spend_alerts_forecast_then_exceeded(promtool, tmp_path):
     agent = spec(budget={"llm_monthly_usd": 100})
     groups = [{"name": "llm", "rules": llm_budget_rules(agent, NS)}]
     rules = {r["alert"]: r for r in groups[0]["rules"]}
-    labels = {"agent": "triage", "team": "support", "namespace": NS, "budget": "llm"}
+    labels = {"agent": "triage", "team": "support", "namespace": NS, "budget": "llm", "source": "agent-reported"}
     # 0.5 USD a minute from a fresh start. The forecast reads the last day's rate: after 2 hours
     # 60 USD / 1 day x 30 days = 1,800 USD > 100. The limit itself is passed after 200 minutes.
     series = [{"series": f'agent_llm_cost_usd_total{{namespace="{NS}",model="gpt"}}', "values": counter([(300, 0.5)])}]
@@ -535,8 +535,9 @@ def test_agent_dashboard_shows_slos_traffic_latency_inbox_and_llm():
     assert dashboard["uid"] == "agent-triage" and len(dashboard["uid"]) <= 40
     titles = [p["title"] for p in dashboard["panels"]]
     for title in ("availability (28d)", "latency budget left", "Burn rate (1h window)", "Latency percentiles",
-                  "Request rate by status code", "Inbox depth (KEDA)", "Inbox (CloudWatch)", "Tokens by model and kind",
-                  "LLM spend per hour", "LLM spend, last 30 days"):
+                  "Request rate by status code", "Inbox depth (KEDA)", "Inbox (CloudWatch)",
+                  "Agent-reported: tokens by model", "Agent-reported: LLM spend per hour",
+                  "Agent-reported: LLM spend, last 30 days"):
         assert title in titles
     exprs = json.dumps(dashboard)
     for q in ("0.5", "0.9", "0.99"):
@@ -558,13 +559,14 @@ def test_dashboards_are_deterministic():
 
 
 def test_platform_dashboard_lists_agents_in_an_agent_variable():
-    agents = [spec(name="triage"), spec(name="billing", team="finance", budget={"llm_monthly_usd": 10})]
+    agents = [spec(name="triage"), spec(name="billing", team="finance", budget={"llm_monthly_usd": 10},
+                                        llm={"gateway": {"models": ["openai/gpt-4.1-mini"]}})]
     dashboard = platform_dashboard(agents)
     variable = next(v for v in dashboard["templating"]["list"] if v["name"] == "agent")
     assert variable["query"] == "billing,triage" and variable["multi"] and variable["includeAll"]
     text = json.dumps(dashboard)
-    assert 'agent=~\\"$agent\\"' in text and "LLM spend against limit" in text
-    budget_panel = next(p for p in dashboard["panels"] if p["title"] == "LLM spend against limit")
+    assert 'agent=~\\"$agent\\"' in text and "Gateway spend against limit" in text
+    budget_panel = next(p for p in dashboard["panels"] if p["title"] == "Gateway spend against limit")
     assert [t["legendFormat"] for t in budget_panel["targets"]] == ["billing"]
 
 

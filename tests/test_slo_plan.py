@@ -46,8 +46,10 @@ def test_agents_send_telemetry_to_the_collector_and_may_reach_it(dev):
     assert env["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://otel-collector.monitoring.svc:4317"
     assert "deployment.environment=dev" in env["OTEL_RESOURCE_ATTRIBUTES"]
     (aws,) = [p for p in k8s_kind(resources, "NetworkPolicy") if p["metadata"]["name"] == "allow-aws"]
+    # The collector's ports, in the monitoring namespace (the LLM gateway's namespace is another rule).
     ports = {p["port"] for rule in aws["spec"]["egress"] for p in rule["ports"]
-             if any("namespaceSelector" in peer for peer in rule["to"])}
+             if any(peer.get("namespaceSelector", {}).get("matchLabels", {}).get("kubernetes.io/metadata.name")
+                    == "monitoring" for peer in rule["to"])}
     assert ports == {4317, 4318}
 
 

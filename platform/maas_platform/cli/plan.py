@@ -299,6 +299,19 @@ def _print_cost(result, usage: Optional[Path]) -> None:
             agents.add_row(f"team {team}", ", ".join(figures["agents"]), _usd(figures["baseline"]), _usd(figures["usage"]),
                            _usd(figures["monthly"]), _usd(figures["allocated"]))
         console.print(agents)
+    llm = cost.get("llm") or {}
+    if llm.get("by_agent"):
+        spend = Table(title="LLM spend beside it, not in the totals (tokens of usage.yaml at the token prices of prices.yaml)")
+        for column in ("agent", "team"):
+            spend.add_column(column)
+        for column in ("bedrock", "gateway", "monthly"):
+            spend.add_column(column, justify="right")
+        for name, figures in list(llm["by_agent"].items()) + [(f"team {t}", {**f, "team": ", ".join(f["agents"])})
+                                                               for t, f in llm["by_team"].items()]:
+            spend.add_row(name, figures["team"], _usd(figures["bedrock"]), _usd(figures["gateway"]), _usd(figures["monthly"]))
+        console.print(spend)
+    for entry in llm.get("unpriced") or []:
+        warn(f"LLM {entry['agent']}: {entry['model']} ({entry['path']}): {entry['reason']}", label="unpriced")
     source = usage or "maas_platform/cost/usage.yaml"
     console.print(f"usage priced from the assumptions in {source} (--usage FILE to change them)", highlight=False)
     for entry in cost["unpriced"]:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Optional, Union
 
 from .capacity import Packing, agent_share, cheapest_share, describe, pack
 from .context import PlanIndex, ResourceContext
+from .llm import llm_estimate
 from .prices import Component, MissingPrice, PriceTable, load_prices, money
 from .rules import FREE, RULES, node_group_shape
 from .usage import Usage, load_usage
@@ -88,6 +89,8 @@ def estimate(
         "hours_per_month": table.hours_per_month,
         "shared": _figures(shared_baseline, shared_usage),
         "capacity": _capacity(index.capacity, priced, table),
+        # LLM spend beside the AWS figures above, never inside them (cost/llm.py).
+        "llm": llm_estimate(plan, table, assumptions),
     }
 
 

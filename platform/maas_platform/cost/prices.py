@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any, Literal, Optional
@@ -68,6 +68,21 @@ def money(value: Decimal) -> Decimal:
 
 
 SPOT_PREFIX = "ec2.spot."
+LLM_PATHS = ("bedrock", "gateway")
+LLM_UNIT = "1k-tokens"
+
+
+@dataclass(frozen=True)
+class LlmPrice:
+    """What 1,000 input and 1,000 output tokens of one model cost through one path (bedrock, gateway)."""
+
+    model: str
+    path: str
+    input: float
+    output: float
+    source: str
+    date: str
+    note: str = ""
 
 
 @dataclass(frozen=True)
@@ -92,6 +107,12 @@ class PriceTable:
     prices: dict[str, Price]
     instance_specs: dict[str, dict[str, Any]]
     spot: Optional["SpotAssumption"] = None
+    # (path, model) -> token prices: Bedrock's of this region, the gateway providers' everywhere.
+    llm: dict[tuple[str, str], LlmPrice] = field(default_factory=dict)
+
+    def llm_price(self, path: str, model: str) -> Optional[LlmPrice]:
+        """The token prices of ``model`` through ``path`` here, if the table records them."""
+        return self.llm.get((path, model))
 
     def get(self, key: str) -> Price:
         try:
@@ -188,7 +209,41 @@ def read_price_file(path: Path = PRICES_FILE) -> dict[str, Any]:
         priced = [t for t in not_offered if f"{SPOT_PREFIX}{t}" in (document["regions"].get(region) or {})]
         if priced:
             raise ConfigError(f"{field}.not_offered: {', '.join(priced)} also has a recorded ec2.spot price", where)
+    _check_llm_prices(document.get("llm_tokens"), where)
     return document
+
+
+def _check_llm_prices(section: Any, where: str) -> None:
+    """``llm_tokens``: ``bedrock.<region>.<model>`` and ``gateway.<model>``, each with input, output, unit, source, date."""
+    if section is None:
+        return
+    if not isinstance(section, dict) or set(section) - set(LLM_PATHS):
+        raise ConfigError(f"llm_tokens: expected {' and '.join(LLM_PATHS)}", where)
+    entries = [(f"llm_tokens.bedrock.{region}.{model}", price)
+               for region, models in (section.get("bedrock") or {}).items() for model, price in (models or {}).items()]
+    entries += [(f"llm_tokens.gateway.{model}", price) for model, price in (section.get("gateway") or {}).items()]
+    for field_name, price in entries:
+        missing = [k for k in ("input", "output", "unit", "source", "date") if not isinstance(price, dict) or price.get(k) in (None, "")]
+        if missing:
+            raise ConfigError(f"{field_name}: missing {', '.join(missing)}", where)
+        for kind in ("input", "output"):
+            if isinstance(price[kind], bool) or not isinstance(price[kind], (int, float)) or price[kind] < 0:
+                raise ConfigError(f"{field_name}.{kind}: expected USD per 1,000 tokens, a number >= 0", where)
+        if price["unit"] != LLM_UNIT:
+            raise ConfigError(f"{field_name}.unit: expected {LLM_UNIT}", where)
+        if not str(price["source"]).startswith("https://"):
+            raise ConfigError(f"{field_name}.source: expected the https:// address of the pricing page", where)
+
+
+def _llm_prices(document: dict[str, Any], region: str) -> dict[tuple[str, str], LlmPrice]:
+    section = document.get("llm_tokens") or {}
+    found = [("bedrock", model, p) for model, p in ((section.get("bedrock") or {}).get(region) or {}).items()]
+    found += [("gateway", model, p) for model, p in (section.get("gateway") or {}).items()]
+    return {
+        (path, str(model)): LlmPrice(model=str(model), path=path, input=float(p["input"]), output=float(p["output"]),
+                                     source=str(p["source"]), date=str(p["date"]), note=str(p.get("note") or ""))
+        for path, model, p in found
+    }
 
 
 _CACHE: dict[Path, dict[str, Any]] = {}
@@ -213,4 +268,5 @@ def load_prices(region: str, path: Optional[Path] = None) -> PriceTable:
                           note=str(spot_raw.get("note") or ""),
                           not_offered=tuple(str(t) for t in spot_raw.get("not_offered") or ())) if spot_raw else None
     return PriceTable(region=region, currency=str(document.get("currency", "USD")),
-                      hours_per_month=float(document["hours_per_month"]), prices=prices, instance_specs=specs, spot=spot)
+                      hours_per_month=float(document["hours_per_month"]), prices=prices, instance_specs=specs, spot=spot,
+                      llm=_llm_prices(document, region))

@@ -92,11 +92,17 @@ FREE: dict[str, str] = {
     names.RDS_CLUSTER_PARAMETER_GROUP: "RDS groups are free",
     names.RDS_PARAMETER_GROUP: "RDS groups are free",
     names.BUDGETS_BUDGET: "budgets without actions are free",
+    names.BEDROCK_INFERENCE_PROFILE: "a profile costs nothing by itself: its tokens are billed per call, estimated "
+                                     "in cost.llm (cost/llm.py)",
+    **{t: "a guardrail costs nothing at rest: it bills per text unit its policies evaluate (Amazon Bedrock pricing, "
+          "read 2026-12-03), usage not estimated" for t in (names.BEDROCK_GUARDRAIL, names.BEDROCK_GUARDRAIL_VERSION)},
+    names.BEDROCK_INVOCATION_LOGGING: "a setting of the account and region: the log group it writes to is priced",
     names.COSTEXPLORER_COST_ALLOCATION_TAG: "activating cost-allocation tags is free",
     **{t: "generated locally, no cloud resource" for t in (
         names.RANDOM_PASSWORD, "random:index/randomId:RandomId",
         "random:index/randomString:RandomString", "random:index/randomPet:RandomPet",
         "random:index/randomUuid:RandomUuid", "random:index/randomInteger:RandomInteger",
+        names.TLS_PRIVATE_KEY, names.TLS_SELF_SIGNED_CERT,
     )},
     **{t: "a Kubernetes object: its pods, if any, run on the nodes the node groups and node pools price" for t in (
         names.K8S_NAMESPACE, names.K8S_CONFIG_MAP, names.K8S_SECRET,
@@ -334,6 +340,14 @@ def kms_key(inputs, ctx, prices, usage):
         prices.component("requests (kms.requests_per_key)", "kms.requests.10k",
                          _number(usage.get("kms", "requests_per_key")) / 10_000),
     ]
+
+
+@rule(names.BUDGETS_BUDGET_ACTION)
+def budget_action(inputs, ctx, prices, usage):
+    """An action makes its budget action-enabled, billed per budget-day past the account's first 62
+    a month (two budgets), which the estimate does not share out: every action-enabled budget is
+    priced. Several actions on one budget are billed once; the platform puts one on each."""
+    return [prices.component("action-enabled budget", "budgets.action_enabled.day", DAYS_PER_MONTH)]
 
 
 @rule(names.SECRETSMANAGER_SECRET)

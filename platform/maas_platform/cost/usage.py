@@ -5,7 +5,8 @@ and ``agents.<name>`` overrides the ``agent`` section for one agent. The shipped
 the schema: another file (``maas plan --usage FILE``) is laid over it, so it may state
 only what it changes; it names only keys the shipped ``defaults`` have (a typo fails with
 the key's path) and every value is a number >= 0, except under the open mappings
-(``logs.groups``: name pattern -> GB).
+(``logs.groups``: name pattern -> GB; ``agent.llm.models``: model -> the token keys of
+``agent.llm``).
 """
 
 from __future__ import annotations
@@ -20,8 +21,10 @@ from ..config.loader import ConfigError
 from ..config.defaults import _deep_merge
 
 USAGE_FILE = Path(__file__).with_name("usage.yaml")
-# Mappings whose keys are the user's (patterns), not the schema's.
-OPEN_MAPS = {("logs", "groups")}
+# Mappings whose keys are the user's (patterns, model ids), not the schema's.
+OPEN_MAPS = {("logs", "groups"), ("agent", "llm", "models")}
+# An open mapping whose values are sections: each entry takes the keys of its parent section (but these).
+SECTION_MAPS = {("agent", "llm", "models"): ("models",)}
 
 
 class Usage:
@@ -97,6 +100,14 @@ def _check_document(document: Any, defaults: dict[str, Any], source: str) -> Non
         _check_values(override or {}, defaults["agent"], f"agents.{agent}", ("agent",), source)
 
 
+def _schema_at(path: tuple[str, ...]) -> dict[str, Any]:
+    """The shipped ``defaults`` at ``path``."""
+    node: Any = _shipped()["defaults"] if _SHIPPED else yaml.safe_load(USAGE_FILE.read_text())["defaults"]
+    for part in path:
+        node = node[part]
+    return node
+
+
 def _check_values(node: Any, schema: Any, where: str, path: tuple[str, ...], source: str) -> None:
     if not isinstance(node, dict):
         raise ConfigError(f"{where}: expected a mapping", source)
@@ -107,7 +118,11 @@ def _check_values(node: Any, schema: Any, where: str, path: tuple[str, ...], sou
             known = ", ".join(sorted(schema)) if isinstance(schema, dict) else ""
             raise ConfigError(f"{here}: unknown assumption; known here: {known}", source)
         expected = None if open_map else schema[key]
-        if isinstance(expected, dict) or (expected is None and isinstance(value, dict)):
+        if path in SECTION_MAPS:
+            parent = _schema_at(path[:-1])
+            expected = {k: v for k, v in parent.items() if k not in SECTION_MAPS[path]}
+            _check_values(value, expected, here, path + ("*",), source)
+        elif isinstance(expected, dict) or (expected is None and isinstance(value, dict)):
             _check_values(value, expected or {}, here, path + (str(key),), source)
         elif isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
             raise ConfigError(f"{here}: expected a number >= 0, got {value!r}", source)

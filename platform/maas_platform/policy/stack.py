@@ -18,7 +18,7 @@ Per agent the stack must hold:
 * an autoscaler, HorizontalPodAutoscaler or KEDA ScaledObject, for each Deployment or StatefulSet (MAAS-STK-005);
 * a monthly AWS Budget filtered on its ``agent`` cost-allocation tag that notifies someone (MAAS-STK-006);
 * SLO burn-rate alerts in a PrometheusRule of its namespace (MAAS-STK-007) and an alert on
-  its LLM spend, ``agent_llm_cost_usd_total`` of the metric contract (MAAS-STK-008).
+  its LLM spend: the gateway's or the agent-reported counter, or a Bedrock budget (MAAS-STK-008).
 
 The two cost rules map to the cost controls of the AWS Well-Architected Framework (COST02-BP05,
 implement cost controls): the security frameworks do not cover spend. Rules build one index
@@ -57,6 +57,8 @@ _AGENT_TAG_FILTER = re.compile(r"^(?:user:)?agent\$(?P<agent>.+)$")
 _BURN_SERIES = re.compile(r"(?:slo:sli_error:ratio_rate|:burnrate)(\d+[smhdwy])")
 PAGING_SEVERITIES = frozenset({"page", "critical"})
 LLM_COST_METRIC = "agent_llm_cost_usd_total"
+LLM_SPEND_METRICS = (LLM_COST_METRIC, names.LLM_GATEWAY_SPEND_METRIC)
+BEDROCK_SERVICE = "Amazon Bedrock"
 # Quota keys that bound what the agent may request, and the LimitRange defaults every container gets.
 QUOTA_KEYS: dict[str, tuple[str, ...]] = {
     "CPU requests": ("requests.cpu", "cpu"),
@@ -617,24 +619,41 @@ def slo_alerts(resources: Sequence[Resource], context: Context) -> Outcomes:
 @stack_rule(
     "MAAS-STK-008",
     title="Each agent has an alert on its LLM spend",
-    description=f"Each agent's namespace holds a PrometheusRule with an alert on its LLM spend ({LLM_COST_METRIC}, "
-                "the metric contract's counter): LLM calls are billed by the provider, outside AWS Budgets, and "
-                "an agent stuck in a loop can spend a month's money in a day.",
+    description=f"Each agent's namespace holds a PrometheusRule with an alert on its LLM spend — the LLM gateway's "
+                f"{names.LLM_GATEWAY_SPEND_METRIC} or the agent-reported {LLM_COST_METRIC} — or its Bedrock spend "
+                "has an AWS Budget (Service Amazon Bedrock, its agent tag) that notifies: an agent stuck in a loop "
+                "can spend a month's money in a day.",
     severity="medium",
-    remediation="Set budget.llm_monthly_usd on the agent so the platform renders its LLM budget alerts, or add an "
-                f"alerting rule on {LLM_COST_METRIC} in a PrometheusRule of the agent's namespace.",
+    remediation="Declare the agent's models in llm (bedrock or gateway) with a limit, or set budget.llm_monthly_usd, "
+                f"so the platform renders its LLM budget alerts; or add an alerting rule on {LLM_COST_METRIC} in a "
+                "PrometheusRule of the agent's namespace.",
     frameworks={"AWS Well-Architected": ["COST02-BP05"]},
 )
 def llm_spend_alert(resources: Sequence[Resource], context: Context) -> Outcomes:
     objects = Objects(resources)
+    bedrock_watched = {name for budget in resources if budget.type == names.BUDGETS_BUDGET and _bedrock_budget(budget)
+                       for name in budget_agents(budget)}
     for agent in agents(resources):
         if agent.unknown:
             yield agent.unknown
             continue
-        if not any(LLM_COST_METRIC in str(rule.get("expr") or "") for rule in alerting_rules(objects, agent.namespace)):
+        if agent.name in bedrock_watched:
+            continue
+        if not any(metric in str(rule.get("expr") or "") for metric in LLM_SPEND_METRICS
+                   for rule in alerting_rules(objects, agent.namespace)):
             yield from unless_unknown(Finding(agent.urn, f"agent {agent.name}: no alert in namespace "
-                                                         f"{agent.namespace} watches {LLM_COST_METRIC}"),
+                                                         f"{agent.namespace} watches {LLM_COST_METRIC} or "
+                                                         f"{names.LLM_GATEWAY_SPEND_METRIC}, and no Bedrock budget"),
                                       unknown_rules(objects, agent.namespace))
+
+
+def _bedrock_budget(budget: Resource) -> bool:
+    """A budget filtered on the Amazon Bedrock service that notifies someone."""
+    services = [v for item in budget.get("costFilters") or [] if isinstance(item, Mapping) and item.get("name") == "Service"
+                for v in item.get("values") or []]
+    notified = any(isinstance(n, Mapping) and (n.get("subscriberSnsTopicArns") or n.get("subscriberEmailAddresses"))
+                   for n in budget.get("notifications") or [])
+    return BEDROCK_SERVICE in services and notified
 
 
 # -- labels and tags agree -----------------------------------------------------------------------

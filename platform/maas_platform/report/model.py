@@ -174,6 +174,8 @@ class Agent:
     env_keys: tuple[str, ...] = ()  # its container's variables, names only
     secrets: tuple[Secret, ...] = ()
     after_deploy: tuple[Step, ...] = ()
+    # Estimated LLM spend per path (bedrock, gateway), beside (never in) monthly.
+    llm: tuple[tuple[str, float], ...] = ()
 
     @property
     def resource_count(self) -> int:
@@ -241,6 +243,7 @@ class Team:
     monthly: float
     allocated: Optional[float]
     budget_usd: Optional[float]
+    llm_monthly: Optional[float] = None  # estimated LLM spend, beside (never in) monthly
 
 
 @dataclass(frozen=True)
@@ -257,6 +260,10 @@ class Cost:
     bars: tuple[CostBar, ...]  # every priced resource in exactly one bar, largest first
     teams: tuple[Team, ...]
     unpriced: tuple[str, ...]
+    # Estimated LLM spend (cost/llm.py), beside the AWS figures and never inside them.
+    llm_monthly: float = 0.0
+    llm_bedrock: float = 0.0
+    llm_gateway: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -402,6 +409,9 @@ def _agent(plan: Plan, urn: str, topics: Mapping[str, str], findings: Sequence[F
         baseline=figures.get("baseline"),
         usage=figures.get("usage"),
         allocated=figures.get("allocated"),
+        llm=tuple((path, spend) for path, spend in sorted(
+            ((((plan.cost or {}).get("llm") or {}).get("by_agent") or {}).get(meta.name) or {}).items())
+            if path in ("bedrock", "gateway") and spend),
         owned=_owned(mine),
         findings=tuple(f for f in findings if f.agent == meta.name),
         refused=tuple(sorted({(_topic_name(arn, topics), why) for arn, why in refused.items()})),
@@ -443,6 +453,17 @@ def _topic_policies(plan: Plan) -> dict[str, Any]:
     return {str(r.inputs.get("arn")): r.inputs.get("policy") for r in plan.of_type(names.SNS_TOPIC_POLICY)}
 
 
+def _workload_role(resources: Sequence[PlannedResource]) -> Optional[PlannedResource]:
+    """The role the agent's pods assume (Pod Identity or a web identity), not one an AWS service
+    assumes on its behalf (the Bedrock budget's stop action)."""
+    roles = [r for r in resources if r.type == names.IAM_ROLE]
+    for role in roles:
+        trust = str(role.inputs.get("assumeRolePolicy") or "")
+        if names.POD_IDENTITY_PRINCIPAL in trust or "Federated" in trust:
+            return role
+    return roles[0] if roles else None
+
+
 def _publishing(resources: Sequence[PlannedResource], agent: str,
                 policies: Mapping[str, Any]) -> tuple[set[str], dict[str, str]]:
     """The SNS topic ARNs the agent may publish to, and those it means to publish to that would
@@ -450,10 +471,12 @@ def _publishing(resources: Sequence[PlannedResource], agent: str,
     does not admit the role (a team plan has none: its plan-time check stands in), or its
     container is handed a topic (``MAAS_TOPIC_<T>_ARN``) its role may not publish to."""
     allowed: set[str] = set()
-    role = next((r for r in resources if r.type == names.IAM_ROLE), None)
+    role = _workload_role(resources)
     for resource in resources:
         if resource.type != names.IAM_ROLE_POLICY:
             continue
+        if role is not None and resource.inputs.get("role") not in (role.inputs.get("name"), role.outputs.get("id")):
+            continue  # another role of the agent's, such as its Bedrock budget's stop role
         for statement in _statements(resource.inputs.get("policy")):
             actions = _as_list(statement.get("Action"))
             if statement.get("Effect") == "Allow" and "sns:Publish" in actions:
@@ -686,9 +709,10 @@ def _cost(plan: Plan, budgets: Mapping[str, float]) -> Optional[Cost]:
     bars = sorted((CostBar(label=label, kind=kind, baseline=round(b, 2), usage=round(u, 2))
                    for (label, kind), (b, u) in sums.items()), key=lambda bar: (-bar.monthly, bar.label))
     environment_budget = next((limit for tag, limit in budgets.items() if tag.startswith("platform$")), None)
+    llm = cost.get("llm") or {}
     teams = tuple(
         Team(name=name, agents=tuple(figures["agents"]), monthly=figures["monthly"], allocated=figures.get("allocated"),
-             budget_usd=budgets.get(f"team${name}"))
+             budget_usd=budgets.get(f"team${name}"), llm_monthly=(llm.get("by_team", {}).get(name) or {}).get("monthly"))
         for name, figures in sorted(cost["by_team"].items())
     )
     agents_total = round(sum(f["monthly"] for f in cost["by_agent"].values()), 2)
@@ -704,7 +728,11 @@ def _cost(plan: Plan, budgets: Mapping[str, float]) -> Optional[Cost]:
         budget_usd=environment_budget,
         bars=tuple(bars),
         teams=teams,
-        unpriced=tuple(f"{u['count']} × {u['type']}: {u['reason']}" for u in cost.get("unpriced") or []),
+        unpriced=tuple(f"{u['count']} × {u['type']}: {u['reason']}" for u in cost.get("unpriced") or [])
+        + tuple(f"LLM {u['agent']}: {u['model']} ({u['path']}): {u['reason']}" for u in llm.get("unpriced") or []),
+        llm_monthly=llm.get("monthly", 0.0),
+        llm_bedrock=llm.get("bedrock", 0.0),
+        llm_gateway=llm.get("gateway", 0.0),
     )
 
 

@@ -177,6 +177,8 @@ def after_deploy(resources: Sequence[PlannedResource], agent: str, region: Optio
     steps = []
     region_flag = f" --region {shlex.quote(region)}" if region else ""
     for secret in secrets(resources):
+        if secret.name.endswith(f"/{names.LLM_GATEWAY_KEY_SECRET}"):  # the platform writes the gateway credential
+            continue
         file = secret.name.rsplit("/", 1)[-1] + ".txt"
         steps.append(Step(
             title=f"put the value of {secret.name}",

@@ -9,9 +9,21 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
+from .. import names
 from ..config.agents import AgentSpec
 from .model import BURN_CONDITIONS, SLO, agent_slos, number
-from .rules import BUDGET_REMAINING, CURRENT_BURN, ERROR_BUDGET, LLM_BUDGET_DAYS, RATIO
+from .rules import (
+    AGENT_LLM_COST_METRIC,
+    AGENT_LLM_TOKENS_METRIC,
+    BUDGET_REMAINING,
+    CURRENT_BURN,
+    ERROR_BUDGET,
+    LLM_BUDGET_DAYS,
+    RATIO,
+    gateway_selector,
+    gateway_spend,
+    llm_gateway_limit,
+)
 
 SCHEMA_VERSION = 39
 PROM = {"type": "prometheus", "uid": "${datasource}"}
@@ -167,6 +179,62 @@ def _slo_panels(layout: _Layout, slos: list[SLO]) -> None:
     ), 12, 8)
 
 
+def _agent_llm_panels(layout: _Layout, spec: AgentSpec, ns: str) -> None:
+    """The LLM row: what the gateway measured for the agent, then what the agent reports itself.
+
+    Bedrock calls are not here: Prometheus does not see them (see ``slo/rules.py``); the agent's
+    AWS Budget on its Bedrock spend and CloudWatch's AWS/Bedrock metrics per inference profile do.
+    """
+    layout.row("LLM")
+    if spec.llm.gateway is not None:
+        gateway = gateway_selector(spec.name)
+        limit = llm_gateway_limit(spec)
+        _llm_spend_panels(
+            layout, "Gateway", "(measured by the gateway)",
+            tokens=(f"sum by (model) (rate({names.LLM_GATEWAY_TOKENS_METRIC}{gateway}[$__rate_interval]))", "{{model}}"),
+            spend_rate=(f"sum by (model) (rate({names.LLM_GATEWAY_SPEND_METRIC}{gateway}[1h])) * 3600", "{{model}}"),
+            spend=gateway_spend(spec.name), limit=limit,
+            limit_note=(f"The gateway refuses the agent's calls past {number(limit)} USD a month." if limit
+                        else "No gateway limit set."),
+        )
+    if spec.llm.bedrock is not None:
+        layout.add({
+            "type": "text",
+            "title": "Bedrock: where its spend is measured",
+            "options": {"mode": "markdown", "content": (
+                f"Prometheus does not see Bedrock. Its spend: the AWS Budget `<prefix>-agent-{spec.name}-bedrock` "
+                f"(alerts at 80 % and 100 % and on forecast 100 %; at 100 % its action denies `bedrock:Invoke*` to "
+                f"the agent's role) and Cost Explorer, tag `agent` = `{spec.name}`. Its calls and tokens: CloudWatch "
+                f"`AWS/Bedrock` (Invocations, InputTokenCount, OutputTokenCount) of its inference profiles.")},
+        }, 8, 8)
+    agent_limit = spec.budget.llm_monthly_usd
+    _llm_spend_panels(
+        layout, "Agent-reported", "(optional, reported by the agent itself: not a measurement of the platform)",
+        tokens=(f"sum by (model, kind) (rate({AGENT_LLM_TOKENS_METRIC}{{{ns}}}[$__rate_interval]))", "{{model}} {{kind}}"),
+        spend_rate=(f"sum(rate({AGENT_LLM_COST_METRIC}{{{ns}}}[1h])) * 3600", "USD/h"),
+        spend=f"{AGENT_LLM_COST_METRIC}{{{ns}}}", limit=agent_limit,
+        limit_note=(f"Limit (budget.llm_monthly_usd): {number(agent_limit)} USD." if agent_limit else "No LLM limit set."),
+    )
+
+
+def _llm_spend_panels(layout: _Layout, source: str, said: str, *, tokens: tuple[str, str], spend_rate: tuple[str, str],
+                      spend: str, limit: Optional[float], limit_note: str) -> None:
+    """Three panels of one source of LLM numbers: tokens, spend per hour, spend of the budget window
+    against its limit (orange at 80 %, red at 100 %)."""
+    layout.add(_timeseries(f"{source}: tokens by model", [_target(*tokens)], "short",
+                           description=f"Tokens per second of the agent's calls {said}."), 8, 8)
+    layout.add(_timeseries(f"{source}: LLM spend per hour", [_target(*spend_rate)], "currencyUSD",
+                           description=f"USD per hour of the agent's calls {said}."), 8, 8)
+    layout.add(_stat(
+        f"{source}: LLM spend, last {LLM_BUDGET_DAYS} days",
+        f"sum(increase({spend}[{LLM_BUDGET_DAYS}d]))",
+        "currencyUSD",
+        _thresholds((None, "green"), *(((limit * 0.8, "orange"), (limit, "red")) if limit else ())),
+        description=f"{limit_note} {said[1:-1].capitalize()}.",
+        decimals=2,
+    ), 8, 8)
+
+
 def agent_dashboard(
     spec: AgentSpec,
     namespace: str,
@@ -241,26 +309,7 @@ def agent_dashboard(
             description=f"SQS queue {inbox_queue}: messages waiting and the age of the oldest one.",
         ), 8, 8)
 
-    layout.row("LLM")
-    layout.add(_timeseries(
-        "Tokens by model and kind",
-        [_target(f"sum by (model, kind) (rate(agent_llm_tokens_total{{{ns}}}[$__rate_interval]))", "{{model}} {{kind}}")],
-        "short",
-    ), 8, 8)
-    layout.add(_timeseries(
-        "LLM spend per hour",
-        [_target(f"sum(rate(agent_llm_cost_usd_total{{{ns}}}[1h])) * 3600", "USD/h")],
-        "currencyUSD",
-    ), 8, 8)
-    limit = spec.budget.llm_monthly_usd
-    layout.add(_stat(
-        f"LLM spend, last {LLM_BUDGET_DAYS} days",
-        f"sum(increase(agent_llm_cost_usd_total{{{ns}}}[{LLM_BUDGET_DAYS}d]))",
-        "currencyUSD",
-        _thresholds((None, "green"), *(((limit * 0.8, "orange"), (limit, "red")) if limit else ())),
-        description=f"Limit (budget.llm_monthly_usd): {number(limit)} USD." if limit else "No LLM limit set.",
-        decimals=2,
-    ), 8, 8)
+    _agent_llm_panels(layout, spec, ns)
 
     return _dashboard(
         dashboard_uid(spec.name),
@@ -279,17 +328,16 @@ def platform_dashboard(specs: list[AgentSpec]) -> dict[str, Any]:
     which is the agent's name (``AgentSpec.namespace``).
     """
     specs = sorted(specs, key=lambda s: s.name)
-    names = [s.name for s in specs]
-    namespaces = {s.name: s.namespace for s in specs}
+    agent_names = [s.name for s in specs]
     agent_var = {
         "name": "agent",
         "label": "Agent",
         "type": "custom",
-        "query": ",".join(names),
+        "query": ",".join(agent_names),
         "multi": True,
         "includeAll": True,
         "current": {"selected": True, "text": ["All"], "value": ["$__all"]},
-        "options": [{"selected": False, "text": n, "value": n} for n in names],
+        "options": [{"selected": False, "text": n, "value": n} for n in agent_names],
         "hide": 0,
     }
     sel = 'agent=~"$agent"'
@@ -358,29 +406,31 @@ def platform_dashboard(specs: list[AgentSpec]) -> dict[str, Any]:
     ), 12, 8)
 
     layout.row("LLM")
+    spend = names.LLM_GATEWAY_SPEND_METRIC
+    by_agent = names.LLM_GATEWAY_AGENT_LABEL
+    gateway_sel = f'namespace="{names.LLM_GATEWAY_NAMESPACE}",{by_agent}=~"$agent"'
     layout.add({
         "type": "bargauge",
-        "title": f"LLM spend, last {LLM_BUDGET_DAYS} days",
+        "title": f"Gateway spend, last {LLM_BUDGET_DAYS} days",
+        "description": "USD the LLM gateway priced each agent's calls at (measured by the gateway). Bedrock spend: "
+                       "the agents' AWS Budgets and Cost Explorer (tag agent).",
         "datasource": PROM,
-        "targets": [_target(f"sum by (namespace) (increase(agent_llm_cost_usd_total{{{nsel}}}[{LLM_BUDGET_DAYS}d]))",
-                            "{{namespace}}", instant=True)],
+        "targets": [_target(f"sum by ({by_agent}) (increase({spend}{{{gateway_sel}}}[{LLM_BUDGET_DAYS}d]))",
+                            f"{{{{{by_agent}}}}}", instant=True)],
         "fieldConfig": {"defaults": {"unit": "currencyUSD", "decimals": 0}, "overrides": []},
         "options": {"orientation": "horizontal", "displayMode": "basic",
                     "reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": False}},
     }, 8, 8)
-    budgeted = [s for s in specs if s.budget.llm_monthly_usd]
+    limited = [(s, llm_gateway_limit(s)) for s in specs if llm_gateway_limit(s)]
     layout.add({
         "type": "bargauge",
-        "title": "LLM spend against limit",
-        "description": "Last 30 days' spend divided by budget.llm_monthly_usd (agents with a limit).",
+        "title": "Gateway spend against limit",
+        "description": "Last 30 days' gateway spend divided by the limit the gateway enforces on the agent's credential.",
         "datasource": PROM,
         "targets": [
-            _target(
-                f'sum(increase(agent_llm_cost_usd_total{{namespace="{namespaces[s.name]}"}}[{LLM_BUDGET_DAYS}d])) '
-                f"/ {number(s.budget.llm_monthly_usd)}",  # type: ignore[arg-type]
-                s.name, ref=f"B{i}", instant=True,
-            )
-            for i, s in enumerate(budgeted)
+            _target(f"sum(increase({gateway_spend(s.name)}[{LLM_BUDGET_DAYS}d])) / {number(limit)}",  # type: ignore[arg-type]
+                    s.name, ref=f"B{i}", instant=True)
+            for i, (s, limit) in enumerate(limited)
         ],
         "fieldConfig": {"defaults": {"unit": "percentunit", "min": 0, "max": 1.2,
                                      "thresholds": _thresholds((None, "green"), (0.8, "orange"), (1, "red"))}, "overrides": []},
@@ -388,10 +438,28 @@ def platform_dashboard(specs: list[AgentSpec]) -> dict[str, Any]:
                     "reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": False}},
     }, 8, 8)
     layout.add(_timeseries(
-        "Tokens by agent",
-        [_target(f"sum by (namespace) (rate(agent_llm_tokens_total{{{nsel}}}[$__rate_interval]))", "{{namespace}}")],
+        "Gateway tokens by agent",
+        [_target(f"sum by ({by_agent}) (rate({names.LLM_GATEWAY_TOKENS_METRIC}{{{gateway_sel}}}[$__rate_interval]))",
+                 f"{{{{{by_agent}}}}}")],
         "short",
     ), 8, 8)
+    layout.add({
+        "type": "bargauge",
+        "title": f"Agent-reported LLM spend, last {LLM_BUDGET_DAYS} days",
+        "description": "What agents report themselves in agent_llm_cost_usd_total (optional; not measured by the platform).",
+        "datasource": PROM,
+        "targets": [_target(f"sum by (namespace) (increase({AGENT_LLM_COST_METRIC}{{{nsel}}}[{LLM_BUDGET_DAYS}d]))",
+                            "{{namespace}}", instant=True)],
+        "fieldConfig": {"defaults": {"unit": "currencyUSD", "decimals": 0}, "overrides": []},
+        "options": {"orientation": "horizontal", "displayMode": "basic",
+                    "reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": False}},
+    }, 12, 8)
+    layout.add(_timeseries(
+        "Agent-reported tokens by agent",
+        [_target(f"sum by (namespace) (rate({AGENT_LLM_TOKENS_METRIC}{{{nsel}}}[$__rate_interval]))", "{{namespace}}")],
+        "short",
+        description="What agents report themselves in agent_llm_tokens_total (optional).",
+    ), 12, 8)
 
     return _dashboard(
         PLATFORM_UID,

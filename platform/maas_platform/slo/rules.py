@@ -23,6 +23,7 @@ from typing import Any, Optional
 
 import yaml
 
+from .. import names
 from ..config.agents import AgentSpec
 from .model import BURN_CONDITIONS, RATE_WINDOWS, SLO, BurnCondition, agent_slos, le_matcher, number
 
@@ -156,20 +157,81 @@ def _latency_bucket_missing(slo: SLO, runbook_base: str) -> dict[str, Any]:
     }
 
 
+# Where the LLM budget alerts read spend. The gateway's counter is measured where the calls pass and
+# is selected by the gateway's own namespace: a series an agent exports under the same name from
+# its own pods carries its own namespace, so it cannot stand in for the gateway's (with
+# honor_labels false, the default and what the platform's ServiceMonitors leave, Prometheus renames
+# a scraped ``namespace`` label to ``exported_namespace`` and attaches the target's; Prometheus
+# configuration reference, scrape_config.honor_labels, checked 2026-12-03). The OpenTelemetry
+# collector's exporter is scraped with honorLabels (it carries the senders' job and instance), so a
+# metric an agent sends through OTLP could claim the gateway's labels; it could only add to the sum
+# the alerts read (``increase`` of a counter is never negative), never hide the gateway's spend. Bedrock's spend reaches the platform as the agent's AWS Budget
+# on its Bedrock spend (notifications at 80 % and forecast 100 %, a deny action at 100 %) and as
+# CloudWatch AWS/Bedrock metrics per inference profile; no CloudWatch exporter runs, so Prometheus
+# sees neither, and these rules do not cover Bedrock (docs/llm-access.md).
+LLM_SOURCE_GATEWAY = "gateway"
+LLM_SOURCE_AGENT = "agent-reported"
+AGENT_LLM_COST_METRIC = "agent_llm_cost_usd_total"
+AGENT_LLM_TOKENS_METRIC = "agent_llm_tokens_total"
+
+
+def gateway_selector(agent: str) -> str:
+    """The label matchers of one agent's series of the LLM gateway's metrics."""
+    return f'{{namespace="{names.LLM_GATEWAY_NAMESPACE}",{names.LLM_GATEWAY_AGENT_LABEL}="{agent}"}}'
+
+
+def gateway_spend(agent: str) -> str:
+    """The gateway's spend counter (USD) of one agent."""
+    return f"{names.LLM_GATEWAY_SPEND_METRIC}{gateway_selector(agent)}"
+
+
+def llm_gateway_limit(spec: AgentSpec) -> Optional[float]:
+    """The monthly USD limit the gateway enforces on the agent's credential, or None without a gateway path."""
+    gateway = spec.llm.gateway
+    if gateway is None:
+        return None
+    return gateway.monthly_usd or spec.budget.llm_monthly_usd
+
+
+def llm_budget_source(spec: AgentSpec, namespace: Optional[str] = None) -> Optional[tuple[str, str, float]]:
+    """What the agent's LLM budget alerts read: (source, counter with its matchers, monthly USD limit).
+
+    An agent with a gateway path: the gateway's spend counter against the gateway's limit. An agent
+    that declares no path and sets ``budget.llm_monthly_usd``: what it reports itself
+    (``agent_llm_cost_usd_total``, optional, trusted only as far as the agent is). An agent whose
+    only path is Bedrock: None — its AWS Budget alerts and stops it.
+    """
+    limit = llm_gateway_limit(spec)
+    if limit is not None:
+        return LLM_SOURCE_GATEWAY, gateway_spend(spec.name), limit
+    if spec.llm.bedrock is None and spec.budget.llm_monthly_usd:
+        selector = f'{{namespace="{namespace or spec.namespace}"}}'
+        return LLM_SOURCE_AGENT, f"{AGENT_LLM_COST_METRIC}{selector}", spec.budget.llm_monthly_usd
+    return None
+
+
 def llm_budget_rules(spec: AgentSpec, namespace: str, runbook_base: str = RUNBOOK_BASE) -> list[dict[str, Any]]:
-    """Alerts on the agent's LLM spend (``agent_llm_cost_usd_total``) against ``budget.llm_monthly_usd``.
+    """Alerts on the agent's LLM spend against its monthly limit (see :func:`llm_budget_source`).
 
     A month is a rolling 30 days. ``LLMBudgetForecastExceeded`` (ticket): at the pace of the
     last 24 hours, 30 days would cost more than the limit. ``LLMBudgetExceeded`` (page): the
-    last 30 days cost more than the limit. Empty when the agent has no LLM limit.
+    last 30 days cost more than the limit. Both carry ``source`` (``gateway`` or
+    ``agent-reported``). Empty when nothing the platform can read has a limit.
     """
-    limit = spec.budget.llm_monthly_usd
-    if limit is None:
+    found = llm_budget_source(spec, namespace)
+    if found is None:
         return []
-    labels = {"agent": spec.name, "team": spec.team, "namespace": namespace, "budget": "llm"}
-    cost = f'agent_llm_cost_usd_total{{namespace="{namespace}"}}'
+    source, cost, limit = found
+    labels = {"agent": spec.name, "team": spec.team, "namespace": namespace, "budget": "llm", "source": source}
     usd = number(limit)
     runbook = f"{runbook_base}/slo-llm-budget.md"
+    if source == LLM_SOURCE_GATEWAY:
+        measured = "through the LLM gateway (measured by the gateway)"
+        key = "llm.gateway.monthly_usd" if spec.llm.gateway and spec.llm.gateway.monthly_usd else "budget.llm_monthly_usd"
+        stop = " The gateway refuses the agent's calls once its credential's budget is spent."
+    else:
+        measured = "on LLM calls (as the agent reports it in agent_llm_cost_usd_total)"
+        key, stop = "budget.llm_monthly_usd", ""
     return [
         {
             "alert": "LLMBudgetForecastExceeded",
@@ -180,7 +242,7 @@ def llm_budget_rules(spec: AgentSpec, namespace: str, runbook_base: str = RUNBOO
                 "summary": f"{spec.name}: LLM spend is on course to exceed its {usd} USD monthly limit",
                 "description": (
                     f"At the pace of the last 24 hours {spec.name} would spend {{{{ $value | printf \"%.2f\" }}}} USD "
-                    f"on LLM calls in {LLM_BUDGET_DAYS} days; its limit (budget.llm_monthly_usd) is {usd} USD."
+                    f"{measured} in {LLM_BUDGET_DAYS} days; its limit ({key}) is {usd} USD.{stop}"
                 ),
                 "runbook_url": runbook,
             },
@@ -193,8 +255,8 @@ def llm_budget_rules(spec: AgentSpec, namespace: str, runbook_base: str = RUNBOO
             "annotations": {
                 "summary": f"{spec.name}: LLM spend over the last {LLM_BUDGET_DAYS} days exceeds its {usd} USD limit",
                 "description": (
-                    f"{spec.name} spent {{{{ $value | printf \"%.2f\" }}}} USD on LLM calls in the last "
-                    f"{LLM_BUDGET_DAYS} days; its limit (budget.llm_monthly_usd) is {usd} USD."
+                    f"{spec.name} spent {{{{ $value | printf \"%.2f\" }}}} USD {measured} in the last "
+                    f"{LLM_BUDGET_DAYS} days; its limit ({key}) is {usd} USD.{stop}"
                 ),
                 "runbook_url": runbook,
             },
@@ -254,6 +316,7 @@ def rules_yaml(groups: list[dict[str, Any]]) -> str:
 
 __all__ = [
     "BUDGET_REMAINING", "CURRENT_BURN", "ERROR_BUDGET", "OBJECTIVE", "RATIO", "RUNBOOK_BASE",
-    "burn_alert", "burn_threshold", "llm_budget_rules", "probe_failing_alert", "prometheus_rule_spec",
+    "burn_alert", "burn_threshold", "gateway_selector", "gateway_spend", "llm_budget_rules", "llm_budget_source",
+    "llm_gateway_limit", "probe_failing_alert", "prometheus_rule_spec",
     "rule_groups", "rules_yaml", "slo_rule_groups",
 ]
