@@ -14,6 +14,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections import Counter
 import urllib.request
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -21,14 +22,18 @@ from typing import Any, Callable, Iterator
 import boto3
 import pytest
 from botocore.awsrequest import AWSResponse
+from botocore.stub import Stubber
 from moto.server import ThreadedMotoServer
 from typer.testing import CliRunner
 
 from maas_platform.cli import app
+from maas_platform.components.agent.bedrock import bedrock_budget_name, stop_policy_name, stop_role_name
 from maas_platform.plan import Plan, plan_project
 from maas_platform.plan.catalog import write_catalog_stack
 from maas_platform.verify import aws as verify_aws
 from maas_platform.verify.aws import Account, ReadOnlyViolation, VerifyError, classify
+from maas_platform.verify.checks import DRIFT, OK, SKIPPED, check_budget_action
+from maas_platform.verify.expect import Expected, expectations
 from maas_platform.verify.run import verify_plan
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -49,6 +54,7 @@ CHECKED_TYPES = {
     "aws:sqs/queue:Queue": ("sqs-queue", "name"),
     "aws:secretsmanager/secret:Secret": ("secret", "name"),
     "aws:budgets/budget:Budget": ("budget", "name"),
+    "aws:budgets/budgetAction:BudgetAction": ("budget-action", "budgetName"),
     "aws:eks/cluster:Cluster": ("eks-cluster", "name"),
     "aws:s3/bucket:Bucket": ("s3-bucket", "bucket"),
     "aws:cloudwatch/logGroup:LogGroup": ("log-group", "name"),
@@ -334,9 +340,9 @@ DEPLOYED_DIFFERENTLY = {
         {("triage", "sqs-queue", "maas-dev-triage-inbox", "dead-letter-queue")},
     ),
     "secret under the platform's key": (
-        lambda p: _set(p, "aws:secretsmanager/secret:Secret", "maas-dev/agents/research/anthropic-api-key",
+        lambda p: _set(p, "aws:secretsmanager/secret:Secret", "maas-dev/agents/research/llm-gateway-key",
                        lambda i: i.update(kmsKeyId=_key_arn_of(p, "alias/maas-dev-observability"))),
-        {("research", "secret", "maas-dev/agents/research/anthropic-api-key", "kms-key")},
+        {("research", "secret", "maas-dev/agents/research/llm-gateway-key", "kms-key")},
     ),
     "key without rotation, missing a tag": (
         lambda p: _set_key(p, "maas-dev-agent-reports-key", lambda i: i.update(
@@ -450,14 +456,17 @@ def test_every_list_call_follows_its_pages(account, endpoint, dev, calls):
     report = verify_plan(dev, calls.session(REGION), REGION, endpoint, page_size=2)
     assert not report.drift
     # dev has 8 queues (the agents' and the broker's, Karpenter's interruption queue and its DLQ) and
-    # 4 secrets: at 2 a page, every one is found only by following the pages.
+    # 9 secrets (4 of its own, 5 of the LLM gateway): at 2 a page, every one is found only by following the pages.
     # (moto answers ListAliases and DescribeBudgets in one page whatever the page size.)
     assert {(f.kind, f.resource) for f in report.findings} == planned(dev)
     assert calls.count("ListQueues") == 4
-    assert calls.count("ListSecrets") == 2
-    # Log groups are listed per path: the 4 under /maas/maas-dev/agents/ over 2 pages, the cluster's,
-    # the flow logs' and the research agent's database logs' one page each.
-    assert calls.count("DescribeLogGroups") == 5
+    assert calls.count("ListSecrets") == 5
+    # Log groups are listed per path: the 4 under /maas/maas-dev/agents/ over 2 pages, every other
+    # path's (the cluster's, the flow logs', the research agent's database logs', Bedrock's invocation
+    # logs', ...) one page each.
+    paths = Counter(g.inputs["name"].rsplit("/", 1)[0] for g in dev.of_type("aws:cloudwatch/logGroup:LogGroup"))
+    assert paths["/maas/maas-dev/agents"] == 4 and "/aws/bedrock/maas-dev" in paths
+    assert calls.count("DescribeLogGroups") == sum(-(-count // 2) for count in paths.values())
 
 
 def _answer(status: int, error: str, message: str) -> Callable[..., AWSResponse]:
@@ -564,3 +573,134 @@ def test_resources_below_an_agent_part_are_checked_as_the_agent_s():
     ]})
     owners = {item.name: item.agent for item in expectations(plan).items}
     assert owners == {"triage-inbox": "triage", "triage-untagged": "triage"}
+
+
+# -- the Bedrock hard stop: budget actions ----------------------------------------------------
+#
+# moto 5.2.5 implements budgets but not budget actions (moto/budgets/responses.py has no
+# *budget_action* handler; its server answers DescribeBudgetActionsForBudget with an HTML 500).
+# The check is exercised on a real budgets client through botocore's Stubber, which validates
+# every request and response against botocore's service model; against moto it must say the
+# action could not be read.
+
+ACCOUNT = "123456789012"  # the dev plan's (fake cloud) account, as the stubbed account's
+STOP = bedrock_budget_name("maas-dev", "research")  # the research agent's Bedrock budget, which carries the action
+STOP_POLICY = f"arn:aws:iam::{ACCOUNT}:policy/{stop_policy_name('maas-dev', 'research')}"
+STOP_ROLE = f"arn:aws:iam::{ACCOUNT}:role/{stop_role_name('maas-dev', 'research')}"
+
+
+def _stop_action(**changes: Any) -> dict[str, Any]:
+    """The action as DescribeBudgetActionsForBudget answers it for a deployment of the dev plan."""
+    action = {
+        "ActionId": "0b5e3e1c-2f4a-4d7e-9c1b-5a6f7e8d9c0a",
+        "BudgetName": STOP,
+        "NotificationType": "ACTUAL",
+        "ActionType": "APPLY_IAM_POLICY",
+        "ActionThreshold": {"ActionThresholdValue": 100.0, "ActionThresholdType": "PERCENTAGE"},
+        "Definition": {"IamActionDefinition": {
+            "PolicyArn": STOP_POLICY,
+            "Roles": ["maas-dev-agent-research"]}},
+        "ExecutionRoleArn": STOP_ROLE,
+        "ApprovalModel": "AUTOMATIC",
+        "Status": "STANDBY",
+        "Subscribers": [{"SubscriptionType": "SNS", "Address": f"arn:aws:sns:{REGION}:{ACCOUNT}:maas-dev-alerts"}],
+    }
+    action.update(changes)
+    return action
+
+
+@pytest.fixture
+def stop(dev: Plan) -> Expected:
+    """The dev plan's budget action: the research agent's Bedrock stop."""
+    found = [item for item in expectations(dev, ACCOUNT).items if item.kind == "budget-action"]
+    assert [(item.agent, item.name) for item in found] == [("research", STOP)]
+    return found[0]
+
+
+@pytest.fixture
+def budgets_stub() -> Iterator[tuple[Account, Stubber]]:
+    """An account whose budgets client answers from a Stubber (no request leaves the process)."""
+    live = Account(boto3.Session(region_name=REGION), region=REGION)
+    live.account_id = ACCOUNT
+    with Stubber(live.client("budgets")) as stub:
+        yield live, stub
+        stub.assert_no_pending_responses()
+
+
+def _actions_page(actions: list[dict[str, Any]], next_token: str = "", sent_token: str = "") -> tuple[dict, dict]:
+    response: dict[str, Any] = {"Actions": actions}
+    if next_token:
+        response["NextToken"] = next_token
+    params = {"AccountId": ACCOUNT, "BudgetName": STOP}
+    if sent_token:
+        params["NextToken"] = sent_token
+    return response, params
+
+
+def test_budget_action_as_planned_holds_read_over_its_pages(stop, budgets_stub):
+    live, stub = budgets_stub
+    # Another action on the same budget on the first page; the planned one on the second.
+    other = _stop_action(ActionId="9d8c7b6a-5f4e-4d3c-8b2a-1f0e9d8c7b6a", ActionType="RUN_SSM_DOCUMENTS",
+                         Definition={"SsmActionDefinition": {"ActionSubType": "STOP_EC2_INSTANCES",
+                                                             "Region": REGION, "InstanceIds": ["i-0abc"]}})
+    stub.add_response("describe_budget_actions_for_budget", *_actions_page([other], next_token="page-2"))
+    stub.add_response("describe_budget_actions_for_budget", *_actions_page([_stop_action()], sent_token="page-2"))
+    findings = check_budget_action(stop, live)
+    assert {f.check: f.status for f in findings} == {
+        "exists": OK, "action-type": OK, "approval-model": OK, "threshold": OK, "notification-type": OK,
+        "policy": OK, "targets": OK, "execution-role": OK, "subscribers": OK,
+    }
+    assert {f.agent for f in findings} == {"research"} and {f.resource for f in findings} == {STOP}
+    shown = {f.check: f.expected for f in findings}
+    assert shown["threshold"] == "100%" and shown["targets"] == "roles: maas-dev-agent-research"
+
+
+STOP_DEPLOYED_DIFFERENTLY = {
+    # the live action differs from the plan in one way -> the checks that are drift
+    "no action on the budget": ([], {"exists"}),
+    "stop at 80 %": ([_stop_action(ActionThreshold={"ActionThresholdValue": 80.0,
+                                                    "ActionThresholdType": "PERCENTAGE"})], {"threshold"}),
+    "deny attached to another role": (
+        [_stop_action(Definition={"IamActionDefinition": {
+            "PolicyArn": STOP_POLICY,
+            "Roles": ["maas-dev-agent-triage"]}})], {"targets"}),
+    "waits for approval": ([_stop_action(ApprovalModel="MANUAL")], {"approval-model"}),
+    "attaches another policy": (
+        [_stop_action(Definition={"IamActionDefinition": {
+            "PolicyArn": "arn:aws:iam::aws:policy/ReadOnlyAccess", "Roles": ["maas-dev-agent-research"]}})],
+        {"policy"}),
+    "runs as another role": ([_stop_action(ExecutionRoleArn=f"arn:aws:iam::{ACCOUNT}:role/someone-else")],
+                             {"execution-role"}),
+    "fires on the forecast": ([_stop_action(NotificationType="FORECASTED")], {"notification-type"}),
+}
+
+
+@pytest.mark.parametrize("case", sorted(STOP_DEPLOYED_DIFFERENTLY))
+def test_each_budget_action_difference_is_drift(case, stop, budgets_stub):
+    live, stub = budgets_stub
+    actions, expected = STOP_DEPLOYED_DIFFERENTLY[case]
+    stub.add_response("describe_budget_actions_for_budget", *_actions_page(actions))
+    findings = check_budget_action(stop, live)
+    assert {f.check for f in findings if f.status == DRIFT} == expected
+    assert all(f.status == OK for f in findings if f.check not in expected)
+
+
+def test_budget_action_of_a_missing_budget_is_missing(stop, budgets_stub):
+    live, stub = budgets_stub
+    stub.add_client_error("describe_budget_actions_for_budget", service_error_code="NotFoundException",
+                          service_message=f"Unable to get budget: {STOP} - the budget doesn't exist.",
+                          http_status_code=400, expected_params={"AccountId": ACCOUNT, "BudgetName": STOP})
+    assert [(f.check, f.status, f.actual) for f in check_budget_action(stop, live)] == [("exists", DRIFT, "not found")]
+
+
+def test_budget_action_unreadable_on_moto_is_skipped_not_passed(account, endpoint, dev, calls):
+    sent: list[str] = []
+    calls.hooks.append(("before-send.budgets.DescribeBudgetActionsForBudget", lambda request, **_: sent.append(1)))
+    report = verify_plan(dev, calls.session(REGION), REGION, endpoint)
+    assert not report.drift
+    actions = [f for f in report.findings if f.kind == "budget-action"]
+    assert [(f.agent, f.resource, f.check, f.status) for f in actions] == [("research", STOP, "exists", SKIPPED)]
+    assert "budgets:DescribeBudgetActionsForBudget" in actions[0].actual and "could not be read" in actions[0].actual
+    # Not retried as a transient fault: one request, and the report counts it as skipped.
+    assert len(sent) == 1
+    assert report.summary()["skipped"] >= 1

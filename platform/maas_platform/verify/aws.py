@@ -44,6 +44,10 @@ CREDENTIAL_CODES = frozenset({
     "InvalidAccessKeyId", "IncompleteSignature", "MissingAuthenticationToken",
 })
 ACCESS_CODES = frozenset({"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "Forbidden"})
+# (service, operation) an AWS-compatible endpoint may not implement: answered by a 501, or a 500
+# whose body is not the service's protocol (no error code), it raises Unsupported at once,
+# rather than being retried as a transient fault and then failing the run.
+MAY_BE_UNIMPLEMENTED = frozenset({("budgets", "DescribeBudgetActionsForBudget")})
 NOT_FOUND_CODES = frozenset({
     "ResourceNotFoundException", "NotFoundException", "NotFound", "NoSuchEntity", "TableNotFoundException",
     "AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist", "NoSuchBucket", "DBClusterNotFoundFault",
@@ -62,12 +66,38 @@ class NotFound(Exception):
     """The resource an operation named does not exist."""
 
 
+class Unsupported(Exception):
+    """The endpoint does not implement an operation the service's API model has.
+
+    AWS implements every operation of its model; an emulator may not (moto 5.2.5 has no
+    budget actions). Only the operations of :data:`MAY_BE_UNIMPLEMENTED` raise it, and the
+    checks that make them report the property as skipped, never as held.
+    """
+
+
 def refuse_mutations(model: Any = None, **_: Any) -> None:
     """``before-call`` handler: only ``List*``, ``Describe*`` and ``Get*`` operations may proceed."""
     name = getattr(model, "name", "")
     if not name.startswith(READ_ONLY_PREFIXES):
         service = getattr(getattr(model, "service_model", None), "service_name", "?")
         raise ReadOnlyViolation(f"maas verify is read-only: refused {service}:{name}")
+
+
+def refuse_unimplemented(response: Any = None, operation: Any = None, **_: Any) -> None:
+    """``needs-retry`` handler of :data:`MAY_BE_UNIMPLEMENTED`: an answer saying "not implemented"
+    raises :class:`Unsupported` before botocore retries it.
+
+    AWS answers its own internal errors (500) in the service's protocol, with an error code
+    (Budgets: ``InternalErrorException``), and those are retried as usual; a 500 without a code
+    is an HTML error page, which is how moto's server answers an operation it lacks.
+    """
+    if response is None:
+        return
+    http, parsed = response
+    code = str((parsed or {}).get("Error", {}).get("Code", ""))
+    if http.status_code == 501 or (http.status_code == 500 and (not code or code.isdigit())):
+        service = getattr(getattr(operation, "service_model", None), "endpoint_prefix", "?")
+        raise Unsupported(f"{service}:{getattr(operation, 'name', '?')}")
 
 
 def new_session(region: Optional[str]) -> boto3.Session:
@@ -147,9 +177,12 @@ class Account:
     def client(self, service: str) -> Any:
         with self._lock:
             if service not in self._clients:
-                self._clients[service] = self.session.client(
-                    service, config=self._config, endpoint_url=self.endpoint_url
-                )
+                client = self.session.client(service, config=self._config, endpoint_url=self.endpoint_url)
+                for unimplemented, operation in MAY_BE_UNIMPLEMENTED:
+                    if unimplemented == service:
+                        # First, so that the retry handler never schedules a retry of it.
+                        client.meta.events.register_first(f"needs-retry.{service}.{operation}", refuse_unimplemented)
+                self._clients[service] = client
             return self._clients[service]
 
     @contextmanager
@@ -283,6 +316,18 @@ class Account:
             listed = self.pages("budgets", "describe_budgets", "Budgets", AccountId=self.account_id)
             return {b["BudgetName"]: b for b in listed}
         return self._inventory("budgets", load)
+
+    def budget_actions(self, budget: str) -> list[dict[str, Any]]:
+        """The actions of one budget, every page of ``DescribeBudgetActionsForBudget``.
+
+        Raises :class:`NotFound` when the budget does not exist and :class:`Unsupported` when
+        the endpoint does not implement the operation (moto in-process raises NotImplementedError).
+        """
+        try:
+            return self.pages("budgets", "describe_budget_actions_for_budget", "Actions",
+                              AccountId=self.account_id, BudgetName=budget)
+        except NotImplementedError:
+            raise Unsupported("budgets:DescribeBudgetActionsForBudget") from None
 
     def buckets(self) -> set[str]:
         """The names of this account's S3 buckets under the S3 name prefix.

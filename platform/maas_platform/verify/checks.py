@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any, Callable, Optional
 
-from .aws import Account, NotFound, parse_json
+from .aws import Account, NotFound, Unsupported, parse_json
 from .expect import PUBLIC_ACCESS_BLOCK, Expected
 
 OK, DRIFT, SKIPPED = "ok", "drift", "skipped"
@@ -201,6 +201,67 @@ def check_budget(item: Expected, account: Account) -> list[Finding]:
     ]
 
 
+def check_budget_action(item: Expected, account: Account) -> list[Finding]:
+    """A budget action, on its budget: its type, approval model, threshold and notification type,
+    the policy it attaches and to whom, the role it runs as and who it notifies, as planned.
+
+    The planned action is the budget's action attaching the planned policy, else its only action of
+    the planned type, else its first. An endpoint without budget actions (moto) gives one skipped
+    ``exists`` finding: the action could not be read, which is neither drift nor a pass.
+    """
+    try:
+        actions = account.budget_actions(item.name)
+    except Unsupported as unsupported:
+        return [skipped(item, "exists",
+                        f"the endpoint does not implement {unsupported}: the action could not be read")]
+    except NotFound:
+        return missing(item)
+    spec = item.spec
+    action = _planned_action(actions, spec)
+    if action is None:
+        return missing(item)
+    threshold = action.get("ActionThreshold") or {}
+    iam = (action.get("Definition") or {}).get("IamActionDefinition") or {}
+    live = {
+        "action-type": action.get("ActionType"),
+        "approval-model": action.get("ApprovalModel"),
+        "threshold": (float(threshold.get("ActionThresholdValue", 0)), threshold.get("ActionThresholdType")),
+        "notification-type": action.get("NotificationType"),
+        "policy": iam.get("PolicyArn"),
+        "targets": {kind: sorted(iam.get(api) or []) for kind, api in
+                    (("roles", "Roles"), ("groups", "Groups"), ("users", "Users")) if iam.get(api)},
+        "execution-role": action.get("ExecutionRoleArn"),
+        "subscribers": sorted((s.get("SubscriptionType"), s.get("Address")) for s in action.get("Subscribers") or []),
+    }
+    planned = {
+        "action-type": spec["action_type"], "approval-model": spec["approval_model"], "threshold": spec["threshold"],
+        "notification-type": spec["notification_type"], "policy": spec["policy_arn"], "targets": spec["targets"],
+        "execution-role": spec["execution_role_arn"], "subscribers": spec["subscribers"],
+    }
+    shown = {"threshold": _threshold, "targets": _targets, "subscribers": _subscribers}
+    findings = [finding(item, "exists", True, "exists", f"{action.get('ActionId')} ({action.get('Status')})")]
+    for check, wanted in planned.items():
+        if wanted is None:
+            findings.append(skipped(item, check, "not known in the plan"))
+            continue
+        show = shown.get(check, str)
+        findings.append(finding(item, check, live[check] == wanted, show(wanted), show(live[check])))
+    return findings
+
+
+def _planned_action(actions: list[dict[str, Any]], spec: dict[str, Any]) -> Optional[dict[str, Any]]:
+    def policy(action: dict[str, Any]) -> Any:
+        return ((action.get("Definition") or {}).get("IamActionDefinition") or {}).get("PolicyArn")
+
+    by_policy = [a for a in actions if policy(a) == spec["policy_arn"]]
+    of_type = [a for a in actions if a.get("ActionType") == spec["action_type"]]
+    if by_policy:
+        return by_policy[0]
+    if len(of_type) == 1:
+        return of_type[0]
+    return actions[0] if actions else None
+
+
 def check_cluster(item: Expected, account: Account) -> list[Finding]:
     """The EKS cluster: endpoint access, control-plane logging, secrets encryption, version, tags."""
     try:
@@ -362,6 +423,19 @@ def _notifications(notifications: list[tuple]) -> str:
                      for kind, operator, threshold, unit in notifications) or "none"
 
 
+def _threshold(threshold: tuple) -> str:
+    value, unit = threshold
+    return f"{_number(value)}{'%' if unit == 'PERCENTAGE' else f' {unit}'}"
+
+
+def _targets(targets: dict[str, list[str]]) -> str:
+    return "; ".join(f"{kind}: {', '.join(members)}" for kind, members in sorted(targets.items())) or "none"
+
+
+def _subscribers(subscribers: list[tuple]) -> str:
+    return ", ".join(f"{kind} {address}" for kind, address in subscribers) or "none"
+
+
 def _on(value: bool) -> str:
     return "on" if value else "off"
 
@@ -380,6 +454,7 @@ CHECKS: dict[str, Callable[[Expected, Account], list[Finding]]] = {
     "sqs-queue": check_queue,
     "secret": check_secret,
     "budget": check_budget,
+    "budget-action": check_budget_action,
     "eks-cluster": check_cluster,
     "s3-bucket": check_bucket,
     "log-group": check_log_group,

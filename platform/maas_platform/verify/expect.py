@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
 from .. import names
-from ..markers import SECRET
+from ..markers import SECRET, UNKNOWN_VALUE
 from ..plan.model import Plan, PlannedResource
 
 PLATFORM = "platform"
@@ -28,6 +28,7 @@ KINDS = {
     names.SQS_QUEUE: "sqs-queue",
     names.SECRETSMANAGER_SECRET: "secret",
     names.BUDGETS_BUDGET: "budget",
+    names.BUDGETS_BUDGET_ACTION: "budget-action",
     names.EKS_CLUSTER: "eks-cluster",
     names.S3_BUCKET: "s3-bucket",
     names.S3_BUCKET_V2: "s3-bucket",
@@ -37,7 +38,7 @@ KINDS = {
 }
 
 # The input holding a kind's physical name, where it is not ``name``.
-NAME_INPUTS = {"s3-bucket": "bucket", "rds-cluster": "clusterIdentifier"}
+NAME_INPUTS = {"s3-bucket": "bucket", "rds-cluster": "clusterIdentifier", "budget-action": "budgetName"}
 
 # A bucket's settings live in resources of their own that name the bucket (the provider's
 # current shape); a v1 ``Bucket`` may also carry them inline. Config type -> what it sets.
@@ -126,6 +127,7 @@ def expectations(plan: Plan, account_id: str = "") -> Expectations:
             logical=resource.name,
             tags={k: str(v) for k, v in (inputs.get("tags") or {}).items() if isinstance(v, str)},
             spec=_bucket_spec(inputs, keys, attached.get(resource.urn, {})) if kind == "s3-bucket"
+            else _budget_action_spec(inputs, rename) if kind == "budget-action"
             else SPECS[kind](inputs, keys),
         ))
     items.sort(key=lambda i: (i.agent != PLATFORM, i.agent, i.kind, i.name))
@@ -277,6 +279,43 @@ def _budget_spec(inputs: dict[str, Any], keys: _Keys) -> dict[str, Any]:
         "cost_filters": filters,
         "notifications": notifications,
     }
+
+
+def _budget_action_spec(inputs: dict[str, Any], rename: Callable[[Optional[str]], Optional[str]]) -> dict[str, Any]:
+    """What a budget action does, when, to whom and as whom, in the API's terms.
+
+    A budget action has no name of its own: it is found on its budget (``budgetName``). The
+    ARNs it names carry the plan's account id and are compared under the live account's; a
+    value the plan does not know (None here) is skipped by the check, not compared.
+    """
+    threshold = inputs.get("actionThreshold") or {}
+    iam = (inputs.get("definition") or {}).get("iamActionDefinition") or {}
+    value = threshold.get("actionThresholdValue")
+    return {
+        "action_type": _known(inputs.get("actionType")),
+        "approval_model": _known(inputs.get("approvalModel")),
+        "notification_type": _known(inputs.get("notificationType")),
+        "threshold": (float(value), threshold.get("actionThresholdType"))
+        if isinstance(value, (int, float)) and _known(threshold.get("actionThresholdType")) else None,
+        "policy_arn": rename(_known(iam.get("policyArn"))),
+        "targets": _action_targets(iam.get("roles"), iam.get("groups"), iam.get("users")),
+        "execution_role_arn": rename(_known(inputs.get("executionRoleArn"))),
+        "subscribers": sorted((str(s.get("subscriptionType")), rename(_known(s.get("address"))) or "?")
+                              for s in inputs.get("subscribers") or []),
+    }
+
+
+def _action_targets(roles: Any, groups: Any, users: Any) -> Optional[dict[str, list[str]]]:
+    """The principals an IAM budget action attaches its policy to, by kind (None: not known)."""
+    targets = {"roles": roles or [], "groups": groups or [], "users": users or []}
+    if not all(isinstance(v, list) and all(_known(n) for n in v) for v in targets.values()):
+        return None
+    return {kind: sorted(members) for kind, members in targets.items() if members}
+
+
+def _known(value: Any) -> Optional[str]:
+    """A plan string that is a real value: not a secret, not known only after apply."""
+    return value if isinstance(value, str) and value and value not in (SECRET, UNKNOWN_VALUE) else None
 
 
 def _cluster_spec(inputs: dict[str, Any], keys: _Keys) -> dict[str, Any]:
