@@ -125,7 +125,64 @@ ADDED_SINCE |= {f"{_KARPENTER}::maas-dev-karpenter"} | {
         ("kubernetes:monitoring.coreos.com/v1:ServiceMonitor", "service-monitor"),
     )}
 
+# The LLM gateway (components/llmgateway.py) and the gateway credential that replaced triage's and
+# research's provider keys (docs/llm-access.md).
+_GATEWAY = f"{_PLATFORM}maas:llmgateway:LlmGateway"
+ADDED_SINCE |= {_GATEWAY + "::maas-dev-llm-gateway"} | {
+    f"{_GATEWAY}${kind}::maas-dev-llm-gateway{suffix}" for kind, suffixes in (
+    ("aws:iam/role:Role", ('-secret-sync-role',)),
+    ("aws:iam/rolePolicy:RolePolicy", ('-secret-sync-policy',)),
+    ("aws:kms/alias:Alias", ('-key-alias',)),
+    ("aws:kms/key:Key", ('-key',)),
+    ("aws:secretsmanager/secret:Secret", ('-db-credentials', '-key-research', '-key-triage', '-master-key', '-provider-openai')),
+    ("aws:secretsmanager/secretVersion:SecretVersion", ('-agent-research-key-version', '-agent-triage-key-version', '-db-credentials-version', '-key-research-version', '-key-triage-version', '-master-key-version')),
+    # dev keeps the gateway's state in the cluster (maas:llm.gateway_database), not in Aurora.
+    ("kubernetes:apps/v1:StatefulSet", ('-postgres',)),
+    ("tls:index/privateKey:PrivateKey", ('-postgres-tls-key',)),
+    ("tls:index/selfSignedCert:SelfSignedCert", ('-postgres-tls-cert',)),
+    ("kubernetes:apps/v1:Deployment", ('-egress-proxy',)),
+    ("kubernetes:batch/v1:Job", ('-keys-job',)),
+    ("kubernetes:core/v1:ConfigMap", ('-egress-proxy-config', '-keys', '-postgres-hba')),
+    ("kubernetes:core/v1:Namespace", ('-namespace',)),
+    ("kubernetes:core/v1:Service", ('-egress-proxy-service', '-postgres-service')),
+    ("kubernetes:core/v1:ServiceAccount", ('-egress-proxy-service-account', '-keys-service-account', '-postgres-service-account', '-secret-sync-service-account')),
+    ("kubernetes:external-secrets.io/v1:ExternalSecret", ('-agent-keys-sync', '-database-sync', '-database-tls-sync', '-master-key-sync', '-provider-keys-sync')),
+    ("kubernetes:external-secrets.io/v1:SecretStore", ('-secret-store',)),
+    ("kubernetes:helm.sh/v3:Release", ('-litellm-helm',)),
+    ("kubernetes:monitoring.coreos.com/v1:ServiceMonitor", ('-service-monitor',)),
+    ("kubernetes:networking.k8s.io/v1:NetworkPolicy", ('-netpol-allow-database', '-netpol-allow-dns', '-netpol-allow-gateway', '-netpol-allow-key-registration', '-netpol-allow-postgres', '-netpol-default-deny', '-netpol-egress-proxy')),
+    ("kubernetes:policy/v1:PodDisruptionBudget", ('-egress-proxy-pdb',)),
+    ("kubernetes:rbac.authorization.k8s.io/v1:Role", ('-secret-sync-token-role',)),
+    ("kubernetes:rbac.authorization.k8s.io/v1:RoleBinding", ('-secret-sync-token-binding',)),
+    ("random:index/randomPassword:RandomPassword", ('-db-password', '-key-research-value', '-key-triage-value', '-master-key-value')),
+    ) for suffix in suffixes}
+_IDENTITY = f"{_PLATFORM}maas:agent:AgentService$maas:agent:AgentIdentity$aws:secretsmanager/"
+ADDED_SINCE |= {f"{_IDENTITY}{kind}::maas-dev-agent-{agent}-secret-llm-gateway-key{suffix}"
+                for agent in ("research", "triage")
+                for kind, suffix in (("secret:Secret", ""), ("secretPolicy:SecretPolicy", "-policy"))}
+REMOVED_SINCE |= {f"{_PLATFORM}maas:agent:AgentService$aws:secretsmanager/{kind}::maas-dev-agent-{agent}{suffix}"
+                  for agent, secret in (("research", "anthropic-api-key"), ("triage", "openai-api-key"))
+                  for kind, suffix in (("secret:Secret", f"-secret-{secret}"),
+                                       ("secretPolicy:SecretPolicy", f"-secret-{secret}-policy"))}
+# The team example's intake no longer calls an LLM provider itself (only the platform's gateway
+# reaches them): its provider key gave way to a partner API's token.
+_TEAM_SECRETS = "urn:pulumi:dev::maas-team-example::maas:agent:AgentService$aws:secretsmanager/"
+REMOVED_SINCE |= {f"{_TEAM_SECRETS}secret:Secret::intake-secret-openai-api-key",
+                  f"{_TEAM_SECRETS}secretPolicy:SecretPolicy::intake-secret-openai-api-key-policy"}
+_TEAM_IDENTITY = "urn:pulumi:dev::maas-team-example::maas:agent:AgentService$maas:agent:AgentIdentity$aws:secretsmanager/"
+ADDED_SINCE |= {f"{_TEAM_IDENTITY}secret:Secret::intake-secret-claims-api-token",
+                f"{_TEAM_IDENTITY}secretPolicy:SecretPolicy::intake-secret-claims-api-token-policy"}
 # The cluster's admission policies (components/admission.py): a policy and its binding per checked rule.
+# Bedrock per agent (docs/llm-access.md): research's AgentBedrock part and the platform's invocation logging.
+_BEDROCK = f"{_PLATFORM}maas:agent:AgentService$maas:agent:AgentBedrock$"
+ADDED_SINCE |= {f"{_BEDROCK}aws:{kind}::maas-dev-agent-research-bedrock{suffix}" for kind, suffix in (
+    ("bedrock/inferenceProfile:InferenceProfile", "-0"), ("budgets/budget:Budget", "-budget"),
+    ("iam/policy:Policy", "-stop"), ("iam/role:Role", "-stop-role"), ("iam/rolePolicy:RolePolicy", "-stop-role-policy"),
+    ("budgets/budgetAction:BudgetAction", "-stop-action"), ("bedrock/guardrail:Guardrail", "-guardrail"),
+    ("bedrock/guardrailVersion:GuardrailVersion", "-guardrail-version"))}
+ADDED_SINCE |= {f"{_PLATFORM}maas:bedrock:BedrockLogging$aws:{kind}::maas-dev-bedrock-logging{suffix}" for kind, suffix in (
+    ("cloudwatch/logGroup:LogGroup", "-log-group"), ("iam/role:Role", "-role"), ("iam/rolePolicy:RolePolicy", "-role-policy"),
+    ("bedrockmodel/invocationLoggingConfiguration:InvocationLoggingConfiguration", "-configuration"))}
 ADDED_SINCE |= {f"{_PLATFORM}maas:admission:AdmissionPolicies::maas-dev-admission"} | {
     f"{_PLATFORM}maas:admission:AdmissionPolicies$kubernetes:admissionregistration.k8s.io/v1:{kind}::"
     f"maas-dev-admission-{check.name}{suffix}"
@@ -267,7 +324,7 @@ def test_the_role_policy_is_the_parts_grants_with_the_actions_and_resources_of_b
         {"Sid": "OwnKey", "Effect": "Allow", "Action": KEY_USE, "Resource": agent["key_arn"]},
         {"Sid": "OwnTable", "Effect": "Allow", "Action": DYNAMODB_DATA, "Resource": [arn, f"{arn}/index/*"]},
         {"Sid": "OwnSecrets", "Effect": "Allow", "Action": SECRETS_READ,
-         "Resource": agent["secret_arns"]["openai-api-key"]},
+         "Resource": agent["secret_arns"]["llm-gateway-key"]},
         # The inbox's grant also names its key (the agent's), which OwnKey already allows.
         {"Sid": "OwnInbox", "Effect": "Allow", "Action": SQS_CONSUME, "Resource": agent["inbox_arn"]},
         {"Sid": "DeclaredTopics", "Effect": "Allow", "Action": "sns:Publish",

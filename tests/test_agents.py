@@ -73,7 +73,8 @@ def test_each_dev_agent_gets_its_whole_bounded_context(dev, agent, storage):
     assert labels["pod-security.kubernetes.io/enforce"] == "restricted"
     assert labels["maas.dev/agent"] == agent and labels["maas.dev/environment"] == "dev" and labels["maas.dev/team"]
 
-    role = one(resources, "aws:iam/role:Role")
+    # The workload's role; an agent with llm.bedrock also has the role its budget's stop action runs as.
+    role = one([r for r in resources if "-bedrock-stop-" not in r["name"]], "aws:iam/role:Role")
     association = one(resources, "aws:eks/podIdentityAssociation:PodIdentityAssociation")
     assert association["namespace"] == agent and association["serviceAccount"] == agent
     assert association["roleArn"] == dev.outputs["agents"][agent]["role_arn"]
@@ -181,8 +182,8 @@ def test_deployments_are_hardened_probed_spread_and_pinned(dev, agent):
 def test_secrets_reach_the_pod_by_reference_never_by_value(dev):
     (deployment,) = k8s_kind(agent_resources(dev, "triage"), "Deployment")
     env = {e["name"]: e for e in deployment["spec"]["template"]["spec"]["containers"][0]["env"]}
-    assert env["OPENAI_API_KEY"]["valueFrom"]["secretKeyRef"] == {"name": "triage-secrets", "key": "OPENAI_API_KEY", "optional": True}
-    assert "value" not in env["OPENAI_API_KEY"]
+    assert env["LLM_GATEWAY_KEY"]["valueFrom"]["secretKeyRef"] == {"name": "triage-secrets", "key": "LLM_GATEWAY_KEY", "optional": True}
+    assert "value" not in env["LLM_GATEWAY_KEY"]
     (secret,) = dev.of_type("aws:secretsmanager/secret:Secret")[:1]
     assert not {"secretString", "secretBinary"} & set(secret["inputs"])
 

@@ -440,8 +440,12 @@ def retirement(tmp_path_factory, dev_base) -> dict[str, Plan]:
 def test_retiring_deletes_no_data_and_is_no_finding(dev_base, retirement):
     change = diff_plans(dev_base, retirement["retired"])
     assert not change.findings
+    # Only the LLM gateway's copy of the retired agent's credential goes (loud: a secret value).
+    revoked = [r for r in change.resources if "$maas:llmgateway:LlmGateway$" in r.urn and r.action == "delete"]
+    assert {r.urn.rsplit("::", 1)[1] for r in revoked if r.type == names.SECRETSMANAGER_SECRET} == \
+        {"maas-dev-llm-gateway-key-triage"}
     assert not [r for r in change.resources if r.stateful and r.action in ("delete", "replace")
-                and r.type != names.SQS_QUEUE], "a retired agent keeps its datastore, key and secrets"
+                and r.type != names.SQS_QUEUE and r not in revoked], "a retired agent keeps its datastore, key and secrets"
     (triage,) = [a for a in change.agents if a.name == "triage"]
     assert triage.lifecycle == (names.AGENT_LIFECYCLE_ACTIVE, names.AGENT_LIFECYCLE_RETIRED)
 

@@ -294,7 +294,7 @@ def test_log_groups_aws_would_create_exist_first_encrypted_with_retention(plans,
 
 
 def test_the_agent_database_log_group_is_the_one_rds_uses_under_the_agents_key_and_retention(dev):
-    (cluster,) = dev.of_type("aws:rds/cluster:Cluster")
+    (cluster,) = [c for c in dev.of_type("aws:rds/cluster:Cluster") if c.inputs["tags"].get("agent") == "research"]
     assert cluster.inputs["enabledCloudwatchLogsExports"] == ["postgresql"]
     name = f"/aws/rds/cluster/{cluster.inputs['clusterIdentifier']}/postgresql"
     assert name == "/aws/rds/cluster/maas-dev-research/postgresql"

@@ -55,9 +55,10 @@ def test_every_environment_plans_with_the_contract_shape(plans, env):
 
 
 def test_prod_environment_is_bigger_than_dev(plans):
-    def environment(plan):  # the environment itself, without the agents it hosts and the teams it registers
-        return [r for r in plan.cloud_resources()
-                if "maas:agent:AgentService" not in r["urn"] and "maas:teams:TeamAccess" not in r["urn"]]
+    def environment(plan):  # the environment itself, without the agents it hosts and the teams it registers,
+        # nor what serves only the agents' LLM calls (the gateway, Bedrock's invocation logging)
+        hosted = ("maas:agent:AgentService", "maas:teams:TeamAccess", "maas:llmgateway:LlmGateway", "maas:bedrock:BedrockLogging")
+        return [r for r in plan.cloud_resources() if not any(token in r["urn"] for token in hosted)]
 
     assert len(environment(plans["prod"])) > len(environment(plans["dev"])) > 40
 

@@ -577,6 +577,8 @@ def prod_with_agents(tmp_path_factory):
     prod = yaml.safe_load((ROOT / "stacks" / "Pulumi.prod.yaml").read_text())
     for key in ("maas:broker", "maas:agents"):
         prod["config"][key] = dev[key]
+    # The providers the dev agents' gateway models name: prod's gateway under prod's rules too.
+    prod["config"].setdefault("maas:llm", {})["providers"] = dev["maas:llm"]["providers"]
     for agent in prod["config"]["maas:agents"]:
         agent.get("messaging", {}).pop("scale_to_zero", None)  # a dev-only setting
     path = tmp_path_factory.mktemp("prod-agents") / "Pulumi.prod.yaml"

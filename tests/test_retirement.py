@@ -49,6 +49,10 @@ UPDATED_IN_PLACE = {
     ("aws:kms/key:Key", "policy"), ("aws:dynamodb/table:Table", "deletionProtectionEnabled"),
     ("aws:rds/cluster:Cluster", "deletionProtection"), ("aws:s3/bucket:Bucket", "forceDestroy"),
     ("aws:sns/topicPolicy:TopicPolicy", "policy"), ("kubernetes:core/v1:ConfigMap", "data"),
+    # The LLM gateway stops serving the retired agents: its chart values (model list), the
+    # namespaces its network policy admits, the credentials its secret sync may read.
+    ("kubernetes:helm.sh/v3:Release", "values"), ("kubernetes:networking.k8s.io/v1:NetworkPolicy", "spec"),
+    ("aws:iam/rolePolicy:RolePolicy", "policy"),
 }
 
 
@@ -160,13 +164,21 @@ def test_retiring_keeps_the_data_under_the_same_urns_and_replaces_nothing(active
     before, after = by_urn(active), by_urn(retired)
     added = sorted(set(after) - set(before))
     assert added == [], "a retirement creates nothing"
-    removed = {before[urn]["type"] for urn in set(before) - set(after)}
+    # The LLM gateway's copy of a retired agent's credential goes (the agent's own secret stays):
+    # the gateway no longer registers it.
+    revoked = {urn for urn in set(before) - set(after)
+               if "$maas:llmgateway:LlmGateway$" in urn and "-llm-gateway-key-" in urn}
+    assert {before[urn]["type"] for urn in revoked} <= {names.SECRETSMANAGER_SECRET, names.SECRETSMANAGER_SECRET_VERSION,
+                                                         "random:index/randomPassword:RandomPassword"}
+    removed = {before[urn]["type"] for urn in set(before) - set(after) - revoked}
     assert removed & KEPT_DATA == set(), "a kept resource would be deleted"
     assert DROPPED <= removed
     changed = {(after[urn]["type"], key) for urn in set(before) & set(after)
                for key in set(before[urn]["inputs"]) | set(after[urn]["inputs"])
                if before[urn]["inputs"].get(key) != after[urn]["inputs"].get(key)}
-    assert changed <= UPDATED_IN_PLACE, changed - UPDATED_IN_PLACE
+    # The gateway's registration Job runs again, under a new name, to revoke the retired agents'
+    # credentials: a one-shot Job replaced, no data.
+    assert changed - {("kubernetes:batch/v1:Job", "metadata")} <= UPDATED_IN_PLACE, changed - UPDATED_IN_PLACE
 
 
 def test_a_retired_agents_data_is_protected_even_in_dev(retired):

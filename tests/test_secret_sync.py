@@ -143,11 +143,19 @@ def _service_of(plan: Plan, resource: PlannedResource) -> Optional[str]:
     return None
 
 
+def _assumed_by_workloads(role: PlannedResource) -> bool:
+    """Whether pods could assume the role (Pod Identity or a web identity): not so the roles AWS
+    services assume for the agent, such as its Bedrock budget's stop action (test_bedrock.py)."""
+    trust = json.loads(role.inputs["assumeRolePolicy"])
+    services = {p for s in trust["Statement"] for p in as_list(s["Principal"].get("Service", []))}
+    return "Federated" in str(trust) or "pods.eks.amazonaws.com" in services
+
+
 def agents(plan: Plan) -> list[Agent]:
     found = []
     for role in plan.of_type(ROLE):
         service = _service_of(plan, role)
-        if service is None:
+        if service is None or not _assumed_by_workloads(role):
             continue
         inside = [r for r in plan.resources if _service_of(plan, r) == service]
         [meta] = [r.inputs["metadata"] for r in inside if r.type == "kubernetes:core/v1:Namespace"]
@@ -225,7 +233,8 @@ def test_a_secret_sync_token_of_one_namespace_is_refused_by_every_other_agent(sh
     plan = shipped[stack]
     provider, host = _oidc(plan)
     found = agents(plan)
-    namespaces = {a.namespace for a in found} | {names.MONITORING_NAMESPACE, names.EXTERNAL_SECRETS_NAMESPACE}
+    namespaces = {a.namespace for a in found} | {names.MONITORING_NAMESPACE, names.EXTERNAL_SECRETS_NAMESPACE,
+                                                  names.LLM_GATEWAY_NAMESPACE}
     for agent in found:
         for namespace in namespaces:
             token = token_request(provider, host, namespace, names.SECRET_SYNC_SERVICE_ACCOUNT)
@@ -293,10 +302,13 @@ def _in(plan: Plan, type_token: str, namespace: str) -> list[PlannedResource]:
 
 
 def _namespace_role(plan: Plan, namespace: str) -> str:
-    """The name of the role a namespace's secret sync may act as: its agent's, or monitoring's sync role."""
+    """The name of the role a namespace's secret sync may act as: its agent's, or monitoring's or the
+    LLM gateway's sync role."""
     owners = [a.role.inputs["name"] for a in agents(plan) if a.namespace == namespace]
-    if namespace == names.MONITORING_NAMESPACE:
-        owners += [r.inputs["name"] for r in plan.of_type(ROLE) if r.name.endswith("-observability-secret-sync-role")]
+    platform_sync = {names.MONITORING_NAMESPACE: "-observability-secret-sync-role",
+                     names.LLM_GATEWAY_NAMESPACE: "-llm-gateway-secret-sync-role"}
+    if namespace in platform_sync:
+        owners += [r.inputs["name"] for r in plan.of_type(ROLE) if r.name.endswith(platform_sync[namespace])]
     assert len(owners) == 1, (namespace, owners)
     return owners[0]
 

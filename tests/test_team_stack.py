@@ -234,7 +234,15 @@ def test_a_platform_project_that_cannot_be_found_is_one_line(tmp_path):
 @pytest.mark.parametrize("old, new, expected", [
     ('storage="s3"', 'storage="mongo"', "agent 'summarizer': storage.kind: 'mongo' is not one of"),
     ('summarizer-agent:0.3.1"', 'summarizer-agent:latest"', "agent 'summarizer': image: "),
-    ('env={"MODEL": "gpt-4.1-mini"}', 'env={"OPENAI_API_KEY": "x"}', "agent 'intake': env: OPENAI_API_KEY looks like a credential"),
+    ('env={"CLAIMS_API_URL": "https://claims-api.example.com/v2"}', 'env={"OPENAI_API_KEY": "x"}',
+     "agent 'intake': env: OPENAI_API_KEY looks like a credential"),
+    # Only the platform's LLM gateway reaches its providers' hosts (the platform exports them).
+    ('egress=["claims-api.example.com"]', 'egress=["api.openai.com"]',
+     "agent 'intake': egress: 'api.openai.com' is the API host of an LLM provider"),
+    ('egress=["claims-api.example.com"]', 'egress=["*.openai.com"]',
+     "agent 'intake': egress: '*.openai.com' covers 'api.openai.com', the API host of an LLM provider"),
+    ('storage="s3"', 'storage="s3", llm={"bedrock": {"models": ["anthropic.claude-3-5-haiku-20241022-v1:0"]}}',
+     "agent 'summarizer': llm.bedrock: a team stack's agent gets no Bedrock hard stop yet"),
     # The platform's dev stack already deploys an agent named triage: its namespace exists.
     ('name="intake"', 'name="triage"', "agent 'triage': name is taken by an agent of the platform stack"),
 ])

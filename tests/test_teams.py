@@ -365,9 +365,14 @@ def test_the_boundary_holds_every_grant_the_platforms_agents_have(dev):
             continue
         policy = by_name(dev, ROLE_POLICY, role["name"].removesuffix("-role") + "-access")["inputs"]["policy"]
         for statement in statements(policy):
+            # A request the grant admits: on the agent's own (tagged) resources, with the values its
+            # conditions ask for (e.g. bedrock:InferenceProfileArn of a model reached through a profile).
+            asked = {key: as_list(values)[0] for block in (statement.get("Condition") or {}).values()
+                     for key, values in block.items()}
             for action in as_list(statement["Action"]):
                 for resource in as_list(statement["Resource"]):
-                    request = Request(action, resource, {"aws:ResourceTag/team": tags["team"]})
+                    request = Request(action, resource, {"aws:ResourceTag/team": tags["team"],
+                                                         "aws:ResourceTag/agent": tags["agent"], **asked})
                     if not allowed(boundary, request, {"team": tags["team"], "agent": tags["agent"]}):
                         outside.append(f"{role['name']}: {action} on {resource}")
     assert outside == []

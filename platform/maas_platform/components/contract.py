@@ -90,6 +90,11 @@ class PlatformRefs(ComponentArgs):
     node_pools: Optional[list["NodePoolOutput"]] = Field(
         None, description="The environment's node pools, for the check that an agent's pods fit one; None: not known.",
     )
+    llm_provider_hosts: list[str] = Field(
+        default_factory=list,
+        description="API hosts of the LLM gateway's providers (maas:llm.providers): only the gateway reaches them, "
+                    "so no agent's egress may name one.",
+    )
     agent_budgets: Optional[BudgetNotifications] = Field(
         None,
         description="How the agent's own monthly budget (budget.monthly_usd) notifies: the platform's thresholds, "
@@ -232,6 +237,7 @@ class PlatformOutputs(_Output):
     ebs_key_arn: Optional[str] = None
     policy: Optional[PolicyOutput] = None
     node_pools: Optional[list[NodePoolOutput]] = None
+    llm_provider_hosts: Optional[list[str]] = None
 
     @classmethod
     def export(cls, **values: Any) -> dict[str, Any]:
@@ -329,4 +335,5 @@ def refs_from_outputs(
         taken_names=sorted(outputs.agents),
         # An older platform stack exports no pools: its agents' fit is not checked here.
         node_pools=list(outputs.node_pools) if outputs.node_pools is not None else None,
+        llm_provider_hosts=list(outputs.llm_provider_hosts or []),
     )

@@ -9,12 +9,12 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from ..config.defaults import tier
+from ..config.defaults import BEDROCK_RUNTIME_ENDPOINT, tier
 from ..config.models import PlatformConfig
 from .contract import MessagingRefs, PlatformOutputs, PlatformRefs, TopicRef
 from ..names import (
-    DASHBOARD_LABEL, DASHBOARD_LABEL_VALUE, MAAS_PLATFORM, POD_IDENTITY_PRINCIPAL, RESTRICTED_NAMESPACE_LABELS,
-    SYSTEM_NAMESPACE,
+    DASHBOARD_LABEL, DASHBOARD_LABEL_VALUE, LLM_GATEWAY_KEY_SECRET, MAAS_PLATFORM, POD_IDENTITY_PRINCIPAL,
+    RESTRICTED_NAMESPACE_LABELS, SYSTEM_NAMESPACE,
 )
 from ..slo import openslo_documents, platform_dashboard
 from ..tagging import owner_tags, platform_labels, platform_tags, tag_transformation
@@ -22,15 +22,26 @@ from .addons import ClusterAddons, ClusterAddonsArgs
 from .admission import AdmissionPolicies, AdmissionPoliciesArgs
 from .agent import AgentService, AgentServiceArgs
 from .base import AccountContext, ComponentArgs, child
+from .bedrock import BedrockLogging, BedrockLoggingArgs
 from .broker import Broker, BrokerArgs
 from .budgets import Budgets, BudgetsArgs, Threshold
 from .cluster import Cluster, ClusterArgs
 from .encryption import EncryptionArgs, PlatformKeys
 from .karpenter import Karpenter, KarpenterArgs
+from .llmgateway import LlmGateway, LlmGatewayArgs
 from .network import Network, NetworkArgs
 from .nodepools import NodePools, NodePoolsArgs, node_pool_outputs
 from .teams import AgentBoundaryArgs, TeamAccess, TeamAccessArgs, agent_permissions_boundary
 from .observability import ObservabilityArgs, ObservabilityStack, Receiver
+
+
+def interface_endpoints(config: PlatformConfig) -> list[str]:
+    """``maas:network.interface_endpoints``, and ``bedrock-runtime`` where those are on and an agent
+    (active or retired) declares ``llm.bedrock``."""
+    endpoints = list(config.network.interface_endpoints)
+    if endpoints and BEDROCK_RUNTIME_ENDPOINT not in endpoints and any(a.llm.bedrock for a in config.agents):
+        endpoints.append(BEDROCK_RUNTIME_ENDPOINT)
+    return endpoints
 
 
 class PlatformArgs(ComponentArgs):
@@ -96,7 +107,7 @@ class Platform(pulumi.ComponentResource):
                 cidr=config.network.cidr,
                 availability_zones=zones,
                 nat_gateways=config.network.nat_gateways,
-                interface_endpoints=config.network.interface_endpoints,
+                interface_endpoints=interface_endpoints(config),
                 cluster_name=config.cluster_name,
                 flow_log_retention_days=config.network.flow_log_retention_days,
                 logs_key_arn=self.keys.arn("logs"),
@@ -302,6 +313,29 @@ class Platform(pulumi.ComponentResource):
             )
             for spec in config.agents
         }
+        # Account-and-Region-wide: one per platform stack, only where an agent calls Bedrock. A retired
+        # agent counts: retiring the last one must not delete the invocation logs with its group.
+        self.bedrock_logging = BedrockLogging(f"{name}-bedrock-logging", BedrockLoggingArgs(
+            prefix=config.prefix, account=self.account, logs_key_arn=self.keys.arn("logs"),
+            retention_days=config.llm.log_retention_days, protect=config.protect_stateful,
+        ), opts=child(self)) if config.llm.invocation_logging and any(a.llm.bedrock for a in config.agents) else None
+        # Other providers' models: the LLM gateway, its providers' keys and the agents' credentials.
+        self.llm_gateway = LlmGateway(f"{name}-llm-gateway", LlmGatewayArgs(
+            prefix=config.prefix, account=self.account, environment=config.environment,
+            providers=config.llm.providers, agents=config.agents,
+            agent_secrets={n: a.secrets[LLM_GATEWAY_KEY_SECRET] for n, a in self.agents.items()
+                           if LLM_GATEWAY_KEY_SECRET in a.secrets and a.spec.llm.gateway is not None},
+            cluster_name=self.cluster.cluster.name, oidc_provider_arn=self.cluster.oidc_provider.arn,
+            oidc_issuer=self.cluster.oidc_issuer, vpc_id=self.network.vpc_id, vpc_cidr=config.network.cidr,
+            private_subnet_ids=self.network.private_subnet_ids, availability_zones=self.zones,
+            cluster_security_group_id=self._cluster_security_group(),
+            logs_key_arn=self.keys.arn("logs"), log_retention_days=config.observability.agent_log_retention_days,
+            key_deletion_window_days=config.encryption.key_deletion_window_days, labels=self.labels,
+            wait_for=[*capacity, self.addons, *self.crd_releases, self.storage_class],
+            prometheus_release=self.observability.prometheus_release, database=config.llm.gateway_database,
+            protect=config.protect_stateful,
+        ), opts=child(self, providers=[self.kubernetes])) \
+            if config.llm.providers or any(a.llm.gateway for a in config.agents) else None
         if active:
             board = platform_dashboard(active)
             k8s.core.v1.ConfigMap(
@@ -391,6 +425,7 @@ class Platform(pulumi.ComponentResource):
             tags=self.tags,
             agent_permissions_boundary_arn=self.agent_boundary.arn,
             node_pools=node_pool_outputs(config),
+            llm_provider_hosts=[provider.api_host for provider in config.llm.providers],
         )
 
     def _after_crd_releases(self, value: pulumi.Input[str]) -> pulumi.Output[str]:
@@ -485,6 +520,8 @@ class Platform(pulumi.ComponentResource):
             "agent_permissions_boundary_arn": self.agent_boundary.arn,
             # The pools a team stack checks its agents' pods against (components/nodepools.py).
             "node_pools": [pool.model_dump() for pool in node_pool_outputs(config)],
+            # The providers only the LLM gateway reaches: a team stack refuses them as agents' egress.
+            "llm_provider_hosts": [provider.api_host for provider in config.llm.providers],
             # What a team stack's plan gate enforces: this stack's maas:policy, never loosened there.
             "policy": {
                 "environment": config.environment,

@@ -55,9 +55,11 @@ with user_errors():
             image="ghcr.io/acme/intake-agent:2.1.0",
             storage="dynamodb",
             exposure="internal",
-            secrets=["openai-api-key"],
-            egress=["api.openai.com"],  # HTTPS through its egress proxy, nothing else (docs/egress.md)
-            env={"MODEL": "gpt-4.1-mini"},
+            secrets=["claims-api-token"],
+            # HTTPS through its egress proxy, nothing else (docs/egress.md). Not an LLM provider's
+            # host: only the platform's LLM gateway reaches those (docs/llm-access.md).
+            egress=["claims-api.example.com"],
+            env={"CLAIMS_API_URL": "https://claims-api.example.com/v2"},
             # Topics are the platform's (maas:broker.topics of its stack).
             messaging={"subscribes": ["tickets"]},
             budget={"monthly_usd": 30, "llm_monthly_usd": 250},

@@ -48,6 +48,7 @@ import pulumi_kubernetes as k8s
 from ... import names
 from ...config.agents import AgentSpec, deletion_problem, name_limits, with_environment_replicas
 from ...config.defaults import retention_days, tier
+from ...config.llm import provider_host
 from ...config.loader import ConfigError
 from ..contract import PlatformRefs
 from ...iam.grants import merge_grants
@@ -56,6 +57,7 @@ from ...tagging import tag_transformation
 from ..base import ComponentArgs, child
 from ..budgets import agent_budget_name, monthly_budget
 from ..nodepools import agent_fit_problem
+from .bedrock import AgentBedrock, AgentBedrockArgs
 from .common import agent_labels, agent_tags, physical_name
 from .datastore import Datastore, DatastoreArgs
 from .identity import AgentIdentity, AgentIdentityArgs
@@ -117,6 +119,20 @@ def check_agent(spec: AgentSpec, platform: PlatformRefs, run: Optional[ProgramRu
             "collide: give each agent its own name"
         )
     _check_team(spec, platform, run, stack)
+    if run.platform_stack is not None and (spec.llm.gateway is not None or spec.llm.bedrock is not None):
+        # The gateway registers the credentials of the platform stack's agents only (components/llmgateway.py);
+        # Bedrock's hard stop is a role that may attach policies to the agent's role, which a team's deploy
+        # role may not create (components/teams.py deploy_statements).
+        what = ("llm.gateway: a team stack's agent gets no gateway credential yet" if spec.llm.gateway is not None
+                else "llm.bedrock: a team stack's agent gets no Bedrock hard stop yet")
+        raise ConfigError(f"agent '{spec.name}': {what}; only agents of {stack} (maas:agents) get LLM access "
+                          "(docs/teams.md#llm-access)")
+    for host in spec.egress:  # the platform's config refuses these for its own agents (config/llm.py gateway_problem)
+        reached = provider_host(host, platform.llm_provider_hosts)
+        if reached is not None:
+            what = "is" if host == reached else f"covers '{reached}',"
+            raise ConfigError(f"agent '{spec.name}': egress: '{host}' {what} the API host of an LLM provider, which "
+                              f"only the platform's LLM gateway reaches; remove it (docs/llm-access.md)")
     if run.platform_stack is not None:  # a team stack; the platform's config checked its own agents
         problem = deletion_problem(spec, run.retention_days or retention_days(platform.environment))
         if problem:
@@ -212,6 +228,9 @@ class AgentService(pulumi.ComponentResource):
         self.lifecycle = spec.lifecycle
         self.queues = AgentInbox(name, AgentInboxArgs(spec=spec, platform=platform, key_arn=key_arn), opts=child(self)) \
             if spec.active and has_inbox(spec, platform) else None
+        self.bedrock = AgentBedrock(name, AgentBedrockArgs(
+            spec=spec, platform=platform, role_name=self.identity.role.name, role_arn=self.identity.role.arn,
+        ), opts=child(self)) if spec.active and spec.llm.bedrock is not None and self.identity.role is not None else None
         if spec.active:
             self.role_policy: Optional[aws.iam.RolePolicy] = self.identity.allow(merge_grants(
                 self.identity.grant_key_use(),
@@ -220,6 +239,7 @@ class AgentService(pulumi.ComponentResource):
                 self.queues.grant_consume() if self.queues else [],
                 publish_grants(spec, platform),
                 kafka_grants(spec, platform),
+                self.bedrock.grant_invoke() if self.bedrock else [],
             ))
         else:
             self.role_policy = None
@@ -231,6 +251,7 @@ class AgentService(pulumi.ComponentResource):
             secret_names={secret: resource.name for secret, resource in self.identity.secrets.items()},
             datastore=self.store,
             inbox_url=self.queues.queue.url if self.queues else None,
+            llm_environment=self.bedrock.environment() if self.bedrock else [],
             wait_for=[r for r in after if isinstance(r, pulumi.Resource)],
         ), opts=child(self))
 
