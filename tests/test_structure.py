@@ -157,6 +157,8 @@ LAYERS: dict[str, set[str]] = {
     "report": {"names", "markers", "plan", "policy"},
     "verify": {"names", "markers", "plan"},
     "preflight": {"names", "markers", "plan", "config", "verify"},
+    # The golden-set probe: a program of its own (maas-probe), reading only names and config's errors.
+    "probe": {"names", "config"},
     "cli": {"names", "markers", "config", "plan", "policy", "report", "verify", "preflight", "cost"},
 }
 

@@ -381,3 +381,19 @@ def restricted_container_security_context() -> dict[str, object]:
 
 
 RESTRICTED_CONTAINER_SECURITY_CONTEXT: Mapping[str, object] = MappingProxyType(restricted_container_security_context())
+
+# -- golden-set probe -------------------------------------------------------------------------
+
+# What maas_platform.probe publishes, per agent, to the Pushgateway (job PROBE_JOB, grouping key
+# agent=<name>), and the accuracy SLO's recording rules read. Gauges of the last run: see the
+# probe package's docstring for why gauges, not counters.
+PROBE_JOB = "maas-probe"
+PROBE_AGENT_LABEL = "agent"
+PROBE_OUTCOME_LABEL = "outcome"
+PROBE_CASE_LABEL = "case"
+PROBE_OUTCOMES = ("pass", "fail", "error")  # right answer, wrong answer, no answer
+PROBE_CASES_METRIC = "maas_probe_cases"  # {agent, outcome}: cases of the last run with that outcome
+PROBE_CASE_DURATION_METRIC = "maas_probe_case_duration_seconds"  # {agent, case}: last run's latency
+PROBE_RUN_DURATION_METRIC = "maas_probe_run_duration_seconds"
+PROBE_LAST_RUN_METRIC = "maas_probe_last_run_timestamp_seconds"
+PROBE_UP_METRIC = "maas_probe_up"  # 1: the run reached the agent; 0: it could not run
