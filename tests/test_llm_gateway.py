@@ -42,12 +42,7 @@ DEV_KEYS = {
 def gateway(plan: Plan) -> list[dict[str, Any]]:
     """Every resource below the LlmGateway component."""
     (component,) = [r for r in plan.resources if r["type"] == names.MAAS_LLM_GATEWAY]
-    below, frontier = [], {component["urn"]}
-    while frontier:
-        children = [r for r in plan.resources if r["parent"] in frontier]
-        below += children
-        frontier = {r["urn"] for r in children}
-    return below
+    return list(plan.descendants(component["urn"]))
 
 
 def kind(resources: list[dict[str, Any]], k: str) -> list[dict[str, Any]]:

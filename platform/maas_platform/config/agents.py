@@ -19,7 +19,7 @@ from ..credentials import credential_name, scan
 from ..names import (
     AGENT_LIFECYCLE_ACTIVE, AGENT_LIFECYCLE_DELETABLE, AGENT_LIFECYCLE_RETIRED, LLM_GATEWAY_KEY_SECRET, RESERVED_NAMESPACES,
 )
-from .base import StrictModel
+from .base import StrictModel, first_repeated
 from .llm import LlmSpec
 
 # DNS-1123 label, and short enough for every AWS name it feeds (see ``name_limits``).
@@ -371,9 +371,9 @@ class MessagingSpec(StrictModel):
         if self.scale_to_zero and not self.subscribes:
             raise ValueError("scale_to_zero: an agent without subscriptions has no inbox to wake it; subscribe or drop it")
         for field, topics in (("publishes", self.publishes), ("subscribes", [s.topic for s in self.subscribes])):
-            repeated = sorted({t for t in topics if topics.count(t) > 1})
-            if repeated:
-                raise ValueError(f"{field}: topic '{repeated[0]}' is listed twice")
+            repeated = first_repeated(topics)
+            if repeated is not None:
+                raise ValueError(f"{field}: topic '{repeated}' is listed twice")
         return self
 
     @field_validator("subscribes", mode="before")
@@ -431,9 +431,9 @@ def _egress_list(value: Any) -> Any:
 
 
 def _unique_hosts(value: list[str]) -> list[str]:
-    repeated = sorted({h for h in value if value.count(h) > 1})
-    if repeated:
-        raise ValueError(f"host '{repeated[0]}' is listed twice")
+    repeated = first_repeated(value)
+    if repeated is not None:
+        raise ValueError(f"host '{repeated}' is listed twice")
     return value
 
 

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Optional, Sequence
 
 from pydantic import AfterValidator, BaseModel, ConfigDict
 
 from .defaults import LOG_RETENTION_DAYS
+
+
+def first_repeated(values: Sequence[str]) -> Optional[str]:
+    """The first value, in sort order, listed more than once, or None: what a list's "listed twice"
+    error names."""
+    repeated = sorted({v for v in values if values.count(v) > 1})
+    return repeated[0] if repeated else None
 
 
 class StrictModel(BaseModel):

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Annotated, Iterable, Literal, Optional
 
 from pydantic import AfterValidator, Field, model_validator
 
-from .base import RetentionDays, StrictModel
+from .base import RetentionDays, StrictModel, first_repeated
 
 if TYPE_CHECKING:
     from .agents import AgentSpec
@@ -55,9 +55,9 @@ def _gateway_model(value: str) -> str:
 
 
 def _unique(value: list[str]) -> list[str]:
-    repeated = sorted({v for v in value if value.count(v) > 1})
-    if repeated:
-        raise ValueError(f"'{repeated[0]}' is listed twice")
+    repeated = first_repeated(value)
+    if repeated is not None:
+        raise ValueError(f"'{repeated}' is listed twice")
     return value
 
 

@@ -16,7 +16,7 @@ from typing import Annotated, Optional, Sequence
 from pydantic import AfterValidator, Field
 
 from .agents import AgentName, name_limits
-from .base import StrictModel
+from .base import StrictModel, first_repeated
 
 _DNS_LABEL = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
 _ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$")
@@ -49,9 +49,9 @@ def _deployers(value: list[str]) -> list[str]:
 def _agents(value: list[str]) -> list[str]:
     if not value:
         raise ValueError("list the agents the team's stack deploys (at least one)")
-    repeated = sorted({a for a in value if value.count(a) > 1})
-    if repeated:
-        raise ValueError(f"'{repeated[0]}' is listed twice")
+    repeated = first_repeated(value)
+    if repeated is not None:
+        raise ValueError(f"'{repeated}' is listed twice")
     return value
 
 
