@@ -27,7 +27,7 @@ from maas_platform.names import (
     PROBE_RUN_DURATION_METRIC,
     PROBE_UP_METRIC,
 )
-from maas_platform.probe.cases import load_cases, parse_cases
+from maas_platform.config.golden import load_cases, parse_cases
 from maas_platform.probe.cli import app
 from maas_platform.probe.runner import judge, publish, run
 
@@ -318,7 +318,7 @@ def write(tmp_path: Path, data: Any) -> Path:
 @pytest.mark.parametrize("cases, message", [
     ([{"id": "a", "request": {"jsn": {}}, "expect": {"exact": "x"}}],
      "cases[0] (id 'a').request.jsn: unknown key; check the spelling against the models of "
-     "maas_platform/probe/cases.py"),
+     "maas_platform/config/golden.py"),
     ([{"id": "a", "expect": {"exact": "x"}}, {"id": "a", "expect": {"exact": "y"}}],
      "cases[1] (id 'a'): id already used by cases[0]; give every case its own id"),
     ([{"id": "a", "expect": {"exact": "x", "regex": "x"}}],

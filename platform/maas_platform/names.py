@@ -397,3 +397,21 @@ PROBE_CASE_DURATION_METRIC = "maas_probe_case_duration_seconds"  # {agent, case}
 PROBE_RUN_DURATION_METRIC = "maas_probe_run_duration_seconds"
 PROBE_LAST_RUN_METRIC = "maas_probe_last_run_timestamp_seconds"
 PROBE_UP_METRIC = "maas_probe_up"  # 1: the run reached the agent; 0: it could not run
+# The probe's pods carry app.kubernetes.io/name=PROBE_APP: the Pushgateway admits pushes from them
+# alone, and the agent's network policy lets them reach its REST entry.
+PROBE_APP = "maas-probe"
+PUSHGATEWAY = "prometheus-pushgateway"
+PUSHGATEWAY_PORT = 9091
+PUSHGATEWAY_URL = f"http://{PUSHGATEWAY}.{MONITORING_NAMESPACE}.svc:{PUSHGATEWAY_PORT}"
+
+# -- flows ------------------------------------------------------------------------------------
+
+# A flow crosses agents (maas:flows). The entry agent stamps the envelope's ``flow`` and
+# ``flow_started`` and counts FLOW_STARTED_METRIC{flow}; the flow's last agent counts
+# FLOW_COMPLETED_METRIC{flow, outcome} and observes FLOW_DURATION_METRIC{flow} (seconds since
+# flow_started). docs/metric-contract.md and docs/message-contract.md are the contract.
+FLOW_LABEL = "flow"
+FLOW_STARTED_METRIC = "maas_flow_started_total"
+FLOW_COMPLETED_METRIC = "maas_flow_completed_total"
+FLOW_DURATION_METRIC = "maas_flow_duration_seconds"
+FLOW_OUTCOMES = ("success", "failure")

@@ -447,6 +447,25 @@ EgressSpec = Annotated[list[EgressHost], BeforeValidator(_egress_list), AfterVal
 
 # --- the agent -------------------------------------------------------------------------------
 
+class GoldenSpec(StrictModel):
+    """A golden set: cases with known answers the platform asks the agent on a schedule, and the
+    accuracy objective held against the answers (docs/probes.md, docs/slos.md)."""
+
+    cases: str = Field(
+        pattern=r"^[^/\\].*\.ya?ml$",
+        description="Path of the golden-set file (YAML, `cases: [...]`), relative to the stack's project directory; "
+                    "validated at plan time.")
+    schedule: str = Field(
+        "*/5 * * * *", pattern=r"^(\S+\s+){4}\S+$",
+        description="When the probe runs: a five-field cron schedule (the CronJob's, in UTC). Default every 5 minutes.")
+    objective: float = Field(
+        0.995, gt=0.5, lt=1,
+        description="Share of golden answers judged right over the SLO window (the `golden` SLO). Default 0.995: "
+                    "20 % wrong answers page, 2 % open a ticket (docs/slos.md).")
+    timeout_seconds: int = Field(30, ge=1, le=300, description="Time-out of one call to the agent, in seconds.")
+    concurrency: int = Field(4, ge=1, le=16, description="Cases asked at once.")
+
+
 class AgentSpec(StrictModel):
     """One agent: its own namespace, identity, key, datastore, secrets and workload."""
 
@@ -492,6 +511,9 @@ class AgentSpec(StrictModel):
     )
     messaging: MessagingSpec = Field(MessagingSpec(), description="Topics published and subscribed.")
     slos: SLOSpec = Field(SLOSpec(), description="Service level objectives.")
+    golden: Optional[GoldenSpec] = Field(
+        None, description="Golden-set probes: questions with known answers asked on a schedule; their share of right "
+                          "answers is the agent's `golden` SLO. Default: none.")
     budget: BudgetSpec = Field(BudgetSpec(), description="Spend limits.")
     llm: LlmSpec = Field(
         LlmSpec(), description="The language models the agent calls: Bedrock models with its own role, other providers' "

@@ -16,7 +16,7 @@ import typer
 
 from ..config.loader import ConfigError
 from ..names import PROBE_OUTCOMES
-from .cases import load_cases
+from ..config.golden import load_cases
 from .runner import RunResult, publish, run
 
 EXIT_OK, EXIT_COULD_NOT_RUN, EXIT_USAGE = 0, 1, 2

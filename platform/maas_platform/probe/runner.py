@@ -45,7 +45,7 @@ from ..names import (
     PROBE_RUN_DURATION_METRIC,
     PROBE_UP_METRIC,
 )
-from .cases import Case, Expect, GoldenSet
+from ..config.golden import Case, Expect, GoldenSet
 
 log = logging.getLogger(__name__)
 

@@ -18,8 +18,8 @@ import yaml
 from jsonschema import SchemaError, validators
 from pydantic import Field, ValidationError, field_validator, model_validator
 
-from ..config.base import StrictModel
-from ..config.loader import ConfigError, format_validation_error
+from .base import StrictModel
+from .loader import ConfigError, format_validation_error
 
 # A case id becomes a metric label value: short, lower case, stable.
 CASE_ID = r"^[a-z0-9][a-z0-9_.-]{0,62}$"
@@ -190,7 +190,7 @@ def parse_cases(data: Any, source: Optional[str] = None) -> GoldenSet:
         message = format_validation_error(exc, root="", data=data, model=GoldenSet)
         # The loader's wording speaks of stack config; a golden set's keys are this module's models.
         message = message.lstrip(": ").replace("json_body", "json").replace(
-            "docs/configuration.md", "the models of maas_platform/probe/cases.py")
+            "docs/configuration.md", "the models of maas_platform/config/golden.py")
         raise ConfigError(_name_case(message, data), source) from None
 
 
