@@ -415,3 +415,7 @@ FLOW_STARTED_METRIC = "maas_flow_started_total"
 FLOW_COMPLETED_METRIC = "maas_flow_completed_total"
 FLOW_DURATION_METRIC = "maas_flow_duration_seconds"
 FLOW_OUTCOMES = ("success", "failure")
+
+# The SLOs' error budget left over the whole window (Sloth's name), per slo and agent or flow: what
+# dashboards show and the delivery pipeline's error-budget gate reads (maas error-budget).
+SLO_BUDGET_REMAINING = "slo:period_error_budget_remaining:ratio"

@@ -37,7 +37,7 @@ RATIO = "slo:sli_error:ratio_rate{window}"
 OBJECTIVE = "slo:objective:ratio"
 ERROR_BUDGET = "slo:error_budget:ratio"
 CURRENT_BURN = "slo:current_burn_rate:ratio"
-BUDGET_REMAINING = "slo:period_error_budget_remaining:ratio"
+BUDGET_REMAINING = names.SLO_BUDGET_REMAINING
 
 _WHAT = {
     "availability": "responses that are 5xx",
