@@ -322,9 +322,9 @@ def write(tmp_path: Path, data: Any) -> Path:
     ([{"id": "a", "expect": {"exact": "x"}}, {"id": "a", "expect": {"exact": "y"}}],
      "cases[1] (id 'a'): id already used by cases[0]; give every case its own id"),
     ([{"id": "a", "expect": {"exact": "x", "regex": "x"}}],
-     "cases[0] (id 'a').expect: set exactly one of exact, contains, regex, json_schema, number (found exact, regex)"),
+     "cases[0] (id 'a').expect: set exactly one of exact, contains, regex, json_schema, number, model (found exact, regex)"),
     ([{"id": "a", "expect": {}}],
-     "cases[0] (id 'a').expect: set exactly one of exact, contains, regex, json_schema, number (found none)"),
+     "cases[0] (id 'a').expect: set exactly one of exact, contains, regex, json_schema, number, model (found none)"),
     ([{"id": "ok", "expect": {"exact": "x"}}, {"id": "b", "expect": {"regex": "(unclosed"}}],
      "cases[1] (id 'b').expect.regex: not a valid regular expression ("),
     ([{"id": "a", "expect": {"json_schema": {"type": "nope"}}}],
@@ -388,3 +388,111 @@ def test_cli_exit_1_when_the_push_fails(tmp_path, agent):
                                        "--pushgateway", refused_url()])
     assert outcome.exit_code == 1
     assert "could not push metrics" in outcome.output
+
+
+# --- a judge model through the gateway ---------------------------------------------------------------
+
+class Judge(BaseHTTPRequestHandler):
+    """The stand-in LLM gateway: OpenAI-style chat completions. Passes answers (the prompt's last
+    paragraph) containing 'refund',
+    answers 500 for model 'down' and a non-completion for model 'odd'; records each request."""
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        request = json.loads(self.rfile.read(length))
+        self.server.pushes.append((self.path, self.headers.get("Authorization"), request))  # type: ignore[attr-defined]
+        status, reply = 200, {}
+        if request["model"] == "down":
+            status = 500
+        elif request["model"] == "odd":
+            reply = {"nothing": True}
+        else:
+            answer = request["messages"][-1]["content"].split("\n\n")[-1]
+            verdict = "PASS: it offers a refund" if "refund" in answer else "FAIL"
+            reply = {"choices": [{"index": 0, "message": {"role": "assistant", "content": verdict}}]}
+        body = json.dumps(reply).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+@pytest.fixture
+def judge_server() -> Iterator[ThreadingHTTPServer]:
+    yield from _serve(Judge)
+
+
+PROMPT = "Does this answer to {request} offer a refund? Answer PASS or FAIL.\n\n{answer}"
+MODEL_CASES: dict[str, Any] = {"cases": [
+    {"id": "judged-right", "request": {"path": "/echo", "json": {"q": "refund please"}},
+     "expect": {"model": {"model": "gpt-4.1-mini", "prompt": PROMPT}}},
+    {"id": "judged-wrong", "request": {"path": "/echo", "json": {"q": "hello"}},
+     "expect": {"model": {"model": "gpt-4.1-mini", "prompt": PROMPT}}},
+    {"id": "judge-down", "request": {"path": "/echo", "json": {"q": "refund"}},
+     "expect": {"model": {"model": "down", "prompt": PROMPT}}},
+    {"id": "judge-odd", "request": {"path": "/echo", "json": {"q": "refund"}},
+     "expect": {"model": {"model": "odd", "prompt": PROMPT}}},
+    {"id": "plain", "request": {"path": "/echo", "json": {"q": "hi"}}, "expect": {"exact": "You asked: hi"}},
+]}
+
+
+def test_a_judge_model_grades_through_the_gateway_with_the_agents_key(agent, judge_server):
+    from maas_platform.probe.runner import JudgeModel
+
+    result = run(parse_cases(MODEL_CASES), url(agent), timeout_s=2, retries=0, concurrency=2, deadline_s=20,
+                 judge_model=JudgeModel(url(judge_server), "sk-agent-key"))
+    assert outcomes(result) == {
+        "judged-right": "pass", "judged-wrong": "fail",
+        # A judge that cannot give a verdict is no verdict, not a wrong answer.
+        "judge-down": "error", "judge-odd": "error",
+        "plain": "pass",
+    }
+    by_id = {case.id: case for case in result.cases}
+    assert {case.id for case in result.cases if case.judge == "model"} == {
+        "judged-right", "judged-wrong", "judge-down", "judge-odd"}
+    assert "HTTP 500" in by_id["judge-down"].reason and "not a chat completion" in by_id["judge-odd"].reason
+    calls = judge_server.pushes
+    assert {(path, auth) for path, auth, _ in calls} == {("/v1/chat/completions", "Bearer sk-agent-key")}
+    asked = next(request for _, _, request in calls if "hello" in request["messages"][-1]["content"])
+    # The prompt carries the request and the answer; the judge is asked deterministically.
+    assert asked["messages"][-1]["content"].startswith('Does this answer to {"q": "hello"} offer a refund?')
+    assert asked["messages"][-1]["content"].endswith("You asked: hello") and asked["temperature"] == 0
+
+
+def test_model_judged_cases_without_a_judge_are_errors_and_are_counted_apart(agent, gateway):
+    result = run(parse_cases(MODEL_CASES), url(agent), timeout_s=2, retries=0, concurrency=2, deadline_s=20)
+    assert outcomes(result)["judged-right"] == "error" and "no judge is configured" in \
+        {c.id: c for c in result.cases}["judged-right"].reason
+    publish(url(gateway), "triage", result)
+    _, _, body = gateway.pushes[-1]
+    samples = {(s.name, s.labels.get("outcome")): s.value
+               for family in text_string_to_metric_families(body) for s in family.samples}
+    assert samples[("maas_probe_model_judged_cases", "error")] == 4
+    assert samples[("maas_probe_cases", "pass")] == 1 and samples[("maas_probe_model_judged_cases", "pass")] == 0
+
+
+@pytest.mark.parametrize("expect, message", [
+    ({"model": {"model": "m", "prompt": "Is it right?"}},
+     "cases[0] (id 'a').expect.model.prompt: the prompt must contain {answer}, where the agent's answer goes"),
+    ({"model": {"model": "m", "prompt": "{answer}", "pass_if": "("}},
+     "cases[0] (id 'a').expect.model.pass_if: not a valid regular expression"),
+    ({"model": {"model": "m", "prompt": "{answer}"}, "exact": "x"},
+     "cases[0] (id 'a').expect: set exactly one of exact, contains, regex, json_schema, number, model "
+     "(found exact, model)"),
+])
+def test_model_judges_fail_with_one_line(expect, message):
+    with pytest.raises(ConfigError) as caught:
+        parse_cases({"cases": [{"id": "a", "expect": expect}]})
+    assert str(caught.value).startswith(message) and "\n" not in str(caught.value)
+
+
+def test_cli_refuses_a_judge_url_without_the_gateway_credential(tmp_path, agent, monkeypatch):
+    monkeypatch.delenv("LLM_GATEWAY_KEY", raising=False)
+    path = write(tmp_path, MODEL_CASES)
+    outcome = CliRunner().invoke(app, ["--cases", str(path), "--agent", "triage", "--base-url", url(agent),
+                                       "--judge-url", "http://127.0.0.1:9"])
+    assert outcome.exit_code == 2 and "LLM_GATEWAY_KEY" in outcome.output

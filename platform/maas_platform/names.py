@@ -397,6 +397,7 @@ PROBE_CASE_DURATION_METRIC = "maas_probe_case_duration_seconds"  # {agent, case}
 PROBE_RUN_DURATION_METRIC = "maas_probe_run_duration_seconds"
 PROBE_LAST_RUN_METRIC = "maas_probe_last_run_timestamp_seconds"
 PROBE_UP_METRIC = "maas_probe_up"  # 1: the run reached the agent; 0: it could not run
+PROBE_MODEL_JUDGED_METRIC = "maas_probe_model_judged_cases"  # {agent, outcome}: of those, judged by a model
 # The probe's pods carry app.kubernetes.io/name=PROBE_APP: the Pushgateway admits pushes from them
 # alone, and the agent's network policy lets them reach its REST entry.
 PROBE_APP = "maas-probe"

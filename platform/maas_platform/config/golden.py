@@ -53,6 +53,37 @@ class NumberExpect(StrictModel):
         return value
 
 
+class ModelJudge(StrictModel):
+    """A judge model, asked through the platform's LLM gateway with the agent's own credential: the
+    prompt carries the answer (and the request), the judge's reply decides. Marked as such wherever
+    results are counted (``maas_probe_model_judged_cases``): a model's verdict is an opinion, not a check."""
+
+    model: str = Field(min_length=1, description=(
+        "A model the agent may call through the gateway (one of its llm.gateway.models); checked at plan time."))
+    prompt: str = Field(description=(
+        "What the judge is asked; must contain {answer} (replaced by the agent's answer) and may contain "
+        "{request} (the request's body). Ask for a reply that starts with PASS or FAIL."))
+    pass_if: str = Field(r"^\s*(PASS|YES)\b", description=(
+        "A Python regular expression (case-insensitive, re.search) the judge's reply must match for the case to "
+        "pass; default: the reply starts with PASS or YES."))
+
+    @field_validator("prompt")
+    @classmethod
+    def _carries_the_answer(cls, value: str) -> str:
+        if "{answer}" not in value:
+            raise ValueError("the prompt must contain {answer}, where the agent's answer goes")
+        return value
+
+    @field_validator("pass_if")
+    @classmethod
+    def _pass_if_compiles(cls, value: str) -> str:
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"not a valid regular expression ({exc}); fix the pattern") from None
+        return value
+
+
 class Expect(StrictModel):
     """How the answer is judged: exactly one of the fields is set."""
 
@@ -62,6 +93,7 @@ class Expect(StrictModel):
     json_schema: Optional[dict[str, Any]] = Field(None, description=(
         "A JSON Schema the answer, parsed as JSON, must validate against (its $schema picks the draft)."))
     number: Optional[NumberExpect] = None
+    model: Optional[ModelJudge] = Field(None, description="A judge model through the LLM gateway (marked as such).")
 
     @field_validator("regex")
     @classmethod
@@ -98,7 +130,7 @@ class Expect(StrictModel):
         return next(name for name in JUDGES if getattr(self, name) is not None)
 
 
-JUDGES = ("exact", "contains", "regex", "json_schema", "number")
+JUDGES = ("exact", "contains", "regex", "json_schema", "number", "model")
 
 
 class Request(StrictModel):

@@ -1,8 +1,9 @@
 """The golden-set probe: ``maas-probe`` sends each case of an agent's golden set to the agent's
 REST entry, judges the answers and publishes the outcome to Prometheus.
 
-:mod:`.cases` is the golden-set file (validated when it loads, one-line errors), :mod:`.runner`
-one bounded run and its metrics, :mod:`.cli` the ``maas-probe`` command a schedule runs.
+:mod:`maas_platform.config.golden` is the golden-set file (validated when it loads, one-line errors; the
+plan validates it too), :mod:`.runner` one bounded run and its metrics, :mod:`.cli` the ``maas-probe``
+command a schedule runs.
 
 Why a Pushgateway and not the runner's own metrics endpoint: the probe is a scheduled job that
 exits when its run ends, so nothing would be left to scrape. Prometheus's "When to use the

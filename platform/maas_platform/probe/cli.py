@@ -8,18 +8,21 @@ metrics could not be pushed; 2 usage or a bad golden-set file (one line naming t
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Optional
 
 import typer
 
+from ..config.golden import load_cases
 from ..config.loader import ConfigError
 from ..names import PROBE_OUTCOMES
-from ..config.golden import load_cases
-from .runner import RunResult, publish, run
+from .runner import JudgeModel, RunResult, publish, run
 
 EXIT_OK, EXIT_COULD_NOT_RUN, EXIT_USAGE = 0, 1, 2
+# The agent's gateway credential, under the name its own container gets it (names.LLM_GATEWAY_KEY_SECRET).
+JUDGE_KEY_ENV = "LLM_GATEWAY_KEY"
 
 app = typer.Typer(add_completion=False, context_settings={"help_option_names": ["-h", "--help"]})
 log = logging.getLogger("maas_platform.probe")
@@ -52,6 +55,9 @@ def main(
     deadline: float = typer.Option(600.0, "--deadline", min=0.001, help="Seconds the whole run may take."),
     log_answers: bool = typer.Option(
         False, "--log-answers", help="Log answer bodies too (they may hold customer data; off by default)."),
+    judge_url: Optional[str] = typer.Option(
+        None, "--judge-url", envvar="MAAS_PROBE_JUDGE_URL",
+        help=f"The LLM gateway's URL, for cases judged by a model; the credential comes from ${JUDGE_KEY_ENV}."),
 ) -> None:
     """Send every case of a golden set to an agent, judge the answers and push the outcome.
 
@@ -70,11 +76,18 @@ def main(
         except typer.Exit:
             pass
         raise _error(str(exc), EXIT_USAGE) from None
+    judge_model = None
+    if judge_url:
+        key = os.environ.get(JUDGE_KEY_ENV, "")
+        if not key:
+            raise _error(f"--judge-url needs the gateway credential in ${JUDGE_KEY_ENV}; mount the agent's "
+                         "llm-gateway-key secret", EXIT_USAGE)
+        judge_model = JudgeModel(judge_url, key, timeout)
     try:
         result = run(golden_set, base_url, timeout_s=timeout, retries=retries, concurrency=concurrency,
-                     deadline_s=deadline, log_answers=log_answers)
+                     deadline_s=deadline, log_answers=log_answers, judge_model=judge_model)
     except ValueError as exc:
-        raise _error(f"--base-url: {exc}", EXIT_USAGE) from None
+        raise _error(f"{'--judge-url' if 'judge URL' in str(exc) else '--base-url'}: {exc}", EXIT_USAGE) from None
     counts = " ".join(f"{outcome}={result.count(outcome)}" for outcome in PROBE_OUTCOMES)
     log.info("agent=%s cases=%d %s duration=%.3fs", agent, len(result.cases), counts, result.duration_s)
     _publish(pushgateway, agent, result)

@@ -40,12 +40,13 @@ from ..names import (
     PROBE_CASES_METRIC,
     PROBE_JOB,
     PROBE_LAST_RUN_METRIC,
+    PROBE_MODEL_JUDGED_METRIC,
     PROBE_OUTCOME_LABEL,
     PROBE_OUTCOMES,
     PROBE_RUN_DURATION_METRIC,
     PROBE_UP_METRIC,
 )
-from ..config.golden import Case, Expect, GoldenSet
+from ..config.golden import Case, Expect, GoldenSet, ModelJudge
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +67,7 @@ class CaseResult:
     status: Optional[int] = None
     attempts: int = 0
     reason: str = ""
+    judge: str = ""  # the judge of the case (config.golden.JUDGES); "model" marks a model's verdict
 
 
 @dataclass(frozen=True)
@@ -116,6 +118,8 @@ def _pointer(document: Any, pointer: str) -> Any:
 
 def judge(expect: Expect, answer: str) -> tuple[bool, str]:
     """Whether ``answer`` is right, and if not why, in words that never quote the answer."""
+    if expect.model is not None:
+        raise ValueError("a model-judged case is judged by judge_with_model")
     if expect.exact is not None:
         return (True, "") if answer.strip() == expect.exact.strip() else (False, "not the exact answer")
     if expect.contains is not None:
@@ -147,6 +151,61 @@ def judge(expect: Expect, answer: str) -> tuple[bool, str]:
     return False, "number outside the tolerance"
 
 
+@dataclass(frozen=True)
+class JudgeModel:
+    """Where model-judged cases are graded: the LLM gateway's OpenAI-compatible chat completions,
+    with the agent's own gateway credential (its spend and limits apply). LiteLLM's "Use a Virtual
+    Key" (docs.litellm.ai/docs/proxy/api_key_auth, checked 2026-12-03): ``POST <url>/v1/chat/completions``,
+    ``Authorization: Bearer <key>``, body ``{model, messages}``; the reply is
+    ``choices[0].message.content`` (docs.litellm.ai/docs/proxy/management_client, same day)."""
+
+    url: str
+    key: str = field(repr=False)
+    timeout_s: float = 30.0
+
+
+JUDGE_SYSTEM_PROMPT = (
+    "You grade one answer of an AI agent. Follow the grading instructions exactly and start your reply "
+    "with PASS or FAIL."
+)
+
+
+def _request_text(case: Case) -> str:
+    body, _ = case.request.body()
+    return body.decode() if body else case.request.path
+
+
+def judge_with_model(judge_model: ModelJudge, case: Case, answer: str, client: JudgeModel,
+                     timeout_s: float) -> tuple[bool, str]:
+    """Ask the judge model; its reply matching ``pass_if`` passes the case. A judge that cannot be
+    asked is :class:`_NoAnswer` (the case errors: no verdict is not a wrong answer)."""
+    prompt = judge_model.prompt.replace("{request}", _request_text(case)).replace("{answer}", answer)
+    body = json.dumps({
+        "model": judge_model.model,
+        "temperature": 0,
+        "messages": [{"role": "system", "content": JUDGE_SYSTEM_PROMPT}, {"role": "user", "content": prompt}],
+    }).encode()
+    request = urllib.request.Request(
+        client.url.rstrip("/") + "/v1/chat/completions", data=body, method="POST",
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {client.key}"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout_s) as response:  # noqa: S310 - http(s) only, checked
+            reply = json.loads(response.read(MAX_ANSWER_BYTES))
+        verdict = reply["choices"][0]["message"]["content"]
+    except urllib.error.HTTPError as exc:
+        exc.close()
+        raise _NoAnswer(f"judge model: HTTP {exc.code}", status=None) from None
+    except (ValueError, KeyError, IndexError, TypeError):
+        raise _NoAnswer("judge model: reply is not a chat completion") from None
+    except (OSError, urllib.error.URLError) as exc:
+        raise _NoAnswer(f"judge model: connection failed ({exc.__class__.__name__})") from None
+    if not isinstance(verdict, str):
+        raise _NoAnswer("judge model: reply has no text")
+    if re.search(judge_model.pass_if, verdict, re.IGNORECASE):
+        return True, ""
+    return False, "the judge model did not pass the answer"
+
+
 # --- calling -----------------------------------------------------------------------------------
 
 def _call(case: Case, url: str, timeout_s: float) -> tuple[int, str]:
@@ -174,8 +233,16 @@ def _call(case: Case, url: str, timeout_s: float) -> tuple[int, str]:
         raise _NoAnswer(f"connection failed: {exc.__class__.__name__}", retry=True) from None
 
 
+def _verdict(case: Case, answer: str, judge_model: Optional[JudgeModel], timeout_s: float) -> tuple[bool, str]:
+    if case.expect.model is None:
+        return judge(case.expect, answer)
+    if judge_model is None:
+        raise _NoAnswer("judged by a model, but no judge is configured (--judge-url)")
+    return judge_with_model(case.expect.model, case, answer, judge_model, timeout_s)
+
+
 def _probe(case: Case, base_url: str, timeout_s: float, retries: int, deadline: float,
-           log_answers: bool) -> CaseResult:
+           log_answers: bool, judge_model: Optional[JudgeModel] = None) -> CaseResult:
     url = base_url.rstrip("/") + case.request.path
     started = time.monotonic()
     attempt = 0
@@ -189,20 +256,27 @@ def _probe(case: Case, base_url: str, timeout_s: float, retries: int, deadline: 
                 log.info("case=%s attempt=%d status=%s retrying: %s", case.id, attempt, exc.status, exc.reason)
                 time.sleep(pause)
                 continue
-            result = CaseResult(case.id, ERROR, time.monotonic() - started, exc.status, attempt, exc.reason)
+            result = CaseResult(case.id, ERROR, time.monotonic() - started, exc.status, attempt, exc.reason,
+                                case.expect.judge)
             break
-        right, reason = judge(case.expect, answer)
-        result = CaseResult(case.id, PASS if right else FAIL, time.monotonic() - started, status, attempt, reason)
+        latency = time.monotonic() - started
+        try:
+            right, reason = _verdict(case, answer, judge_model, min(timeout_s, max(deadline - time.monotonic(), 0.001)))
+        except _NoAnswer as exc:
+            result = CaseResult(case.id, ERROR, latency, status, attempt, exc.reason, case.expect.judge)
+        else:
+            result = CaseResult(case.id, PASS if right else FAIL, latency, status, attempt, reason, case.expect.judge)
         if log_answers:
             log.info("case=%s answer=%r", case.id, answer)
         break
-    log.info("case=%s outcome=%s latency=%.3fs status=%s attempts=%d%s", result.id, result.outcome,
-             result.latency_s, result.status, result.attempts, f" reason={result.reason}" if result.reason else "")
+    log.info("case=%s outcome=%s judge=%s latency=%.3fs status=%s attempts=%d%s", result.id, result.outcome,
+             result.judge, result.latency_s, result.status, result.attempts,
+             f" reason={result.reason}" if result.reason else "")
     return result
 
 
 def run(golden_set: GoldenSet, base_url: str, *, timeout_s: float = 30.0, retries: int = 2, concurrency: int = 4,
-        deadline_s: float = 600.0, log_answers: bool = False) -> RunResult:
+        deadline_s: float = 600.0, log_answers: bool = False, judge_model: Optional[JudgeModel] = None) -> RunResult:
     """Probe every case of ``golden_set`` against the agent at ``base_url`` (its REST entry).
 
     Never raises for what a case meets: an unexpected exception in one case makes that case an
@@ -210,6 +284,8 @@ def run(golden_set: GoldenSet, base_url: str, *, timeout_s: float = 30.0, retrie
     """
     if not base_url.startswith(("http://", "https://")):
         raise ValueError(f"base URL '{base_url}' must start with http:// or https://")
+    if judge_model is not None and not judge_model.url.startswith(("http://", "https://")):
+        raise ValueError(f"judge URL '{judge_model.url}' must start with http:// or https://")
     if timeout_s <= 0 or deadline_s <= 0 or retries < 0 or concurrency < 1:
         raise ValueError("timeout and deadline must be positive, retries 0 or more, concurrency 1 or more")
     started = time.monotonic()
@@ -219,7 +295,7 @@ def run(golden_set: GoldenSet, base_url: str, *, timeout_s: float = 30.0, retrie
 
     def one(case: Case) -> None:
         try:
-            result = _probe(case, base_url, timeout_s, retries, deadline, log_answers)
+            result = _probe(case, base_url, timeout_s, retries, deadline, log_answers, judge_model)
         except Exception as exc:  # noqa: BLE001 - one broken case must not stop the run
             reason = f"probe failed: {exc.__class__.__name__}"
             result = CaseResult(case.id, ERROR, time.monotonic() - started, reason=reason)
@@ -261,8 +337,11 @@ def registry(agent: str, result: Optional[RunResult]) -> CollectorRegistry:
         return metrics
     cases = Gauge(PROBE_CASES_METRIC, "Cases of the last probe run, by outcome (pass, fail: wrong answer, "
                   "error: no answer).", [PROBE_AGENT_LABEL, PROBE_OUTCOME_LABEL], registry=metrics)
+    judged = Gauge(PROBE_MODEL_JUDGED_METRIC, "Of the last run's cases, those judged by a model, by outcome: a "
+                   "model's verdict, not a check.", [PROBE_AGENT_LABEL, PROBE_OUTCOME_LABEL], registry=metrics)
     for outcome in PROBE_OUTCOMES:
         cases.labels(agent, outcome).set(result.count(outcome))
+        judged.labels(agent, outcome).set(sum(1 for c in result.cases if c.outcome == outcome and c.judge == "model"))
     latency = Gauge(PROBE_CASE_DURATION_METRIC, "Latency of each case in the last probe run, retries included.",
                     [PROBE_AGENT_LABEL, PROBE_CASE_LABEL], registry=metrics)
     for case in result.cases:
