@@ -1,17 +1,20 @@
-"""Grafana dashboards (JSON models): one per agent, one across the platform.
+"""Grafana dashboards (JSON models): one per agent, one per flow, one across the platform.
 
 Deterministic: no timestamps, panel ids in layout order, uids derived from names
-(``agent-<name>``, ``maas-platform``), so re-rendering never shows a diff. Prometheus
+(``agent-<name>``, ``flow-<name>``, ``maas-platform``), so re-rendering never shows a diff. Prometheus
 panels use the ``$datasource`` variable; the inbox panel on CloudWatch uses ``$cloudwatch``.
 """
 
 from __future__ import annotations
 
-from typing import Any, Optional
+import hashlib
+from typing import Any, Optional, Union
 
 from .. import names
 from ..config.agents import AgentSpec
-from .model import BURN_CONDITIONS, SLO, agent_slos, number
+from ..config.flows import FlowSpec
+from .flows import FlowSLO, flow_slos
+from .model import BURN_CONDITIONS, SLO, agent_slos, le_matcher, number
 from .rules import (
     AGENT_LLM_COST_METRIC,
     AGENT_LLM_TOKENS_METRIC,
@@ -34,6 +37,15 @@ PLATFORM_UID = "maas-platform"
 def dashboard_uid(agent: str) -> str:
     """The uid of an agent's dashboard (Grafana allows 40 characters; agent names have 30)."""
     return f"agent-{agent}"
+
+
+def flow_dashboard_uid(flow: str) -> str:
+    """The uid of a flow's dashboard: ``flow-<name>``, or within Grafana's 40 characters (flow names
+    have up to 40) the name's first 26 and a digest of the whole."""
+    uid = f"flow-{flow}"
+    if len(uid) <= 40:
+        return uid
+    return f"flow-{flow[:26]}-{hashlib.sha256(flow.encode()).hexdigest()[:8]}"
 
 
 class _Layout:
@@ -138,31 +150,32 @@ def _dashboard(uid: str, title: str, tags: list[str], panels: list[dict[str, Any
     }
 
 
-def _slo_panels(layout: _Layout, slos: list[SLO]) -> None:
+def _slo_panels(layout: _Layout, slos: list[Union[SLO, FlowSLO]], match: str) -> None:
+    """Per SLO its SLI and budget left, then burn rates; ``match`` selects the subject's series
+    (``agent="<name>"`` or ``flow="<name>"``)."""
     layout.row("Service level objectives")
     width = max(2, 24 // (2 * len(slos)))
     for slo in slos:
         objective = slo.objective
         layout.add(_stat(
-            f"{slo.name} ({slo.window})",
+            f"{slo.title} ({slo.window})",
             f"1 - {RATIO.format(window=slo.window)}{slo.selector}",
             "percentunit",
             _thresholds((None, "red"), (objective, "green")),
             description=f"{slo.description} Objective {objective * 100:g}%.",
         ), width, 4)
         layout.add(_stat(
-            f"{slo.name} budget left",
+            f"{slo.title} budget left",
             f"{BUDGET_REMAINING}{slo.selector}",
             "percentunit",
             _thresholds((None, "red"), (0, "orange"), (0.25, "green")),
             description=f"Share of the {slo.window} error budget ({(1 - objective) * 100:g}% of events) not yet spent.",
             decimals=1,
         ), width, 4)
-    agent = slos[0].agent
     burn_lines = _thresholds((None, "green"), *((c.factor, "orange" if c.severity == "ticket" else "red") for c in BURN_CONDITIONS))
     layout.add(_timeseries(
         "Burn rate (1h window)",
-        [_target(f'{RATIO.format(window="1h")}{{agent="{agent}"}} / {ERROR_BUDGET}{{agent="{agent}"}}', "{{slo}}")],
+        [_target(f'{RATIO.format(window="1h")}{{{match}}} / {ERROR_BUDGET}{{{match}}}', "{{slo}}")],
         "x",
         thresholds=burn_lines,
         description="Error ratio over 1h divided by the error budget: 1 spends the budget exactly over the window; "
@@ -171,8 +184,8 @@ def _slo_panels(layout: _Layout, slos: list[SLO]) -> None:
     layout.add(_timeseries(
         "Burn rate (5m and 6h windows)",
         [
-            _target(f'{CURRENT_BURN}{{agent="{agent}"}}', "{{slo}} 5m"),
-            _target(f'{RATIO.format(window="6h")}{{agent="{agent}"}} / {ERROR_BUDGET}{{agent="{agent}"}}', "{{slo}} 6h"),
+            _target(f'{CURRENT_BURN}{{{match}}}', "{{slo}} 5m"),
+            _target(f'{RATIO.format(window="6h")}{{{match}}} / {ERROR_BUDGET}{{{match}}}', "{{slo}} 6h"),
         ],
         "x",
         thresholds=burn_lines,
@@ -251,7 +264,7 @@ def agent_dashboard(
     slos = agent_slos(spec, namespace)
     ns = f'namespace="{namespace}"'
     layout = _Layout()
-    _slo_panels(layout, slos)
+    _slo_panels(layout, slos, f'agent="{spec.name}"')  # type: ignore[arg-type]
 
     threshold_s = spec.slos.latency.threshold_ms / 1000
     layout.row("Requests")
@@ -318,6 +331,57 @@ def agent_dashboard(
         layout.panels,
         _variables(cloudwatch=bool(inbox_queue)),
         links=[{"title": "Platform", "type": "link", "url": f"/d/{PLATFORM_UID}", "icon": "dashboard"}],
+    )
+
+
+def flow_dashboard(flow: FlowSpec, *, team: str, entry_namespace: str, last_namespace: str) -> dict[str, Any]:
+    """A flow's dashboard: its path, SLIs, budget left, burn rates, started and completed rates,
+    end-to-end latency. ``team``: the entry agent's, used when ``flow.team`` is unset."""
+    slos = flow_slos(flow, team=team, entry_namespace=entry_namespace, last_namespace=last_namespace)
+    label = names.FLOW_LABEL
+    layout = _Layout()
+    hops = "\n".join(f"{i}. `{hop.topic}` -> **{hop.to}**" for i, hop in enumerate(flow.hops, start=1))
+    layout.add({
+        "type": "text",
+        "title": "Path",
+        "options": {"mode": "markdown", "content": (
+            f"Flow `{flow.name}` (team {slos[0].team}) enters at **{flow.entry}** (namespace `{entry_namespace}`, "
+            f"counts `{names.FLOW_STARTED_METRIC}`) and completes at **{flow.last}** (namespace `{last_namespace}`, "
+            f"counts `{names.FLOW_COMPLETED_METRIC}` and observes `{names.FLOW_DURATION_METRIC}`):\n\n{hops}")},
+    }, 24, 5)
+    _slo_panels(layout, slos, f'{label}="{flow.name}"')  # type: ignore[arg-type]
+    started = f'{names.FLOW_STARTED_METRIC}{{namespace="{entry_namespace}",{label}="{flow.name}"}}'
+    completed = f'{names.FLOW_COMPLETED_METRIC}{{namespace="{last_namespace}",{label}="{flow.name}"}}'
+    duration = f'{names.FLOW_DURATION_METRIC}_bucket{{namespace="{last_namespace}",{label}="{flow.name}"}}'
+    threshold_s = flow.latency.threshold_ms / 1000
+    layout.row("Flows")
+    layout.add(_timeseries(
+        "Started and completed",
+        [
+            _target(f"sum(rate({started}[$__rate_interval]))", "started"),
+            _target(f"sum by (outcome) (rate({completed}[$__rate_interval]))", "completed {{outcome}}"),
+        ],
+        "ops",
+        description="Flows started by the entry agent and completed by the last agent, per second. A gap between "
+        "started and completed success is flows lost on the way or failed.",
+    ), 12, 8)
+    layout.add(_timeseries(
+        "End-to-end latency",
+        [_target(f"histogram_quantile({q}, sum by (le) (rate({duration}[$__rate_interval])))", f"p{int(q * 100)}")
+         for q in (0.5, 0.9, 0.99)],
+        "s",
+        thresholds=_thresholds((None, "green"), (threshold_s, "red")),
+        description=f"Seconds from flow_started to completion. Dashed: the threshold ({flow.latency.threshold_ms} ms); "
+        f"the last agent's histogram needs a bucket at it ({le_matcher(threshold_s)}).",
+    ), 12, 8)
+    return _dashboard(
+        flow_dashboard_uid(flow.name),
+        f"Flow {flow.name}",
+        ["maas", "flow", f"team:{slos[0].team}"],
+        layout.panels,
+        _variables(cloudwatch=False),
+        links=[{"title": "Agents", "type": "dashboards", "tags": ["maas", "agent"], "asDropdown": True,
+                "includeVars": False, "keepTime": True}],
     )
 
 

@@ -7,16 +7,22 @@ An agent's ``slos`` section becomes up to four SLOs, each an *error ratio* over 
   duration histogram (``http_request_duration_seconds_bucket{le}``);
 * ``accuracy`` — share of tasks the agent reports failed (``agent_tasks_total{outcome}``);
 * ``probe`` — share of synthetic health probes that failed (``probe_success{job="<agent>-health"}``),
-  held to the availability objective.
+  held to the availability objective;
+* ``golden`` — share of the agent's answers to its golden set that the platform's probe judged
+  wrong (``maas_probe_cases{outcome}``, pushed by ``maas-probe``), for agents with ``golden``.
+
+``accuracy`` is what the agent reports about itself; ``golden`` is what the platform measures.
 
 The metric contract behind these names is ``docs/metric-contract.md``.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Optional
 
+from .. import names
 from ..config.agents import AgentSpec
 
 # The burn-rate policy of the Google SRE workbook (multi-window, multi-burn-rate), as data:
@@ -46,14 +52,82 @@ BURN_CONDITIONS: tuple[BurnCondition, ...] = (
 # Windows recorded for every SLO (Sloth's set); the SLO window itself is recorded apart.
 RATE_WINDOWS: tuple[str, ...] = ("5m", "30m", "1h", "2h", "6h", "1d", "3d")
 
-SLO_KINDS: tuple[str, ...] = ("availability", "latency", "accuracy", "probe")
+SLO_KINDS: tuple[str, ...] = ("availability", "latency", "accuracy", "probe", "golden")
 
 PROBE_JOB_SUFFIX = "-health"
+
+# What each SLO's error ratio counts (alert texts).
+WHAT: dict[str, str] = {
+    "availability": "responses that are 5xx",
+    "latency": "requests slower than the threshold",
+    "accuracy": "tasks that fail",
+    "probe": "health probes that fail",
+    "golden": "golden-set answers judged wrong",
+}
+
+# The golden probe's results while they are fresh, per outcome: the golden SLI sums this recorded
+# series over its windows (see ``SLO.golden_fresh_expr``).
+GOLDEN_FRESH = "slo:golden_probe_cases:fresh"
+# A probe result counts while its run is at most this many schedule periods old.
+GOLDEN_STALE_PERIODS = 3
+# Period assumed for a schedule whose gaps ``schedule_period_seconds`` cannot compute.
+DEFAULT_PERIOD_SECONDS = 86400
 
 
 def _seconds(window: str) -> int:
     units = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
     return int(window[:-1]) * units[window[-1]]
+
+
+def _cron_field(field: str, low: int, high: int) -> Optional[set[int]]:
+    """The values a numeric cron field selects (``*``, ``*/n``, ``a``, ``a-b``, ``a-b/n``, lists), or None."""
+    values: set[int] = set()
+    for part in field.split(","):
+        step = 1
+        if "/" in part:
+            part, _, step_text = part.partition("/")
+            if not step_text.isdigit() or int(step_text) == 0:
+                return None
+            step = int(step_text)
+        if part == "*":
+            start, end = low, high
+        elif re.fullmatch(r"\d+-\d+", part):
+            start, end = (int(v) for v in part.split("-"))
+        elif part.isdigit():
+            start = int(part)
+            end = high if step > 1 else start
+        else:
+            return None
+        if not low <= start <= end <= high:
+            return None
+        values.update(range(start, end + 1, step))
+    return values
+
+
+def schedule_period_seconds(schedule: str) -> int:
+    """The longest gap between two runs of a five-field cron schedule, in seconds.
+
+    Minute and hour fields are read exactly (``*/5 * * * *`` -> 300, ``0 * * * *`` -> 3600,
+    ``15 */6 * * *`` -> 21600), a numeric day-of-week field over the week; a schedule restricted
+    by day of month or month gets 31 days, anything else (names such as ``MON``) one day: a
+    period too long only delays noticing a stopped probe, one too short would raise it falsely.
+    """
+    fields = schedule.split()
+    if len(fields) != 5:
+        return DEFAULT_PERIOD_SECONDS
+    minute, hour, dom, month, dow = fields
+    minutes, hours = _cron_field(minute, 0, 59), _cron_field(hour, 0, 23)
+    if minutes is None or hours is None:
+        return DEFAULT_PERIOD_SECONDS
+    if dom != "*" or month != "*":
+        return 31 * 86400
+    days = _cron_field(dow, 0, 7) if dow != "*" else set(range(7))
+    if days is None:
+        return DEFAULT_PERIOD_SECONDS
+    days = {d % 7 for d in days}
+    times = sorted(d * 86400 + h * 3600 + m * 60 for d in days for h in hours for m in minutes)
+    cycle = 7 * 86400
+    return max(b - a for a, b in zip(times, times[1:] + [times[0] + cycle]))
 
 
 def budget(objective: float) -> float:
@@ -111,12 +185,13 @@ class SLO:
 
     agent: str
     team: str
-    name: str  # "availability" | "latency" | "accuracy" | "probe"
+    name: str  # "availability" | "latency" | "accuracy" | "probe" | "golden"
     objective: float
     window_days: int
     description: str
     namespace: str = ""  # the agent's namespace; defaults to the agent name
     threshold_ms: Optional[int] = None  # latency only
+    period_seconds: Optional[int] = None  # golden only: the probe schedule's longest gap
 
     def __post_init__(self) -> None:
         if self.name not in SLO_KINDS:
@@ -127,6 +202,8 @@ class SLO:
             raise ValueError(f"window_days: {self.window_days} must be 28 or 30")
         if self.name == "latency" and self.threshold_ms is None:
             raise ValueError("threshold_ms: a latency SLO needs its threshold")
+        if self.name == "golden" and not self.period_seconds:
+            raise ValueError("period_seconds: a golden SLO needs its probe's schedule period")
         if not self.namespace:
             object.__setattr__(self, "namespace", self.agent)
 
@@ -155,6 +232,41 @@ class SLO:
         return "probe-failing.md" if self.name == "probe" else f"slo-{self.name}.md"
 
     @property
+    def subject(self) -> str:
+        """Who the SLO is about, as alert texts name it: the agent."""
+        return self.agent
+
+    @property
+    def kind(self) -> str:
+        """The SLO's name as alert texts say it."""
+        return self.name
+
+    @property
+    def title(self) -> str:
+        """The SLO as dashboards title it: ``accuracy`` says whose word it is."""
+        return "accuracy, agent-reported" if self.name == "accuracy" else self.name
+
+    @property
+    def what(self) -> str:
+        """What the error ratio counts, e.g. ``responses that are 5xx``."""
+        return WHAT[self.name]
+
+    @property
+    def group_name(self) -> str:
+        """Name of the SLO's rule group (``-period`` is appended for the window's group)."""
+        return f"maas-slo-{self.agent}-{self.name}"
+
+    @property
+    def frozen(self) -> str:
+        """Whose feature rollouts an exhausted budget freezes."""
+        return f"{self.agent}'s"
+
+    @property
+    def stale_seconds(self) -> Optional[int]:
+        """Golden only: how old a probe result may be and still count."""
+        return None if self.period_seconds is None else GOLDEN_STALE_PERIODS * self.period_seconds
+
+    @property
     def probe_job(self) -> str:
         return f"{self.agent}{PROBE_JOB_SUFFIX}"
 
@@ -165,6 +277,41 @@ class SLO:
     # --- PromQL ---------------------------------------------------------------------------
     def _ns(self, extra: str = "") -> str:
         return f'{{namespace="{self.namespace}"{"," + extra if extra else ""}}}'
+
+    def probe_selector(self, extra: str = "") -> str:
+        """Matchers of the golden probe's series of this agent on the Pushgateway.
+
+        The Pushgateway is scraped with honorLabels, so ``job`` and ``agent`` are the pushed
+        grouping key (job ``maas-probe``, agent=<name>). Another agent cannot push under them:
+        the Pushgateway's NetworkPolicy admits only pods labelled
+        ``app.kubernetes.io/name: maas-probe``, which only the platform's probe CronJobs run.
+        An agent's own scraped series with these names get its own ``job`` (honor_labels false
+        renames theirs to ``exported_job``), so they never match ``job="maas-probe"``. The
+        OpenTelemetry collector's exporter is scraped with honorLabels too and turns an OTLP
+        sender's ``service.name`` into ``job``; that scrape drops every series named
+        ``maas_probe_*`` or with ``job="maas-probe"`` (components/observability/values.py,
+        otel_exporter_metric_relabelings; tests/test_otel_labels.py), so that path is closed.
+        """
+        tail = f",{extra}" if extra else ""
+        return f'{{job="{names.PROBE_JOB}",{names.PROBE_AGENT_LABEL}="{self.agent}"{tail}}}'
+
+    def golden_fresh_expr(self) -> str:
+        """Recorded as ``GOLDEN_FRESH`` (by outcome): the last run's case counts while that run is
+        at most ``GOLDEN_STALE_PERIODS`` schedule periods old.
+
+        The Pushgateway keeps a group's last push for ever: a probe that stopped would otherwise
+        keep its last result standing, the SLI looking fine (or burning) for as long. Past the
+        bound its samples stop counting, the windows empty out and the burn alerts go quiet;
+        ``GoldenProbeNotRunning`` says why.
+        """
+        last = f"{names.PROBE_LAST_RUN_METRIC}{self.probe_selector()}"
+        return (
+            f"sum by ({names.PROBE_OUTCOME_LABEL}) (\n  {names.PROBE_CASES_METRIC}{self.probe_selector()}\n"
+            f"  and on ({names.PROBE_AGENT_LABEL})\n  (time() - {last} <= {self.stale_seconds})\n)"
+        )
+
+    def _fresh(self, outcomes: str) -> str:
+        return f'{GOLDEN_FRESH}{{{names.PROBE_AGENT_LABEL}="{self.agent}",{names.PROBE_OUTCOME_LABEL}=~"{outcomes}"}}'
 
     def error_ratio(self, window: str) -> str:
         """PromQL of the SLI error ratio over ``window`` (e.g. ``"5m"``), between 0 and 1.
@@ -189,6 +336,14 @@ class SLO:
                 f'(sum(rate(agent_tasks_total{{namespace="{ns}",outcome="failure"}}[{window}])) or vector(0))\n'
                 f'/\nsum(rate(agent_tasks_total{{namespace="{ns}"}}[{window}]))'
             )
+        if self.name == "golden":
+            # Each scrape of a run's result counts in numerator and denominator alike, so runs
+            # weigh by how long their result stood: alike for a periodic schedule. ``error``
+            # cases (no answer) are left out; a window without a judged answer has no value.
+            return (
+                f'(sum(sum_over_time({self._fresh("fail")}[{window}])) or vector(0))\n'
+                f'/\n(sum(sum_over_time({self._fresh("pass|fail")}[{window}])) > 0)'
+            )
         return f'1 - avg(avg_over_time(probe_success{{job="{self.probe_job}"}}[{window}]))'
 
     def good_total_queries(self) -> dict[str, str]:
@@ -210,6 +365,13 @@ class SLO:
                 "bad": f'sum(agent_tasks_total{{namespace="{ns}",outcome="failure"}})',
                 "total": f'sum(agent_tasks_total{{namespace="{ns}"}})',
             }
+        if self.name == "golden":  # gauges of the last run, not counters
+            outcome = names.PROBE_OUTCOME_LABEL
+            bad, total = self.probe_selector(f'{outcome}="fail"'), self.probe_selector(f'{outcome}=~"pass|fail"')
+            return {
+                "bad": f"sum({names.PROBE_CASES_METRIC}{bad})",
+                "total": f"sum({names.PROBE_CASES_METRIC}{total})",
+            }
         return {
             "good": f'sum(probe_success{{job="{self.probe_job}"}})',
             "total": f'count(probe_success{{job="{self.probe_job}"}})',
@@ -217,7 +379,8 @@ class SLO:
 
 
 def agent_slos(spec: AgentSpec, namespace: str, *, include_probe: Optional[bool] = None) -> list[SLO]:
-    """The agent's SLOs: availability, latency, accuracy (unless turned off) and probe.
+    """The agent's SLOs: availability, latency, accuracy (unless turned off), probe, and golden
+    when the agent has a golden set.
 
     The probe SLO holds the synthetic health probe to the availability objective. It is left
     out for agents that scale to zero (``messaging.scale_to_zero``): their REST entry is
@@ -248,8 +411,8 @@ def agent_slos(spec: AgentSpec, namespace: str, *, include_probe: Optional[bool]
             SLO(
                 name="accuracy",
                 objective=slos.accuracy,
-                description=f"{pct(slos.accuracy)} of the tasks {spec.name} works on succeed "
-                f"(agent_tasks_total outcome) over {slos.window_days} days.",
+                description=f"{pct(slos.accuracy)} of the tasks {spec.name} works on succeed, as the agent "
+                f"reports them (agent-reported: agent_tasks_total outcome) over {slos.window_days} days.",
                 **common,
             )
         )
@@ -260,6 +423,18 @@ def agent_slos(spec: AgentSpec, namespace: str, *, include_probe: Optional[bool]
                 objective=slos.availability,
                 description=f"{pct(slos.availability)} of the synthetic probes of {spec.name}'s "
                 f"{spec.health_path} succeed over {slos.window_days} days.",
+                **common,
+            )
+        )
+    if spec.golden is not None:
+        golden = spec.golden
+        out.append(
+            SLO(
+                name="golden",
+                objective=golden.objective,
+                description=f"{pct(golden.objective)} of {spec.name}'s answers to its golden set ({golden.cases}) "
+                f"are judged right by the platform's probe (schedule {golden.schedule}) over {slos.window_days} days.",
+                period_seconds=schedule_period_seconds(golden.schedule),
                 **common,
             )
         )

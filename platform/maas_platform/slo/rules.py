@@ -5,32 +5,59 @@ One definition renders both the ``spec`` of the agent's PrometheusRule and the p
 
 Per SLO, two groups:
 
-``maas-slo-<agent>-<slo>`` (default interval)
+``maas-slo-<agent>-<slo>`` (``maas-flow-<flow>-<slo>`` for a flow; default interval)
     ``slo:sli_error:ratio_rate<w>`` for w in 5m 30m 1h 2h 6h 1d 3d, ``slo:current_burn_rate:ratio``,
     ``slo:objective:ratio``, ``slo:error_budget:ratio``, then the four burn-rate alerts (rules of
-    a group run in order, so the alerts read the ratios recorded in the same evaluation).
+    a group run in order, so the alerts read the ratios recorded in the same evaluation). The
+    golden SLO first records its probe's fresh results (``slo:golden_probe_cases:fresh``) and
+    ends with the alerts on a probe that cannot run.
 ``maas-slo-<agent>-<slo>-period`` (``PERIOD_INTERVAL``)
     ``slo:sli_error:ratio_rate<28d|30d>`` and ``slo:period_error_budget_remaining:ratio``: the whole
-    window, request-weighted over the raw counters, evaluated less often because it is costly.
+    window, request-weighted over the raw counters, evaluated less often because it is costly;
+    then ``SLOErrorBudgetExhausted`` once nothing of the budget is left.
 
-Series names follow Sloth; every series and alert carries ``slo``, ``agent``, ``team`` and
-``namespace``.
+Series names follow Sloth; every series and alert carries ``slo``, ``agent`` (``flow`` for a flow's),
+``team`` and ``namespace``. ``slo_rule_groups``, ``burn_alert`` and ``budget_exhausted_alert`` take
+an agent's :class:`~.model.SLO` or a flow's :class:`~.flows.FlowSLO` alike.
 """
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional, Union
 
 import yaml
 
 from .. import names
 from ..config.agents import AgentSpec
-from .model import BURN_CONDITIONS, RATE_WINDOWS, SLO, BurnCondition, agent_slos, le_matcher, number
+from .model import (
+    BURN_CONDITIONS,
+    GOLDEN_FRESH,
+    GOLDEN_STALE_PERIODS,
+    RATE_WINDOWS,
+    SLO,
+    BurnCondition,
+    agent_slos,
+    le_matcher,
+    number,
+)
+
+if TYPE_CHECKING:
+    from .flows import FlowSLO
+
+AnySLO = Union[SLO, "FlowSLO"]
 
 RUNBOOK_BASE = "https://github.com/acme/maas/blob/main/docs/runbooks"
 PERIOD_INTERVAL = "2m"
 PROBE_FAILING_FOR = "5m"
 LLM_BUDGET_DAYS = 30
+# SLOErrorBudgetExhausted waits this long: the window's ratio moves slowly and noisily around the
+# line once the budget is spent; an hour below it is a spent budget, not a blip.
+BUDGET_EXHAUSTED_FOR = "1h"
+# Golden probe: a share of cases ending in ``error`` (no answer to judge) above this, over
+# GOLDEN_ERRORS_WINDOW and for GOLDEN_ERRORS_FOR, opens a ticket.
+GOLDEN_ERRORS_SHARE = 0.1
+GOLDEN_ERRORS_WINDOW = "1h"
+GOLDEN_ERRORS_FOR = "30m"
 
 # Names of the recorded series, as Sloth names them.
 RATIO = "slo:sli_error:ratio_rate{window}"
@@ -38,13 +65,6 @@ OBJECTIVE = "slo:objective:ratio"
 ERROR_BUDGET = "slo:error_budget:ratio"
 CURRENT_BURN = "slo:current_burn_rate:ratio"
 BUDGET_REMAINING = names.SLO_BUDGET_REMAINING
-
-_WHAT = {
-    "availability": "responses that are 5xx",
-    "latency": "requests slower than the threshold",
-    "accuracy": "tasks that fail",
-    "probe": "health probes that fail",
-}
 
 
 def _record(name: str, expr: str, labels: dict[str, str]) -> dict[str, Any]:
@@ -55,12 +75,12 @@ def _pct(value: float) -> str:
     return f"{value * 100:.4g}%"
 
 
-def burn_threshold(slo: SLO, condition: BurnCondition) -> float:
+def burn_threshold(slo: AnySLO, condition: BurnCondition) -> float:
     """The error ratio above which ``condition`` fires: factor x (1 - objective)."""
     return round(condition.factor * slo.error_budget, 12)
 
 
-def burn_alert(slo: SLO, condition: BurnCondition, runbook_base: str = RUNBOOK_BASE) -> dict[str, Any]:
+def burn_alert(slo: AnySLO, condition: BurnCondition, runbook_base: str = RUNBOOK_BASE) -> dict[str, Any]:
     long = RATIO.format(window=condition.long_window) + slo.selector
     short = RATIO.format(window=condition.short_window) + slo.selector
     factor, eb = number(condition.factor), number(slo.error_budget)
@@ -75,10 +95,10 @@ def burn_alert(slo: SLO, condition: BurnCondition, runbook_base: str = RUNBOOK_B
             "burn_window": condition.long_window,
         },
         "annotations": {
-            "summary": f"{slo.agent}: the {slo.name} error budget burns over {factor}x too fast "
+            "summary": f"{slo.subject}: the {slo.kind} error budget burns over {factor}x too fast "
             f"({condition.long_window} and {condition.short_window} windows)",
             "description": (
-                f"{slo.agent}'s {slo.name} error ratio (share of {_WHAT[slo.name]}) is "
+                f"{slo.subject}'s {slo.kind} error ratio (share of {slo.what}) is "
                 f'{{{{ printf "%.3g" $value }}}} over the last {condition.long_window} and above {threshold} over '
                 f"the last {condition.short_window} as well; {threshold} is {factor} times the error budget {eb} "
                 f"(objective {number(slo.objective)} over {slo.window}). At this pace the {slo.window} budget lasts "
@@ -90,11 +110,38 @@ def burn_alert(slo: SLO, condition: BurnCondition, runbook_base: str = RUNBOOK_B
     }
 
 
-def slo_rule_groups(slo: SLO, runbook_base: str = RUNBOOK_BASE) -> list[dict[str, Any]]:
-    """The two rule groups of one SLO (see the module docstring)."""
+def budget_exhausted_alert(slo: AnySLO, runbook_base: str = RUNBOOK_BASE, for_: str = BUDGET_EXHAUSTED_FOR) -> dict[str, Any]:
+    """Nothing left of the window's error budget: a ticket, and feature rollouts freeze.
+
+    ``docs/error-budgets.md`` (beside ``docs/runbooks``) is the policy the description links.
+    """
+    policy = runbook_base.rsplit("/", 1)[0] + "/error-budgets.md"
+    return {
+        "alert": "SLOErrorBudgetExhausted",
+        "expr": f"{BUDGET_REMAINING}{slo.selector} <= 0",
+        "for": for_,
+        "labels": {**slo.labels, "severity": "ticket"},
+        "annotations": {
+            "summary": f"{slo.subject}: the {slo.kind} error budget of the last {slo.window} is spent",
+            "description": (
+                f"{slo.subject}'s {slo.kind} SLO (objective {number(slo.objective)} over {slo.window}) has "
+                f'{{{{ printf "%.3g" $value }}}} of its error budget left, at or below 0 for {for_}. '
+                f"Feature rollouts of {slo.frozen} workloads are frozen until the budget is positive again: "
+                f"only fixes and rollbacks ship ({policy})."
+            ),
+            "runbook_url": f"{runbook_base}/slo-error-budget-exhausted.md",
+        },
+    }
+
+
+def slo_rule_groups(slo: AnySLO, runbook_base: str = RUNBOOK_BASE) -> list[dict[str, Any]]:
+    """The two rule groups of one SLO, an agent's or a flow's (see the module docstring)."""
     labels = slo.labels
     eb = number(slo.error_budget)
-    rules: list[dict[str, Any]] = [_record(RATIO.format(window=w), slo.error_ratio(w), labels) for w in RATE_WINDOWS]
+    rules: list[dict[str, Any]] = []
+    if slo.name == "golden":
+        rules.append(_record(GOLDEN_FRESH, slo.golden_fresh_expr(), labels))  # type: ignore[union-attr]
+    rules += [_record(RATIO.format(window=w), slo.error_ratio(w), labels) for w in RATE_WINDOWS]
     rules += [
         _record(CURRENT_BURN, f"{RATIO.format(window='5m')}{slo.selector} / {eb}", labels),
         _record(OBJECTIVE, f"vector({number(slo.objective)})", labels),
@@ -104,13 +151,16 @@ def slo_rule_groups(slo: SLO, runbook_base: str = RUNBOOK_BASE) -> list[dict[str
     if slo.name == "latency":
         rules.append(_latency_bucket_missing(slo, runbook_base))
     if slo.name == "probe":
-        rules.append(probe_failing_alert(slo, runbook_base))
+        rules.append(probe_failing_alert(slo, runbook_base))  # type: ignore[arg-type]
+    if slo.name == "golden":
+        rules += golden_probe_alerts(slo, runbook_base)  # type: ignore[arg-type]
     period_ratio = RATIO.format(window=slo.window)
     period = [
         _record(period_ratio, slo.error_ratio(slo.window), labels),
         _record(BUDGET_REMAINING, f"1 - ({period_ratio}{slo.selector} / {eb})", labels),
+        budget_exhausted_alert(slo, runbook_base),
     ]
-    name = f"maas-slo-{slo.agent}-{slo.name}"
+    name = slo.group_name
     return [
         {"name": name, "rules": rules},
         {"name": f"{name}-period", "interval": PERIOD_INTERVAL, "rules": period},
@@ -134,6 +184,73 @@ def probe_failing_alert(slo: SLO, runbook_base: str = RUNBOOK_BASE, for_: str = 
             "runbook_url": f"{runbook_base}/probe-failing.md",
         },
     }
+
+
+def golden_probe_alerts(slo: SLO, runbook_base: str = RUNBOOK_BASE) -> list[dict[str, Any]]:
+    """The golden probe cannot measure: never a burn alert, these two instead.
+
+    ``GoldenProbeNotRunning`` (ticket): ``maas_probe_up`` 0 (no case got an answer), the last run
+    older than ``GOLDEN_STALE_PERIODS`` schedule periods, or no run ever pushed, for two periods
+    (at least 10 minutes) — one failed or late run is the next run's to repair. A ticket, not a
+    page: while the probe is blind the golden SLO only stops judging; an agent that answers
+    nobody pages through its availability and health-probe alerts. ``GoldenProbeErrors``
+    (ticket): over ``GOLDEN_ERRORS_WINDOW`` more than ``GOLDEN_ERRORS_SHARE`` of the cases ended
+    in ``error`` (time-outs, 5xx, refused): the SLI judges fewer answers than the set holds.
+    """
+    period = slo.period_seconds or 0
+    stale = GOLDEN_STALE_PERIODS * period
+    for_ = _duration(max(2 * period, 600))
+    up = f"{names.PROBE_UP_METRIC}{slo.probe_selector()}"
+    last = f"{names.PROBE_LAST_RUN_METRIC}{slo.probe_selector()}"
+    runbook = f"{runbook_base}/golden-probe-not-running.md"
+    fresh = f'{GOLDEN_FRESH}{{{names.PROBE_AGENT_LABEL}="{slo.agent}"'
+    window = GOLDEN_ERRORS_WINDOW
+    return [
+        {
+            "alert": "GoldenProbeNotRunning",
+            "expr": (
+                f"(max({up}) == 0)\nor\n(time() - max({last}) > {stale})\n"
+                f"or\n(vector(1) unless on () {last})"
+            ),
+            "for": for_,
+            "labels": {**slo.labels, "severity": "ticket"},
+            "annotations": {
+                "summary": f"{slo.agent}: the golden-set probe has not measured for {for_}",
+                "description": (
+                    f"The maas-probe runs of {slo.agent} (schedule every {_duration(period)} at most) either reached "
+                    f"no answer (maas_probe_up 0), last pushed over {_duration(stale)} ago, or never pushed. "
+                    f"The golden SLO counts no result older than {_duration(stale)}: it is blind, not green."
+                ),
+                "runbook_url": runbook,
+            },
+        },
+        {
+            "alert": "GoldenProbeErrors",
+            "expr": (
+                f'sum(sum_over_time({fresh},{names.PROBE_OUTCOME_LABEL}="error"}}[{window}]))\n/\n'
+                f"(sum(sum_over_time({fresh}}}[{window}])) > 0)\n> {number(GOLDEN_ERRORS_SHARE)}"
+            ),
+            "for": GOLDEN_ERRORS_FOR,
+            "labels": {**slo.labels, "severity": "ticket"},
+            "annotations": {
+                "summary": f"{slo.agent}: over {_pct(GOLDEN_ERRORS_SHARE)} of golden-set cases get no answer",
+                "description": (
+                    f'{{{{ printf "%.3g" $value }}}} of the golden-set cases of {slo.agent} over the last {window} '
+                    f"ended in error (time-out, 5xx, refused): no answer to judge, so the golden SLO judges "
+                    f"fewer answers than the set holds."
+                ),
+                "runbook_url": runbook,
+            },
+        },
+    ]
+
+
+def _duration(seconds: int) -> str:
+    """Seconds as a Prometheus duration: ``300`` -> ``5m``, ``86400`` -> ``1d``."""
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds and seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
 
 
 def _latency_bucket_missing(slo: SLO, runbook_base: str) -> dict[str, Any]:
@@ -163,9 +280,11 @@ def _latency_bucket_missing(slo: SLO, runbook_base: str) -> dict[str, Any]:
 # honor_labels false, the default and what the platform's ServiceMonitors leave, Prometheus renames
 # a scraped ``namespace`` label to ``exported_namespace`` and attaches the target's; Prometheus
 # configuration reference, scrape_config.honor_labels, checked 2026-12-03). The OpenTelemetry
-# collector's exporter is scraped with honorLabels (it carries the senders' job and instance), so a
-# metric an agent sends through OTLP could claim the gateway's labels; it could only add to the sum
-# the alerts read (``increase`` of a counter is never negative), never hide the gateway's spend. Bedrock's spend reaches the platform as the agent's AWS Budget
+# collector's exporter is scraped with honorLabels (it carries the senders' job and instance), but
+# that scrape sets every series' ``namespace`` to the collector's own and keeps a sender's as
+# ``exported_namespace`` (components/observability/values.py, otel_exporter_metric_relabelings;
+# tests/test_otel_labels.py on a real Prometheus), so a metric sent over OTLP cannot claim the
+# gateway's namespace either. Bedrock's spend reaches the platform as the agent's AWS Budget
 # on its Bedrock spend (notifications at 80 % and forecast 100 %, a deny action at 100 %) and as
 # CloudWatch AWS/Bedrock metrics per inference profile; no CloudWatch exporter runs, so Prometheus
 # sees neither, and these rules do not cover Bedrock (docs/llm-access.md).
@@ -316,7 +435,7 @@ def rules_yaml(groups: list[dict[str, Any]]) -> str:
 
 __all__ = [
     "BUDGET_REMAINING", "CURRENT_BURN", "ERROR_BUDGET", "OBJECTIVE", "RATIO", "RUNBOOK_BASE",
-    "burn_alert", "burn_threshold", "gateway_selector", "gateway_spend", "llm_budget_rules", "llm_budget_source",
+    "budget_exhausted_alert", "burn_alert", "burn_threshold", "gateway_selector", "golden_probe_alerts", "gateway_spend", "llm_budget_rules", "llm_budget_source",
     "llm_gateway_limit", "probe_failing_alert", "prometheus_rule_spec",
     "rule_groups", "rules_yaml", "slo_rule_groups",
 ]
