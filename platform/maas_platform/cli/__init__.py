@@ -2,8 +2,8 @@
 
 One module per command group, all printing to the console of :mod:`.console`:
 :mod:`.plan` (``maas plan``), :mod:`.preflight` (``maas preflight``), :mod:`.verify`
-(``maas verify``), :mod:`.policy` (``maas policy-config``) and :mod:`.reference`
-(``maas reference config|policies``).
+(``maas verify``), :mod:`.policy` (``maas policy-config``), :mod:`.error_budget`
+(``maas error-budget``) and :mod:`.reference` (``maas reference config|policies``).
 A command module imports what it runs when it runs, so ``maas --help`` stays fast.
 
 Help is plain text wrapped to the terminal (``COLUMNS``, at most 120 columns), never cutting a
@@ -22,7 +22,7 @@ from typing import Any, Optional
 import typer
 from typer.core import TyperGroup
 
-from . import diff, plan, policy, preflight, reference, verify
+from . import diff, error_budget, plan, policy, preflight, reference, verify
 
 DISTRIBUTION = "maas-platform"
 # Help is wrapped to the terminal's width up to this many columns (click: min(COLUMNS, this) - 2).
@@ -165,6 +165,7 @@ app.command("diff")(diff.diff)
 app.command("verify")(verify.verify)
 app.command("preflight")(preflight.preflight)
 app.command("policy-config")(policy.policy_config)
+app.command("error-budget")(error_budget.error_budget)
 app.add_typer(reference.app, name="reference")
 
 __all__ = ["app", "version"]
