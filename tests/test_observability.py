@@ -182,6 +182,7 @@ def test_releases_live_in_monitoring_except_the_host_agents(capture):
     assert namespaces == {
         "kube-prometheus-stack": MONITORING_NAMESPACE,
         "prometheus-blackbox-exporter": MONITORING_NAMESPACE,
+        "prometheus-pushgateway": MONITORING_NAMESPACE,
         "opentelemetry-collector": MONITORING_NAMESPACE,
         "fluent-bit": HOST_AGENTS_NAMESPACE,
     }

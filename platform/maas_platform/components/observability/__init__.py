@@ -1,6 +1,6 @@
 """The observability stack: metrics, alerts, dashboards, traces and agent logs, once per cluster.
 
-Four pinned Helm charts, each workload that calls AWS with its own EKS Pod Identity role
+Five pinned Helm charts, each workload that calls AWS with its own EKS Pod Identity role
 (built like :class:`~..addons.ClusterAddons`: role, inline policy, association):
 
 * **kube-prometheus-stack** in ``monitoring``: Prometheus on an encrypted volume, selecting
@@ -12,6 +12,10 @@ Four pinned Helm charts, each workload that calls AWS with its own EKS Pod Ident
   dashboards sidecar watching all namespaces and a read-only CloudWatch datasource.
 * **prometheus-blackbox-exporter** in ``monitoring``: the prober the agents' ``Probe``
   objects name (module ``http_2xx``).
+* **prometheus-pushgateway** in ``monitoring``, Service ``prometheus-pushgateway``: where the
+  golden-set probes (``maas-probe``, a run every few minutes, gone before any scrape) push each
+  run's gauges; Prometheus scrapes it keeping the pushed ``job`` and ``agent``.
+  Only probe pods of agent namespaces may push, and only Prometheus may read.
 * **opentelemetry-collector** (contrib image) in ``monitoring``, Service ``otel-collector``:
   OTLP gRPC/HTTP in; traces to AWS X-Ray; metrics to a Prometheus exporter endpoint that
   Prometheus scrapes through a ServiceMonitor. Pull, not ``prometheusremotewrite``: the
@@ -44,6 +48,7 @@ from .charts import (
     KUBE_PROMETHEUS_STACK_CHART,
     OBSERVABILITY_CHARTS,
     OTEL_COLLECTOR_CHART,
+    PUSHGATEWAY_CHART,
 )
 from .iam import (
     alertmanager_statements,
@@ -74,16 +79,19 @@ from .values import (
     otel_collector_removed_defaults,
     otel_collector_values,
     persistent_volume_claim_retention,
+    pushgateway_clients,
+    pushgateway_values,
     receiver_volumes,
 )
 
 __all__ = [
     "ALERTMANAGER_SERVICE_ACCOUNT", "BLACKBOX_EXPORTER_CHART", "FLUENT_BIT_CHART", "FLUENT_BIT_SERVICE_ACCOUNT",
     "GRAFANA_ADMIN_SECRET", "GRAFANA_SERVICE_ACCOUNT", "KUBE_PROMETHEUS_STACK_CHART", "OBSERVABILITY_CHARTS",
-    "OTEL_COLLECTOR_CHART", "OTEL_COLLECTOR_SERVICE_ACCOUNT", "SYSTEM_NAMESPACES", "ObservabilityArgs",
-    "ObservabilityStack", "Receiver", "agent_log_group_name", "agent_log_group_prefix", "alertmanager_config",
-    "alertmanager_statements", "blackbox_exporter_values", "fluent_bit_pipeline", "fluent_bit_statements",
-    "fluent_bit_values", "grafana_statements", "kube_prometheus_stack_values", "otel_collector_statements",
-    "otel_collector_removed_defaults", "otel_collector_values", "persistent_volume_claim_retention",
-    "receiver_volumes", "secret_sync_role_prefix", "secret_sync_statements", "unattributed_log_group_name",
+    "OTEL_COLLECTOR_CHART", "OTEL_COLLECTOR_SERVICE_ACCOUNT", "PUSHGATEWAY_CHART", "SYSTEM_NAMESPACES",
+    "ObservabilityArgs", "ObservabilityStack", "Receiver", "agent_log_group_name", "agent_log_group_prefix",
+    "alertmanager_config", "alertmanager_statements", "blackbox_exporter_values", "fluent_bit_pipeline",
+    "fluent_bit_statements", "fluent_bit_values", "grafana_statements", "kube_prometheus_stack_values",
+    "otel_collector_statements", "otel_collector_removed_defaults", "otel_collector_values",
+    "persistent_volume_claim_retention", "pushgateway_clients", "pushgateway_values", "receiver_volumes",
+    "secret_sync_role_prefix", "secret_sync_statements", "unattributed_log_group_name",
 ]

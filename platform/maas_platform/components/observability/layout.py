@@ -8,7 +8,7 @@ SecretStore, the agent label) live in :mod:`maas_platform.names`; these are the 
 from __future__ import annotations
 
 from types import MappingProxyType
-from typing import Mapping
+from typing import Any, Mapping
 
 from ... import names
 
@@ -26,6 +26,24 @@ OTEL_COLLECTOR_SERVICE_ACCOUNT = "otel-collector"
 FLUENT_BIT_SERVICE_ACCOUNT = "fluent-bit"
 
 OTEL_PROMETHEUS_EXPORTER_PORT = 8889
+
+# The labels prometheus-operator puts on the pods of the Prometheus named
+# "<kube-prometheus-stack>-prometheus" (the chart's prometheus.crname while
+# cleanPrometheusOperatorObjectNames stays false, its default at kube-prometheus-stack-88.5.3).
+# prometheus-operator v0.93.0 pkg/prometheus/server/statefulset_test.go, expectedPodLabels:
+# app.kubernetes.io/name "prometheus", operator.prometheus.io/name <the Prometheus's name>.
+# Checked on 2026-12-03.
+PROMETHEUS_POD_LABELS: Mapping[str, str] = MappingProxyType({
+    names.NAME_LABEL: "prometheus",
+    "operator.prometheus.io/name": f"{names.KUBE_PROMETHEUS_STACK}-prometheus",
+})
+# The Pushgateway writes what it holds to this file of its pod's emptyDir (the chart mounts the
+# volume at persistentVolume.mountPath, /data by default at prometheus-pushgateway-3.8.0), through
+# a temporary file in the same directory (pushgateway v1.11.3 storage/diskmetricstore.go, persist).
+PUSHGATEWAY_DATA_DIR = "/data"
+PUSHGATEWAY_PERSISTENCE_FILE = f"{PUSHGATEWAY_DATA_DIR}/pushgateway.data"
+# The image runs as nobody (prometheus/pushgateway v1.11.3 Dockerfile: USER 65534).
+PUSHGATEWAY_USER = 65534
 
 GRAFANA_ADMIN_SECRET = "grafana-admin"  # the Kubernetes Secret ESO writes
 GRAFANA_ADMIN_USER_KEY = "admin-user"
@@ -56,6 +74,13 @@ SEVERITIES = ("page", "ticket")
 SEVERITY_MATCHERS: Mapping[str, str] = MappingProxyType(
     {"page": 'severity=~"page|critical"', "ticket": 'severity=~"ticket|warning"'}
 )
+
+
+def agent_namespaces() -> dict[str, Any]:
+    """A namespaceSelector of every agent namespace, a fresh dict each call. Every agent's Namespace
+    carries maas.dev/agent (components/agent), and a team user may create a Namespace only under a
+    registered agent's name (the platform's admission policy)."""
+    return {"matchExpressions": [{"key": names.AGENT_LABEL, "operator": "Exists"}]}
 
 
 def agent_log_group_prefix(prefix: str) -> str:

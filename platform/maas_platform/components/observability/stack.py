@@ -1,5 +1,5 @@
 """The :class:`ObservabilityStack` component: namespaces, identities, the Grafana admin secret,
-the fallback log group and the four releases. Values come from :mod:`.values`, grants from
+the fallback log group and the five releases. Values come from :mod:`.values`, grants from
 :mod:`.iam`; this module only creates resources and wires them together."""
 
 from __future__ import annotations
@@ -19,7 +19,13 @@ from ..addons import secret_store_spec, secret_sync_service_account
 from ..base import StrInput, child, encrypted_log_group
 from ..workloads import Chart, helm_release, workload_identity
 from .args import ObservabilityArgs
-from .charts import BLACKBOX_EXPORTER_CHART, FLUENT_BIT_CHART, KUBE_PROMETHEUS_STACK_CHART, OTEL_COLLECTOR_CHART
+from .charts import (
+    BLACKBOX_EXPORTER_CHART,
+    FLUENT_BIT_CHART,
+    KUBE_PROMETHEUS_STACK_CHART,
+    OTEL_COLLECTOR_CHART,
+    PUSHGATEWAY_CHART,
+)
 from .iam import (
     alertmanager_statements,
     fluent_bit_statements,
@@ -47,11 +53,13 @@ from .values import (
     kube_prometheus_stack_values,
     otel_collector_removed_defaults,
     otel_collector_values,
+    pushgateway_values,
 )
 
 
 class ObservabilityStack(pulumi.ComponentResource):
-    """Prometheus, Alertmanager, Grafana, the blackbox exporter, the OTel collector and Fluent Bit.
+    """Prometheus, Alertmanager, Grafana, the blackbox exporter, the Pushgateway, the OTel collector
+    and Fluent Bit.
 
     Pass the AWS and Kubernetes providers through ``opts.providers``. Children inherit
     them and nothing else of the caller's options.
@@ -62,6 +70,7 @@ class ObservabilityStack(pulumi.ComponentResource):
     otel_endpoint: str
     prometheus_release: k8s.helm.v3.Release
     blackbox_exporter_release: k8s.helm.v3.Release
+    pushgateway_release: k8s.helm.v3.Release
     otel_collector_release: k8s.helm.v3.Release
     fluent_bit_release: k8s.helm.v3.Release
     alertmanager_role: aws.iam.Role
@@ -144,6 +153,13 @@ class ObservabilityStack(pulumi.ComponentResource):
         self.blackbox_exporter_release = self._release(
             name, BLACKBOX_EXPORTER_CHART, namespace=self.namespace.metadata.name,
             values=blackbox_exporter_values(args.replicas), depends_on=[self.prometheus_release],
+        )
+        # Always, whether or not an agent of this stack has a golden set: agents of team stacks,
+        # which this stack never sees, push here too, and one small pod keeps every environment
+        # the same (no release that comes and goes with an agent's config).
+        self.pushgateway_release = self._release(
+            name, PUSHGATEWAY_CHART, namespace=self.namespace.metadata.name,
+            values=pushgateway_values(), depends_on=[self.prometheus_release],
         )
         self.otel_collector_release = self._release(
             name, OTEL_COLLECTOR_CHART, namespace=self.namespace.metadata.name,

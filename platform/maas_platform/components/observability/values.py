@@ -1,4 +1,4 @@
-"""The Helm values of the four observability releases, as pure functions.
+"""The Helm values of the five observability releases, as pure functions.
 
 Nothing here creates a resource: each function maps the stack's args (or a region and a
 prefix) to the dict the release gets, so the values are tested without the mock engine. Keys
@@ -12,7 +12,7 @@ from typing import Any
 from ... import names
 from ..base import StrInput
 from .args import ObservabilityArgs, Receiver
-from .charts import FLUENT_BIT_CHART, KUBE_PROMETHEUS_STACK_CHART
+from .charts import FLUENT_BIT_CHART, KUBE_PROMETHEUS_STACK_CHART, PUSHGATEWAY_CHART
 from .layout import (
     ALERTMANAGER_SERVICE_ACCOUNT,
     FLUENT_BIT_SERVICE_ACCOUNT,
@@ -22,6 +22,10 @@ from .layout import (
     GRAFANA_SERVICE_ACCOUNT,
     OTEL_COLLECTOR_SERVICE_ACCOUNT,
     OTEL_PROMETHEUS_EXPORTER_PORT,
+    PROMETHEUS_POD_LABELS,
+    PUSHGATEWAY_DATA_DIR,
+    PUSHGATEWAY_PERSISTENCE_FILE,
+    PUSHGATEWAY_USER,
     RECEIVER_FILE_FIELD,
     RECEIVERS_MOUNT_PATH,
     RECEIVERS_SECRET,
@@ -29,6 +33,7 @@ from .layout import (
     SEVERITY_MATCHERS,
     SYSTEM_NAMESPACES,
     agent_log_group_prefix,
+    agent_namespaces,
     unattributed_log_group_name,
 )
 
@@ -52,6 +57,9 @@ from .layout import (
 #   v2.20.0, Makefile ALL_ARCH = amd64 arm arm64 ppc64le s390x, `push` joins them (cloudbuild.yaml).
 # - blackbox_exporter v0.28.0 (chart 11.17.2's appVersion): prometheus/blackbox_exporter tag v0.28.0,
 #   Makefile DOCKER_ARCHS ?= amd64 armv7 arm64 ppc64le, published by the CircleCI prometheus orb.
+# - Pushgateway v1.11.3 (prometheus-pushgateway 3.8.0's appVersion, checked on 2026-12-03):
+#   prometheus/pushgateway tag v1.11.3, Makefile DOCKER_ARCHS ?= amd64 armv7 arm64 ppc64le s390x,
+#   joined by Makefile.common's common-docker-manifest; ci.yml publish_release pushes them.
 # - otel/opentelemetry-collector-contrib 0.158.0 (chart 0.170.0's appVersion):
 #   opentelemetry-collector-releases tag v0.158.0, distributions/otelcol-contrib/.goreleaser.yaml
 #   docker_manifests join 386, amd64, armv7, arm64, ppc64le, riscv64 and s390x.
@@ -322,6 +330,65 @@ def blackbox_exporter_values(replicas: int = 2) -> dict[str, Any]:
     }
 
 
+def pushgateway_values() -> dict[str, Any]:
+    """The Pushgateway the golden-set probes push each run's gauges to (``names.PUSHGATEWAY_URL``).
+
+    Keys of prometheus-pushgateway 3.8.0's values.yaml; every one was read there and in the
+    templates at the chart's tag (charts.lock.yaml has where, checked on 2026-12-03).
+
+    * One replica, no PodDisruptionBudget. What was pushed lives in the process: two replicas
+      behind one Service would each hold the pushes that happened to reach them, and Prometheus
+      would scrape two disagreeing copies. A budget over one replica would either block every
+      drain (minAvailable 1) or guard nothing (maxUnavailable 1), so there is none.
+    * No volume. What was pushed is also written to the pod's emptyDir (``--persistence.file``),
+      so a container restart keeps it; a new pod starts empty, and the next probe run (every few
+      minutes, ``golden.schedule``) pushes every gauge again. Until then the series are absent,
+      never wrong.
+    * The ServiceMonitor keeps the pushed labels (``honorLabels``): the probe's ``job`` and
+      ``agent`` must win over the target's. The Pushgateway's README (v1.11.3, "About the job and
+      instance labels") asks for ``honor_labels: true`` in the scrape config; Prometheus' scrape_config
+      reference (v3.14.0 docs/configuration/configuration.md) says conflicts then keep the scraped
+      values, "useful for ... scraping the Pushgateway". Labels the pushes do not carry come from
+      the target, ``namespace="monitoring"`` among them: select by ``job`` and ``agent``. The
+      monitor needs no label for the platform's Prometheus to select it: that selects every
+      ServiceMonitor of every namespace (``serviceMonitorSelector: {}``, :func:`kube_prometheus_stack_values`).
+    * The chart's NetworkPolicy admits port 9091 from the probe pods of agent namespaces and from
+      Prometheus, nothing else. Kubelet probes come from the pod's node, which a NetworkPolicy
+      always admits (NetworkPolicySpec.ingress in the Kubernetes API; the VPC CNI's policy agent
+      adds the node IP, aws/aws-network-policy-agent#65).
+    * No admin API (``--web.enable-admin-api`` and ``--web.enable-lifecycle`` default to false in
+      v1.11.3, and nothing here sets them): no client can wipe the groups or stop the process.
+    """
+    return {
+        "fullnameOverride": names.PUSHGATEWAY,
+        # The chart would default to its appVersion too; said here, the pin shows in the plan.
+        "image": {"tag": PUSHGATEWAY_CHART.app_version},
+        "replicaCount": 1,
+        "service": {"port": names.PUSHGATEWAY_PORT},
+        # The Pushgateway never calls the Kubernetes API.
+        "automountServiceAccountToken": False,
+        "securityContext": {"runAsNonRoot": True, "runAsUser": PUSHGATEWAY_USER, "runAsGroup": PUSHGATEWAY_USER,
+                            "fsGroup": PUSHGATEWAY_USER, "seccompProfile": {"type": "RuntimeDefault"}},
+        "containerSecurityContext": {**names.restricted_container_security_context(),
+                                     "runAsUser": PUSHGATEWAY_USER, "runAsGroup": PUSHGATEWAY_USER},
+        "resources": {"requests": {"cpu": "10m", "memory": "32Mi"}, "limits": {"memory": "128Mi"}},
+        "extraArgs": [f"--persistence.file={PUSHGATEWAY_PERSISTENCE_FILE}"],
+        "persistentVolume": {"enabled": False, "mountPath": PUSHGATEWAY_DATA_DIR, "emptyDir": {"sizeLimit": "64Mi"}},
+        "serviceMonitor": {"enabled": True, "namespace": names.MONITORING_NAMESPACE, "honorLabels": True},
+        "networkPolicy": {"customSelectors": pushgateway_clients()},
+    }
+
+
+def pushgateway_clients() -> list[dict[str, Any]]:
+    """Who may reach the Pushgateway: the golden-set probes of agent namespaces (they push) and
+    Prometheus (it scrapes). A peer without a namespaceSelector is of the policy's namespace."""
+    return [
+        {"namespaceSelector": agent_namespaces(),
+         "podSelector": {"matchLabels": {names.NAME_LABEL: names.PROBE_APP}}},
+        {"podSelector": {"matchLabels": dict(PROMETHEUS_POD_LABELS)}},
+    ]
+
+
 def otel_collector_values(region: str, replicas: int = 2) -> dict[str, Any]:
     """OTLP in; traces to X-Ray, metrics to an endpoint Prometheus scrapes, logs nowhere
     (Fluent Bit ships them)."""
@@ -378,8 +445,12 @@ def otel_collector_values(region: str, replicas: int = 2) -> dict[str, Any]:
             "enabled": True,
             "metricsEndpoints": [
                 {"port": "metrics", "interval": "30s"},
-                # service.name / service.instance.id arrive as job / instance: keep them.
-                {"port": "prom-exporter", "interval": "30s", "honorLabels": True},
+                # service.name / service.instance.id arrive as job / instance: keep them, and no
+                # more of what the sender chose (:func:`otel_exporter_metric_relabelings`). Set on
+                # the endpoint: the chart's serviceMonitor.metricRelabelings would land on the last
+                # endpoint only (templates/servicemonitor.yaml at opentelemetry-collector-0.170.0).
+                {"port": "prom-exporter", "interval": "30s", "honorLabels": True,
+                 "metricRelabelings": otel_exporter_metric_relabelings()},
             ],
         },
         # Off for a single replica: minAvailable 1 of 1 would refuse every eviction.
@@ -389,6 +460,51 @@ def otel_collector_values(region: str, replicas: int = 2) -> dict[str, Any]:
         "securityContext": names.restricted_container_security_context(),
         "resources": {"requests": {"cpu": "200m", "memory": "512Mi"}, "limits": {"memory": "1Gi"}},
     }
+
+
+def otel_exporter_metric_relabelings() -> list[dict[str, Any]]:
+    """What Prometheus does to each series it scrapes from the collector's exporter, in order.
+
+    Any pod may send OTLP to the collector, and the exporter is scraped with honorLabels, so every
+    label of those series is the sender's choice. The SLOs trust three things a sender must not
+    claim, and this scrape takes them away:
+
+    * Names: recording rules' (a colon: every ``slo:*`` series the burn alerts and the budget gate
+      read; "reserved for user-defined recording rules", prometheus.io docs/concepts/data_model),
+      the golden-set probe's gauges (``maas_probe_*``) and the blackbox exporter's (``probe_*``; the
+      health SLO reads ``probe_success`` by job alone). The exporter keeps colons in names
+      (prometheus/otlptranslator metric_namer.go, isValidCompliantMetricChar). Dropped.
+    * ``job="maas-probe"``, the golden SLIs' job: the exporter makes ``job`` of the sender's
+      ``service.name`` (exporter/prometheusexporter collector.go, extractJob). Dropped.
+    * ``namespace``, the agent and flow SLIs' and the LLM gateway's: set to the collector's own
+      namespace, what honor_labels false would leave, and the sender's value is kept as
+      ``exported_namespace`` (dropped when it is that same namespace). No agent can take that
+      namespace (names.RESERVED_NAMESPACES), so no SLI selecting an agent's or the gateway's
+      namespace matches a collector series.
+
+    The sending pod's namespace cannot be used instead: the k8s_attributes processor only fills
+    ``k8s.namespace.name`` when the sender left it empty (setResourceAttribute, processor.go; since
+    contrib #36466, 2024-12), finds the pod by the sender's ``k8s.pod.ip`` first (the chart's
+    kubernetesAttributes preset, _config.tpl, pod_association), and the exporter shows resource
+    attributes only in ``target_info`` (``resource_to_telemetry_conversion`` off), which relabeling
+    cannot join. Read on 2026-12-03: opentelemetry-collector-contrib processor/k8sattributesprocessor
+    and exporter/prometheusexporter on main (2026; the v0.158.0 tag is not in the copies at hand),
+    chart tag opentelemetry-collector-0.170.0; the keys and actions are prometheus-operator v0.93.0's
+    RelabelConfig (pkg/apis/monitoring/v1/prometheus_types.go; the endpoint's rules come after the
+    operator's own, pkg/prometheus/promcfg.go) and Prometheus' relabel (an empty result deletes the
+    label, model/relabel/relabel.go). tests/test_otel_labels.py runs them in a real Prometheus.
+    """
+    own = names.MONITORING_NAMESPACE  # the collector's release, and so its Service's, namespace
+    return [
+        {"action": "drop", "sourceLabels": ["__name__"], "regex": ".*:.*"},
+        {"action": "drop", "sourceLabels": ["__name__"], "regex": "(maas_probe|probe)_.+"},
+        {"action": "drop", "sourceLabels": ["job"], "regex": names.PROBE_JOB},
+        {"action": "replace", "sourceLabels": ["namespace"], "regex": "(.+)",
+         "targetLabel": "exported_namespace", "replacement": "$1"},
+        {"action": "replace", "sourceLabels": ["exported_namespace"], "regex": own,
+         "targetLabel": "exported_namespace", "replacement": ""},
+        {"action": "replace", "targetLabel": "namespace", "replacement": own},
+    ]
 
 
 def otel_collector_removed_defaults() -> dict[str, Any]:
