@@ -33,6 +33,7 @@ import crd_models
 from conftest import ENVIRONMENTS, ROOT
 from maas_platform import names
 from maas_platform.components.agent.egress import PROXY_IMAGE
+from maas_platform.config.models import PlatformConfig
 from maas_platform.plan import Plan, plan_project
 from maas_platform.plan.exports import kubernetes_objects
 from maas_platform.policy import Resource, assess, get_rule
@@ -54,14 +55,16 @@ CORPUS_NAMESPACE_LABELS = {
 }
 # Who applies a platform stack: its deploy role, as EKS maps it (not a team, not a system: user).
 DEPLOYER = {"username": "arn:aws:sts::123456789012:assumed-role/maas-deployer/ci", "groups": ["system:authenticated"]}
+# The shipped stacks' maas:probe_image: the default (MAAS-K8S-040).
+PROBE_IMAGE = PlatformConfig.model_fields["probe_image"].default
 
 
 # -- the API server's side, offline ----------------------------------------------------------------
 
 def all_checks(environment: str, teams: Optional[Mapping[str, list[str]]] = None,
                prefix: str = CORPUS_PREFIX) -> list[Check]:
-    """Every check, with the environment's prefix and the proxy image the platform passes."""
-    return checks(environment, teams, prefix, PROXY_IMAGE)
+    """Every check, with the environment's prefix and the proxy and probe images the platform passes."""
+    return checks(environment, teams, prefix, PROXY_IMAGE, PROBE_IMAGE)
 
 
 @dataclass(frozen=True)
@@ -158,7 +161,8 @@ def python_admits(check: Check, request: Request, environment: str, teams: Mappi
     context = AdmissionContext(environment=environment, groups=tuple(request.requester["groups"]),
                                namespace_labels=request.namespace_labels,
                                teams={team: tuple(agents) for team, agents in teams.items()},
-                               operation=request.operation, prefix=prefix, proxy_image=PROXY_IMAGE)
+                               operation=request.operation, prefix=prefix, proxy_image=PROXY_IMAGE,
+                               probe_image=PROBE_IMAGE)
     outcome = assess(get_rule(check.rule), [resource], context)
     assert outcome.not_evaluable == (), outcome.not_evaluable
     return not outcome.findings
@@ -206,7 +210,7 @@ def test_each_policy_is_attached_to_a_catalog_rule_and_carries_its_message():
 
 
 def test_isolation_denies_everywhere_and_hygiene_denies_only_in_prod():
-    isolation = {f"MAAS-K8S-{n:03d}" for n in range(19, 28)}
+    isolation = {f"MAAS-K8S-{n:03d}" for n in range(19, 28)} | {"MAAS-K8S-040"}
     for environment in ENVIRONMENTS:
         for check in all_checks(environment):
             actions = admission.validation_actions(check, environment)
@@ -277,7 +281,8 @@ def test_the_plan_carries_the_generated_policies(plans, env):
     shipped = [o for o in kubernetes_objects(plan) if o["apiVersion"] == admission.API_VERSION]
     labels = shipped[0]["metadata"]["labels"]
     assert labels[names.ENVIRONMENT_LABEL] == env and labels[names.MANAGED_BY_LABEL] == names.MANAGED_BY
-    expected = manifests(env, registered_teams(plan), labels, prefix=plan.outputs["prefix"], proxy_image=PROXY_IMAGE)
+    expected = manifests(env, registered_teams(plan), labels, prefix=plan.outputs["prefix"], proxy_image=PROXY_IMAGE,
+                         probe_image=plan.outputs["probe_image"])
     key = lambda o: (o["kind"], o["metadata"]["name"])  # noqa: E731
     assert sorted(shipped, key=key) == sorted(expected, key=key)
     assert len(shipped) == 2 * len(all_checks(env))

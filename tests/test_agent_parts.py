@@ -186,8 +186,29 @@ ADDED_SINCE |= {f"{_PLATFORM}maas:bedrock:BedrockLogging$aws:{kind}::maas-dev-be
 ADDED_SINCE |= {f"{_PLATFORM}maas:admission:AdmissionPolicies::maas-dev-admission"} | {
     f"{_PLATFORM}maas:admission:AdmissionPolicies$kubernetes:admissionregistration.k8s.io/v1:{kind}::"
     f"maas-dev-admission-{check.name}{suffix}"
-    for check in admission_checks("dev", prefix="maas-dev", proxy_image="(every check: the names only)")
+    for check in admission_checks("dev", prefix="maas-dev", proxy_image="(every check: the names only)",
+                                  probe_image="(every check: the names only)")
     for kind, suffix in (("ValidatingAdmissionPolicy", ""), ("ValidatingAdmissionPolicyBinding", "-binding"))
+}
+
+# Golden-set probes (components/agent/golden.py) of dev's triage and reports and the team's intake,
+# the Pushgateway they push to, and dev's flow (components/flows.py).
+_PROBE = [("batch/v1:CronJob", "-probe"), ("core/v1:ConfigMap", "-probe-cases"),
+          ("core/v1:ServiceAccount", "-probe-service-account"),
+          ("networking.k8s.io/v1:NetworkPolicy", "-netpol-allow-probe"),
+          ("networking.k8s.io/v1:NetworkPolicy", "-netpol-probe-egress")]
+ADDED_SINCE |= {
+    f"{stem}{_WORKLOAD}$kubernetes:{kind}::{agent}{suffix}"
+    for stem, agents in ((_PLATFORM, ("maas-dev-agent-triage", "maas-dev-agent-reports")),
+                         ("urn:pulumi:dev::maas-team-example::", ("intake",)))
+    for agent in agents for kind, suffix in _PROBE
+} | {
+    f"{_PLATFORM}maas:observability:ObservabilityStack$kubernetes:helm.sh/v3:Release::"
+    "maas-dev-observability-prometheus-pushgateway",
+    f"{_PLATFORM}maas:flows:FlowSLOs::maas-dev-flows",
+    f"{_PLATFORM}maas:flows:FlowSLOs$kubernetes:core/v1:ConfigMap::maas-dev-flow-ticket-research-dashboard",
+    f"{_PLATFORM}maas:flows:FlowSLOs$kubernetes:monitoring.coreos.com/v1:PrometheusRule::"
+    "maas-dev-flow-ticket-research-slo-rules",
 }
 
 
@@ -362,7 +383,8 @@ def test_agent_code_reads_environment_tiers_from_the_defaults_not_from_the_envir
 
 def _dev_values() -> dict[str, Any]:
     config = read_stack_file(ROOT / "stacks" / "Pulumi.dev.yaml")
-    return {k.split(":", 1)[1]: v for k, v in config.items() if k.startswith("maas:")}
+    # The agents are replaced below: dev's flows name agents these values do not have.
+    return {k.split(":", 1)[1]: v for k, v in config.items() if k.startswith("maas:") and k != "maas:flows"}
 
 
 def _agent(name: str, storage: Any, **extra: Any) -> dict[str, Any]:

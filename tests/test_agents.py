@@ -80,8 +80,10 @@ def test_each_dev_agent_gets_its_whole_bounded_context(dev, agent, storage):
     assert association["roleArn"] == dev.outputs["agents"][agent]["role_arn"]
     assert role["name"] == f"maas-dev-agent-{agent}"
     accounts = {a["metadata"]["name"]: a for a in k8s_kind(resources, "ServiceAccount")}
-    # Its own, and secret-sync (whose token External Secrets exchanges) when it has secrets.
-    assert set(accounts) == {agent} | ({"secret-sync"} if by_type(resources, "aws:secretsmanager/secret:Secret") else set())
+    # Its own, secret-sync (whose token External Secrets exchanges) when it has secrets, and its
+    # golden-set probe's (no token) when it has a golden set: triage and reports in dev.
+    assert set(accounts) == {agent} | ({"secret-sync"} if by_type(resources, "aws:secretsmanager/secret:Secret") else set()) \
+        | ({"maas-probe"} if agent in ("triage", "reports") else set())
     assert all(a["automountServiceAccountToken"] is False for a in accounts.values())
 
     key = one(resources, "aws:kms/key:Key")

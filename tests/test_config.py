@@ -42,6 +42,8 @@ def put(path: str, value: Any) -> Callable[[dict[str, Any]], None]:
     """A change setting ``a.b.c`` to ``value``, creating mappings on the way."""
 
     def change(values: dict[str, Any]) -> None:
+        if path == "agents":  # dev's flow names its agents: replacing them takes the flow too
+            values.pop("flows", None)
         *parents, leaf = path.split(".")
         target = values
         for key in parents:

@@ -39,7 +39,14 @@ def _stack(tmp: Path, name: str, edit=None) -> Path:
     """A copy of stacks/Pulumi.<name>.yaml, its maas:agents edited by ``edit``."""
     document = yaml.safe_load((ROOT / "stacks" / f"Pulumi.{name}.yaml").read_text())
     if edit is not None:
-        edit(document["config"]["maas:agents"])
+        agents = document["config"]["maas:agents"]
+        edit(agents)
+        # A flow through a retired or removed agent goes in the same change (maas:flows refuses it).
+        live = {a["name"] for a in agents if not a.get("retired")}
+        flows = [f for f in document["config"].get("maas:flows", [])
+                 if {f["entry"], *(hop["to"] for hop in f["hops"])} <= live]
+        if "maas:flows" in document["config"]:
+            document["config"]["maas:flows"] = flows
     path = tmp / f"Pulumi.{name}.yaml"
     path.write_text(yaml.safe_dump(document, sort_keys=False))
     return path

@@ -168,9 +168,10 @@ def test_an_internal_only_agent_has_no_proxy_and_no_internet_egress(internal_onl
 
 def test_the_quota_counts_the_proxy(dev):
     (quota,) = k8s_kind(agent_resources(dev, "triage"), "ResourceQuota")
-    # triage: 6 replicas + 2 of surge, the proxy's 2 most (one replica in dev) + 1 of surge.
-    assert quota["spec"]["hard"]["pods"] == "11"
-    assert quota["spec"]["hard"]["requests.cpu"] == f"{250 * 8 + 50 * 3}m"
+    # triage: 6 replicas + 2 of surge, the proxy's 2 most (one replica in dev) + 1 of surge, and
+    # its golden-set probe's one pod (concurrencyPolicy Forbid: never two runs at once).
+    assert quota["spec"]["hard"]["pods"] == "12"
+    assert quota["spec"]["hard"]["requests.cpu"] == f"{250 * 8 + 50 * 3 + 50}m"
 
 
 def test_the_agents_namespaces_pass_the_policy_gate_with_the_proxies(shipped):

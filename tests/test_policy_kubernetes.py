@@ -17,6 +17,7 @@ from maas_platform.plan import Plan, plan_project
 from maas_platform.policy import Context, Resource, assess, check_resource, evaluate, get_rule, rules
 from maas_platform.policy.gate import plan_resources
 from maas_platform.components.agent.egress import PROXY_IMAGE
+from maas_platform.names import PUSHGATEWAY_URL
 from maas_platform.policy.kubernetes import patches, rbac
 from maas_platform.policy.kubernetes.tenancy import AdmissionContext
 
@@ -371,6 +372,13 @@ def proxy_workload(image: Any, kind: str = "Deployment", init: Optional[str] = N
     return workload(pod(agent, **extra), kind, labels=labels)
 
 
+def probe_workload(agent: Any) -> Resource:
+    """A CronJob whose pods are labelled as the golden-set probe, told ``--agent agent`` (None: no args)."""
+    args = {"args": ["--agent", agent, "--pushgateway", PUSHGATEWAY_URL]} if agent is not None else {}
+    probe = {"name": "probe", "image": "ghcr.io/acme/maas-probe:0.1.0", "command": ["maas-probe"], **args}
+    return workload(pod(probe), "CronJob", labels={**AGENT_LABELS, "app.kubernetes.io/name": "maas-probe"})
+
+
 def binding(ref_kind: str, ref_name: str, subjects: Any, kind: str = "RoleBinding") -> Resource:
     resource = manifest("rbac.authorization.k8s.io/v1", kind, None, "binding",
                         None if kind == "ClusterRoleBinding" else "triage")
@@ -480,6 +488,10 @@ CASES += [
     Case("MAAS-K8S-025", "non-compliant", proxy_workload(PROXY_IMAGE, "Pod", init="alpine:3.20"), True, ADMITTING),
     Case("MAAS-K8S-025", "missing", proxy_workload(None), True, ADMITTING),
     Case("MAAS-K8S-025", "unknown", proxy_workload(U), False, ADMITTING),
+    Case("MAAS-K8S-040", "compliant", probe_workload("triage"), False, DEV),  # the namespace's agent
+    Case("MAAS-K8S-040", "non-compliant", probe_workload("billing"), True, DEV),
+    Case("MAAS-K8S-040", "missing", probe_workload(None), True, DEV),
+    Case("MAAS-K8S-040", "unknown", probe_workload(U), False, DEV),
     Case("MAAS-K8S-026", "compliant", binding("Role", "secret-sync-token", [
         {"kind": "ServiceAccount", "name": "external-secrets", "namespace": "external-secrets"}]), False, SUPPORT),
     # Another service account of External Secrets' namespace is not its controller.

@@ -62,8 +62,12 @@ def dev_values() -> dict[str, Any]:
 
 
 def with_agents(values: dict[str, Any], **fields: Any) -> dict[str, Any]:
-    """``values`` with ``fields`` set on every agent (dev has one of each created storage kind)."""
-    return {**values, "agents": [{**agent, **fields} for agent in values["agents"]]}
+    """``values`` with ``fields`` set on every agent (dev has one of each created storage kind); a
+    flow cannot pass through retired agents, so retiring them all takes the flows off too."""
+    out = {**values, "agents": [{**agent, **fields} for agent in values["agents"]]}
+    if fields.get("retired"):
+        out.pop("flows", None)
+    return out
 
 
 def write(path: Path, values: dict[str, Any]) -> Path:

@@ -75,10 +75,13 @@ def test_plan_exports_a_rules_file_per_agent_that_promtool_accepts(dev, tmp_path
         burn = [r for r in rules if r.get("alert", "").startswith("SLOErrorBudgetBurn")]
         assert {(r["labels"]["severity"], r["labels"]["burn_window"]) for r in burn} == {
             ("page", "1h"), ("page", "6h"), ("ticket", "1d"), ("ticket", "3d")}
-        assert all({"agent", "team", "slo", "severity"} <= set(r["labels"]) for r in burn)
+        # An agent's SLOs name the agent; a flow's, whose rules live in its entry agent's file, the flow.
+        assert all({"team", "slo", "severity"} <= set(r["labels"]) and ({"agent", "flow"} & set(r["labels"]))
+                   for r in burn)
         assert all(r["annotations"]["runbook_url"].endswith(".md") for r in burn)
     assert sorted(p.name for p in (tmp_path / "openslo").glob("triage-*.yaml")) == [
-        "triage-accuracy.yaml", "triage-availability.yaml", "triage-latency.yaml", "triage-probe.yaml"]
+        "triage-accuracy.yaml", "triage-availability.yaml", "triage-golden.yaml", "triage-latency.yaml",
+        "triage-probe.yaml"]
 
 
 def test_every_cluster_add_on_is_a_pinned_helm_release(dev):

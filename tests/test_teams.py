@@ -600,7 +600,7 @@ PLURALS = {"Deployment": "deployments", "HorizontalPodAutoscaler": "horizontalpo
            "NetworkPolicy": "networkpolicies", "PodDisruptionBudget": "poddisruptionbudgets", "Role": "roles",
            "RoleBinding": "rolebindings", "SecretStore": "secretstores", "ExternalSecret": "externalsecrets",
            "ScaledObject": "scaledobjects", "ServiceMonitor": "servicemonitors", "PrometheusRule": "prometheusrules",
-           "Probe": "probes"}
+           "Probe": "probes", "CronJob": "cronjobs"}
 
 
 def test_every_namespaced_object_of_a_team_agent_is_writable_by_the_team(team_plan):

@@ -19,7 +19,7 @@ from conftest import ENVIRONMENTS, ROOT
 
 WORKFLOWS = ROOT / ".github" / "workflows"
 CHECK_JSONSCHEMA = ROOT / ".venv" / "bin" / "check-jsonschema"
-NAMES = ("test.yml", "plan.yml", "checkov.yml", "preview.yml", "charts.yml")
+NAMES = ("test.yml", "plan.yml", "checkov.yml", "preview.yml", "charts.yml", "probe-image.yml")
 
 
 def _offline_env() -> dict[str, str]:
@@ -174,3 +174,22 @@ def test_the_checkov_step_passes_on_prod_and_writes_sarif(prod, tmp_path):
     assert sarif["version"] == "2.1.0" and sarif["runs"]
     assert all(run["tool"]["driver"]["name"] == "Checkov" for run in sarif["runs"])
     assert "terraform_plan scan results" in result.stdout, "checkov did not read the Terraform plan"
+
+
+ACTIONS = ROOT / ".github" / "actions"
+
+
+def test_composite_actions_are_valid_against_the_github_action_schema_offline():
+    """Composite actions are checked like the workflows, with check-jsonschema's vendored action schema."""
+    paths = sorted(ACTIONS.glob("*/action.yml"))
+    assert [p.parent.name for p in paths] == ["error-budget-gate"]
+    result = subprocess.run([str(CHECK_JSONSCHEMA), "--builtin-schema", "vendor.github-actions", *map(str, paths)],
+                            capture_output=True, text=True, timeout=120, env=_offline_env())
+    assert result.returncode == 0, result.stdout + result.stderr
+    action = yaml.safe_load((ACTIONS / "error-budget-gate" / "action.yml").read_text())
+    assert action["runs"]["using"] == "composite"
+    for step in action["runs"]["steps"]:
+        if "uses" in step:
+            assert re.fullmatch(r"[\w.-]+/[\w./-]+@v\d+", step["uses"]), step["uses"]
+        # inputs reach the shell through env, never spliced into the script
+        assert "${{" not in step.get("run", ""), step["run"]

@@ -225,6 +225,8 @@ MAAS_LLM_GATEWAY = "maas:llmgateway:LlmGateway"
 MAAS_OBSERVABILITY_STACK = "maas:observability:ObservabilityStack"
 # A team's deploy identity (maas:teams): its IAM role, EKS access and RBAC.
 MAAS_TEAM_ACCESS = "maas:teams:TeamAccess"
+# One flow of maas:flows: its SLO rules and dashboard (components/flows.py).
+MAAS_FLOW_SLOS = "maas:flows:FlowSLOs"
 
 # -- the engine's own types ------------------------------------------------------------------
 AWS_PROVIDER = "pulumi:providers:aws"

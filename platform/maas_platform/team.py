@@ -40,8 +40,10 @@ from pydantic import AfterValidator, Field, ValidationError
 
 from .components.agent.service import AgentService, AgentServiceArgs, program_run
 from .components.contract import PlatformOutputs, PlatformRefs, refs_from_outputs
+from .components.flows import FlowSLOs, flow_args, flows_output
 from .config.agents import AgentSpec
 from .config.base import StrictModel
+from .config.flows import FlowSpec, flows_problem
 from .config.loader import ConfigError, format_validation_error, runtime_namespace_values, validate
 from .config.models import DnsLabel, Environment, Region, RetirementConfig
 from .config.policy import PolicyConfig
@@ -78,6 +80,11 @@ class TeamConfig(StrictModel):
         None,
         description="Retention of this stack's retired agents' data before delete_data is accepted. "
                     "Default: the environment's (dev 7, staging 30, prod 90 days).",
+    )
+    flows: list[FlowSpec] = Field(
+        default_factory=list,
+        description="Flows among this stack's own agents, through the platform's topics, with end-to-end objectives "
+                    "(docs/slos.md); the program builds them with team_flows. Default: none.",
     )
 
     @property
@@ -139,6 +146,32 @@ def platform_refs(reference: pulumi.StackReference, config: TeamConfig) -> Platf
     run.platform_stack, run.team = stack, config.team
     run.retention_days = config.retirement.retention_days if config.retirement else None
     return refs_from_outputs(outputs, reference, account_id=account_id)
+
+
+def team_flows(config: TeamConfig, platform: PlatformRefs, *agents: AgentService,
+               opts: Optional[pulumi.ResourceOptions] = None) -> dict[str, dict[str, Any]]:
+    """The flows of ``maas:flows`` among ``agents`` (the program's AgentServices): each flow's
+    SLO rules and dashboard (:class:`~maas_platform.components.flows.FlowSLOs`, named
+    ``flow-<name>``), and the stack's ``flows`` output; ``{}`` and nothing built without flows.
+
+    A flow passes only this stack's agents, through the platform's topics, each hop published by
+    the agent before and subscribed by the hop's agent; a mistake is one ``RunError`` line naming
+    ``maas:flows[i].<field>``. ``opts`` carries the Kubernetes provider; the objects of a flow
+    live in its entry agent's namespace and wait for it.
+    """
+    specs = [agent.spec for agent in agents]
+    elsewhere = {name: "the platform stack" for name in platform.taken_names}
+    elsewhere.update({name: f"team '{team}'" for team, names_ in platform.teams.items() for name in names_
+                      if team != config.team})
+    problem = flows_problem(config.flows, specs, sorted(platform.messaging.topics), elsewhere=elsewhere,
+                            agents_key="the program's agents", topics_key="the platform's maas:broker.topics")
+    if problem:
+        raise pulumi.RunError(f"maas:{problem}")
+    by_name = {agent.spec.name: agent for agent in agents}
+    flows = {flow.name: FlowSLOs(f"flow-{flow.name}", flow_args(flow, by_name, runbook_base=platform.runbook_base),
+                                 opts=opts)
+             for flow in config.flows}
+    return flows_output(flows)
 
 
 def agents_output(*agents: Any) -> dict[str, dict[str, Any]]:

@@ -5,7 +5,9 @@ skips them (kubectl, another team's stack, a controller told to) still meets the
 the API server. Each policy carries one check of :mod:`maas_platform.policy.kubernetes.admission`,
 attached to the catalog rule whose ID, title and remediation it reports; which requests each
 binding selects and how it enforces them are documented there. The egress proxy's image
-(MAAS-K8S-025) is the one AgentService deploys (``agent.egress.PROXY_IMAGE``).
+(MAAS-K8S-025) is the one AgentService deploys (``agent.egress.PROXY_IMAGE``); the golden-set probe's
+(MAAS-K8S-040) is the platform's ``maas:probe_image``, which team stacks read from its outputs and
+cannot change.
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ class AdmissionPoliciesArgs(ComponentArgs):
     )
     prefix: str = Field(description="The environment's name prefix: team users' Ingresses may join only its "
                                     "IngressGroups <prefix>-public and <prefix>-internal (MAAS-K8S-027).")
+    probe_image: str = Field(description="The golden-set probe's image (maas:probe_image): the only image a pod "
+                                         "labelled app.kubernetes.io/name: maas-probe may run (MAAS-K8S-040).")
     labels: Mapping[str, str] = Field(default_factory=dict, description="Labels of the policies and bindings.")
 
 
@@ -47,7 +51,8 @@ class AdmissionPolicies(pulumi.ComponentResource):
         super().__init__(names.MAAS_ADMISSION_POLICIES, name, None, opts)
         self.policies, self.bindings = {}, {}
         objects: list[dict[str, Any]] = manifests(
-            args.environment, args.teams, args.labels, prefix=args.prefix, proxy_image=PROXY_IMAGE)
+            args.environment, args.teams, args.labels, prefix=args.prefix, proxy_image=PROXY_IMAGE,
+            probe_image=args.probe_image)
         for obj in objects:
             policy = obj["metadata"]["name"]
             if obj["kind"] == "ValidatingAdmissionPolicy":

@@ -95,6 +95,8 @@ class PlatformRefs(ComponentArgs):
         description="API hosts of the LLM gateway's providers (maas:llm.providers): only the gateway reaches them, "
                     "so no agent's egress may name one.",
     )
+    probe_image: Optional[str] = Field(
+        None, description="The image golden-set probes run (maas:probe_image); None: the platform offers none.")
     agent_budgets: Optional[BudgetNotifications] = Field(
         None,
         description="How the agent's own monthly budget (budget.monthly_usd) notifies: the platform's thresholds, "
@@ -230,6 +232,7 @@ class PlatformOutputs(_Output):
     messaging: MessagingOutput = Field(default_factory=MessagingOutput)
     observability: dict[str, Any] = Field(default_factory=dict)
     agents: dict[str, AgentOutput] = Field(default_factory=dict)
+    flows: dict[str, dict[str, Any]] = Field(default_factory=dict)  # components/flows.py flows_output
     teams: dict[str, TeamOutput] = Field(default_factory=dict)
     agent_permissions_boundary_arn: Optional[str] = None
     eks_key_arn: Optional[str] = None
@@ -238,6 +241,7 @@ class PlatformOutputs(_Output):
     policy: Optional[PolicyOutput] = None
     node_pools: Optional[list[NodePoolOutput]] = None
     llm_provider_hosts: Optional[list[str]] = None
+    probe_image: Optional[str] = None
 
     @classmethod
     def export(cls, **values: Any) -> dict[str, Any]:
@@ -303,6 +307,7 @@ def refs_from_outputs(
         scale_to_zero=(outputs.scale_to_zero if outputs.scale_to_zero is not None
                        else tier(environment).scale_to_zero),
         trace_sample_ratio=outputs.trace_sample_ratio,
+        probe_image=outputs.probe_image,
         tags=dict(outputs.platform_tags),
         teams={team: list(registered.agents) for team, registered in outputs.teams.items()},
         agent_permissions_boundary_arn=(reference.get_output("agent_permissions_boundary_arn")

@@ -27,6 +27,7 @@ from .broker import Broker, BrokerArgs
 from .budgets import Budgets, BudgetsArgs, Threshold
 from .cluster import Cluster, ClusterArgs
 from .encryption import EncryptionArgs, PlatformKeys
+from .flows import FlowSLOs, flow_args, flows_output
 from .karpenter import Karpenter, KarpenterArgs
 from .llmgateway import LlmGateway, LlmGatewayArgs
 from .network import Network, NetworkArgs
@@ -300,6 +301,7 @@ class Platform(pulumi.ComponentResource):
         self.admission = AdmissionPolicies(
             f"{name}-admission",
             AdmissionPoliciesArgs(environment=config.environment, prefix=config.prefix, labels=self.labels,
+                                  probe_image=config.probe_image,
                                   teams={team.name: list(team.agents) for team in config.teams}),
             opts=child(self, providers=[self.kubernetes]),
         )
@@ -312,6 +314,15 @@ class Platform(pulumi.ComponentResource):
                            depends_on=[self.addons, self.admission, *self.crd_releases]),
             )
             for spec in config.agents
+        }
+        # Each flow's rules and dashboard, in its entry agent's namespace (components/flows.py).
+        self.flows = {
+            flow.name: FlowSLOs(
+                f"{name}-flow-{flow.name}",
+                flow_args(flow, self.agents, runbook_base=refs.runbook_base),
+                opts=child(self, providers=[self.kubernetes]),
+            )
+            for flow in config.flows
         }
         # Account-and-Region-wide: one per platform stack, only where an agent calls Bedrock. A retired
         # agent counts: retiring the last one must not delete the invocation logs with its group.
@@ -420,6 +431,7 @@ class Platform(pulumi.ComponentResource):
             protect_stateful=config.protect_stateful,
             scale_to_zero=tier(config.environment).scale_to_zero,
             trace_sample_ratio=config.observability.trace_sample_ratio,
+            probe_image=config.probe_image,
             logs_key_arn=self.keys.arn("logs"),
             log_retention_days=config.observability.agent_log_retention_days,
             tags=self.tags,
@@ -479,6 +491,7 @@ class Platform(pulumi.ComponentResource):
             "protect_stateful": config.protect_stateful,
             "scale_to_zero": tier(config.environment).scale_to_zero,
             "trace_sample_ratio": config.observability.trace_sample_ratio,
+            "probe_image": config.probe_image,
             # How a team stack's agent notifies on its own budget (this stack budgets maas:agents).
             "agent_budgets": {
                 "thresholds": [t.model_dump() for t in self.budgets.notifications.thresholds],
@@ -530,4 +543,6 @@ class Platform(pulumi.ComponentResource):
             },
         }
         outputs.update({f"{purpose}_key_arn": arn for purpose, arn in self.keys.arns.items()})
+        if self.flows:  # their paths, objectives and OpenSLO documents, as agents' under `agents`
+            outputs["flows"] = flows_output(self.flows)
         return PlatformOutputs.export(**outputs)

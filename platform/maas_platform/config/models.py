@@ -15,9 +15,10 @@ from typing import Annotated, Any, Literal, Optional
 from pydantic import AfterValidator, Field, model_validator
 
 from .llm import LlmPlatformConfig, gateway_database_problem, gateway_problem
-from .agents import KEY_ARN, KEY_ARN_FORM, AgentSpec, cpu_millicores, deletion_problem, memory_bytes, name_limits
+from .agents import KEY_ARN, KEY_ARN_FORM, AgentSpec, Image, cpu_millicores, deletion_problem, memory_bytes, name_limits
 from .nodepools import NodeClassConfig, NodePoolConfig, fit_problem
 from .base import RetentionDays, StrictModel
+from .flows import FlowSpec, flows_problem
 
 from .policy import PolicyConfig
 from .teams import TeamConfig, team_problem
@@ -512,7 +513,17 @@ class PlatformConfig(StrictModel):
         default_factory=list,
         description="Teams whose own stacks deploy agents here, each with a deploy role scoped to its agents (docs/teams.md).",
     )
+    flows: list[FlowSpec] = Field(
+        default_factory=list,
+        description="Flows: requests that cross agents of this stack through topics, with end-to-end availability and "
+                    "latency objectives (docs/slos.md). Default: none.",
+    )
     retirement: RetirementConfig = Field(description="Retention of retired agents' data.")
+    probe_image: Image = Field(
+        "ghcr.io/acme/maas-probe:0.1.0",
+        description="The image golden-set probes run (maas-probe, built from images/probe/Dockerfile on each release "
+                    "tag); team stacks get it from this stack's outputs. Pinned by an immutable tag or a digest (prod: "
+                    "a digest, MAAS-K8S-012). Default: this release's tag.")
     llm: LlmPlatformConfig = Field(
         LlmPlatformConfig(), description="Bedrock invocation logging and the LLM gateway's providers (docs/llm-access.md).")
 
@@ -604,6 +615,10 @@ class PlatformConfig(StrictModel):
         if problem:
             raise ValueError(problem)
         self._messaging_rules()
+        problem = flows_problem(self.flows, self.agents, [t.name for t in self.broker.topics],
+                                elsewhere={a: f"team '{t.name}' (maas:teams)" for t in self.teams for a in t.agents})
+        if problem:
+            raise ValueError(problem)
         reserved = {"environment", "managed-by", "platform"} & set(self.tags)
         if reserved:
             raise ValueError(f"tags: '{sorted(reserved)[0]}' is set by the platform and cannot be overridden")

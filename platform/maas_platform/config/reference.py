@@ -119,6 +119,12 @@ RULES: tuple[tuple[tuple[str, ...], str], ...] = (
         ("agents[].storage.min_capacity_acu", "agents[].storage.max_capacity_acu"),
         "Postgres storage: `min_capacity_acu` must not exceed `max_capacity_acu` and moves in steps of 0.5 ACU.",
     ),
+    (
+        ("flows[].name", "flows[].entry", "flows[].hops[].topic", "flows[].hops[].to", "flows[].team"),
+        "Flow names are unique. A flow passes only this stack's agents that are not retired, each once: `entry` "
+        "does not scale to zero (its REST entry starts the flow), each hop's `topic` is one of `broker.topics` that "
+        "the agent before publishes to and the hop's `to` subscribes to; `team`, when set, is one of the path's agents' teams.",
+    ),
 )
 
 EXAMPLE = """\

@@ -37,8 +37,10 @@ def synthetic_agents(count: int, topics: Sequence[str] = ()) -> list[dict[str, A
 
 
 def write_catalog_stack(base: Path, out: Path, count: int) -> Path:
-    """A copy of the stack file ``base`` whose ``maas:agents`` is a synthetic catalog of ``count``."""
+    """A copy of the stack file ``base`` whose ``maas:agents`` is a synthetic catalog of ``count``
+    (without ``base``'s flows: they name agents the catalog does not have)."""
     config = read_stack_file(base)
+    config.pop("maas:flows", None)
     broker = config.get("maas:broker") or {}
     topics = [t["name"] for t in broker.get("topics", []) if not t.get("ordered")]
     config["maas:agents"] = synthetic_agents(count, topics)

@@ -48,11 +48,15 @@ def rule_files(plan: Plan) -> dict[str, dict[str, Any]]:
 
 
 def openslo_documents(plan: Plan) -> dict[str, list[dict[str, Any]]]:
-    """OpenSLO documents of every agent, from the plan's ``agents`` output."""
-    agents = plan.outputs.get("agents")
-    if not isinstance(agents, dict):
-        return {}
-    return {name: list(record.get("slos") or []) for name, record in sorted(agents.items()) if isinstance(record, dict)}
+    """OpenSLO documents of every agent and every flow, from the plan's ``agents`` and ``flows``
+    outputs, by agent name and ``flow <name>``."""
+    found: dict[str, list[dict[str, Any]]] = {}
+    for output, key in (("agents", "{}"), ("flows", "flow {}")):
+        records = plan.outputs.get(output)
+        if isinstance(records, dict):
+            found.update({key.format(name): list(record.get("slos") or [])
+                          for name, record in sorted(records.items()) if isinstance(record, dict)})
+    return found
 
 
 def _write_dir(directory: Path, files: dict[str, str]) -> list[Path]:

@@ -4,8 +4,12 @@ Boxes nest as the platform does: the VPC holds the EKS cluster, which runs the a
 the observability stack and the agents; the broker's topics sit outside (SNS is a regional
 service). An agent's edge to a topic is drawn solid when it publishes there and dashed,
 arrow towards the agent, when it subscribes; red with a bar at the topic when the agent means
-to publish there but would be refused (the topic's policy or its own role). Each node carries a
-class (``agent``, ``topic``, ``part``) and an id, and links to its card in the page.
+to publish there but would be refused (the topic's policy or its own role). Each flow's path
+(``maas:flows``) is drawn over those edges, thick and in a colour of its own (class ``flow``),
+from each agent to the topic of its hop and on to the hop's agent; it does not move the layout
+(``constraint=false``: "the edge is not used in ranking the nodes",
+https://graphviz.org/docs/attrs/constraint/, checked 2026-12-03). Each node carries a class (``agent``, ``topic``, ``part``) and an id,
+and links to its card in the page.
 
 The layout does not depend on the machine's fonts: every node and box label is a table of
 fixed size, measured with :mod:`.fontmetrics` (the widths of the font the page asks for), and
@@ -115,6 +119,7 @@ def to_dot(report: Report) -> str:
         lines.append(f'  "{_node_id(platform_nodes[0])}" -> {heads[0]} [style=invis];')
     lines += [f"  {upper} -> {lower} [style=invis];" for upper, lower in zip(heads, heads[1:])]
     lines += ["  " + edge for edge in (_team_edges(report, members) if by_team else _edges(report))]
+    lines += ["  " + edge for edge in _flow_edges(report, by_team)]
     lines.append("}")
     return "\n".join(lines) + "\n"
 
@@ -341,6 +346,32 @@ def _edges(report: Report) -> list[str]:
             edges.append(f'"{_quote(source)}" -> "{_quote(target)}" [dir=back, style=dashed, class="subscribe", '
                          f'id="{_quote(f"subscribe-{agent.name}-{topic}")}", color="{SUBSCRIBE}", '
                          f'tooltip="{_quote(f"{agent.name} subscribes to {topic}")}"];')
+    return edges
+
+
+def _flow_edges(report: Report, by_team: bool) -> list[str]:
+    """Each flow's path in its colour: the agent before a hop to the hop's topic, the topic on to
+    the hop's agent (drawn agent -> topic, arrow reversed, as subscriptions are); from and to the
+    agents' team nodes when the diagram draws teams. Agents and topics not drawn are skipped."""
+    team_of = {a.name: a.team for a in report.agents}
+    topics = {t.name for t in report.topics}
+
+    def node(agent: str) -> str:
+        return _team_id(team_of[agent]) if by_team else _agent_id(agent)
+
+    edges = []
+    for flow in report.flows:
+        colour, previous = flow.colour, flow.entry
+        for index, (topic, agent) in enumerate(flow.hops):
+            target = anchor("topic", topic) + "-node"
+            for end, direction, verb in ((previous, "", "publishes to"), (agent, "dir=back, ", "takes from")):
+                if end not in team_of or topic not in topics:
+                    continue
+                step = "out" if not direction else "in"
+                edges.append(f'"{_quote(node(end))}" -> "{_quote(target)}" [{direction}class="flow", '
+                             f'id="{_quote(f"flow-{flow.name}-{index}-{step}")}", color="{colour}", penwidth=3.2, '
+                             f'constraint=false, tooltip="{_quote(f"flow {flow.name}: {end} {verb} {topic}")}"];')
+            previous = agent
     return edges
 
 

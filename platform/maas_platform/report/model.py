@@ -20,6 +20,7 @@ from .. import names
 from ..plan.model import Plan, PlannedResource
 from ..policy.core import Rule
 from .access import topic_admits
+from .flows import Flow, read_flows
 from .workload import Secret, Slo, Step, after_deploy, container, env_keys, replicas, secrets, slos_from_openslo, \
     slos_from_rules
 
@@ -284,6 +285,7 @@ class Report:
     cost: Optional[Cost]
     stack_references: tuple[tuple[str, str], ...]
     warnings: tuple[str, ...]
+    flows: tuple[Flow, ...] = ()
 
     def count(self, level: str) -> int:
         return sum(1 for f in self.findings if f.level == level)
@@ -334,6 +336,7 @@ def build(plan: Plan, rules: Optional[Mapping[str, Rule]] = None) -> Report:
         cost=_cost(plan, budgets),
         stack_references=tuple(sorted(plan.stack_references.items())),
         warnings=tuple(plan.warnings),
+        flows=read_flows(plan),
     )
 
 
@@ -560,7 +563,7 @@ def _parts(plan: Plan) -> tuple[Part, ...]:
     costs = {r["urn"]: r["monthly"] for r in (plan.cost or {}).get("resources") or []}
     roots = {r.urn for r in plan.resources if r.type == names.MAAS_PLATFORM}
     top = [r for r in plan.resources
-           if not r.custom and r.type not in (names.MAAS_AGENT_SERVICE, names.MAAS_PLATFORM)
+           if not r.custom and r.type not in (names.MAAS_AGENT_SERVICE, names.MAAS_PLATFORM, names.MAAS_FLOW_SLOS)
            and (r.parent in roots or r.parent not in plan.by_urn)]
     order = list(PART_TITLES)
     top.sort(key=lambda c: (order.index(c.type) if c.type in order else len(order), c.type, c.name))

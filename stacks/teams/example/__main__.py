@@ -9,7 +9,9 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 from pulumi import ResourceOptions
 
-from maas_platform.team import agent_service, agent_spec, agents_output, load_team_config, platform_refs, user_errors
+from maas_platform.team import (
+    agent_service, agent_spec, agents_output, load_team_config, platform_refs, team_flows, user_errors,
+)
 
 config = load_team_config()
 platform = pulumi.StackReference(config.platform_stack)
@@ -63,6 +65,8 @@ with user_errors():
             # Topics are the platform's (maas:broker.topics of its stack).
             messaging={"subscribes": ["tickets"]},
             budget={"monthly_usd": 30, "llm_monthly_usd": 250},
+            # Asked in the cluster on a schedule; the path is relative to this project (docs/probes.md).
+            golden={"cases": "golden/intake.yaml"},
         ),
         refs,
         opts=ResourceOptions(providers=[aws_provider, k8s_provider]),
@@ -80,4 +84,10 @@ with user_errors():
         opts=ResourceOptions(providers=[aws_provider, k8s_provider]),
     )
 
+# Flows among these agents (maas:flows, docs/slos.md): checked against them, then each its SLO
+# rules and dashboard. None here: no two of this team's agents talk through a topic.
+flows = team_flows(config, refs, intake, summarizer, opts=ResourceOptions(providers=[k8s_provider]))
+
 pulumi.export("agents", agents_output(intake, summarizer))
+if flows:
+    pulumi.export("flows", flows)

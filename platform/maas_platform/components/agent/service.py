@@ -60,6 +60,7 @@ from ..nodepools import agent_fit_problem
 from .bedrock import AgentBedrock, AgentBedrockArgs
 from .common import agent_labels, agent_tags, physical_name
 from .datastore import Datastore, DatastoreArgs
+from .golden import check_golden
 from .identity import AgentIdentity, AgentIdentityArgs
 from .inbox import AgentInbox, AgentInboxArgs, has_inbox, kafka_grants, publish_grants
 from .stores import create_datastore, datastore_class
@@ -119,6 +120,7 @@ def check_agent(spec: AgentSpec, platform: PlatformRefs, run: Optional[ProgramRu
             "collide: give each agent its own name"
         )
     _check_team(spec, platform, run, stack)
+    check_golden(spec, platform)  # the golden set's file, read and validated before anything is declared
     if run.platform_stack is not None and (spec.llm.gateway is not None or spec.llm.bedrock is not None):
         # The gateway registers the credentials of the platform stack's agents only (components/llmgateway.py);
         # Bedrock's hard stop is a role that may attach policies to the agent's role, which a team's deploy

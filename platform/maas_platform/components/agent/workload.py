@@ -31,6 +31,7 @@ from ..observability import agent_log_group_prefix
 from ..teams import team_objects_binding
 from .common import agent_labels, data_protected, moved, physical_name
 from .datastore import Datastore
+from .golden import PROBE_LIMITS, PROBE_REQUESTS, create_golden_probe, golden_set
 from .egress import PROXY_LIMITS, PROXY_PORT, PROXY_REQUESTS, allowed_hosts, create_egress_proxy, proxy_environment, \
     proxy_max_replicas
 
@@ -106,6 +107,7 @@ class AgentWorkload(pulumi.ComponentResource):
     deployment: Optional[k8s.apps.v1.Deployment]
     log_group: Optional[aws.cloudwatch.LogGroup] = None
     egress_proxy: Optional[k8s.apps.v1.Deployment] = None
+    golden_probe: Optional[k8s.batch.v1.CronJob] = None
 
     def __init__(self, name: str, args: AgentWorkloadArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__(names.MAAS_AGENT_WORKLOAD, f"{name}-workload", None, opts)
@@ -141,6 +143,13 @@ class AgentWorkload(pulumi.ComponentResource):
             pulumi.ResourceOptions(parent=self, depends_on=[self.namespace]),
         )
         self._quota()
+        cases = golden_set(self.spec)
+        if cases is not None and self.platform.probe_image:  # new: parented to the workload, no alias
+            self.golden_probe = create_golden_probe(
+                name, self.spec, cases, image=self.platform.probe_image,
+                pull_policy=image_pull_policy(self.platform.probe_image), labels=self.labels,
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[self.namespace]),
+            )
         secret_sync = self._secret_sync() if args.secret_names else None
         self.deployment = self._deployment(secret_sync)
         self._exposure()
@@ -236,21 +245,26 @@ class AgentWorkload(pulumi.ComponentResource):
         agent_pods = replicas.max + math.ceil(replicas.max * 0.25)
         # The egress proxy's most replicas and one surge pod (its rolling update), at its own size.
         proxies = proxy_max_replicas(self.spec) + 1 if self.egress_proxy is not None else 0
-        pods = agent_pods + proxies
+        # The golden-set probe's one pod (its CronJob forbids a second run while one is running).
+        probes = 1 if self.spec.golden is not None else 0
+        pods = agent_pods + proxies + probes
         proxy = {"requests": PROXY_REQUESTS, "limits": PROXY_LIMITS}
+        probe = {"requests": PROBE_REQUESTS, "limits": PROBE_LIMITS}
 
         def cpu(quantity: str, kind: str = "requests") -> str:
-            return f"{cpu_millicores(quantity) * agent_pods + cpu_millicores(proxy[kind]['cpu']) * proxies}m"
+            total = (cpu_millicores(quantity) * agent_pods + cpu_millicores(proxy[kind]["cpu"]) * proxies
+                     + cpu_millicores(probe[kind]["cpu"]) * probes)
+            return f"{total}m"
 
         def memory(quantity: str, kind: str = "requests") -> str:
-            total = memory_bytes(quantity) * agent_pods + memory_bytes(proxy[kind]["memory"]) * proxies
+            total = (memory_bytes(quantity) * agent_pods + memory_bytes(proxy[kind]["memory"]) * proxies
+                     + memory_bytes(probe[kind]["memory"]) * probes)
             return f"{math.ceil(total / 2**20)}Mi"
 
         def most(quantity: str, kind: str, measure: Any) -> str:
-            """The LimitRange's max: the agent's limit, or the proxy's where that is larger."""
-            if self.egress_proxy is None or measure(quantity) >= measure(PROXY_LIMITS[kind]):
-                return quantity
-            return PROXY_LIMITS[kind]
+            """The LimitRange's max: the agent's limit, or the proxy's or the probe's where larger."""
+            others = ([PROXY_LIMITS[kind]] if self.egress_proxy is not None else []) + ([PROBE_LIMITS[kind]] if probes else [])
+            return max([quantity, *others], key=measure)
 
         k8s.core.v1.ResourceQuota(
             f"{self._name}-quota",

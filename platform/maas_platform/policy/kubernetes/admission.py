@@ -9,10 +9,10 @@ rule it names), and compare each verdict with the rule's Python check.
 
 Enforcement (:func:`validation_actions`): the checks that keep tenants apart (SecretStore
 binding, ClusterSecretStore references, egress, team namespaces and their Pod Security, the
-egress proxy's image, team role bindings and Ingresses) deny in every environment; a dev
-cluster that admitted them would be a way around them into shared AWS accounts. The hygiene
-checks (pinned images, sizing, pod hardening beyond Pod Security ``restricted``, Services,
-labels) deny in prod and warn and audit elsewhere: a dev or staging
+egress proxy's image, the golden-set probe's pods, team role bindings and Ingresses) deny in every
+environment; a dev cluster that admitted them would be a way around them into shared AWS
+accounts. The hygiene checks (pinned images, sizing, pod hardening beyond Pod Security
+``restricted``, Services, labels) deny in prod and warn and audit elsewhere: a dev or staging
 deploy that breaks one is told so (kubectl and Pulumi show the warning), while prod refuses it.
 
 Scope: bindings select agent namespaces (label ``maas.dev/agent`` exists), so the platform's
@@ -24,7 +24,10 @@ with ``maas:team:``); 022 matches subresources too (``*/*``) and 023 deletions o
 check of Namespaces (024) has no selector either: it judges a Namespace by its own labels, or
 by who writes it. The hygiene checks skip requests of ``system:`` users: the controllers
 (ReplicaSets and Pods of a Deployment, KEDA's HPAs) create what a checked template or object
-already describes.
+already describes. The golden-set probe's check (040) skips no one: a service account a team binds
+in its namespace is a ``system:`` user too, and the Pods a controller makes from a probe template
+pass as the template did; it also matches ``pods/ephemeralcontainers``, through which ``kubectl
+debug`` adds a container to a running Pod (the request's object is the Pod).
 
 Checked against upstream on 2026-12-02:
 
@@ -50,6 +53,14 @@ Checked against upstream on 2026-12-02:
   ``matches`` with RE2, ``startsWith``, ``endsWith``, ``size``), which cel-python implements too; no
   Kubernetes extension library (quantity, strings.split, cidr, ...) is needed: egress
   destinations are matched as strings (tenancy.PRIVATE_CIDR says why);
+* rechecked 2026-12-03 for MAAS-K8S-040: ``namespaceObject`` ("the namespace object that the incoming
+  object belongs to", null for cluster-scoped resources) in the Validation ``expression`` field's
+  description of the admissionregistration.k8s.io/v1 API; resource rules name a subresource as
+  ``pods/<sub>`` ("'pods/log' means the log subresource of pods", while '*' matches no subresource)
+  and operations may be CREATE, UPDATE, DELETE or CONNECT (kubernetes.io/docs/reference/kubernetes-api,
+  RuleWithOperations); ephemeral containers cannot be set when a Pod is created nor by updating its
+  spec, only through its ``ephemeralcontainers`` subresource (PodSpec.ephemeralContainers and
+  concepts/workloads/pods/ephemeral-containers);
 * the ALB annotations 027 reads (``group.name``, ``group.order``, ``actions.${action-name}``,
   ``conditions.${conditions-name}``) in kubernetes-sigs/aws-load-balancer-controller v3.5.0
   (the app version of the chart we pin), docs/guide/ingress/annotations.md, which also warns that
@@ -64,6 +75,10 @@ from typing import Any, Mapping, Optional, Sequence
 
 from ... import names
 from ..catalog import get_rule
+from .golden import (
+    AGENT_OPTION, FORBIDDEN_CONTAINER_FIELDS, MAX_ARGS, PROBE_CASES_DIR, PROBE_COMMAND, PROBE_ENV, PROBE_OPTIONS,
+    PUSHGATEWAY_OPTION,
+)
 from .helpers import AGENT_LABELS, CONTAINER_LISTS, POD_ATTRIBUTION_LABELS
 from .pods import SIZED_CONTAINERS
 from .tenancy import (
@@ -99,6 +114,8 @@ WORKLOAD_KINDS: tuple[Kind, ...] = (
     Kind("batch", "v1", "jobs", "Job"),
     Kind("batch", "v1", "cronjobs", "CronJob"),
 )
+# kubectl debug adds a container to a running Pod through this subresource; its object is the Pod.
+EPHEMERAL_CONTAINERS = Kind("", "v1", "pods/ephemeralcontainers", "Pod")
 SERVICE = Kind("", "v1", "services", "Service")
 NAMESPACE = Kind("", "v1", "namespaces", "Namespace", namespaced=False)
 NETWORK_POLICY = Kind("networking.k8s.io", "v1", "networkpolicies", "NetworkPolicy")
@@ -311,6 +328,38 @@ def proxy_image_expression(image: str) -> str:
             + each_container(f"has(c.image) && c.image == '{image}'"))
 
 
+def probe_expression(image: str) -> str:
+    """MAAS-K8S-040: pods labelled as the golden-set probe run ``image`` as the platform's probe of
+    the namespace's agent (:mod:`.golden`). CEL has no loop over indices: the pairs of ``args`` are
+    checked position by position, up to MAX_ARGS. The size bound comes before the ``filter`` calls, so
+    a long list costs little; one past the runtime budget (10,000,000 per binding and 1,000,000 per
+    expression: k8s.io/apiserver pkg/apis/cel RuntimeCELCostBudget and PerCallLimit, read on
+    pkg.go.dev 2026-12-03) is an error, which ``failurePolicy: Fail`` denies."""
+    agent = f"namespaceObject.metadata.labels['{names.AGENT_LABEL}']"
+    pairs = " && ".join(
+        f"(size(c.args) <= {i} || (c.args[{i}] in {cel(list(PROBE_OPTIONS))} && !c.args[{i + 1}].startsWith('-') && "
+        f"(c.args[{i}] != '{AGENT_OPTION}' || c.args[{i + 1}] == {agent}) && "
+        f"(c.args[{i}] != '{PUSHGATEWAY_OPTION}' || c.args[{i + 1}] == '{names.PUSHGATEWAY_URL}')))"
+        for i in range(0, MAX_ARGS, 2))
+    container = " && ".join([
+        f"has(c.image) && c.image == '{image}'",
+        f"has(c.command) && c.command == {cel(list(PROBE_COMMAND))}",
+        *(f"!has(c.{field})" for field in FORBIDDEN_CONTAINER_FIELDS),
+        f"(!has(c.env) || c.env.all(e, e.name in {cel(list(PROBE_ENV))}))",
+        f"(!has(c.volumeMounts) || c.volumeMounts.all(m, m.mountPath == '{PROBE_CASES_DIR}'))",
+        f"has(c.args) && size(c.args) % 2 == 0 && size(c.args) <= {MAX_ARGS}",
+        f"{cel(list(PROBE_OPTIONS))}.all(o, size(c.args.filter(x, x == o)) <= 1)",
+        f"'{AGENT_OPTION}' in c.args && '{PUSHGATEWAY_OPTION}' in c.args",
+        pairs,
+    ])
+    spec = "variables.podSpec"
+    return (f"!('{names.NAME_LABEL}' in variables.podLabels && "
+            f"variables.podLabels['{names.NAME_LABEL}'] == '{names.PROBE_APP}') || ("
+            f"(!has({spec}.initContainers) || size({spec}.initContainers) == 0) && "
+            f"(!has({spec}.ephemeralContainers) || size({spec}.ephemeralContainers) == 0) && "
+            f"has({spec}.containers) && size({spec}.containers) == 1 && {spec}.containers.all(c, {container}))")
+
+
 # A team's RoleBinding: no team ClusterRole but its own agent-objects role; subjects of its namespace.
 TEAM_BINDING = (
     "object.kind == 'RoleBinding' && "
@@ -338,10 +387,10 @@ def team_ingress_expression(prefix: str) -> str:
 # -- the checks ----------------------------------------------------------------------------------------
 
 def checks(environment: str, teams: Optional[Mapping[str, Sequence[str]]] = None, prefix: Optional[str] = None,
-           proxy_image: Optional[str] = None) -> list[Check]:
+           proxy_image: Optional[str] = None, probe_image: Optional[str] = None) -> list[Check]:
     """Every check, by rule ID, for ``environment``, the teams' registered agents, the environment's
-    name ``prefix`` (its IngressGroups: MAAS-K8S-027) and the egress proxy's image (MAAS-K8S-025);
-    without a prefix or an image the check that needs it is left out."""
+    name ``prefix`` (its IngressGroups: MAAS-K8S-027), the egress proxy's image (MAAS-K8S-025) and the
+    golden-set probe's (MAAS-K8S-040); without a prefix or an image the check that needs it is left out."""
     found = [
         _pod_check("MAAS-K8S-004", HOST_ACCESS),
         _pod_check("MAAS-K8S-008", READ_ONLY_ROOT),
@@ -368,6 +417,11 @@ def checks(environment: str, teams: Optional[Mapping[str, Sequence[str]]] = None
     if proxy_image is not None:
         found.append(Check("MAAS-K8S-025", proxy_image_expression(proxy_image), WORKLOAD_KINDS, isolation=True,
                            variables=PROXY_POD_VARIABLES, match_conditions=(NOT_SYSTEM,)))
+    if probe_image is not None:
+        # No match condition: the Pods the Job controller makes from a probe CronJob pass as their
+        # template did, and a service account a team binds in its namespace (a system: user) is held too.
+        found.append(Check("MAAS-K8S-040", probe_expression(probe_image), (*WORKLOAD_KINDS, EPHEMERAL_CONTAINERS),
+                           isolation=True, variables=PROXY_POD_VARIABLES))
     if prefix is not None:
         found.append(Check("MAAS-K8S-027", team_ingress_expression(prefix), (INGRESS,), isolation=True,
                            match_conditions=(TEAM_USER,)))
@@ -425,11 +479,11 @@ def binding_spec(check: Check, environment: str) -> dict[str, Any]:
 
 def manifests(environment: str, teams: Optional[Mapping[str, Sequence[str]]] = None,
               labels: Optional[Mapping[str, str]] = None, prefix: Optional[str] = None,
-              proxy_image: Optional[str] = None) -> list[dict[str, Any]]:
+              proxy_image: Optional[str] = None, probe_image: Optional[str] = None) -> list[dict[str, Any]]:
     """Every policy and binding of ``environment`` as Kubernetes objects, policy before binding."""
     metadata_labels = dict(labels or {})
     objects: list[dict[str, Any]] = []
-    for check in checks(environment, teams, prefix, proxy_image):
+    for check in checks(environment, teams, prefix, proxy_image, probe_image):
         metadata = {"name": check.name, "labels": metadata_labels}
         objects.append({"apiVersion": API_VERSION, "kind": "ValidatingAdmissionPolicy", "metadata": metadata,
                         "spec": policy_spec(check)})

@@ -269,6 +269,7 @@ class AdmissionContext(Context):
     operation: str = "CREATE"  # on DELETE the resource judged is the object as it was (oldObject)
     prefix: Optional[str] = None  # the environment's name prefix: its IngressGroups (MAAS-K8S-027)
     proxy_image: Optional[str] = None  # the egress proxy's image (MAAS-K8S-025)
+    probe_image: Optional[str] = None  # the golden-set probe's image, maas:probe_image (MAAS-K8S-040)
 
     @property
     def requesting_teams(self) -> list[str]:
