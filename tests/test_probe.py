@@ -77,14 +77,16 @@ class Agent(BaseHTTPRequestHandler):
                 answer = b"ok"
             else:
                 status, answer = 404, b"no such path"
-            self.send_response(status)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(answer)))
-            self.end_headers()
-            self.wfile.write(answer)
         finally:
+            # A call stops being in flight before its answer is written: once the client has the
+            # answer it may send its next call, which must not find this one still counted.
             with server.lock:  # type: ignore[attr-defined]
                 server.in_flight -= 1  # type: ignore[attr-defined]
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(answer)))
+        self.end_headers()
+        self.wfile.write(answer)
 
     do_GET = _answer
     do_POST = _answer
