@@ -21,8 +21,6 @@ import http.server
 import json
 import os
 import re
-import shutil
-import socket
 import subprocess
 import sys
 import threading
@@ -36,6 +34,7 @@ import yaml
 from typer.testing import CliRunner
 
 from conftest import ROOT
+from prometheus_server import binaries, free_port, running
 from maas_platform import names
 from maas_platform.cli import app
 from maas_platform.cli.error_budget import selector
@@ -58,12 +57,6 @@ SERIES: list[tuple[dict[str, str], str]] = [
 ]
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def openmetrics(now: float) -> str:
     lines = [f"# HELP {METRIC} Share of the SLO's error budget left over its window.", f"# TYPE {METRIC} gauge"]
     for minute in range(-40, 16):
@@ -74,59 +67,25 @@ def openmetrics(now: float) -> str:
     return "\n".join(lines + ["# EOF"]) + "\n"
 
 
-def _binaries() -> tuple[str, str]:
-    found = shutil.which("prometheus"), shutil.which("promtool")
-    if all(found):
-        return found  # type: ignore[return-value]
-    reason = "prometheus or promtool is not installed: run `make system-tools` (Debian package `prometheus`)"
-    # GitHub Actions sets CI=true on every runner (docs.github.com, "Variables reference", checked
-    # 2026-12-03): there a missing server is a failure, as promtool's is in tests/test_slo.py.
-    if os.environ.get("CI"):
-        pytest.fail(reason)
-    pytest.skip(reason)
-
-
 @pytest.fixture(scope="module")
 def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The URL of a Prometheus serving :data:`SERIES`, stopped after the module."""
-    server, promtool = _binaries()
+    server, promtool = binaries()
     root = tmp_path_factory.mktemp("prometheus")
     (root / "series.om").write_text(openmetrics(time.time()))
     storage = root / "data"
     made = subprocess.run([promtool, "tsdb", "create-blocks-from", "openmetrics", "--quiet",
                            str(root / "series.om"), str(storage)], capture_output=True, text=True, timeout=60)
     assert made.returncode == 0, made.stdout + made.stderr
-    (root / "prometheus.yml").write_text("global: {}\n")  # no scrape targets: the blocks are all it serves
-    port = free_port()
-    log = (root / "prometheus.log").open("w")
-    process = subprocess.Popen(
-        [server, f"--config.file={root / 'prometheus.yml'}", f"--storage.tsdb.path={storage}",
-         f"--web.listen-address=127.0.0.1:{port}", "--storage.tsdb.retention.time=1y"],
-        stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"prometheus exited with {process.returncode}: {(root / 'prometheus.log').read_text()[-2000:]}")
-            try:
-                with urllib.request.urlopen(f"{url}/-/ready", timeout=1) as answer:
-                    if answer.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"prometheus not ready in 30s: {(root / 'prometheus.log').read_text()[-2000:]}")
-            time.sleep(0.1)
+
+    def ready(url: str) -> bool:
+        with urllib.request.urlopen(f"{url}/-/ready", timeout=1) as answer:
+            return answer.status == 200
+
+    # No scrape targets: the blocks are all it serves.
+    with running(server, root, "global: {}\n", storage, ready, within=30, waiting_for="prometheus not ready",
+                 extra=("--storage.tsdb.retention.time=1y",)) as url:
         yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
-        log.close()
 
 
 def gate(*args: str, env: dict[str, str] | None = None) -> Any:

@@ -22,7 +22,6 @@ from __future__ import annotations
 import http.server
 import json
 import re
-import subprocess
 import threading
 import time
 import urllib.parse
@@ -38,7 +37,7 @@ from maas_platform.components.observability.values import otel_collector_values
 from maas_platform.slo import SLO, FlowSLO
 from maas_platform.slo.model import GOLDEN_FRESH
 from maas_platform.slo.rules import RATIO, gateway_spend
-from test_error_budget import _binaries, free_port
+from prometheus_server import binaries, free_port, running
 
 AGENT, TEAM, FLOW = "research", "support", "ticket-research"
 INTRUDER = "support/intruder"  # job of the forging sender: service.namespace/service.name
@@ -187,7 +186,7 @@ def narrowed(promql: str, scrape: str) -> str:
 @pytest.fixture(scope="module")
 def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The URL of a Prometheus that has scraped the exporter's page through both scrapes."""
-    server, _ = _binaries()
+    server, _ = binaries()
     Exporter.body = exposition().encode()
     exporter = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), Exporter)
     threading.Thread(target=exporter.serve_forever, daemon=True).start()
@@ -197,36 +196,16 @@ def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     root = tmp_path_factory.mktemp("prometheus")
     config = {"scrape_configs": [scrape_config(endpoint, target, "otel"),
                                  scrape_config(unguarded, target, "unguarded")]}
-    (root / "prometheus.yml").write_text(yaml.safe_dump(config, sort_keys=False))
-    port = free_port()
-    log = (root / "prometheus.log").open("w")
-    process = subprocess.Popen(
-        [server, f"--config.file={root / 'prometheus.yml'}", f"--storage.tsdb.path={root / 'data'}",
-         f"--web.listen-address=127.0.0.1:{port}"], stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
+
+    def ready(url: str) -> bool:
+        # Both scrapes have landed once the honest series is there in each.
+        return len(query(url, "orders_processed_total")) == 2
+
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"prometheus exited with {process.returncode}: {(root / 'prometheus.log').read_text()[-2000:]}")
-            try:
-                # Both scrapes have landed once the honest series is there in each.
-                if len(query(url, "orders_processed_total")) == 2:
-                    break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"no scrape in 60s: {(root / 'prometheus.log').read_text()[-2000:]}")
-            time.sleep(0.2)
-        yield url
+        with running(server, root, yaml.safe_dump(config, sort_keys=False), root / "data", ready, within=60,
+                     waiting_for="no scrape") as url:
+            yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
-        log.close()
         exporter.shutdown()
         exporter.server_close()
 
