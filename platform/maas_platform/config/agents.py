@@ -20,6 +20,7 @@ from ..names import (
     AGENT_LIFECYCLE_ACTIVE, AGENT_LIFECYCLE_DELETABLE, AGENT_LIFECYCLE_RETIRED, LLM_GATEWAY_KEY_SECRET, RESERVED_NAMESPACES,
 )
 from .base import StrictModel, first_repeated
+from .delivery import DeliverySpec
 from .llm import LlmSpec
 
 # DNS-1123 label, and short enough for every AWS name it feeds (see ``name_limits``).
@@ -515,6 +516,9 @@ class AgentSpec(StrictModel):
         None, description="Golden-set probes: questions with known answers asked on a schedule; their share of right "
                           "answers is the agent's `golden` SLO. Default: none.")
     budget: BudgetSpec = Field(BudgetSpec(), description="Spend limits.")
+    delivery: DeliverySpec = Field(
+        DeliverySpec(), description="Its image's repository and CI, and how new versions roll out: canary steps judged "
+                                    "by its SLOs (docs/delivery.md).")
     llm: LlmSpec = Field(
         LlmSpec(), description="The language models the agent calls: Bedrock models with its own role, other providers' "
                                "through the platform's LLM gateway (docs/llm-access.md). Default: none.")

@@ -52,6 +52,9 @@ ENVIRONMENT_DEFAULTS: dict[str, dict[str, Any]] = {
         "encryption": {"key_deletion_window_days": 7},
         # How long a retired agent's data is kept, protected, before delete_data is accepted.
         "retirement": {"retention_days": 7},
+        # Signatures and the own-registry rule bind in prod; dev and staging may run any pinned image
+        # while an agent moves to its registry (docs/delivery.md).
+        "delivery": {"require_signatures": False, "require_own_registry": False},
         # Bedrock's invocation logs (the account and region's, one setting per platform stack); the
         # gateway's keys and spend in a PostgreSQL pod rather than Aurora's always-on 0.5 ACU (~$44/month).
         "llm": {"log_retention_days": 30, "gateway_database": "in_cluster"},
@@ -83,6 +86,7 @@ ENVIRONMENT_DEFAULTS: dict[str, dict[str, Any]] = {
         },
         "encryption": {"key_deletion_window_days": 14},
         "retirement": {"retention_days": 30},
+        "delivery": {"require_signatures": False, "require_own_registry": False},
         "llm": {"log_retention_days": 90, "gateway_database": "aurora"},
         "observability": {"prometheus_retention_days": 15, "prometheus_volume_gib": 50, "agent_log_retention_days": 30},
         "cluster": {
@@ -112,6 +116,7 @@ ENVIRONMENT_DEFAULTS: dict[str, dict[str, Any]] = {
         },
         "encryption": {"key_deletion_window_days": 30},
         "retirement": {"retention_days": 90},
+        "delivery": {"require_signatures": True, "require_own_registry": True},
         "llm": {"log_retention_days": 365, "gateway_database": "aurora"},
         "observability": {"prometheus_retention_days": 30, "prometheus_volume_gib": 100, "agent_log_retention_days": 90},
         "cluster": {

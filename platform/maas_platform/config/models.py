@@ -18,6 +18,7 @@ from .llm import LlmPlatformConfig, gateway_database_problem, gateway_problem
 from .agents import KEY_ARN, KEY_ARN_FORM, AgentSpec, Image, cpu_millicores, deletion_problem, memory_bytes, name_limits
 from .nodepools import NodeClassConfig, NodePoolConfig, fit_problem
 from .base import RetentionDays, StrictModel
+from .delivery import DeliveryConfig
 from .flows import FlowSpec, flows_problem
 
 from .policy import PolicyConfig
@@ -518,6 +519,9 @@ class PlatformConfig(StrictModel):
         description="Flows: requests that cross agents of this stack through topics, with end-to-end availability and "
                     "latency objectives (docs/slos.md). Default: none.",
     )
+    delivery: DeliveryConfig = Field(
+        description="Agents' registries, CI roles and rollouts: the GitHub OIDC provider, signature and own-registry "
+                    "enforcement (prod), image scanning (docs/delivery.md).")
     retirement: RetirementConfig = Field(description="Retention of retired agents' data.")
     probe_image: Image = Field(
         "ghcr.io/acme/maas-probe:0.1.0",
@@ -541,6 +545,9 @@ class PlatformConfig(StrictModel):
                 raise ValueError("network.nat_gateways: prod needs 'per_az' so one AZ failure does not cut egress")
             if not self.protect_stateful:
                 raise ValueError("protect_stateful: prod keeps stateful resources protected; it cannot be false")
+            for rule in ("require_signatures", "require_own_registry"):
+                if not getattr(self.delivery, rule):
+                    raise ValueError(f"delivery.{rule}: prod runs only its agents' own signed images; it cannot be false")
             for group in self.cluster.node_groups:
                 if group.min_size < self.network.az_count:
                     raise ValueError(
