@@ -198,7 +198,8 @@ def test_the_cli_lists_what_is_not_evaluable_as_advisory(dev, monkeypatch):
 
 def test_maas_help_lists_every_subcommand():
     commands = typer.main.get_command(app).commands
-    assert set(commands) == {"plan", "diff", "verify", "preflight", "policy-config", "reference", "error-budget"}
+    assert set(commands) == {"plan", "diff", "verify", "preflight", "policy-config", "reference", "error-budget",
+                             "scan-gate", "release-pin"}
     shown = CliRunner().invoke(app, ["--help"], env={"COLUMNS": "200"})
     assert shown.exit_code == 0 and all(name in shown.stdout for name in commands)
     references = CliRunner().invoke(app, ["reference", "--help"], env={"COLUMNS": "200"})

@@ -19,7 +19,7 @@ from conftest import ENVIRONMENTS, ROOT
 
 WORKFLOWS = ROOT / ".github" / "workflows"
 CHECK_JSONSCHEMA = ROOT / ".venv" / "bin" / "check-jsonschema"
-NAMES = ("test.yml", "plan.yml", "checkov.yml", "preview.yml", "charts.yml", "probe-image.yml")
+NAMES = ("test.yml", "plan.yml", "checkov.yml", "preview.yml", "charts.yml", "probe-image.yml", "agent-release.yml")
 
 
 def _offline_env() -> dict[str, str]:

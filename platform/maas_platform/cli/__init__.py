@@ -3,7 +3,9 @@
 One module per command group, all printing to the console of :mod:`.console`:
 :mod:`.plan` (``maas plan``), :mod:`.preflight` (``maas preflight``), :mod:`.verify`
 (``maas verify``), :mod:`.policy` (``maas policy-config``), :mod:`.error_budget`
-(``maas error-budget``) and :mod:`.reference` (``maas reference config|policies``).
+(``maas error-budget``), :mod:`.scan_gate` (``maas scan-gate``), :mod:`.release_pin`
+(``maas release-pin``) and :mod:`.reference`
+(``maas reference config|policies``).
 A command module imports what it runs when it runs, so ``maas --help`` stays fast.
 
 Help is plain text wrapped to the terminal (``COLUMNS``, at most 120 columns), never cutting a
@@ -22,7 +24,7 @@ from typing import Any, Optional
 import typer
 from typer.core import TyperGroup
 
-from . import diff, error_budget, plan, policy, preflight, reference, verify
+from . import diff, error_budget, plan, policy, preflight, reference, release_pin, scan_gate, verify
 
 DISTRIBUTION = "maas-platform"
 # Help is wrapped to the terminal's width up to this many columns (click: min(COLUMNS, this) - 2).
@@ -166,6 +168,8 @@ app.command("verify")(verify.verify)
 app.command("preflight")(preflight.preflight)
 app.command("policy-config")(policy.policy_config)
 app.command("error-budget")(error_budget.error_budget)
+app.command("scan-gate")(scan_gate.scan_gate)
+app.command("release-pin")(release_pin.release_pin)
 app.add_typer(reference.app, name="reference")
 
 __all__ = ["app", "version"]
