@@ -109,6 +109,31 @@ CATALOG: dict[str, SchemaPackage] = {
                 "(NodePool); the package has karpenter.sh/v1/NodePool and karpenter.k8s.aws/v1/EC2NodeClass"
             ),
         ) for group in ("karpenter.sh", "karpenter.k8s.aws")),
+        SchemaPackage(
+            group="argoproj.io",
+            registry="npm",
+            name="@kubernetes-models/argo-rollouts",
+            version="2.0.0",
+            upstream="1.9.0",
+            checked=(
+                "2026-12-03: tommy351/kubernetes-models-ts third-party/argo-rollouts/go.mod (fccd586, 2026-05-12) "
+                "generates from github.com/argoproj/argo-rollouts v1.9.0 pkg/apis/rollouts/v1alpha1 (go-generate); "
+                "npm lists 0.3.1, 0.3.2 and 2.0.0; cloudcoil-models-argo-rollouts is not on PyPI. The controller "
+                "runs v1.9.1, whose pkg/apis and manifests/crds equal v1.9.0's"
+            ),
+        ),
+        SchemaPackage(
+            group="policies.kyverno.io",
+            registry="pypi",
+            name="cloudcoil-models-kyverno",
+            version="1.19.0.1",
+            upstream="1.19.0",
+            checked=(
+                "2026-12-03: cloudcoil/cloudcoil models/kyverno/cookiecutter.yaml (92c8521) generates from "
+                "kyverno/kyverno releases/download/v1.19.0/install.yaml; the wheel's _lookup.py has "
+                "policies.kyverno.io/v1 ImageValidatingPolicy (module cloudcoil.models.kyverno.policies.v1)"
+            ),
+        ),
     )
 }
 
@@ -135,7 +160,7 @@ ALLOWED_GAPS: dict[str, tuple[str, str, str]] = {
 # The API versions the platform writes custom resources in (tests/test_crds.py checks this list
 # against the plans), whose schemas `install` prepares ahead of the tests.
 PLATFORM_API_VERSIONS = ("monitoring.coreos.com/v1", "keda.sh/v1alpha1", "external-secrets.io/v1",
-                         "karpenter.sh/v1", "karpenter.k8s.aws/v1")
+                         "karpenter.sh/v1", "karpenter.k8s.aws/v1", "argoproj.io/v1alpha1")
 
 
 def group_of(api_version: str) -> str:
@@ -273,6 +298,8 @@ def _field(annotation: ast.expr) -> tuple[dict[str, Any], str | None]:
             alias = value
         elif keyword.arg in _CONSTRAINTS:
             schema.update(_CONSTRAINTS[keyword.arg](value))
+        elif keyword.arg == "validate_default":
+            continue  # pydantic validates the field's default too; nothing the object must hold
         else:
             raise ValueError(f"unrecognised Field argument in a schema package: {keyword.arg}")
     return schema, alias

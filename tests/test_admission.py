@@ -39,7 +39,9 @@ from maas_platform.plan.exports import kubernetes_objects
 from maas_platform.policy import Resource, assess, get_rule
 from maas_platform.policy.kubernetes import admission
 from maas_platform.policy.kubernetes.admission import ANY_NAMESPACED, Check, checks, manifests, message
+from maas_platform.policy.kubernetes.registry import agent_registry
 from maas_platform.policy.kubernetes.tenancy import AdmissionContext
+from maas_platform.config.defaults import ENVIRONMENT_DEFAULTS
 
 CORPUS = Path(__file__).resolve().parent / "admission-corpus"
 TEAM_STACK = ROOT / "stacks" / "teams" / "example"
@@ -48,6 +50,8 @@ KUBERNETES = "1.35.0"
 CORPUS_ENVIRONMENT = "dev"
 CORPUS_TEAMS = {"support": ["triage"], "insights": ["billing"]}
 CORPUS_PREFIX = "maas-dev"
+# Where the corpus cluster's agents' repositories sit, for the cases that require them (MAAS-K8S-041).
+CORPUS_REGISTRY = agent_registry("123456789012", "us-east-1", CORPUS_PREFIX)
 CORPUS_NAMESPACE_LABELS = {
     names.NAME_LABEL: "triage", names.PART_OF_LABEL: names.PART_OF, names.MANAGED_BY_LABEL: names.MANAGED_BY,
     names.AGENT_LABEL: "triage", names.TEAM_LABEL: "support", names.ENVIRONMENT_LABEL: "dev",
@@ -62,9 +66,10 @@ PROBE_IMAGE = PlatformConfig.model_fields["probe_image"].default
 # -- the API server's side, offline ----------------------------------------------------------------
 
 def all_checks(environment: str, teams: Optional[Mapping[str, list[str]]] = None,
-               prefix: str = CORPUS_PREFIX) -> list[Check]:
-    """Every check, with the environment's prefix and the proxy and probe images the platform passes."""
-    return checks(environment, teams, prefix, PROXY_IMAGE, PROBE_IMAGE)
+               prefix: str = CORPUS_PREFIX, registry: Optional[str] = None) -> list[Check]:
+    """Every check, with the environment's prefix and the proxy and probe images the platform passes
+    (and the agents' registry where the platform requires their own images, MAAS-K8S-041)."""
+    return checks(environment, teams, prefix, PROXY_IMAGE, PROBE_IMAGE, registry)
 
 
 @dataclass(frozen=True)
@@ -154,7 +159,7 @@ def admits(check: Check, request: Request) -> Optional[bool]:
 
 
 def python_admits(check: Check, request: Request, environment: str, teams: Mapping[str, list[str]],
-                  prefix: str) -> bool:
+                  prefix: str, registry: Optional[str] = None) -> bool:
     """The rule's Python check on the same request."""
     resource = Resource(type=f"kubernetes:{request.group or 'core'}/{request.version}:{request.obj['kind']}",
                         name=request.obj["metadata"].get("name", ""), props=request.obj, urn="urn:request")
@@ -162,22 +167,23 @@ def python_admits(check: Check, request: Request, environment: str, teams: Mappi
                                namespace_labels=request.namespace_labels,
                                teams={team: tuple(agents) for team, agents in teams.items()},
                                operation=request.operation, prefix=prefix, proxy_image=PROXY_IMAGE,
-                               probe_image=PROBE_IMAGE)
+                               probe_image=PROBE_IMAGE, require_own_registry=registry is not None,
+                               agent_registry=registry)
     outcome = assess(get_rule(check.rule), [resource], context)
     assert outcome.not_evaluable == (), outcome.not_evaluable
     return not outcome.findings
 
 
 def denials(request: Request, environment: str, teams: Mapping[str, list[str]],
-            prefix: str = CORPUS_PREFIX) -> dict[str, bool]:
+            prefix: str = CORPUS_PREFIX, registry: Optional[str] = None) -> dict[str, bool]:
     """Rule ID -> whether its policy denies the request, for every policy that evaluated it;
     each verdict checked against the rule's Python check."""
     verdicts = {}
-    for check in all_checks(environment, teams, prefix):
+    for check in all_checks(environment, teams, prefix, registry):
         verdict = admits(check, request)
         if verdict is None:
             continue
-        assert python_admits(check, request, environment, teams, prefix) == verdict, (
+        assert python_admits(check, request, environment, teams, prefix, registry) == verdict, (
             f"{check.rule}: the CEL {'admits' if verdict else 'denies'} {request.obj['kind']} "
             f"{request.obj['metadata'].get('name')}, the Python rule does not")
         verdicts[check.rule] = not verdict
@@ -256,6 +262,15 @@ def team() -> Plan:
     return plan_project(TEAM_STACK, stack="dev")
 
 
+def registry_of(plan: Plan) -> Optional[str]:
+    """The agents' registry a platform plan's admission policies hold pods to (its environment's default
+    maas:delivery.require_own_registry), None where not required."""
+    outputs = plan.outputs
+    if not ENVIRONMENT_DEFAULTS[outputs["environment"]]["delivery"]["require_own_registry"]:
+        return None
+    return agent_registry(outputs["account_id"], outputs["region"], outputs["prefix"])
+
+
 def registered_teams(plan: Plan) -> dict[str, list[str]]:
     """team -> agents, as the platform exports them (PlatformOutputs.teams)."""
     return {team: list(output.get("agents", [])) for team, output in (plan.outputs.get("teams") or {}).items()}
@@ -282,10 +297,10 @@ def test_the_plan_carries_the_generated_policies(plans, env):
     labels = shipped[0]["metadata"]["labels"]
     assert labels[names.ENVIRONMENT_LABEL] == env and labels[names.MANAGED_BY_LABEL] == names.MANAGED_BY
     expected = manifests(env, registered_teams(plan), labels, prefix=plan.outputs["prefix"], proxy_image=PROXY_IMAGE,
-                         probe_image=plan.outputs["probe_image"])
+                         probe_image=plan.outputs["probe_image"], agent_registry=registry_of(plan))
     key = lambda o: (o["kind"], o["metadata"]["name"])  # noqa: E731
     assert sorted(shipped, key=key) == sorted(expected, key=key)
-    assert len(shipped) == 2 * len(all_checks(env))
+    assert len(shipped) == 2 * len(all_checks(env, registry=registry_of(plan)))
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
@@ -339,16 +354,19 @@ def corpus_request(case: Mapping[str, Any]) -> Request:
 def test_the_corpus_has_at_least_30_cases_and_one_for_every_policy():
     cases = [yaml.safe_load(path.read_text()) for path in corpus()]
     assert len(cases) >= 30
-    assert {case["rule"] for case in cases} == {check.rule for check in all_checks(CORPUS_ENVIRONMENT)}
+    every = all_checks(CORPUS_ENVIRONMENT, registry=CORPUS_REGISTRY)
+    assert {case["rule"] for case in cases} == {check.rule for check in every}
 
 
 @pytest.mark.parametrize("path", corpus(), ids=lambda p: p.stem)
 def test_each_corpus_object_is_denied_by_exactly_the_rule_it_names(path):
     case = yaml.safe_load(path.read_text())
     request = corpus_request(case)
-    verdicts = denials(request, CORPUS_ENVIRONMENT, CORPUS_TEAMS)
+    # A case under a cluster that requires agents' own images (own_registry: true) is judged by MAAS-K8S-041 too.
+    registry = CORPUS_REGISTRY if case.get("own_registry") else None
+    verdicts = denials(request, CORPUS_ENVIRONMENT, CORPUS_TEAMS, registry=registry)
     assert {rule for rule, denied in verdicts.items() if denied} == {case["rule"]}, verdicts
-    (check,) = [c for c in all_checks(CORPUS_ENVIRONMENT, CORPUS_TEAMS) if c.rule == case["rule"]]
+    (check,) = [c for c in all_checks(CORPUS_ENVIRONMENT, CORPUS_TEAMS, registry=registry) if c.rule == case["rule"]]
     assert admission.policy_spec(check)["validations"][0]["message"].startswith(
         f"{case['rule']}: {get_rule(case['rule']).title}.")
 

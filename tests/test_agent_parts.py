@@ -211,6 +211,49 @@ ADDED_SINCE |= {
     "maas-dev-flow-ticket-research-slo-rules",
 }
 
+# Each canary agent's Rollout and AnalysisTemplates, and a public one's canary and stable Services
+# (components/agent/rollout.py): new objects of the workload part, in dev and the team example.
+_CANARY = [("argoproj.io/v1alpha1:Rollout", "-rollout"),
+           ("argoproj.io/v1alpha1:AnalysisTemplate", "-analysis-error-budget"),
+           ("argoproj.io/v1alpha1:AnalysisTemplate", "-analysis-slo-burn")]
+ADDED_SINCE |= {
+    f"{stem}{_WORKLOAD}$kubernetes:{kind}::{agent}{suffix}"
+    for stem, agents in ((_PLATFORM, ("maas-dev-agent-triage", "maas-dev-agent-research", "maas-dev-agent-reports")),
+                         ("urn:pulumi:dev::maas-team-example::", ("intake", "summarizer")))
+    for agent in agents for kind, suffix in _CANARY
+} | {f"{_PLATFORM}{_WORKLOAD}$kubernetes:core/v1:Service::maas-dev-agent-reports-{role}-service"
+     for role in ("canary", "stable")}
+
+# Each agent's registry part (components/agent/registry.py): its repository with its lifecycle and
+# repository policies, its image-signing key and alias, and (delivery.source) its CI role and grant.
+_REGISTRY = [("aws:ecr/repository:Repository", "-repository"),
+             ("aws:ecr/lifecyclePolicy:LifecyclePolicy", "-repository-lifecycle"),
+             ("aws:ecr/repositoryPolicy:RepositoryPolicy", "-repository-policy"),
+             ("aws:kms/key:Key", "-signing-key"), ("aws:kms/alias:Alias", "-signing-key-alias"),
+             ("aws:iam/role:Role", "-ci"), ("aws:iam/rolePolicy:RolePolicy", "-ci-access")]
+ADDED_SINCE |= {
+    f"{stem}maas:agent:AgentService$maas:agent:AgentRegistry${kind}::{agent}{suffix}"
+    for stem, agents in ((_PLATFORM, ("maas-dev-agent-triage", "maas-dev-agent-research", "maas-dev-agent-reports")),
+                         ("urn:pulumi:dev::maas-team-example::", ("intake", "summarizer")))
+    for agent in agents for kind, suffix in _REGISTRY
+}
+# The platform's delivery (components/delivery.py): the permissions boundary of every CI role, the
+# GitHub OIDC provider (dev creates it), Inspector's enhanced scanning of the registry and the rule
+# that alerts on critical findings; and Argo Rollouts (components/rollouts.py).
+ADDED_SINCE.add(f"{_PLATFORM}aws:iam/policy:Policy::maas-dev-ci-boundary")
+ADDED_SINCE |= {f"{_PLATFORM}maas:delivery:Delivery${kind}::maas-dev-delivery-{suffix}" for kind, suffix in (
+    ("aws:cloudwatch/eventRule:EventRule", "critical-findings"),
+    ("aws:cloudwatch/eventTarget:EventTarget", "critical-findings-alert"),
+    ("aws:ecr/registryScanningConfiguration:RegistryScanningConfiguration", "registry-scanning"),
+    ("aws:iam/openIdConnectProvider:OpenIdConnectProvider", "github-oidc"),
+    ("aws:inspector2/enabler:Enabler", "inspector-ecr"))}
+ADDED_SINCE |= {f"{_PLATFORM}maas:rollouts:ArgoRollouts$kubernetes:{kind}::maas-dev-argo-rollouts-{suffix}"
+                for kind, suffix in (
+    ("core/v1:Namespace", "namespace"), ("helm.sh/v3:Release", "release"),
+    ("networking.k8s.io/v1:NetworkPolicy", "netpol-allow-controller"),
+    ("networking.k8s.io/v1:NetworkPolicy", "netpol-allow-dns"),
+    ("networking.k8s.io/v1:NetworkPolicy", "netpol-default-deny"))}
+
 
 def old_urns(name: str) -> set[str]:
     """The URNs a fixture lists (its first line says what they are and how they were made),
@@ -509,6 +552,7 @@ def test_a_plan_with_existing_datastores_passes_the_policy_gate(brought):
 def test_the_key_policy_of_an_agent_names_every_service_a_created_store_uses_it_through(dev):
     key = _by_name(dev, "aws:kms/key:Key", "maas-dev-agent-triage-key")
     (services,) = [s for s in policy(key["inputs"]["policy"])["Statement"] if s["Sid"] == "ServicesOfTheAgentUseKey"]
+    # ECR too: the agent's image repository is encrypted with its key (components/agent/registry.py).
     assert services["Condition"]["StringEquals"]["kms:ViaService"] == [
-        f"{service}.{REGION}.amazonaws.com" for service in ("dynamodb", "rds", "s3", "secretsmanager", "sqs")
+        f"{service}.{REGION}.amazonaws.com" for service in ("dynamodb", "ecr", "rds", "s3", "secretsmanager", "sqs")
     ]

@@ -73,12 +73,15 @@ def test_each_dev_agent_gets_its_whole_bounded_context(dev, agent, storage):
     assert labels["pod-security.kubernetes.io/enforce"] == "restricted"
     assert labels["maas.dev/agent"] == agent and labels["maas.dev/environment"] == "dev" and labels["maas.dev/team"]
 
-    # The workload's role; an agent with llm.bedrock also has the role its budget's stop action runs as.
-    role = one([r for r in resources if "-bedrock-stop-" not in r["name"]], "aws:iam/role:Role")
+    # The workload's role and, with delivery.source, its release workflow's (components/agent/registry.py);
+    # an agent with llm.bedrock also has the role its budget's stop action runs as.
+    roles = {r["inputs"]["name"]: r["inputs"] for r in by_type(resources, "aws:iam/role:Role")
+             if "-bedrock-stop-" not in r["name"]}
+    assert set(roles) == {f"maas-dev-agent-{agent}", f"maas-dev-{agent}-ci"}
     association = one(resources, "aws:eks/podIdentityAssociation:PodIdentityAssociation")
     assert association["namespace"] == agent and association["serviceAccount"] == agent
     assert association["roleArn"] == dev.outputs["agents"][agent]["role_arn"]
-    assert role["name"] == f"maas-dev-agent-{agent}"
+    assert dev.outputs["agents"][agent]["role_arn"].endswith(f":role/maas-dev-agent-{agent}")
     accounts = {a["metadata"]["name"]: a for a in k8s_kind(resources, "ServiceAccount")}
     # Its own, secret-sync (whose token External Secrets exchanges) when it has secrets, and its
     # golden-set probe's (no token) when it has a golden set: triage and reports in dev.
@@ -86,16 +89,28 @@ def test_each_dev_agent_gets_its_whole_bounded_context(dev, agent, storage):
         | ({"maas-probe"} if agent in ("triage", "reports") else set())
     assert all(a["automountServiceAccountToken"] is False for a in accounts.values())
 
-    key = one(resources, "aws:kms/key:Key")
-    assert key["enableKeyRotation"] is True
+    # Two keys: the data key (symmetric, rotated) and the key its images are signed with.
+    keys = {r["inputs"].get("keyUsage", "ENCRYPT_DECRYPT"): r for r in by_type(resources, "aws:kms/key:Key")}
+    assert set(keys) == {"ENCRYPT_DECRYPT", "SIGN_VERIFY"}
+    key = keys["ENCRYPT_DECRYPT"]
+    assert key["outputs"]["arn"] == dev.outputs["agents"][agent]["key_arn"]
+    assert key["inputs"]["enableKeyRotation"] is True
+    assert keys["SIGN_VERIFY"]["inputs"]["customerMasterKeySpec"] == "ECC_NIST_P256"
     assert len(by_type(resources, DATASTORE_TYPES[storage])) == 1
+    # Its own image repository, encrypted with its data key.
+    repository = one(resources, "aws:ecr/repository:Repository")
+    assert repository["name"] == f"maas-dev/{agent}"
+    assert repository["encryptionConfigurations"] == [{"encryptionType": "KMS", "kmsKey": key["outputs"]["arn"]}]
 
     if by_type(resources, "aws:secretsmanager/secret:Secret"):
         (external,) = k8s_kind(resources, "ExternalSecret")
         assert external["metadata"]["namespace"] == agent
-    for kind in ("Deployment", "Service", "PodDisruptionBudget", "ScaledObject", "Ingress",
+    for kind in ("Deployment", "Rollout", "PodDisruptionBudget", "ScaledObject", "Ingress",
                  "ResourceQuota", "LimitRange"):
         assert len(k8s_kind(resources, kind)) == 1, kind
+    # The public agent's canary splits traffic at the ALB between two more (tests/test_rollouts.py).
+    canary = [f"{agent}-canary", f"{agent}-stable"] if agent == "reports" else []
+    assert sorted(s["metadata"]["name"] for s in k8s_kind(resources, "Service")) == sorted([agent, *canary])
     assert not k8s_kind(resources, "HorizontalPodAutoscaler"), "KEDA owns the one HPA of an agent with an inbox"
     policies = {p["metadata"]["name"]: p["spec"] for p in k8s_kind(resources, "NetworkPolicy")}
     assert policies["default-deny"] == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
@@ -236,6 +251,11 @@ def test_no_agent_can_reach_another_agents_data_keys_or_secrets(tmp_path):
     """Plan 100 agents and check, over the plan, every grant each agent's identity holds."""
     count = 100
     path = write_catalog_stack(ROOT / "stacks" / "Pulumi.dev.yaml", tmp_path / "Pulumi.catalog.yaml", count)
+    # Every agent released from its own GitHub repository: each gets a CI role as well (registry.py).
+    stack = yaml.safe_load(path.read_text())
+    for spec in stack["config"]["maas:agents"]:
+        spec["delivery"] = {"source": {"repository": f"acme/{spec['name']}"}}
+    path.write_text(yaml.safe_dump(stack, sort_keys=False))
     plan = plan_project(ROOT, config_file=path)
     owned = plan.outputs["agents"]
     assert len(owned) == count
@@ -249,16 +269,31 @@ def test_no_agent_can_reach_another_agents_data_keys_or_secrets(tmp_path):
     topics = {name: t["arn"] for name, t in plan.outputs["messaging"]["topics"].items()}
     specs = {a["name"]: a for a in read_stack_file(path)["maas:agents"]}
 
+    def delivery_arns(agent: str) -> dict[str, str]:
+        """The agent's repository, signing key and CI role, by what they are."""
+        resources = agent_resources(plan, agent)
+        (signing,) = [k for k in by_type(resources, "aws:kms/key:Key") if k["inputs"].get("keyUsage") == "SIGN_VERIFY"]
+        (repository,) = by_type(resources, "aws:ecr/repository:Repository")
+        (ci,) = [r for r in by_type(resources, "aws:iam/role:Role") if r["inputs"]["name"] == f"maas-dev-{agent}-ci"]
+        return {"signing_key": signing["outputs"]["arn"], "repository": repository["outputs"]["arn"],
+                "ci_role": ci["outputs"]["arn"]}
+
     everyone = {agent: own_arns(agent) for agent in owned}
+    delivery = {agent: delivery_arns(agent) for agent in owned}
     for agent in owned:
         resources = agent_resources(plan, agent)
         declared = {topics[t] for t in specs[agent]["messaging"]["publishes"]}
         mine = everyone[agent] | declared | {plan.outputs["messaging"]["broker_key_arn"]}
         others = set().union(*(arns for name, arns in everyone.items() if name != agent))
-        others_names = {f"maas-dev-{name}" for name in owned if name != agent} | {f"/agents/{n}/" for n in owned if n != agent}
+        others_delivery = {arn for name, arns in delivery.items() if name != agent for arn in arns.values()}
+        others_names = {f"maas-dev-{name}" for name in owned if name != agent} | {f"/agents/{n}/" for n in owned if n != agent} \
+            | {f"maas-dev/{name}" for name in owned if name != agent}
+        grants = {g["inputs"]["role"]: g for g in by_type(resources, "aws:iam/rolePolicy:RolePolicy")}
+        role_name = owned[agent]["role_arn"].rsplit("/", 1)[1]
+        assert set(grants) == {role_name, f"maas-dev-{agent}-ci"}
 
         # The role's policy: only explicit actions, only this agent's ARNs (or sub-paths of them).
-        (grant,) = by_type(resources, "aws:iam/rolePolicy:RolePolicy")
+        grant = grants[role_name]
         for statement in policy(grant["inputs"]["policy"])["Statement"]:
             actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
             assert not any(a == "*" or a.endswith(":*") for a in actions), (agent, statement)
@@ -267,7 +302,8 @@ def test_no_agent_can_reach_another_agents_data_keys_or_secrets(tmp_path):
                 assert arn != "*", (agent, statement)
                 assert any(arn == own or arn.startswith(own + "/") for own in mine), (agent, arn)
                 assert not any(name in arn for name in others_names), (agent, arn)
-        assert not _arns(grant["inputs"]) & others
+        assert not _arns(grant["inputs"]) & (others | others_delivery | set(delivery[agent].values())), \
+            "the workload reaches neither its own images nor its signing key"
         # It consumes its own inbox only, and publishes to the topics it declared only.
         statements = policy(grant["inputs"]["policy"])["Statement"]
         consumed = {r for s in statements if "sqs:ReceiveMessage" in s["Action"] for r in _list(s["Resource"])}
@@ -276,14 +312,45 @@ def test_no_agent_can_reach_another_agents_data_keys_or_secrets(tmp_path):
         assert published == declared, (agent, published)
 
         # The key, the secrets' resource policies and the trust name this agent's role only.
-        key_policy = policy(one(resources, "aws:kms/key:Key")["policy"])
+        (data_key,) = [k for k in by_type(resources, "aws:kms/key:Key") if k["outputs"]["arn"] == owned[agent]["key_arn"]]
+        key_policy = policy(data_key["inputs"]["policy"])
         principals = {json.dumps(s["Principal"]) for s in key_policy["Statement"]}
         assert json.dumps({"AWS": owned[agent]["role_arn"]}) in principals
-        assert not _arns(key_policy) & others
+        assert not _arns(key_policy) & (others | others_delivery | {delivery[agent]["ci_role"]})
+
+        # The release workflow's role: its own repository and signing key, nothing of any agent's data.
+        ci_grant = policy(grants[f"maas-dev-{agent}-ci"]["inputs"]["policy"])
+        for statement in ci_grant["Statement"]:
+            actions = _list(statement["Action"])
+            assert not any(a == "*" or a.endswith(":*") for a in actions), (agent, statement)
+            for arn in _list(statement["Resource"]):
+                if arn == "*":  # the registry login and Inspector's finding lists take no resource
+                    assert set(actions) <= {"ecr:GetAuthorizationToken", "inspector2:ListCoverage",
+                                            "inspector2:ListFindings"}, (agent, statement)
+                else:
+                    assert arn in {delivery[agent]["repository"], delivery[agent]["signing_key"]}, (agent, arn)
+        assert not _arns(ci_grant) & (others | others_delivery | everyone[agent])
+        ci_trust = policy(next(r for r in by_type(resources, "aws:iam/role:Role")
+                               if r["outputs"]["arn"] == delivery[agent]["ci_role"])["inputs"]["assumeRolePolicy"])
+        subjects = [s for t in ci_trust["Statement"] for s in _list(t["Condition"]["StringLike"]["token.actions.githubusercontent.com:sub"])]
+        assert subjects and all(s.startswith(f"repo:acme/{agent}:") for s in subjects), (agent, subjects)
+        # Only the CI role signs with the signing key; the workload role is not named in it.
+        (signing,) = [k for k in by_type(resources, "aws:kms/key:Key") if k["outputs"]["arn"] == delivery[agent]["signing_key"]]
+        signing_policy = policy(signing["inputs"]["policy"])
+        signers = {json.dumps(s["Principal"]) for s in signing_policy["Statement"] if "kms:Sign" in _list(s["Action"])}
+        assert signers == {json.dumps({"AWS": delivery[agent]["ci_role"]})}, (agent, signers)
+        assert not _arns(signing_policy) & (others | others_delivery | everyone[agent])
+        # The repository: only its own CI role pushes.
+        repository_policy = policy(one(resources, "aws:ecr/repositoryPolicy:RepositoryPolicy")["policy"])
+        assert not _arns(repository_policy) & (others | others_delivery | everyone[agent])
+        (deny,) = [s for s in repository_policy["Statement"] if s["Effect"] == "Deny"]
+        assert "ecr:PutImage" in deny["Action"] and deny["Principal"] == {"AWS": "*"}
+        assert deny["Condition"] == {"StringNotEquals": {"aws:PrincipalArn": delivery[agent]["ci_role"]}}
         for secret_policy in by_type(resources, "aws:secretsmanager/secretPolicy:SecretPolicy"):
             (deny,) = policy(secret_policy["inputs"]["policy"])["Statement"]
             assert deny["Condition"]["StringNotEquals"]["aws:PrincipalArn"] == owned[agent]["role_arn"]
-        trust = policy(one(resources, "aws:iam/role:Role")["assumeRolePolicy"])
+        trust = policy(next(r for r in by_type(resources, "aws:iam/role:Role")
+                            if r["outputs"]["arn"] == owned[agent]["role_arn"])["inputs"]["assumeRolePolicy"])
         pod = next(s for s in trust["Statement"] if s["Principal"] == {"Service": "pods.eks.amazonaws.com"})
         assert pod["Condition"]["StringEquals"]["aws:RequestTag/kubernetes-namespace"] == agent
         assert pod["Condition"]["StringEquals"]["aws:RequestTag/kubernetes-service-account"] == agent

@@ -18,8 +18,11 @@ from maas_platform.cost import FREE, PRICES_FILE, RULES, USAGE_FILE, estimate, l
 from maas_platform.cost.capacity import catalog
 from maas_platform.cost.context import gib
 from maas_platform.cost.pods import requests_of
+from maas_platform import names
+from maas_platform.components.agent.registry import lifecycle_policy
+from maas_platform.cost.pods import plan_pods
 from maas_platform.cost.rules import claimed_volumes
-from maas_platform.plan import Plan
+from maas_platform.plan import Plan, plan_project
 
 COST_KEYS = ["currency", "monthly_total", "baseline", "usage", "by_agent", "by_team", "resources", "unpriced"]
 COMPONENT_KEYS = {"name", "quantity", "unit", "unit_price", "monthly"}
@@ -165,7 +168,8 @@ def test_dev_baseline_is_reported_with_what_drives_it(dev):
                + by_type["kubernetes:helm.sh/v3:Release"] + by_type["aws:ec2/natGateway:NatGateway"]
                + by_type["aws:ec2/eip:Eip"])
     print(f"dev baseline: ${cost['baseline']}/month; nodes, EKS, ALBs, NAT: ${drivers}")
-    assert drivers / cents(cost["baseline"]) > Decimal("0.9")
+    # Of the platform at rest: the per-agent items priced apart (hard stops, signing keys) aside.
+    assert drivers / (cents(cost["baseline"]) - hard_stops(cost) - signing_keys(cost)) > Decimal("0.9")
 
 
 def hard_stops(cost: dict, agent: str | None = None) -> Decimal:
@@ -176,13 +180,23 @@ def hard_stops(cost: dict, agent: str | None = None) -> Decimal:
                 for c in r["components"] if c.get("price") == "budgets.action_enabled.day"), Decimal(0))
 
 
+def signing_keys(cost: dict) -> Decimal:
+    """The agents' image-signing keys at rest: $1 a month each, one per agent (delivery), the price of
+    who may sign its images, which grows with the agents, not with the platform."""
+    return sum((cents(c["monthly"]) for r in cost["resources"] if r["type"] == "aws:kms/key:Key"
+                for c in r["components"] if c.get("kind") == "baseline" and "ECC_NIST_P256" in c["name"]), Decimal(0))
+
+
 def test_dev_baseline_is_under_200_dollars(dev):
     """Three agents, the observability stack, the add-ons and the LLM gateway at rest, nodes packed
-    as Karpenter would; plus, priced apart, $3.04 a month per Bedrock hard stop (docs/cost.md)."""
+    as Karpenter would; plus, priced apart, $3.04 a month per Bedrock hard stop and $1 per agent's
+    image-signing key (docs/cost.md)."""
     cost = dev.cost
-    stops = hard_stops(cost)
+    stops, keys = hard_stops(cost), signing_keys(cost)
     assert stops == Decimal("3.04"), "research's Bedrock budget action: $0.10 a day, 30.4 days"
-    assert cents(cost["baseline"]) - stops <= 200, f"dev baseline ${cost['baseline']}/month, hard stops ${stops}"
+    assert keys == Decimal(len(dev.outputs["agents"])), "one signing key per agent, $1 a month each"
+    assert cents(cost["baseline"]) - stops - keys <= 200, \
+        f"dev baseline ${cost['baseline']}/month, hard stops ${stops}, signing keys ${keys}"
     # Spot is where the saving is: every dev node is Spot, at its recorded price.
     assert cost["capacity"]["nodes_monthly"]["on_demand"] == 0 and cost["capacity"]["nodes_monthly"]["spot"] > 0
 
@@ -405,3 +419,146 @@ def test_cli_refuses_a_bad_usage_file_with_one_line(tmp_path):
     assert "defaults.agent.log_gb: unknown assumption" in result.stderr and "Traceback" not in result.stderr
     missing = maas("plan", "--stack", "dev", "--usage", str(tmp_path / "nope.yaml"), "--quiet")
     assert missing.returncode == 2 and "file not found" in missing.stderr
+
+
+# -- delivery: the agents' registries, scans and signing keys ---------------------------------------
+
+TEAM = ROOT / "stacks" / "teams" / "example"
+DELIVERY = usage_document()["defaults"]["agent"]["delivery"]
+
+
+def test_every_type_of_the_team_stack_is_priced_or_free(tmp_path, dev):
+    """The example team stack against the dev platform's outputs: its agents' registries and keys
+    priced, its Rollouts and policies free, nothing unpriced."""
+    outputs = tmp_path / "platform-dev.json"
+    outputs.write_text(json.dumps(dev.stack_outputs().values))
+    team = plan_project(TEAM, stack="dev", platform_outputs=outputs)
+    assert team.cost["unpriced"] == []
+    repositories = [r for r in team.cost["resources"] if r["type"] == names.ECR_REPOSITORY]
+    assert {r["agent"] for r in repositories} == {"intake", "summarizer"}
+    # The registry's scanning configuration is the platform stack's: the team plan assumes it scans.
+    for repository in repositories:
+        assert {c["price"] for c in repository["components"]} == {
+            "ecr.storage.gb_month", "inspector.ecr.initial_scan", "inspector.ecr.rescan"}
+
+
+def registry_plan(keep_images: int, scanning: dict | None = None, signed: bool = True) -> Plan:
+    """One agent repository with the registry's lifecycle policy for ``keep_images`` releases."""
+    resources = [
+        {"type": names.ECR_REPOSITORY, "name": "repository", "inputs": {"name": "maas-dev/triage"}},
+        {"type": names.ECR_LIFECYCLE_POLICY, "name": "lifecycle",
+         "inputs": {"repository": "maas-dev/triage", "policy": lifecycle_policy(keep_images)}},
+    ]
+    if signed:
+        resources.append({"type": names.KMS_KEY, "name": "signing-key",
+                          "inputs": {"customerMasterKeySpec": "ECC_NIST_P256", "keyUsage": "SIGN_VERIFY"}})
+    if scanning is not None:
+        resources.append({"type": names.ECR_REGISTRY_SCANNING_CONFIGURATION, "name": "scanning", "inputs": scanning})
+    return synthetic(*resources)
+
+
+ENHANCED = {"scanType": "ENHANCED", "rules": [
+    {"scanFrequency": "SCAN_ON_PUSH", "repositoryFilters": [{"filter": "maas-dev/*", "filterType": "WILDCARD"}]},
+    {"scanFrequency": "CONTINUOUS_SCAN", "repositoryFilters": [{"filter": "maas-dev/*", "filterType": "WILDCARD"}]},
+]}
+
+
+def repository_lines(plan: Plan) -> dict[str, dict]:
+    cost = estimate(plan, region="us-east-1", environment="dev")
+    assert cost["unpriced"] == []
+    (repository,) = [r for r in cost["resources"] if r["type"] == names.ECR_REPOSITORY]
+    return {c["price"]: c for c in repository["components"]}
+
+
+def test_registry_storage_grows_with_keep_images():
+    """The lifecycle policy keeps keep_images releases, an image and its signature each: storage is
+    keep_images × delivery.image_gb at $0.10 per GB-month; the scans do not depend on it."""
+    few, many = repository_lines(registry_plan(10, ENHANCED)), repository_lines(registry_plan(40, ENHANCED))
+    assert few["ecr.storage.gb_month"]["quantity"] == pytest.approx(10 * DELIVERY["image_gb"])
+    assert many["ecr.storage.gb_month"]["quantity"] == pytest.approx(40 * DELIVERY["image_gb"])
+    assert many["ecr.storage.gb_month"]["monthly"] > few["ecr.storage.gb_month"]["monthly"] > 0
+    assert few["inspector.ecr.initial_scan"] == many["inspector.ecr.initial_scan"]
+    assert few["inspector.ecr.initial_scan"]["quantity"] == DELIVERY["pushes_per_month"]
+    assert few["inspector.ecr.rescan"]["quantity"] == DELIVERY["rescans_per_month"]
+    # Unsigned releases are one tagged image each.
+    unsigned = repository_lines(registry_plan(10, ENHANCED, signed=False))
+    assert unsigned["ecr.storage.gb_month"]["quantity"] == pytest.approx(20 * DELIVERY["image_gb"])
+
+
+def test_registry_without_lifecycle_policy_keeps_a_year_of_pushes():
+    plan = synthetic({"type": names.ECR_REPOSITORY, "name": "repository", "inputs": {"name": "maas-dev/triage"}},
+                     {"type": names.ECR_REGISTRY_SCANNING_CONFIGURATION, "name": "scanning", "inputs": ENHANCED})
+    lines = repository_lines(plan)
+    assert lines["ecr.storage.gb_month"]["quantity"] == pytest.approx(
+        12 * DELIVERY["pushes_per_month"] * DELIVERY["image_gb"])
+
+
+@pytest.mark.parametrize("scanning, expected", [
+    (ENHANCED, {"inspector.ecr.initial_scan", "inspector.ecr.rescan"}),
+    ({"scanType": "ENHANCED", "rules": ENHANCED["rules"][:1]}, {"inspector.ecr.initial_scan"}),
+    ({"scanType": "ENHANCED", "rules": [{"scanFrequency": "CONTINUOUS_SCAN",
+                                         "repositoryFilters": [{"filter": "other/*", "filterType": "WILDCARD"}]}]}, set()),
+    ({"scanType": "BASIC", "rules": []}, set()),
+    (None, {"inspector.ecr.initial_scan", "inspector.ecr.rescan"}),  # set by the platform stack: assumed on
+])
+def test_inspector_scans_follow_the_registry_scanning_configuration(scanning, expected):
+    lines = repository_lines(registry_plan(20, scanning))
+    assert set(lines) - {"ecr.storage.gb_month"} == expected
+
+
+def test_signing_keys_are_priced_at_the_asymmetric_request_rate():
+    plan = synthetic(
+        {"type": names.KMS_KEY, "name": "signing", "inputs": {"customerMasterKeySpec": "ECC_NIST_P256", "keyUsage": "SIGN_VERIFY"}},
+        {"type": names.KMS_KEY, "name": "rsa", "inputs": {"keySpec": "RSA_2048", "keyUsage": "SIGN_VERIFY"}},
+        {"type": names.KMS_KEY, "name": "data", "inputs": {}},
+        {"type": names.KMS_KEY, "name": "mac", "inputs": {"keySpec": "HMAC_256", "keyUsage": "GENERATE_VERIFY_MAC"}},
+    )
+    cost = estimate(plan, region="us-east-1", environment="dev")
+    lines = {r["urn"].rsplit("::", 1)[1]: r["components"] for r in cost["resources"]}
+    assert [c["price"] for c in lines["signing"]] == ["kms.key.month", "kms.asymmetric_requests.10k"]
+    assert lines["signing"][1]["quantity"] == DELIVERY["signing_requests_per_month"] / 10_000
+    assert lines["signing"][1]["unit_price"] == 0.15 and lines["signing"][0]["monthly"] == 1.0
+    assert [c["price"] for c in lines["rsa"]] == ["kms.key.month", "kms.requests.10k"]
+    assert lines["data"][1]["quantity"] == usage_document()["defaults"]["kms"]["requests_per_key"] / 10_000
+    # HMAC request prices are not in the table: unpriced with the key, never free.
+    (mac,) = cost["unpriced"]
+    assert mac["type"] == names.KMS_KEY and "kms.hmac_256.requests.10k" in mac["reason"]
+
+
+def test_inspector_costs_nothing_until_it_scans():
+    plan = synthetic({"type": names.INSPECTOR2_ENABLER, "name": "ecr", "inputs": {"resourceTypes": ["ECR"]}},
+                     {"type": names.INSPECTOR2_ENABLER, "name": "ec2", "inputs": {"resourceTypes": ["ECR", "EC2"]}})
+    cost = estimate(plan, region="us-east-1", environment="dev")
+    assert cost["resources"] == []
+    (ec2,) = cost["unpriced"]
+    assert ec2["urns"][0].endswith("::ec2") and "inspector.ec2" in ec2["reason"]
+
+
+def test_delivery_list_prices():
+    prices = load_prices("us-east-1")
+    assert {k: prices.get(k).value for k in (
+        "ecr.storage.gb_month", "inspector.ecr.initial_scan", "inspector.ecr.rescan", "kms.asymmetric_requests.10k",
+    )} == {"ecr.storage.gb_month": 0.10, "inspector.ecr.initial_scan": 0.09, "inspector.ecr.rescan": 0.01,
+           "kms.asymmetric_requests.10k": 0.15}
+
+
+def test_a_rollout_runs_the_pods_of_the_deployment_it_references():
+    """workloadRef: the Deployment (scaled down by the controller) is the template, the Rollout's
+    replicas (or its autoscaler's minimum) the count; a Rollout with its own template runs that."""
+    template = {"spec": {"containers": [{"name": "a", "resources": {"requests": {"cpu": "250m", "memory": "256Mi"}}}]}}
+    meta = lambda name: {"name": name, "namespace": "triage"}  # noqa: E731
+    plan = synthetic(
+        {"type": names.K8S_DEPLOYMENT, "name": "deployment",
+         "inputs": {"metadata": meta("triage"), "spec": {"replicas": 0, "template": template}}},
+        {"type": names.K8S_ROLLOUT, "name": "rollout", "inputs": {"metadata": meta("triage"), "spec": {
+            "replicas": 3, "workloadRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "triage"}}}},
+        {"type": names.K8S_ROLLOUT, "name": "own", "inputs": {"metadata": meta("own"), "spec": {
+            "replicas": 2, "template": template}}},
+    )
+    assert {(p.name, p.replicas, p.cpu) for p in plan_pods(plan)} == {
+        ("Deployment deployment", 3, 0.25), ("Rollout own", 2, 0.25)}
+    scaled = synthetic(*[{"type": r.type, "name": r.name, "inputs": r.inputs} for r in plan.resources if r.custom],
+                       {"type": names.K8S_SCALED_OBJECT, "name": "scaler", "inputs": {
+                           "metadata": meta("scaler"), "spec": {"minReplicaCount": 0, "scaleTargetRef": {
+                               "apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout", "name": "triage"}}}})
+    assert {(p.name, p.replicas) for p in plan_pods(scaled)} == {("Deployment deployment", 0), ("Rollout own", 2)}

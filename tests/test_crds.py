@@ -23,6 +23,8 @@ from crd_models import ALLOWED_GAPS, CATALOG, PLATFORM_API_VERSIONS, normalized
 from maas_platform.components.addons import EXTERNAL_SECRETS_CHART, KEDA_CHART
 from maas_platform.components.karpenter import KARPENTER_CRD_CHART
 from maas_platform.components.observability.charts import KUBE_PROMETHEUS_STACK_CHART
+from maas_platform.components.rollouts import ARGO_ROLLOUTS_CHART
+from maas_platform.components.signatures import KYVERNO_CHART
 from maas_platform.components.workloads import Chart
 from maas_platform.plan import Plan, plan_project
 from maas_platform.plan.exports import kubernetes_objects
@@ -38,6 +40,8 @@ OPERATOR_CHARTS: dict[str, Chart] = {
     "external-secrets.io": EXTERNAL_SECRETS_CHART,
     "karpenter.sh": KARPENTER_CRD_CHART,
     "karpenter.k8s.aws": KARPENTER_CRD_CHART,
+    "argoproj.io": ARGO_ROLLOUTS_CHART,  # its appVersion v1.9.0: the CRDs it installs
+    "policies.kyverno.io": KYVERNO_CHART,  # the agents' ImageValidatingPolicies
 }
 
 

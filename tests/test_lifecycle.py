@@ -44,7 +44,14 @@ KMS_KEY = "aws:kms/key:Key"
 # karpenter-crd (aws/karpenter-provider-aws, tag v1.12.2, charts/karpenter-crd/templates): the
 # NodePool, NodeClaim (karpenter.sh) and EC2NodeClass (karpenter.k8s.aws) CRDs as templates, so
 # Helm upgrades them; the karpenter release itself skips its crds/ directory.
+# argo-rollouts (argoproj/argo-helm, tag argo-rollouts-2.41.0): installCRDs (the platform sets it)
+# renders templates/crds/*.yaml, the Rollout, AnalysisTemplate, AnalysisRun, Experiment and
+# ClusterAnalysisTemplate CRDs of argoproj.io. kyverno (kyverno/kyverno, chart 3.9.0): the
+# policies.kyverno.io CRDs, ImageValidatingPolicy among them, come with its crds dependency
+# (crds.install, default true); only the platform stack makes those cluster-scoped policies.
 CRD_CHARTS = {
+    "argoproj.io": "argo-rollouts",
+    "policies.kyverno.io": "kyverno",
     "monitoring.coreos.com": "kube-prometheus-stack",
     "keda.sh": "keda",
     "external-secrets.io": "external-secrets",
@@ -52,7 +59,7 @@ CRD_CHARTS = {
     "karpenter.k8s.aws": "karpenter-crd",
 }
 # Node pools are the platform's: a team stack creates none (policy K8S-039).
-PLATFORM_ONLY_GROUPS = {"karpenter.sh", "karpenter.k8s.aws"}
+PLATFORM_ONLY_GROUPS = {"karpenter.sh", "karpenter.k8s.aws", "policies.kyverno.io"}
 
 
 def api_group(type_token: str) -> str:

@@ -26,7 +26,7 @@ def test_manifests_validate_for_the_cluster_version(plans, env, tmp_path):
 
 # Custom resources the plan may hold, by the add-on whose CRDs define them.
 CUSTOM_API_VERSIONS = {"external-secrets.io/v1", "keda.sh/v1alpha1", "monitoring.coreos.com/v1",
-                       "karpenter.sh/v1", "karpenter.k8s.aws/v1"}
+                       "karpenter.sh/v1", "karpenter.k8s.aws/v1", "argoproj.io/v1alpha1"}
 CLUSTER_SCOPED = {"ClusterTriggerAuthentication", "NodePool", "EC2NodeClass"}
 
 
@@ -42,6 +42,8 @@ def test_custom_resources_belong_to_installed_add_ons_and_reference_what_exists(
     assert {o["apiVersion"] for o in custom} <= CUSTOM_API_VERSIONS
     stores = {(o["metadata"]["namespace"], o["metadata"]["name"]) for o in custom if o["kind"] == "SecretStore"}
     namespaces = {o["metadata"]["name"] for o in objects if o["kind"] == "Namespace"}
+    by_kind_and_name = {(o["kind"], o["metadata"].get("namespace"), o["metadata"]["name"]) for o in objects}
+    assert [o for o in custom if o["kind"] == "Rollout"], "every dev agent's workload is a Rollout"
     for obj in custom:
         if obj["kind"] in CLUSTER_SCOPED:
             assert "namespace" not in obj["metadata"]
@@ -52,6 +54,18 @@ def test_custom_resources_belong_to_installed_add_ons_and_reference_what_exists(
             assert store["kind"] == "SecretStore", "a namespaced store: an agent never reads through a cluster-wide one"
             assert (obj["metadata"]["namespace"], store["name"]) in stores
             assert obj["spec"]["data"], "an ExternalSecret syncs at least one key"
+        if obj["kind"] == "Rollout":
+            # The Deployment it takes its pod template from, and the Services it splits traffic over.
+            ref = obj["spec"]["workloadRef"]
+            assert (ref["kind"], obj["metadata"]["namespace"], ref["name"]) in by_kind_and_name
+            canary = obj["spec"]["strategy"]["canary"]
+            for key in ("canaryService", "stableService"):
+                if key in canary:
+                    assert ("Service", obj["metadata"]["namespace"], canary[key]) in by_kind_and_name
+            for step in canary.get("steps", []):
+                for template in step.get("analysis", {}).get("templates", []):
+                    assert ("AnalysisTemplate", obj["metadata"]["namespace"], template["templateName"]) \
+                        in by_kind_and_name
 
 
 def test_validation_catches_a_broken_manifest(dev):

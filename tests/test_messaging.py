@@ -28,11 +28,20 @@ def topic(plan: Plan, name: str) -> dict[str, Any]:
     return found
 
 
-def role_policy(plan: Plan, agent: str) -> list[dict[str, Any]]:
-    # The agent role's policy (an agent with llm.bedrock also has its budget stop role's, test_bedrock.py).
+def role_policy(plan: Plan, agent: str, role_name: str = "") -> list[dict[str, Any]]:
+    """The policy of the agent's workload role, or of its role ``role_name`` (an agent with llm.bedrock
+    also has its budget stop role's, test_bedrock.py; with delivery.source its CI role's, registry.py)."""
+    role_name = role_name or plan.outputs["agents"][agent]["role_arn"].rsplit("/", 1)[1]
     (grant,) = [r for r in by_type(agent_resources(plan, agent), "aws:iam/rolePolicy:RolePolicy")
-                if r["name"].endswith("-access")]
+                if r["inputs"]["role"] == role_name]
     return policy(grant["inputs"]["policy"])["Statement"]
+
+
+def data_key(plan: Plan, agent: str) -> dict[str, Any]:
+    """The inputs of the agent's data key (its other key signs its images)."""
+    (key,) = [k for k in by_type(agent_resources(plan, agent), "aws:kms/key:Key")
+              if k["outputs"]["arn"] == plan.outputs["agents"][agent]["key_arn"]]
+    return key["inputs"]
 
 
 # -- triage publishes `tickets`; research subscribes to it ------------------------------------
@@ -81,10 +90,14 @@ def test_the_inbox_accepts_tls_only_and_messages_only_from_subscribed_topics(dev
 
 
 def test_sns_may_use_the_subscribers_key_only_for_its_subscribed_topics(dev):
-    key = one(agent_resources(dev, "research"), "aws:kms/key:Key")
+    key = data_key(dev, "research")
     (delivery,) = [s for s in policy(key["policy"])["Statement"] if s["Sid"] == "SubscribedTopicsDeliverToInbox"]
     assert delivery["Principal"] == {"Service": "sns.amazonaws.com"}
     assert delivery["Condition"]["ArnEquals"]["aws:SourceArn"] == [dev.outputs["messaging"]["topics"]["tickets"]["arn"]]
+    # The image-signing key is no messaging key: SNS is not named in it.
+    (signing,) = [k for k in by_type(agent_resources(dev, "research"), "aws:kms/key:Key")
+                  if k["inputs"].get("keyUsage") == "SIGN_VERIFY"]
+    assert "sns.amazonaws.com" not in signing["inputs"]["policy"]
 
 
 def test_a_cannot_consume_bs_inbox_and_b_cannot_publish_to_an_undeclared_topic(dev):
@@ -101,6 +114,9 @@ def test_a_cannot_consume_bs_inbox_and_b_cannot_publish_to_an_undeclared_topic(d
     published = {r for s in role_policy(dev, "research") if "sns:Publish" in _list(s["Action"]) for r in _list(s["Resource"])}
     assert published == {topics["findings"]["arn"]}, "research declared findings only, not tickets"
     assert not any("sns:Publish" in _list(s["Action"]) for s in role_policy(dev, "reports")), "reports publishes nothing"
+    for agent in ("triage", "research", "reports"):  # the release workflow's role neither consumes nor publishes
+        actions = {a for s in role_policy(dev, agent, f"maas-dev-{agent}-ci") for a in _list(s["Action"])}
+        assert actions and not any(a.startswith(("sqs:", "sns:")) for a in actions), (agent, actions)
 
 
 def test_dead_letters_are_the_operators_to_redrive(dev):

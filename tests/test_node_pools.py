@@ -360,7 +360,9 @@ def test_agent_pods_require_their_architectures_and_tolerate_the_agents_taint(de
         assert pod["tolerations"] == [{"key": names.DEDICATED_TAINT_KEY, "operator": "Equal",
                                        "value": names.DEDICATED_TO_AGENTS, "effect": "NoSchedule"}]
         assert len(pod["topologySpreadConstraints"]) == 2
-        assert deployment["spec"]["replicas"] == 1  # dev's fewest
+        # dev's fewest, on the Rollout that runs the pods; the Deployment is only its template.
+        (rollout,) = k8s_kind(agent_resources(dev, name), "Rollout")
+        assert rollout["spec"]["replicas"] == 1 and deployment["spec"]["replicas"] == 0
 
 
 def test_the_egress_proxy_runs_on_either_architecture_and_tolerates_the_agents_taint(dev):

@@ -853,6 +853,21 @@ CASES += [
 ]
 
 
+# MAAS-K8S-041: prod requires agents' images from their own repository, by digest (tests/test_registry_admission.py
+# holds the admission side).
+OWN_REGISTRY = replace(PROD, require_own_registry=True, agent_registry="123456789012.dkr.ecr.us-east-1.amazonaws.com/maas-prod")
+OWN_IMAGE = f"{OWN_REGISTRY.agent_registry}/triage@sha256:{'0a' * 32}"
+CASES += [
+    Case("MAAS-K8S-041", "compliant", deployment(container(image=OWN_IMAGE)), False, OWN_REGISTRY),
+    Case("MAAS-K8S-041", "compliant", deployment(container()), False, PROD),  # not required
+    Case("MAAS-K8S-041", "non-compliant", deployment(container()), True, OWN_REGISTRY),  # ghcr, by tag
+    Case("MAAS-K8S-041", "non-compliant", deployment(container(image=OWN_IMAGE.replace("/triage@", "/billing@"))),
+         True, OWN_REGISTRY),
+    Case("MAAS-K8S-041", "missing", deployment(container(image=None)), True, OWN_REGISTRY),
+    Case("MAAS-K8S-041", "unknown", deployment(container(image=U)), False, OWN_REGISTRY),
+]
+
+
 @pytest.mark.parametrize("case", CASES, ids=[f"{c.rule}-{c.kind}-{i}" for i, c in enumerate(CASES)])
 def test_rule_case(case: Case):
     # A stack rule's case is the list of resources it judges together.

@@ -213,7 +213,8 @@ def test_the_pack_announces_its_port_and_serves_a_policy_and_a_not_evaluable_pol
             assert proto.PolicySeverity.Name(served.severity) == f"POLICY_SEVERITY_{rule.severity.upper()}"
             expected_type = "POLICY_TYPE_STACK" if rule.scope == "stack" else "POLICY_TYPE_RESOURCE"
             assert proto.PolicyType.Name(served.policy_type) == expected_type
-            assert set(served.configSchema.properties) == {"environment", "min_log_retention_days", "exemptions", "notices"}
+            assert set(served.configSchema.properties) == {"environment", "min_log_retention_days", "exemptions", "notices",
+                                                             "require_own_registry", "agent_registry"}
             assert not served.configSchema.required, "a pack without --policy-pack-config must still run"
 
 
@@ -405,18 +406,36 @@ def test_the_pack_config_carries_levels_environment_retention_and_exemptions():
         not_evaluable_name(rule.id) for rule in registered}
     first_entry = {
         "enforcementLevel": "disabled", "environment": "staging", "min_log_retention_days": 45,
+        "require_own_registry": False,
         "exemptions": [{"resources": ["maas-staging-x-*"], "reason": "reviewed in SEC-3 ok", "expires": EXPIRES}],
     }
     assert rendered[policy_name(first)] == first_entry
     assert rendered[not_evaluable_name(first)] == first_entry, "a disabled rule's not-evaluable policy is off too"
     for rule in registered[1:]:
-        entry = {"enforcementLevel": rule.level, "environment": "staging", "min_log_retention_days": 45}
+        entry = {"enforcementLevel": rule.level, "environment": "staging", "min_log_retention_days": 45,
+                 "require_own_registry": False}
         assert rendered[policy_name(rule.id)] == entry
         assert rendered[not_evaluable_name(rule.id)] == {**entry, "enforcementLevel": "advisory"}
     # The environment given wins over the file's, and the retention default follows it.
     prod = policy_pack_config({"maas:environment": "staging"}, "prod")
     assert {entry["environment"] for entry in prod.values()} == {"prod"}
     assert {entry["min_log_retention_days"] for entry in prod.values()} == {90}
+
+
+def test_the_pack_requires_own_registry_images_where_the_plan_gate_does():
+    """MAAS-K8S-041 reads two facts of the stack; the pack gets them from its config as the gate
+    gets them from the stack, or `pulumi up` would admit what `maas plan` refuses."""
+    from maas_platform.policy.crossguard import context_of as pack_context
+
+    prod = policy_pack_config({"maas:environment": "prod", "maas:account_id": "111122223333",
+                               "maas:region": "eu-west-1"}, "prod")
+    entry = prod[policy_name("MAAS-K8S-041")]
+    assert entry["require_own_registry"] is True
+    assert entry["agent_registry"] == "111122223333.dkr.ecr.eu-west-1.amazonaws.com/maas-prod"
+    context = pack_context(entry)
+    assert context.require_own_registry and context.agent_registry == entry["agent_registry"]
+    dev = policy_pack_config({"maas:environment": "dev", "maas:account_id": "111122223333"}, "dev")
+    assert pack_context(dev[policy_name("MAAS-K8S-041")]).require_own_registry is False
 
 
 def test_a_wrong_maas_policy_is_the_plans_one_line_error():

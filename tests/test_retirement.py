@@ -27,11 +27,12 @@ LONG_AGO = (TODAY - datetime.timedelta(days=400)).isoformat()
 YESTERDAY = (TODAY - datetime.timedelta(days=1)).isoformat()
 AGENT_URN = "urn:pulumi:dev::maas::maas:index:Platform$maas:agent:AgentService"
 
-# What an agent keeps when retired, by type: its data, the key that encrypts it and the secrets.
+# What an agent keeps when retired, by type: its data, the key that encrypts it and the secrets;
+# its image repository and the key its images were signed with (components/agent/registry.py).
 KEPT_DATA = {
     "aws:kms/key:Key", "aws:kms/alias:Alias", "aws:secretsmanager/secret:Secret", "aws:dynamodb/table:Table",
     "aws:s3/bucket:Bucket", "aws:rds/cluster:Cluster", "aws:rds/clusterInstance:ClusterInstance",
-    "aws:cloudwatch/logGroup:LogGroup",
+    "aws:cloudwatch/logGroup:LogGroup", "aws:ecr/repository:Repository",
 }
 # What it drops: nothing runs, nothing can act as it, nothing delivers to it.
 DROPPED = {
@@ -53,6 +54,9 @@ UPDATED_IN_PLACE = {
     # namespaces its network policy admits, the credentials its secret sync may read.
     ("kubernetes:helm.sh/v3:Release", "values"), ("kubernetes:networking.k8s.io/v1:NetworkPolicy", "spec"),
     ("aws:iam/rolePolicy:RolePolicy", "policy"),
+    # The repository: force_delete off (provider-side, as a bucket's force_destroy), and its policy
+    # (SetRepositoryPolicy) no longer naming the CI role, which goes.
+    ("aws:ecr/repository:Repository", "forceDelete"), ("aws:ecr/repositoryPolicy:RepositoryPolicy", "policy"),
 }
 
 
@@ -193,16 +197,34 @@ def test_a_retired_agents_data_is_protected_even_in_dev(retired):
     assert inputs["aws:dynamodb/table:Table"]["deletionProtectionEnabled"] is True
     assert inputs["aws:rds/cluster:Cluster"]["deletionProtection"] is True
     assert inputs["aws:s3/bucket:Bucket"]["forceDestroy"] is False
+    repositories = [r for r in kept if r["type"] == "aws:ecr/repository:Repository"]
+    assert len(repositories) == 3 and all(r["inputs"]["forceDelete"] is False for r in repositories)
+    # Both keys of each agent and both their aliases are kept, protected.
+    assert len([r for r in kept if r["type"] == "aws:kms/key:Key"]) == 6
+    assert len([r for r in kept if r["type"] == "aws:kms/alias:Alias"]) == 6
 
 
 def test_a_retired_agents_key_names_no_role_and_its_secret_stays_sealed(retired):
     resources = by_urn(retired).values()
-    for key in (r for r in resources if r["type"] == "aws:kms/key:Key" and r["urn"].startswith(AGENT_URN)):
+    keys = [r for r in resources if r["type"] == "aws:kms/key:Key" and r["urn"].startswith(AGENT_URN)]
+    assert {r["inputs"].get("keyUsage", "ENCRYPT_DECRYPT") for r in keys} == {"ENCRYPT_DECRYPT", "SIGN_VERIFY"}
+    for key in keys:
         statements = json.loads(key["inputs"]["policy"])["Statement"]
         sids = {s["Sid"] for s in statements}
         assert "AgentUsesKey" not in sids and "SubscribedTopicsDeliverToInbox" not in sids
-        assert {"RootAdministersKey", "ServicesOfTheAgentUseKey"} <= sids
+        if key["inputs"].get("keyUsage") == "SIGN_VERIFY":  # nobody signs any more; the public key stays readable
+            assert sids == {"RootAdministersKey", "AccountReadsPublicKey"}
+            assert not any("kms:Sign" in s["Action"] for s in statements)
+        else:
+            assert {"RootAdministersKey", "ServicesOfTheAgentUseKey"} <= sids
         assert ":role/" not in key["inputs"]["policy"]  # KMS refuses a principal that does not exist
+    # Nobody pushes to a retired agent's repository: the CI role is gone and the Deny holds for all.
+    assert not [r for r in resources if r["type"] == "aws:iam/role:Role" and r["urn"].startswith(AGENT_URN)]
+    for repository_policy in (r for r in resources if r["type"] == "aws:ecr/repositoryPolicy:RepositoryPolicy"):
+        statements = json.loads(repository_policy["inputs"]["policy"])["Statement"]
+        assert not [s for s in statements if s["Effect"] == "Allow" and "ecr:PutImage" in s["Action"]]
+        (deny,) = [s for s in statements if s["Effect"] == "Deny"]
+        assert "ecr:PutImage" in deny["Action"] and deny["Principal"] == {"AWS": "*"} and "Condition" not in deny
     (secret_policy,) = [r for r in resources if r["type"] == "aws:secretsmanager/secretPolicy:SecretPolicy"
                         and "agent-triage" in r["name"]]
     condition = json.loads(secret_policy["inputs"]["policy"])["Statement"][0]["Condition"]
@@ -233,6 +255,7 @@ def test_delete_data_lifts_every_protection_so_removal_deletes_the_data(retired,
     assert inputs["aws:dynamodb/table:Table"]["deletionProtectionEnabled"] is False
     assert inputs["aws:rds/cluster:Cluster"]["deletionProtection"] is False
     assert inputs["aws:s3/bucket:Bucket"]["forceDestroy"] is True  # versions included
+    assert inputs["aws:ecr/repository:Repository"]["forceDelete"] is True  # images included
     # The key goes after the environment's deletion window (7 days in dev).
     assert {r["inputs"]["deletionWindowInDays"] for r in kept if r["type"] == "aws:kms/key:Key"} == {7}
 

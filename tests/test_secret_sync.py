@@ -143,12 +143,29 @@ def _service_of(plan: Plan, resource: PlannedResource) -> Optional[str]:
     return None
 
 
+GITHUB_PROVIDER = ":oidc-provider/" + names.GITHUB_OIDC_URL.removeprefix("https://")
+
+
+def _federated(role: PlannedResource) -> set[str]:
+    trust = json.loads(role.inputs["assumeRolePolicy"])
+    return {p for s in trust["Statement"] for p in as_list(s["Principal"].get("Federated", []))}
+
+
 def _assumed_by_workloads(role: PlannedResource) -> bool:
-    """Whether pods could assume the role (Pod Identity or a web identity): not so the roles AWS
-    services assume for the agent, such as its Bedrock budget's stop action (test_bedrock.py)."""
+    """Whether pods could assume the role (Pod Identity or a web identity other than GitHub's): not
+    so the roles AWS services assume for the agent, such as its Bedrock budget's stop action
+    (test_bedrock.py), nor its CI role, which GitHub Actions' tokens alone assume (registry.py;
+    tested below)."""
     trust = json.loads(role.inputs["assumeRolePolicy"])
     services = {p for s in trust["Statement"] for p in as_list(s["Principal"].get("Service", []))}
-    return "Federated" in str(trust) or "pods.eks.amazonaws.com" in services
+    federated = {p for p in _federated(role) if not p.endswith(GITHUB_PROVIDER)}
+    return bool(federated) or "pods.eks.amazonaws.com" in services
+
+
+def ci_roles(plan: Plan) -> list[PlannedResource]:
+    """The agents' roles whose trust federates GitHub's OIDC provider."""
+    return [r for r in plan.of_type(ROLE) if _service_of(plan, r) is not None
+            and any(p.endswith(GITHUB_PROVIDER) for p in _federated(r))]
 
 
 def agents(plan: Plan) -> list[Agent]:
@@ -249,6 +266,40 @@ def test_a_secret_sync_token_of_one_namespace_is_refused_by_every_other_agent(sh
         for caller in ("arn:aws:iam::123456789012:role/maas-dev-external-secrets", "arn:aws:iam::123456789012:root",
                        *(f"arn:aws:iam::123456789012:role/{a.role.inputs['name']}" for a in found)):
             assert not admits(agent.trust, Request({"AWS": caller}, "sts:AssumeRole")), (agent.role.name, caller)
+
+
+@pytest.mark.parametrize("stack", ["dev", "team"])
+def test_no_token_of_the_cluster_and_no_other_repository_is_admitted_by_an_agents_ci_role(shipped, stack):
+    """A pod cannot become the agent's CI role (which pushes and signs its images), nor can
+    another GitHub repository's workflow."""
+    plan = shipped[stack]
+    provider, host = _oidc(plan)
+    found, roles = agents(plan), ci_roles(plan)
+    assert roles, "the plan has CI roles to check"
+    namespaces = {a.namespace for a in found} | {names.MONITORING_NAMESPACE, names.EXTERNAL_SECRETS_NAMESPACE}
+    github = names.GITHUB_OIDC_URL.removeprefix("https://")
+    for role in roles:
+        trust = json.loads(role.inputs["assumeRolePolicy"])
+        assert len(_federated(role)) == 1 and all(s["Principal"].keys() == {"Federated"} for s in trust["Statement"])
+        [github_provider] = _federated(role)
+        for namespace in namespaces:
+            for account in (names.SECRET_SYNC_SERVICE_ACCOUNT, "default", *(a.service_account for a in found)):
+                assert not admits(trust, token_request(provider, host, namespace, account)), (role.name, namespace)
+        assert not admits(trust, Request({"Service": names.POD_IDENTITY_PRINCIPAL}, "sts:AssumeRole")), role.name
+        for caller in ("arn:aws:iam::123456789012:root", *(f"arn:aws:iam::123456789012:role/{a.role.inputs['name']}" for a in found)):
+            assert not admits(trust, Request({"AWS": caller}, "sts:AssumeRole")), (role.name, caller)
+        subjects = [v for s in trust["Statement"] for v in as_list(s["Condition"]["StringLike"][f"{github}:sub"])]
+        repository = subjects[0].split(":")[1]
+        assert all(v.startswith(f"repo:{repository}:") for v in subjects), (role.name, subjects)
+
+        def github_token(sub: str) -> Request:
+            return Request({"Federated": github_provider}, WEB_IDENTITY,
+                           {f"{github}:sub": sub, f"{github}:aud": names.GITHUB_OIDC_AUDIENCE})
+
+        assert admits(trust, github_token(f"repo:{repository}:ref:refs/heads/main"))
+        assert not admits(trust, github_token(f"repo:{repository}-fork:ref:refs/heads/main")), role.name
+        assert not admits(trust, github_token(f"repo:{repository}:ref:refs/heads/feature")), role.name
+        assert not admits(trust, github_token(f"repo:{repository}:pull_request")), role.name
 
 
 # -- nothing grants sts:AssumeRole into an agent ------------------------------------------------------

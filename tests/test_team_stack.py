@@ -91,11 +91,14 @@ def test_each_agent_has_its_bounded_context(team, agent):
     assert [n["inputs"]["metadata"]["name"] for n in namespace] == [agent]
     assert namespace[0]["inputs"]["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
     role = of(team, "aws:iam/role:Role", agent)
-    assert [r["inputs"]["name"] for r in role] == [f"maas-dev-agent-{agent}"]
+    # Its own role, and its release workflow's CI role (delivery.source).
+    assert sorted(r["inputs"]["name"] for r in role) == [f"maas-dev-agent-{agent}", f"maas-dev-{agent}-ci"]
     association = of(team, "aws:eks/podIdentityAssociation:PodIdentityAssociation", agent)
     assert len(association) == 1
     assert association[0]["inputs"]["namespace"] == agent and association[0]["inputs"]["serviceAccount"] == agent
-    assert len(of(team, "aws:kms/key:Key", agent)) == 1
+    # Its data key and its image-signing key (agent/registry.py).
+    assert sorted(k["inputs"]["keyUsage"] if "keyUsage" in k["inputs"] else "ENCRYPT_DECRYPT"
+                  for k in of(team, "aws:kms/key:Key", agent)) == ["ENCRYPT_DECRYPT", "SIGN_VERIFY"]
     # The agent's own, not its egress proxy's (tests/test_egress.py).
     deployment = [d for d in of(team, "kubernetes:apps/v1:Deployment", agent) if d["inputs"]["metadata"]["name"] == agent]
     assert len(deployment) == 1

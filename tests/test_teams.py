@@ -26,6 +26,7 @@ from maas_platform.components.teams import (
     AGENT_OBJECT_RULES, NAMESPACE_VERBS, agent_objects_role_name, boundary_statements, team_group,
 )
 from maas_platform.config.loader import ConfigError, parse_platform_config, read_stack_file
+from maas_platform.iam.actions import ECR_LOGIN, ECR_PULL, ECR_PUSH, ECR_SCAN_READ, IMAGE_SIGN, INSPECTOR_FINDINGS_READ
 from maas_platform.config.teams import TeamConfig, team_problem
 from maas_platform.plan import Plan, plan_project
 
@@ -33,6 +34,7 @@ TEAM_PROJECT = ROOT / "stacks" / "teams" / "example"
 TEAM, AGENTS = "claims", ("intake", "summarizer")
 ACCOUNT, REGION, PREFIX = "123456789012", "us-east-1", "maas-dev"
 ROLE_POLICY = names.IAM_ROLE_POLICY
+ECR_REPOSITORY_POLICY = "aws:ecr/repositoryPolicy:RepositoryPolicy"
 
 
 @pytest.fixture(scope="module")
@@ -165,9 +167,12 @@ def agent_requests(plan: Plan, agents: tuple[str, ...], *, strict: bool = True) 
     """What the AWS resources of ``agents`` in ``plan`` ask IAM for when they are created: the
     create call with the resource's tags, and a change of it under those tags."""
     roles = {r["inputs"]["tags"]["agent"]: r for r in plan.of_type(names.IAM_ROLE)
-             if (r["inputs"].get("tags") or {}).get("agent") in agents}
-    keys = {r["inputs"]["targetKeyId"]: r["inputs"]["name"].removeprefix(f"alias/{PREFIX}-")
-            for r in plan.of_type(names.KMS_ALIAS)}
+             if (r["inputs"].get("tags") or {}).get("agent") in agents
+             and r["inputs"]["name"] == f"{PREFIX}-agent-{r['inputs']['tags']['agent']}"}
+    boundaries = {r["inputs"].get("name"): r["inputs"].get("permissionsBoundary") for r in plan.of_type(names.IAM_ROLE)}
+    # A key's alias is named after the key's resource (<key>-alias): the agent's key and its signing key.
+    keys = {r["name"].removesuffix("-alias"): r["inputs"]["targetKeyId"] for r in plan.of_type(names.KMS_ALIAS)}
+    via_ecr = {"kms:ViaService": f"ecr.{REGION}.amazonaws.com"}
 
     def owner(resource: Mapping[str, Any]) -> Optional[str]:
         name = resource["name"]
@@ -193,10 +198,10 @@ def agent_requests(plan: Plan, agents: tuple[str, ...], *, strict: bool = True) 
             yield req("iam:CreateRole", role, {**created, "iam:PermissionsBoundary": inputs.get("permissionsBoundary")})
             yield req("iam:TagRole", role, created)
         elif kind == ROLE_POLICY:
-            boundary = roles[agent]["inputs"].get("permissionsBoundary")
+            boundary = boundaries[inputs["role"]]
             yield req("iam:PutRolePolicy", _role_arn(inputs["role"]), {**owned, "iam:PermissionsBoundary": boundary})
         elif kind == names.KMS_KEY:
-            key = next(k for k, a in keys.items() if a == agent)
+            key = keys.get(resource["name"], "k")
             yield req("kms:CreateKey", "*", created)
             yield req("kms:TagResource", _arn("kms", f"key/{key}"), created)  # the tags of CreateKey
             yield req("kms:EnableKeyRotation", _arn("kms", f"key/{key}"), owned)
@@ -204,6 +209,30 @@ def agent_requests(plan: Plan, agents: tuple[str, ...], *, strict: bool = True) 
         elif kind == names.KMS_ALIAS:
             yield req("kms:CreateAlias", _arn("kms", inputs["name"]))
             yield req("kms:CreateAlias", _arn("kms", f"key/{inputs['targetKeyId']}"), owned)
+        elif kind == names.ECR_REPOSITORY:
+            repository = _arn("ecr", f"repository/{inputs['name']}")
+            yield req("ecr:CreateRepository", repository, created)
+            yield req("ecr:TagResource", repository, created)  # CreateRepository's dependent action
+            # ECR, as the caller, on the key that encrypts the repository (create, then delete).
+            key = inputs["encryptionConfigurations"][0]["kmsKey"]
+            yield req("kms:DescribeKey", key, {**owned, **via_ecr})
+            yield req("kms:CreateGrant", key, {**owned, **via_ecr})
+            yield req("ecr:DescribeRepositories", repository)
+            yield req("ecr:ListTagsForResource", repository)
+            yield req("ecr:PutImageTagMutability", repository, owned)
+            yield req("ecr:PutImageScanningConfiguration", repository, owned)
+            yield req("ecr:DeleteRepository", repository, owned)
+            yield req("kms:RetireGrant", key, {**owned, **via_ecr})
+        elif kind == names.ECR_LIFECYCLE_POLICY:
+            repository = _arn("ecr", f"repository/{inputs['repository']}")
+            yield req("ecr:PutLifecyclePolicy", repository, owned)
+            yield req("ecr:GetLifecyclePolicy", repository)
+            yield req("ecr:DeleteLifecyclePolicy", repository, owned)
+        elif kind == ECR_REPOSITORY_POLICY:
+            repository = _arn("ecr", f"repository/{inputs['repository']}")
+            yield req("ecr:SetRepositoryPolicy", repository, owned)
+            yield req("ecr:GetRepositoryPolicy", repository)
+            yield req("ecr:DeleteRepositoryPolicy", repository, owned)
         elif kind == names.SECRETSMANAGER_SECRET:
             secret = _arn("secretsmanager", f"secret:{inputs['name']}-AbCdEf")
             yield req("secretsmanager:CreateSecret", secret, created)
@@ -257,6 +286,7 @@ def test_the_deploy_role_allows_everything_the_example_team_creates(dev, team_pl
         names.IAM_ROLE, ROLE_POLICY, names.KMS_KEY, names.KMS_ALIAS, names.SECRETSMANAGER_SECRET, names.DYNAMODB_TABLE,
         names.S3_BUCKET, names.SQS_QUEUE, names.SNS_TOPIC_SUBSCRIPTION, names.CLOUDWATCH_METRIC_ALARM,
         names.CLOUDWATCH_LOG_GROUP, names.BUDGETS_BUDGET, names.EKS_POD_IDENTITY_ASSOCIATION,
+        names.ECR_REPOSITORY, names.ECR_LIFECYCLE_POLICY, ECR_REPOSITORY_POLICY,
     }
     refused = [f"{r.what}: {r.action} on {r.resource}" for r in requests if not allowed(policy, r)]
     assert refused == []
@@ -330,6 +360,134 @@ def test_only_the_teams_deployers_may_assume_the_deploy_role(dev):
     [trust] = statements(role["assumeRolePolicy"])
     assert trust["Principal"] == {"AWS": ["arn:aws:iam::111122223333:role/claims-deployer"]}
     assert as_list(trust["Action"]) == ["sts:AssumeRole"]
+
+
+# -- AWS: the agents' image repositories, signing keys and CI roles -----------------------------------
+
+
+def ci_boundary(dev: Plan) -> list[dict[str, Any]]:
+    return statements(by_name(dev, names.IAM_POLICY, f"{PREFIX}-ci-boundary")["inputs"]["policy"])
+
+
+def ci_boundary_arn(dev: Plan) -> str:
+    return dev.stack_outputs().values["ci_permissions_boundary_arn"]
+
+
+def test_the_deploy_role_manages_its_agents_repositories_and_no_other(dev):
+    policy = deploy_policy(dev)
+    ours, theirs = _arn("ecr", f"repository/{PREFIX}/intake"), _arn("ecr", f"repository/{PREFIX}/triage")
+    tagged, owned = {"aws:RequestTag/team": TEAM}, {"aws:ResourceTag/team": TEAM}
+    assert allowed(policy, Request("ecr:CreateRepository", ours, tagged))
+    assert not allowed(policy, Request("ecr:CreateRepository", ours))
+    assert not allowed(policy, Request("ecr:CreateRepository", ours, {"aws:RequestTag/team": "support"}))
+    assert not allowed(policy, Request("ecr:CreateRepository", theirs, tagged))
+    for action in ("ecr:DeleteRepository", "ecr:PutImageTagMutability", "ecr:PutLifecyclePolicy",
+                   "ecr:SetRepositoryPolicy"):
+        assert allowed(policy, Request(action, ours, owned)), action
+        assert not allowed(policy, Request(action, theirs, {"aws:ResourceTag/team": "support"})), action
+        assert not allowed(policy, Request(action, theirs, owned)), action  # another agent's name, whatever its tag
+    # Pushing and signing are the CI role's, never the deploy role's.
+    for action in ("ecr:PutImage", "ecr:InitiateLayerUpload", "ecr:BatchGetImage"):
+        assert not allowed(policy, Request(action, ours, owned)), action
+    key = _arn("kms", "key/0123")
+    assert not allowed(policy, Request("kms:Sign", key, {**owned, f"aws:ResourceTag/{names.IMAGE_SIGNING_TAG}":
+                                                         names.IMAGE_SIGNING_TAG_VALUE}))
+    assert allowed(policy, Request("kms:CreateAlias", _arn("kms", names.image_signing_alias(PREFIX, "intake"))))
+    assert not allowed(policy, Request("kms:CreateAlias", _arn("kms", names.image_signing_alias(PREFIX, "triage"))))
+    # The agent's key, which encrypts the repository, through ECR only.
+    via_ecr = {"kms:ViaService": f"ecr.{REGION}.amazonaws.com"}
+    for action in ("kms:CreateGrant", "kms:RetireGrant"):
+        assert allowed(policy, Request(action, key, {**owned, **via_ecr})), action
+        assert not allowed(policy, Request(action, key, owned)), action
+        assert not allowed(policy, Request(action, key, {"aws:ResourceTag/team": "support", **via_ecr})), action
+
+
+def test_ci_roles_only_with_the_ci_boundary_and_never_passed(dev):
+    policy = deploy_policy(dev)
+    ci, agents = ci_boundary_arn(dev), boundary_arn(dev)
+    role = _role_arn(names.ci_role_name(PREFIX, "intake"))
+    tagged, owned = {"aws:RequestTag/team": TEAM}, {"aws:ResourceTag/team": TEAM}
+    assert allowed(policy, Request("iam:CreateRole", role, {**tagged, "iam:PermissionsBoundary": ci}))
+    for boundary in (agents, f"arn:aws:iam::{ACCOUNT}:policy/anything-else"):
+        assert not allowed(policy, Request("iam:CreateRole", role, {**tagged, "iam:PermissionsBoundary": boundary}))
+        assert not allowed(policy, Request("iam:PutRolePolicy", role, {**owned, "iam:PermissionsBoundary": boundary}))
+    assert not allowed(policy, Request("iam:CreateRole", role, tagged))
+    assert not allowed(policy, Request("iam:CreateRole", _role_arn(names.ci_role_name(PREFIX, "triage")),
+                                       {**tagged, "iam:PermissionsBoundary": ci}))
+    assert allowed(policy, Request("iam:PutRolePolicy", role, {**owned, "iam:PermissionsBoundary": ci}))
+    assert allowed(policy, Request("iam:UpdateAssumeRolePolicy", role, {**owned, "iam:PermissionsBoundary": ci}))
+    assert not allowed(policy, Request("iam:DeleteRolePermissionsBoundary", role, {**owned, "iam:PermissionsBoundary": ci}))
+    assert not allowed(policy, Request("iam:AttachRolePolicy", role, {**owned, "iam:PermissionsBoundary": ci}))
+    assert not allowed(policy, Request("iam:PassRole", role, owned))
+    # Nor may an agent role take the CI boundary.
+    assert not allowed(policy, Request("iam:CreateRole", _role_arn(f"{PREFIX}-agent-intake"),
+                                       {**tagged, "iam:PermissionsBoundary": ci}))
+
+
+def test_every_ci_role_carries_the_ci_boundary(dev, team_plan):
+    for plan in (dev, team_plan):
+        ci_roles = [r for r in plan.of_type(names.IAM_ROLE) if r["inputs"].get("name", "").endswith("-ci")]
+        assert ci_roles
+        assert {r["inputs"].get("permissionsBoundary") for r in ci_roles} == {ci_boundary_arn(dev)}
+
+
+def test_the_team_plan_has_a_ci_role_per_agent_with_a_source(dev, team_plan):
+    ci_roles = {r["inputs"]["name"]: r["inputs"] for r in team_plan.of_type(names.IAM_ROLE)
+                if r["inputs"].get("name", "").endswith("-ci")}
+    assert set(ci_roles) == {names.ci_role_name(PREFIX, agent) for agent in AGENTS}
+    provider = dev.stack_outputs().values["github_oidc_provider_arn"]
+    for agent in AGENTS:
+        [trust] = statements(ci_roles[names.ci_role_name(PREFIX, agent)]["assumeRolePolicy"])
+        assert trust["Principal"] == {"Federated": provider}
+        subjects = as_list(trust["Condition"]["StringLike"]["token.actions.githubusercontent.com:sub"])
+        assert subjects and all(s.startswith(f"repo:acme/{agent}-agent:") for s in subjects)
+
+
+def test_the_ci_boundary_allows_push_scan_reads_and_signing_only(dev):
+    boundary = ci_boundary(dev)
+    assert {a for s in boundary for a in as_list(s["Action"])} == {
+        *ECR_LOGIN, *ECR_PULL, *ECR_PUSH, *ECR_SCAN_READ, *INSPECTOR_FINDINGS_READ, *IMAGE_SIGN}
+    signing = {f"aws:ResourceTag/{names.IMAGE_SIGNING_TAG}": names.IMAGE_SIGNING_TAG_VALUE}
+    key = _arn("kms", "key/0123")
+    assert allowed(boundary, Request("ecr:PutImage", _arn("ecr", f"repository/{PREFIX}/intake")))
+    assert not allowed(boundary, Request("ecr:PutImage", _arn("ecr", "repository/maas-prod/intake")))
+    assert not allowed(boundary, Request("ecr:PutImage", _arn("ecr", "repository/someone-elses")))
+    assert not allowed(boundary, Request("ecr:DeleteRepository", _arn("ecr", f"repository/{PREFIX}/intake")))
+    assert allowed(boundary, Request("kms:Sign", key, signing))
+    assert not allowed(boundary, Request("kms:Sign", key, {"aws:ResourceTag/team": TEAM}))
+    assert not allowed(boundary, Request("kms:Decrypt", key, signing))
+    for action, resource in (("iam:PassRole", _role_arn(f"{PREFIX}-agent-intake")), ("sts:AssumeRole", _role_arn("x")),
+                             ("iam:CreateRole", _role_arn("x"))):
+        assert not allowed(boundary, Request(action, resource))
+
+
+def test_the_ci_boundary_holds_every_grant_a_ci_role_has(dev, team_plan):
+    """Each CI role's own policy, request by request, stays inside the CI boundary."""
+    boundary = ci_boundary(dev)
+    outside, checked = [], 0
+    for plan in (dev, team_plan):
+        for role in plan.of_type(names.IAM_ROLE):
+            name = role["inputs"].get("name", "")
+            if not name.endswith("-ci"):
+                continue
+            [policy] = [p for p in plan.of_type(ROLE_POLICY) if p["inputs"]["role"] == name]
+            for statement in statements(policy["inputs"]["policy"]):
+                for action in as_list(statement["Action"]):
+                    for resource in as_list(statement["Resource"]):
+                        checked += 1
+                        request = Request(action, resource, {f"aws:ResourceTag/{names.IMAGE_SIGNING_TAG}":
+                                                             names.IMAGE_SIGNING_TAG_VALUE})
+                        if not allowed(boundary, request):
+                            outside.append(f"{name}: {action} on {resource}")
+    assert checked and outside == []
+
+
+def test_the_ci_boundary_passes_the_iam_linter(dev):
+    from maas_platform.iam.lint import Kind, PolicyDocument, lint
+
+    document = by_name(dev, names.IAM_POLICY, f"{PREFIX}-ci-boundary")["inputs"]["policy"]
+    result = lint(PolicyDocument(f"{names.IAM_POLICY}::{PREFIX}-ci-boundary", "policy", Kind.IDENTITY, document))
+    assert result.not_evaluable is None and [f.describe() for f in result.findings] == []
 
 
 # -- AWS: the agent permissions boundary --------------------------------------------------------------
@@ -452,7 +610,8 @@ def test_the_agent_objects_cover_every_custom_resource_a_team_agent_has(team_pla
              and "k8s.io" not in r["type"]}
     covered = {(g, res) for rule in AGENT_OBJECT_RULES for g in rule["apiGroups"] for res in rule["resources"]}
     plural = {"SecretStore": "secretstores", "ExternalSecret": "externalsecrets", "ScaledObject": "scaledobjects",
-              "ServiceMonitor": "servicemonitors", "PrometheusRule": "prometheusrules", "Probe": "probes"}
+              "ServiceMonitor": "servicemonitors", "PrometheusRule": "prometheusrules", "Probe": "probes",
+              "Rollout": "rollouts", "AnalysisTemplate": "analysistemplates"}
     assert kinds and {(group, plural[kind]) for group, kind in kinds} <= covered
 
 
@@ -600,7 +759,7 @@ PLURALS = {"Deployment": "deployments", "HorizontalPodAutoscaler": "horizontalpo
            "NetworkPolicy": "networkpolicies", "PodDisruptionBudget": "poddisruptionbudgets", "Role": "roles",
            "RoleBinding": "rolebindings", "SecretStore": "secretstores", "ExternalSecret": "externalsecrets",
            "ScaledObject": "scaledobjects", "ServiceMonitor": "servicemonitors", "PrometheusRule": "prometheusrules",
-           "Probe": "probes", "CronJob": "cronjobs"}
+           "Probe": "probes", "CronJob": "cronjobs", "Rollout": "rollouts", "AnalysisTemplate": "analysistemplates"}
 
 
 def test_every_namespaced_object_of_a_team_agent_is_writable_by_the_team(team_plan):

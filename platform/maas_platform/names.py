@@ -189,11 +189,16 @@ K8S_ROLE = "kubernetes:rbac.authorization.k8s.io/v1:Role"
 K8S_ROLE_BINDING = "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding"
 K8S_PRIORITY_CLASS = "kubernetes:scheduling.k8s.io/v1:PriorityClass"
 K8S_STORAGE_CLASS = "kubernetes:storage.k8s.io/v1:StorageClass"
+# Argo Rollouts' and Kyverno's objects (components/agent/rollout.py, components/signatures.py).
+K8S_ROLLOUT = "kubernetes:argoproj.io/v1alpha1:Rollout"
+K8S_ANALYSIS_TEMPLATE = "kubernetes:argoproj.io/v1alpha1:AnalysisTemplate"
+K8S_IMAGE_VALIDATING_POLICY = "kubernetes:policies.kyverno.io/v1:ImageValidatingPolicy"
 
 # -- the platform's own components -----------------------------------------------------------
 MAAS_ADMISSION_POLICIES = "maas:admission:AdmissionPolicies"
 MAAS_CLUSTER_ADDONS = "maas:addons:ClusterAddons"
 MAAS_KARPENTER = "maas:karpenter:Karpenter"
+MAAS_ARGO_ROLLOUTS = "maas:rollouts:ArgoRollouts"
 MAAS_AGENT_SERVICE = "maas:agent:AgentService"
 # The parts an AgentService is composed of.
 MAAS_AGENT_IDENTITY = "maas:agent:AgentIdentity"
@@ -227,6 +232,8 @@ MAAS_OBSERVABILITY_STACK = "maas:observability:ObservabilityStack"
 MAAS_TEAM_ACCESS = "maas:teams:TeamAccess"
 # One flow of maas:flows: its SLO rules and dashboard (components/flows.py).
 MAAS_FLOW_SLOS = "maas:flows:FlowSLOs"
+# Kyverno and the image-signature verification it runs (components/signatures.py).
+MAAS_SIGNATURE_VERIFIER = "maas:signatures:SignatureVerifier"
 
 # -- the engine's own types ------------------------------------------------------------------
 AWS_PROVIDER = "pulumi:providers:aws"
@@ -259,6 +266,7 @@ DEDICATED_TO_AGENTS = "agents"
 KARPENTER_DISCOVERY_TAG = "karpenter.sh/discovery"
 NAME_LABEL = "app.kubernetes.io/name"
 INSTANCE_LABEL = "app.kubernetes.io/instance"
+COMPONENT_LABEL = "app.kubernetes.io/component"
 PART_OF_LABEL = "app.kubernetes.io/part-of"
 MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
 NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
@@ -304,10 +312,14 @@ CLOUDWATCH_NAMESPACE = "amazon-cloudwatch"
 CERT_MANAGER_NAMESPACE = "cert-manager"
 # The LLM gateway (components/llmgateway.py): the only pods that hold LLM providers' API keys.
 LLM_GATEWAY_NAMESPACE = "llm-gateway"
+# Argo Rollouts' controller (components/rollouts.py): agents' Rollouts and AnalysisTemplates need it.
+ARGO_ROLLOUTS_NAMESPACE = "argo-rollouts"
+# Kyverno, where maas:delivery.require_signatures verifies agents' images (components/signatures.py).
+KYVERNO_NAMESPACE = "kyverno"
 # Names no agent may take: its namespace would collide with the platform's.
 RESERVED_NAMESPACES: frozenset[str] = frozenset({
     "default", SYSTEM_NAMESPACE, EXTERNAL_SECRETS_NAMESPACE, MONITORING_NAMESPACE, KEDA_NAMESPACE, CLOUDWATCH_NAMESPACE,
-    KARPENTER_NAMESPACE, LLM_GATEWAY_NAMESPACE,
+    KARPENTER_NAMESPACE, LLM_GATEWAY_NAMESPACE, ARGO_ROLLOUTS_NAMESPACE, KYVERNO_NAMESPACE,
 })
 
 # The SecretStore each namespace that reads Secrets Manager names (External Secrets).
@@ -422,3 +434,38 @@ FLOW_OUTCOMES = ("success", "failure")
 # The SLOs' error budget left over the whole window (Sloth's name), per slo and agent or flow: what
 # dashboards show and the delivery pipeline's error-budget gate reads (maas error-budget).
 SLO_BUDGET_REMAINING = "slo:period_error_budget_remaining:ratio"
+
+# -- delivery: the agents' registries, signing keys and CI roles --------------------------------
+
+ECR_REPOSITORY = "aws:ecr/repository:Repository"
+ECR_LIFECYCLE_POLICY = "aws:ecr/lifecyclePolicy:LifecyclePolicy"
+ECR_REGISTRY_SCANNING_CONFIGURATION = "aws:ecr/registryScanningConfiguration:RegistryScanningConfiguration"
+INSPECTOR2_ENABLER = "aws:inspector2/enabler:Enabler"
+MAAS_AGENT_REGISTRY = "maas:agent:AgentRegistry"
+MAAS_DELIVERY = "maas:delivery:Delivery"
+# The tag every agent's image-signing key carries: what a verifier's role (Kyverno) is scoped by.
+IMAGE_SIGNING_TAG = "maas:purpose"
+IMAGE_SIGNING_TAG_VALUE = "image-signing"
+# GitHub Actions' OIDC issuer and the audience its tokens carry for AWS (aws-actions/configure-aws-credentials).
+GITHUB_OIDC_URL = "https://token.actions.githubusercontent.com"
+GITHUB_OIDC_AUDIENCE = "sts.amazonaws.com"
+
+
+def repository_name(prefix: str, agent: str) -> str:
+    """``<prefix>/<agent>``: the agent's ECR repository (its URL ``<account>.dkr.ecr.<region>.amazonaws.com/<name>``)."""
+    return f"{prefix}/{agent}"
+
+
+def ci_role_name(prefix: str, agent: str) -> str:
+    """``<prefix>-<agent>-ci``: the role the agent's release workflow assumes to push and sign."""
+    return f"{prefix}-{agent}-ci"
+
+
+def image_signing_alias(prefix: str, agent: str) -> str:
+    """``alias/<prefix>/<agent>/image-signing``: the alias cosign signs with (``awskms:///<alias>``)."""
+    return f"alias/{prefix}/{agent}/image-signing"
+
+
+def critical_finding_rule_name(prefix: str) -> str:
+    """``<prefix>-critical-image-findings``: the EventBridge rule that sends critical findings to the alert topic."""
+    return f"{prefix}-critical-image-findings"

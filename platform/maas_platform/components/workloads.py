@@ -22,6 +22,7 @@ import pulumi_kubernetes as k8s
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from .. import names
 from ..iam import Statement, pod_identity, policy_document, trust_policy
 from .base import AccountContext, StrInput, child
 
@@ -223,6 +224,28 @@ def removed_defaults_file(removed_defaults: Mapping[str, Any]) -> pulumi.StringA
     if kept or not removed_defaults:
         raise ValueError(f"removed_defaults: every leaf must be None (chart defaults to delete); not {kept or '{}'}")
     return pulumi.StringAsset(yaml.safe_dump(dict(removed_defaults), sort_keys=True))
+
+
+def controller_namespace(
+    parent: pulumi.Resource, resource_name: str, *, namespace: str, labels: Mapping[str, str],
+    network_policies: Mapping[str, Mapping[str, Any]], protect: bool,
+) -> tuple[k8s.core.v1.Namespace, list[k8s.networking.v1.NetworkPolicy]]:
+    """A cluster controller's own namespace (Pod Security ``restricted``) and its NetworkPolicies,
+    named ``<resource_name>-namespace`` and ``<resource_name>-netpol-<policy>``: its release
+    waits for the policies, so the controller's pods start under them."""
+    created = k8s.core.v1.Namespace(
+        f"{resource_name}-namespace",
+        metadata={"name": namespace, "labels": {**labels, **names.RESTRICTED_NAMESPACE_LABELS}},
+        opts=child(parent, protect=protect),
+    )
+    policies = [
+        k8s.networking.v1.NetworkPolicy(
+            f"{resource_name}-netpol-{policy}", metadata={"name": policy, "namespace": namespace, "labels": dict(labels)},
+            spec=dict(spec), opts=child(parent, depends_on=[created]),
+        )
+        for policy, spec in network_policies.items()
+    ]
+    return created, policies
 
 
 def helm_release(

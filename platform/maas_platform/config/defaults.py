@@ -154,10 +154,14 @@ class Tier:
     ha_replicas: int  # replicas of the platform's stateful monitoring (Prometheus, Alertmanager)
     database_instances: int  # Aurora instances per agent database: a reader in another AZ in prod
     agent_min_replicas: int  # an agent's fewest replicas where its config states no replicas.min
+    # Argo Rollouts on the system node group, as the other controllers; dev's one small system node has
+    # no pod slot left for it, and a stopped controller leaves every agent's pods where they are.
+    rollouts_on_system_nodes: bool = True
 
 
 TIERS: dict[str, Tier] = {
-    "dev": Tier(scale_to_zero=True, ha_replicas=1, database_instances=1, agent_min_replicas=1),
+    "dev": Tier(scale_to_zero=True, ha_replicas=1, database_instances=1, agent_min_replicas=1,
+                rollouts_on_system_nodes=False),
     "staging": Tier(scale_to_zero=True, ha_replicas=1, database_instances=1, agent_min_replicas=2),
     "prod": Tier(scale_to_zero=False, ha_replicas=2, database_instances=2, agent_min_replicas=2),
 }

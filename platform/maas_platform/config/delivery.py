@@ -131,6 +131,9 @@ class DeliverySpec(StrictModel):
     rollout: Literal["canary", "none"] = Field(
         "canary", description="canary (default): a Rollout moves traffic in steps judged by the agent's SLOs and rolls "
                               "back on burn; none: a plain Deployment with a rolling update.")
+    change: Literal["feature", "fix"] = Field(
+        "feature", description="What the release in `image` is, set with it: feature (default) waits for error budget "
+                               "left; fix ships on a spent budget too (the canary's gate, docs/error-budgets.md).")
     steps: Optional[list[CanaryStep]] = Field(
         None, description="Canary steps, each {weight: %, pause_minutes}, weights increasing. Default: the "
                           "environment's (dev none, staging 25/50 %, prod 10/25/50 %).")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import fnmatch
+import json
 import re
 from dataclasses import dataclass
 from functools import cached_property
@@ -115,6 +117,41 @@ class PlanIndex:
                 public = annotations.get(f"{ALB_ANNOTATION}scheme") == "internet-facing"
                 groups[str(group)] = groups.get(str(group), False) or public
         return dict(sorted(groups.items()))
+
+    @cached_property
+    def registry_scanning(self) -> Optional[list[tuple[str, str]]]:
+        """(repository filter, scan frequency) of every rule of the plan's ENHANCED registry scanning
+        configuration; ``[]`` when the registry scans BASIC (free), None when the plan has no
+        configuration (a team stack, or a platform that leaves the registry's scanning to the account)."""
+        configurations = self.of_type(names.ECR_REGISTRY_SCANNING_CONFIGURATION)
+        if not configurations:
+            return None
+        rules: list[tuple[str, str]] = []
+        for configuration in configurations:
+            if str(configuration.inputs.get("scanType") or "BASIC") != "ENHANCED":
+                continue
+            for rule in configuration.inputs.get("rules") or []:
+                for repository_filter in rule.get("repositoryFilters") or []:
+                    rules.append((str(repository_filter.get("filter") or ""), str(rule.get("scanFrequency") or "")))
+        return rules
+
+    def scan_frequencies(self, repository: str) -> Optional[set[str]]:
+        """The enhanced scan frequencies (SCAN_ON_PUSH, CONTINUOUS_SCAN) covering ``repository``; None
+        when the plan does not say. ECR's WILDCARD filters take ``*`` for any characters."""
+        rules = self.registry_scanning
+        if rules is None:
+            return None
+        return {frequency for pattern, frequency in rules if fnmatch.fnmatchcase(repository, pattern)}
+
+    def lifecycle_rules(self, repository: str) -> Optional[list[dict[str, Any]]]:
+        """The rules of the lifecycle policy on ``repository``; None when it has none (images never expire)."""
+        for policy in self.of_type(names.ECR_LIFECYCLE_POLICY):
+            if policy.inputs.get("repository") != repository:
+                continue
+            document = policy.inputs.get("policy")
+            document = json.loads(document) if isinstance(document, str) else document
+            return list((document or {}).get("rules") or [])
+        return None
 
     def rds_cluster(self, identifier: Any) -> Optional[PlannedResource]:
         for cluster in self.of_type(names.RDS_CLUSTER):

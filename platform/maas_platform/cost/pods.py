@@ -2,7 +2,10 @@
 
 Deployments, StatefulSets and DaemonSets give their pod templates; a ScaledObject's
 ``minReplicaCount`` or an HPA's ``minReplicas`` replaces its target's replica count (an agent
-scaled to zero runs none); Jobs and CronJobs run no pod at rest. A Helm release and an EKS add-on
+scaled to zero runs none); Jobs and CronJobs run no pod at rest. An Argo Rollout runs its own
+template, or the template of the Deployment its ``workloadRef`` names at the Rollout's replica
+count: the Rollout's ReplicaSets run the pods and the controller scales the Deployment down
+(``scaleDown``; components/agent/rollout.py). A Helm release and an EKS add-on
 are only names to the plan: ``workloads.yaml`` says which pods each pinned chart and each add-on
 runs, read from the chart's values at its pinned tag. A pod whose requests cannot be read is
 returned with ``unknown`` set, never as zero.
@@ -207,14 +210,28 @@ def plan_pods(plan: Plan) -> list[PodSpec]:
             minimums[(str(namespace), str(target))] = int(spec.get("minReplicaCount", 0))
         else:
             minimums[(str(namespace), str(target))] = int(spec.get("minReplicas", 1))
+    # Deployments a Rollout runs (workloadRef): (namespace, name) -> the Rollout's replicas.
+    rolled: dict[tuple[str, str], int] = {}
+    for rollout in plan.of_type(names.K8S_ROLLOUT):
+        metadata = rollout.inputs.get("metadata") or {}
+        spec = rollout.inputs.get("spec") or {}
+        reference = spec.get("workloadRef") or {}
+        if reference.get("kind") == "Deployment" and reference.get("name"):
+            key = (str(metadata.get("namespace")), str(metadata.get("name")))
+            rolled[(key[0], str(reference["name"]))] = minimums.get(key, int(spec.get("replicas", 1)))
     pods: list[PodSpec] = []
     for resource in plan.resources:
         agent_component = plan.agent_of(resource)
         agent = agent_component.name if agent_component else None
-        if resource.type in (names.K8S_DEPLOYMENT, names.K8S_STATEFUL_SET):
+        if resource.type in (names.K8S_DEPLOYMENT, names.K8S_STATEFUL_SET, names.K8S_ROLLOUT):
             metadata = resource.inputs.get("metadata") or {}
-            replicas = int((resource.inputs.get("spec") or {}).get("replicas", 1))
-            replicas = minimums.get((str(metadata.get("namespace")), str(metadata.get("name"))), replicas)
+            spec = resource.inputs.get("spec") or {}
+            if resource.type == names.K8S_ROLLOUT and not spec.get("template"):
+                continue  # its pods are its workloadRef's, counted on that Deployment
+            key = (str(metadata.get("namespace")), str(metadata.get("name")))
+            replicas = minimums.get(key, int(spec.get("replicas", 1)))
+            if resource.type == names.K8S_DEPLOYMENT and key in rolled:
+                replicas = rolled[key]
             pods.append(_template_pod(resource, replicas, agent, daemon=False))
         elif resource.type == names.K8S_DAEMON_SET:
             pods.append(_template_pod(resource, 1, agent, daemon=True))

@@ -37,6 +37,10 @@ NEVER_EXPIRE_MONTHS = 12
 EKS_DEFAULT_INSTANCE_TYPE = "t3.medium"
 EKS_DEFAULT_DISK_GIB = 20
 MQ_INSTANCES = {"SINGLE_INSTANCE": 1, "ACTIVE_STANDBY_MULTI_AZ": 2, "CLUSTER_MULTI_AZ": 3}
+# KMS request rates by key spec (prices.yaml): RSA 2048 keys cost what symmetric keys cost, every
+# other asymmetric spec (ECC, other RSA sizes, SM2) the asymmetric rate.
+SYMMETRIC_RATE_KEY_SPECS = ("SYMMETRIC_DEFAULT", "RSA_2048")
+ASYMMETRIC_KEY_SPECS = ("RSA_", "ECC_", "SM2")
 
 # Types that cost nothing by themselves, and why. Kubernetes workloads run on the nodes, which
 # the node groups and the node pools price (cost/capacity.py packs the pods onto them); their
@@ -70,6 +74,11 @@ FREE: dict[str, str] = {
         names.EKS_IDENTITY_PROVIDER_CONFIG,
     )},
     names.KMS_ALIAS: "aliases are free",
+    **{t: "repository settings are free (stored images and their scans are priced on the repository)" for t in (
+        names.ECR_REPOSITORY_POLICY, names.ECR_LIFECYCLE_POLICY,
+    )},
+    names.ECR_REGISTRY_SCANNING_CONFIGURATION: "a setting of the registry: ENHANCED scans are billed by Amazon Inspector "
+                                               "per image, priced on each repository the rules cover",
     names.KMS_GRANT: "grants are free",
     **{t: "bucket settings are free (storage and requests are priced on the bucket)" for t in (
         names.S3_BUCKET_PUBLIC_ACCESS_BLOCK,
@@ -124,6 +133,7 @@ FREE: dict[str, str] = {
         names.K8S_SERVICE_MONITOR, names.K8S_POD_MONITOR,
         names.K8S_PROBE, names.K8S_PROMETHEUS_RULE,
         names.K8S_VALIDATING_ADMISSION_POLICY, names.K8S_VALIDATING_ADMISSION_POLICY_BINDING,
+        names.K8S_ROLLOUT, names.K8S_ANALYSIS_TEMPLATE, names.K8S_IMAGE_VALIDATING_POLICY,
     )},
 }
 
@@ -335,11 +345,95 @@ def load_balancer(inputs, ctx, prices, usage):
 
 @rule(names.KMS_KEY)
 def kms_key(inputs, ctx, prices, usage):
+    """$1 a month for any key; its requests at the rate of its key spec. A signing key (SIGN_VERIFY)
+    is used as many times as its agent releases (delivery.signing_requests_per_month), any other
+    key as ``kms.requests_per_key`` says."""
+    spec = str(inputs.get("keySpec") or inputs.get("customerMasterKeySpec") or "SYMMETRIC_DEFAULT")
+    if spec in SYMMETRIC_RATE_KEY_SPECS:
+        key = "kms.requests.10k"
+    elif spec.startswith(ASYMMETRIC_KEY_SPECS):
+        key = "kms.asymmetric_requests.10k"
+    else:  # HMAC keys have a request price of their own
+        raise MissingPrice(f"kms.{spec.lower()}.requests.10k", prices.region)
+    if str(inputs.get("keyUsage") or "ENCRYPT_DECRYPT") == "SIGN_VERIFY":
+        label = "delivery.signing_requests_per_month"
+        requests = _number(usage.agent(ctx.agent.name if ctx.agent else None)["delivery"]["signing_requests_per_month"])
+    else:
+        label, requests = "kms.requests_per_key", _number(usage.get("kms", "requests_per_key"))
+    what = "customer managed key" if spec == "SYMMETRIC_DEFAULT" else f"customer managed key ({spec})"
     return [
-        prices.component("customer managed key", "kms.key.month", 1),
-        prices.component("requests (kms.requests_per_key)", "kms.requests.10k",
-                         _number(usage.get("kms", "requests_per_key")) / 10_000),
+        prices.component(what, "kms.key.month", 1),
+        prices.component(f"requests ({label})", key, requests / 10_000),
     ]
+
+
+# -- delivery: the agents' registries ------------------------------------------------------------
+
+def _images_kept(rules: Optional[list[dict[str, Any]]], pushes: float) -> tuple[float, str]:
+    """Tagged images a repository holds at steady state, and what says so: an ``imageCountMoreThan``
+    rule on tagged images keeps its count, a ``sinceImagePushed`` one a month's pushes per
+    :data:`DAYS_PER_MONTH` days; without a rule on tagged images they never expire
+    (:data:`NEVER_EXPIRE_MONTHS` of pushes assumed). Untagged images (a build's leftovers) are not counted."""
+    kept = []
+    for item in rules or []:
+        selection = item.get("selection") or {}
+        if selection.get("tagStatus") not in ("tagged", "any"):
+            continue
+        if selection.get("countType") == "imageCountMoreThan":
+            kept.append((_number(selection.get("countNumber")), "its lifecycle policy"))
+        elif selection.get("countType") == "sinceImagePushed":
+            days = _number(selection.get("countNumber"))
+            kept.append((pushes * days / DAYS_PER_MONTH, f"{days:g} days of delivery.pushes_per_month"))
+    if not kept:
+        return pushes * NEVER_EXPIRE_MONTHS, f"no expiry: {NEVER_EXPIRE_MONTHS} months of delivery.pushes_per_month"
+    return min(kept)
+
+
+def _signed(ctx: ResourceContext) -> bool:
+    """A signing key (SIGN_VERIFY) beside the repository: each release is an image and its cosign
+    signature, an artifact tagged ``sha256-<digest>.sig`` in the same repository (components/agent/registry.py)."""
+    return any(str(r.inputs.get("keyUsage")) == "SIGN_VERIFY" for r in ctx.plan.of_type(names.KMS_KEY)
+               if r.parent == ctx.resource.parent)
+
+
+@rule(names.ECR_REPOSITORY)
+def ecr_repository(inputs, ctx, prices, usage):
+    """The images the repository keeps, and Amazon Inspector's scans of them where the registry
+    scans it ENHANCED: each pushed image once, and rescans under continuous scanning. A plan without
+    the registry's scanning configuration (a team stack, whose platform stack sets it, or a platform
+    with ``maas:delivery.registry_scanning`` off, where the account's security team does) is priced
+    as the platform sets it, on push and continuous; a BASIC registry scans for free."""
+    name = str(inputs.get("name") or ctx.name)
+    assumed = usage.agent(ctx.agent.name if ctx.agent else None)["delivery"]
+    pushes, image_gb = _number(assumed["pushes_per_month"]), _number(assumed["image_gb"])
+    tagged, basis = _images_kept(ctx.plan.lifecycle_rules(name), pushes)
+    images = tagged / 2 if _signed(ctx) else tagged
+    if images != tagged:
+        basis = f"{tagged:g} tagged by {basis}, half of them signatures of a few KB"
+    lines = [prices.component(f"storage: {images:g} images × {image_gb:g} GB ({basis}; delivery.image_gb)",
+                              "ecr.storage.gb_month", images * image_gb)]
+    frequencies = ctx.plan.scan_frequencies(name)
+    assumed_here = frequencies is None
+    if assumed_here:
+        frequencies = {"SCAN_ON_PUSH", "CONTINUOUS_SCAN"}
+    where = "registry scanning set outside this stack, assumed enhanced" if assumed_here else "enhanced scanning"
+    if frequencies:
+        lines.append(prices.component(f"Inspector scans of pushed images ({where}; delivery.pushes_per_month)",
+                                      "inspector.ecr.initial_scan", pushes))
+    if "CONTINUOUS_SCAN" in frequencies:
+        lines.append(prices.component("Inspector rescans (continuous scanning; delivery.rescans_per_month)",
+                                      "inspector.ecr.rescan", _number(assumed["rescans_per_month"])))
+    return lines
+
+
+@rule(names.INSPECTOR2_ENABLER)
+def inspector_enabler(inputs, ctx, prices, usage):
+    """Turning Amazon Inspector on costs nothing by itself: it bills per scan. ECR scans are priced on
+    the repositories; the other resource types (EC2, Lambda, code) have prices of their own."""
+    others = sorted(str(t) for t in inputs.get("resourceTypes") or [] if str(t) != "ECR")
+    if others:
+        raise MissingPrice(f"inspector.{others[0].lower()}", prices.region)
+    return []
 
 
 @rule(names.BUDGETS_BUDGET_ACTION)

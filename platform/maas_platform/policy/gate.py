@@ -21,11 +21,14 @@ from typing import Any, Iterator, Mapping, Optional
 
 from pydantic import ValidationError
 
+from ..config.defaults import ENVIRONMENT_DEFAULTS
 from ..config.loader import NAMESPACE, ConfigError, validate
+from ..config.models import PlatformConfig
 from .catalog import evaluate, rule_ids, rules
 from ..config.policy import LooseningConfig, PolicyConfig
 from .core import DEFAULT_MIN_LOG_RETENTION_DAYS, LEVELS, Context, Exemption, Resource, Settings
 from .governance import Resolved, resolve, understated_environment
+from .kubernetes.registry import agent_registry
 from .secrets import config_credentials
 
 ROOT = f"{NAMESPACE}:policy"
@@ -145,6 +148,32 @@ def admin_principals(config: Mapping[str, Any], platform: Optional[Mapping[str, 
     return tuple(str(p) for p in found if isinstance(p, str)) if isinstance(found, list) else ()
 
 
+def own_registry(config: Mapping[str, Any], environment: Optional[str], platform: Optional[Mapping[str, Any]],
+                 account_id: Optional[str]) -> dict[str, Any]:
+    """MAAS-K8S-041's facts: whether agents must run their own repository's images
+    (``maas:delivery.require_own_registry``, else the environment's default; a team stack: its
+    platform's environment's default, which it cannot loosen) and where those repositories sit
+    (None while the account is unknown)."""
+    defaults = ENVIRONMENT_DEFAULTS.get(environment or "", ENVIRONMENT_DEFAULTS["dev"])["delivery"]
+    delivery = config.get(f"{NAMESPACE}:delivery") if platform is None else None
+    if isinstance(delivery, str):
+        try:
+            delivery = json.loads(delivery)
+        except ValueError:
+            delivery = None
+    chosen = delivery.get("require_own_registry") if isinstance(delivery, Mapping) else None
+    required = chosen if isinstance(chosen, bool) else bool(defaults["require_own_registry"])
+    if platform is not None:
+        region, prefix = platform.get("region"), platform.get("prefix")
+    else:
+        fields = PlatformConfig.model_fields
+        region = config.get(f"{NAMESPACE}:region") or fields["region"].default
+        prefix = f"{config.get(f'{NAMESPACE}:name') or fields['name'].default}-{environment}"
+    known = all(isinstance(value, str) and value for value in (account_id, region, prefix))
+    return {"require_own_registry": required,
+            "agent_registry": agent_registry(str(account_id), str(region), str(prefix)) if known else None}
+
+
 def check_policy_ids(policy: PolicyConfig, source: Optional[str] = None) -> None:
     """A one-line ConfigError naming the first policy ID of ``policy`` that no rule has."""
     known = rule_ids()
@@ -193,6 +222,7 @@ def gate(
     context = Context.for_environment(
         environment, applied.min_log_retention_days, notices=notices, account_id=account_id,
         admin_principals=admin_principals(config, platform), team_stack=platform is not None,
+        **own_registry(config, environment, platform, account_id),
     )
     found = evaluate(resources, context, applied.settings)
     return GateResult(found.violations, found.exempted, found.not_evaluable)

@@ -410,6 +410,15 @@ def _aims_at(autoscaler: Resource, keda: bool, workload: Resource) -> bool:
     return _computed_from(autoscaler) == [workload.urn]
 
 
+def _rollouts_of(objects: "Objects", namespace: Optional[str], workload: Resource) -> list[Resource]:
+    """Argo Rollouts that run ``workload``'s pods: their ``spec.workloadRef`` names it (argo-rollouts
+    v1.9.1 docs/migrating.md, read 2026-12-03). An autoscaler of such a Rollout scales the workload's
+    pods, the Rollout having the scale subresource (docs/features/hpa-support.md)."""
+    return [r for r in objects.get(namespace, "argoproj.io", "Rollout")
+            if r.get("spec.workloadRef.kind") == kind_of(workload)
+            and r.get("spec.workloadRef.name") == workload.get("metadata.name")]
+
+
 def _computed_from(autoscaler: Resource) -> list[str]:
     """The workloads (URNs) the engine recorded the autoscaler's spec was computed from."""
     sources = autoscaler.property_dependencies.get("spec", ())
@@ -465,7 +474,8 @@ def autoscaler(resources: Sequence[Resource], context: Context) -> Outcomes:
         unsure += unknowns([s for s, _ in scalers if len(_computed_from(s)) != 1], "spec.scaleTargetRef")
         for workload in workloads:
             blockers = unknowns([workload], "metadata.name") + unsure
-            aimed = [(s, keda) for s, keda in scalers if _aims_at(s, keda, workload)]
+            targets = [workload, *_rollouts_of(objects, agent.namespace, workload)]
+            aimed = [(s, keda) for s, keda in scalers if any(_aims_at(s, keda, t) for t in targets)]
             problems = [_autoscaler_problem(s, keda) for s, keda in aimed]
             if not aimed:
                 yield from unless_unknown(Finding(workload.urn, f"agent {agent.name}: {describe(workload)} is the "

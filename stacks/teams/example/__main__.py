@@ -67,6 +67,9 @@ with user_errors():
             budget={"monthly_usd": 30, "llm_monthly_usd": 250},
             # Asked in the cluster on a schedule; the path is relative to this project (docs/probes.md).
             golden={"cases": "golden/intake.yaml"},
+            # The release workflow of this repository, on main and v* tags, pushes and signs its
+            # images; the agent runs only those (docs/delivery.md).
+            delivery={"source": {"repository": "acme/intake-agent"}},
         ),
         refs,
         opts=ResourceOptions(providers=[aws_provider, k8s_provider]),
@@ -79,6 +82,7 @@ with user_errors():
             image="ghcr.io/acme/summarizer-agent:0.3.1",
             storage="s3",
             budget={"monthly_usd": 10, "llm_monthly_usd": 80},
+            delivery={"source": {"repository": "acme/summarizer-agent"}},
         ),
         refs,
         opts=ResourceOptions(providers=[aws_provider, k8s_provider]),

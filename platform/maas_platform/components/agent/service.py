@@ -55,6 +55,7 @@ from ...iam.grants import merge_grants
 from ...slo import openslo_documents
 from ...tagging import tag_transformation
 from ..base import ComponentArgs, child
+from ..signatures import agent_repository_url, signature_policy
 from ..budgets import agent_budget_name, monthly_budget
 from ..nodepools import agent_fit_problem
 from .bedrock import AgentBedrock, AgentBedrockArgs
@@ -63,6 +64,7 @@ from .datastore import Datastore, DatastoreArgs
 from .golden import check_golden
 from .identity import AgentIdentity, AgentIdentityArgs
 from .inbox import AgentInbox, AgentInboxArgs, has_inbox, kafka_grants, publish_grants
+from .registry import AgentRegistry, AgentRegistryArgs
 from .stores import create_datastore, datastore_class
 from .workload import AgentWorkload, AgentWorkloadArgs
 
@@ -246,6 +248,15 @@ class AgentService(pulumi.ComponentResource):
         else:
             self.role_policy = None
             self.identity.complete()
+        # Its images' repository, signing key and CI role (retired: kept, protected, nobody pushes).
+        self.registry = AgentRegistry(name, AgentRegistryArgs(spec=spec, platform=platform, key_arn=key_arn),
+                                      opts=child(self))
+        # Kyverno admits its images only signed with its key (require_signatures); its pods wait for the policy.
+        if platform.require_signatures and spec.active:
+            after = [*after, signature_policy(
+                name, agent=spec.name, namespace=spec.namespace, key_arn=self.registry.signing_key.arn,
+                repository_url=agent_repository_url(platform.account, platform.prefix, spec.name), labels=self.labels,
+                opts=child(self, depends_on=after))]
         self.workload = AgentWorkload(name, AgentWorkloadArgs(
             spec=spec,
             platform=platform,
@@ -274,6 +285,9 @@ class AgentService(pulumi.ComponentResource):
             "key_arn": self.key.arn,
             "secret_arns": {n: s.arn for n, s in self.secrets.items()},
             **{f"datastore_{k}": v for k, v in self.datastore_outputs().items()},
+            "repository_url": self.registry.repository.repository_url,
+            "ci_role_arn": self.registry.ci_role.arn if self.registry.ci_role is not None else None,
+            "signing_key_arn": self.registry.signing_key.arn,
         })
 
     def datastore_arns(self) -> list[pulumi.Input[str]]:

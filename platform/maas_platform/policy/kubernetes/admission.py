@@ -360,6 +360,29 @@ def probe_expression(image: str) -> str:
             f"has({spec}.containers) && size({spec}.containers) == 1 && {spec}.containers.all(c, {container}))")
 
 
+def own_registry_expression(registry: str, proxy_image: Optional[str] = None, probe_image: Optional[str] = None) -> str:
+    """MAAS-K8S-041: every container of a pod in an agent namespace runs
+    ``<registry>/<the namespace's agent>@sha256:<64 hex>`` (:mod:`.registry`), but the platform's egress
+    proxy and golden-set probe pods, while they run only the platform's image. The agent's repository
+    is compared as a prefix and a length, not spliced into a regular expression: a label value's
+    '.' would match any character there."""
+    own = each_container(
+        "has(c.image) && c.image.startsWith(variables.repository + '@sha256:') && "
+        f"size(c.image) == size(variables.repository) + {len('@sha256:') + 64} && "
+        "c.image.matches('@sha256:[0-9a-f]{64}$')")
+    exempt = [
+        f"('{names.NAME_LABEL}' in variables.podLabels && variables.podLabels['{names.NAME_LABEL}'] == '{label}' && "
+        f"{each_container(f'has(c.image) && c.image == {cel(image)}')})"
+        for label, image in ((names.EGRESS_PROXY_NAME, proxy_image), (names.PROBE_APP, probe_image)) if image]
+    return " || ".join([*exempt, f"({own})"])
+
+
+def own_registry_variables(registry: str) -> tuple[tuple[str, str], ...]:
+    """The pod's spec and labels, and the namespace's agent's repository."""
+    return (*PROXY_POD_VARIABLES,
+            ("repository", f"{cel(registry + '/')} + namespaceObject.metadata.labels['{names.AGENT_LABEL}']"))
+
+
 # A team's RoleBinding: no team ClusterRole but its own agent-objects role; subjects of its namespace.
 TEAM_BINDING = (
     "object.kind == 'RoleBinding' && "
@@ -387,10 +410,13 @@ def team_ingress_expression(prefix: str) -> str:
 # -- the checks ----------------------------------------------------------------------------------------
 
 def checks(environment: str, teams: Optional[Mapping[str, Sequence[str]]] = None, prefix: Optional[str] = None,
-           proxy_image: Optional[str] = None, probe_image: Optional[str] = None) -> list[Check]:
+           proxy_image: Optional[str] = None, probe_image: Optional[str] = None,
+           agent_registry: Optional[str] = None) -> list[Check]:
     """Every check, by rule ID, for ``environment``, the teams' registered agents, the environment's
     name ``prefix`` (its IngressGroups: MAAS-K8S-027), the egress proxy's image (MAAS-K8S-025) and the
-    golden-set probe's (MAAS-K8S-040); without a prefix or an image the check that needs it is left out."""
+    golden-set probe's (MAAS-K8S-040); without a prefix or an image the check that needs it is left out.
+    ``agent_registry`` (``<account>.dkr.ecr.<region>.<suffix>/<prefix>``) where the platform requires
+    agents' own images (MAAS-K8S-041); None: not required, no check."""
     found = [
         _pod_check("MAAS-K8S-004", HOST_ACCESS),
         _pod_check("MAAS-K8S-008", READ_ONLY_ROOT),
@@ -422,6 +448,12 @@ def checks(environment: str, teams: Optional[Mapping[str, Sequence[str]]] = None
         # template did, and a service account a team binds in its namespace (a system: user) is held too.
         found.append(Check("MAAS-K8S-040", probe_expression(probe_image), (*WORKLOAD_KINDS, EPHEMERAL_CONTAINERS),
                            isolation=True, variables=PROXY_POD_VARIABLES))
+    if agent_registry is not None:
+        # No match condition: the Pods a controller makes (a Rollout's too, whose kind is not matched
+        # here) are held as their template is, and kubectl debug's ephemeral containers as well.
+        found.append(Check("MAAS-K8S-041", own_registry_expression(agent_registry, proxy_image, probe_image),
+                           (*WORKLOAD_KINDS, EPHEMERAL_CONTAINERS), isolation=True,
+                           variables=own_registry_variables(agent_registry)))
     if prefix is not None:
         found.append(Check("MAAS-K8S-027", team_ingress_expression(prefix), (INGRESS,), isolation=True,
                            match_conditions=(TEAM_USER,)))
@@ -479,11 +511,12 @@ def binding_spec(check: Check, environment: str) -> dict[str, Any]:
 
 def manifests(environment: str, teams: Optional[Mapping[str, Sequence[str]]] = None,
               labels: Optional[Mapping[str, str]] = None, prefix: Optional[str] = None,
-              proxy_image: Optional[str] = None, probe_image: Optional[str] = None) -> list[dict[str, Any]]:
+              proxy_image: Optional[str] = None, probe_image: Optional[str] = None,
+              agent_registry: Optional[str] = None) -> list[dict[str, Any]]:
     """Every policy and binding of ``environment`` as Kubernetes objects, policy before binding."""
     metadata_labels = dict(labels or {})
     objects: list[dict[str, Any]] = []
-    for check in checks(environment, teams, prefix, proxy_image, probe_image):
+    for check in checks(environment, teams, prefix, proxy_image, probe_image, agent_registry):
         metadata = {"name": check.name, "labels": metadata_labels}
         objects.append({"apiVersion": API_VERSION, "kind": "ValidatingAdmissionPolicy", "metadata": metadata,
                         "spec": policy_spec(check)})

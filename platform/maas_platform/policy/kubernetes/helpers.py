@@ -56,6 +56,10 @@ WORKLOAD_TYPES: tuple[str, ...] = ("kubernetes:*",)
 # pod spec only by its shape is not assumed to be one (probes are judged where the kind is known).
 LONG_RUNNING_KINDS = frozenset({"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController"})
 LONG_RUNNING_CUSTOM = frozenset({("argoproj.io", "Rollout")})
+# Kinds that may reference a workload for their pod template instead of holding one: a Rollout
+# with spec.workloadRef (argo-rollouts v1.9.1 docs/migrating.md; "template must be empty for
+# workload reference rollout", rollout/templateref.go; read 2026-12-03) has no pod spec of its own.
+WORKLOAD_REF_CUSTOM = frozenset({("argoproj.io", "Rollout")})
 # How deep under ``spec`` a pod spec of an unknown kind is looked for (a CronJob's is 4 down).
 POD_SEARCH_DEPTH = 6
 # Keys whose value, when not known yet in an unknown kind, may be the pod template.
@@ -129,8 +133,10 @@ def pod_spec_paths(resource: Resource) -> tuple[str, ...]:
     kind, group = kind_of(resource), group_of(resource)
     known_path = CUSTOM_POD_SPEC_PATHS.get((group, kind)) or (
         POD_SPEC_PATHS.get(kind) if group in BUILT_IN_GROUPS else None)
-    if known_path is not None:
-        paths: tuple[str, ...] = (known_path,)
+    if (group, kind) in WORKLOAD_REF_CUSTOM and resource.get("spec.workloadRef") not in (None, UNKNOWN):
+        paths: tuple[str, ...] = ()  # its pods are the referenced workload's, judged there
+    elif known_path is not None:
+        paths = (known_path,)
     else:
         found: list[str] = []
         spec = resource.props.get("spec")
