@@ -448,8 +448,9 @@ def _autoscaler_problem(autoscaler: Resource, keda: bool) -> Union[str, NotEvalu
     "MAAS-STK-005",
     title="Each agent workload has an autoscaler",
     description="Each Deployment and StatefulSet of an agent is the scale target of a HorizontalPodAutoscaler or a "
-                "KEDA ScaledObject in its namespace whose maximum exceeds its minimum, so the agent follows its "
-                "load (CPU, inbox depth) instead of a fixed replica count.",
+                "KEDA ScaledObject in its namespace whose maximum exceeds its minimum (or, for a canary agent, the "
+                "Rollout that runs it from the Deployment is), so the agent follows its load (CPU, inbox depth) "
+                "instead of a fixed replica count.",
     severity="medium",
     remediation="Add a HorizontalPodAutoscaler (autoscaling/v2) or a KEDA ScaledObject whose scaleTargetRef names "
                 "the workload, with maxReplicas above minReplicas.",
