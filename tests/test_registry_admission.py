@@ -20,8 +20,7 @@ from maas_platform.policy.core import Context
 from maas_platform.policy.gate import own_registry
 from maas_platform.policy.kubernetes import admission
 from maas_platform.policy.kubernetes.registry import agent_registry, own_image
-from maas_platform.policy.kubernetes.tenancy import AdmissionContext
-from test_admission import CORPUS_NAMESPACE_LABELS, CORPUS_PREFIX, PROBE_IMAGE, Request, admits
+from test_admission import CORPUS_NAMESPACE_LABELS, CORPUS_PREFIX, PROBE_IMAGE, Request, admits, python_admits
 
 RULE = "MAAS-K8S-041"
 ACCOUNT, REGION = "123456789012", "us-east-1"
@@ -39,24 +38,10 @@ def check() -> admission.Check:
     return found
 
 
-def python_admits(request: Request) -> bool:
-    obj = request.obj
-    group, _, version = obj["apiVersion"].rpartition("/")
-    resource = Resource(type=f"kubernetes:{group or 'core'}/{version}:{obj['kind']}", name=obj["metadata"]["name"],
-                        props=obj, urn="urn:request")
-    context = AdmissionContext(environment="prod", groups=tuple(request.requester["groups"]),
-                               namespace_labels=request.namespace_labels, operation=request.operation,
-                               proxy_image=PROXY_IMAGE, probe_image=PROBE_IMAGE, require_own_registry=True,
-                               agent_registry=REGISTRY)
-    outcome = assess(get_rule(RULE), [resource], context)
-    assert outcome.not_evaluable == (), outcome.not_evaluable
-    return not outcome.findings
-
-
 def verdict(request: Request) -> bool:
     cel = admits(check(), request)
     assert cel is not None, "the policy does not match the request"
-    assert python_admits(request) == cel, f"the CEL {'admits' if cel else 'denies'}, the Python rule does not"
+    assert python_admits(check(), request, "prod", {}, CORPUS_PREFIX, REGISTRY) == cel, f"the CEL {'admits' if cel else 'denies'}, the Python rule does not"
     return cel
 
 
